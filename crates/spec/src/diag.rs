@@ -133,6 +133,7 @@ rules! {
     FileOfficeMismatchSoft = "file.office-mismatch.soft", Warning, "事業所番号がファイル名の事業所と違います", "office number differs from the file name (may be intended)";
     FileUnrelatedUser = "file.unrelated-user", Error, "送信先の事業所と関係のない利用者が含まれています", "user unrelated to the destination office";
     FileHosokuDate = "file.hosoku-date", Error, "利用者補足情報の作成（変更）日と対象年月の組み合わせが不正です", "supplement plan date and target month do not fit together";
+    FileSikyuTotal = "file.sikyu-total", Error, "第7表の全合計行（999999）が正しくありません", "第7表 grand-total line (999999) missing or malformed";
     FileDuplicateKey = "file.duplicate-key", Warning, "同じキーのレコードが重複しています", "duplicate record key";
     FileNotJpeg = "file.not-jpeg", Error, "JPEG 画像ではありません", "not a JPEG image";
     FileUnreadable = "file.unreadable", Error, "ファイルを読めません", "file cannot be read";

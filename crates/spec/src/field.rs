@@ -177,6 +177,12 @@ pub trait FieldValue: Sized {
     fn empty() -> Option<Self> {
         None
     }
+    /// The canonical form as a new string.
+    fn render_string(&self) -> String {
+        let mut s = String::new();
+        self.render(&mut s);
+        s
+    }
 }
 
 impl<T: FieldValue> FieldValue for Option<T> {
