@@ -243,11 +243,14 @@ fn count_newlines(b: &[u8]) -> u32 {
 /// Appends one record: fields joined by `,`, free text (and anything that needs it) quoted
 /// with `""` escapes, terminated by CRLF.
 pub fn write_record<'a>(out: &mut String, fields: impl IntoIterator<Item = (&'a str, bool)>) {
-    for (i, (v, free_text)) in fields.into_iter().enumerate() {
+    let fields: Vec<(&str, bool)> = fields.into_iter().collect();
+    // A record of one empty field would read back as a blank line: quote it.
+    let lone_empty = fields.len() == 1 && fields[0].0.is_empty();
+    for (i, &(v, free_text)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let needs = v.contains([',', '"', '\r', '\n']);
+        let needs = lone_empty || v.contains([',', '"', '\r', '\n']);
         if (free_text && !v.is_empty()) || needs {
             out.push('"');
             for c in v.chars() {

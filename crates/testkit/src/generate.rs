@@ -73,7 +73,6 @@ const PHRASES: &[&str] = &[
     "膝の痛みがあり、階段の昇降に不安がある",
     "妻の介護負担を軽くする。「できることは自分で」",
     "通院：月1回（〇〇内科）",
-    "",
 ];
 const PREF_NAMES: &[&str] = &["東京都千代田区", "大阪府大阪市北区", "北海道札幌市中央区", "福岡県福岡市博多区"];
 
@@ -235,7 +234,7 @@ impl Generator {
         for c in clients {
             let pd = c.plan_date.to_string();
             let mut s = Self::keys(c);
-            s.extend([(4, pd.clone()), (13, care.number.to_string()), (14, pd.clone()), (15, pd.clone()), (9, care.name.clone()), (27, care.number.to_string())]);
+            s.extend([(4, pd.clone()), (13, care.number.to_string()), (14, pd.clone()), (15, pd.clone()), (8, "山田　太郎".into()), (9, care.name.clone()), (27, care.number.to_string())]);
             k1.push(self.record::<Kyo1>(month, &s));
             for (issue, goal) in [(1, 1), (1, 2), (2, 1)] {
                 let mut s = Self::keys(c);
