@@ -238,10 +238,7 @@ pub fn parse_column<T: FieldValue>(field: &RawField<'_>, col: &Column, family: F
     }
     match T::parse(raw, sink) {
         Ok(v) => Some(v),
-        Err(mut p) => {
-            // Name the item in the message.
-            p.ja = format!("{}: {}", col.name, p.ja);
-            p.en = format!("{}: {}", col.name, p.en);
+        Err(p) => {
             sink.push(p);
             None
         }

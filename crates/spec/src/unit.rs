@@ -126,9 +126,7 @@ impl Ctx<'_> {
         self.diags.push(Diagnostic::from_problem(p, Some(&f)));
     }
     fn record_diag(&mut self, i: usize, number: u32, line: u32, p: Problem) {
-        let mut d = Diagnostic::from_problem(p, Some(&self.reports[i].file)).at_record(number, line);
-        d.message = format!("{line}行目: {}", d.message);
-        self.diags.push(d);
+        self.diags.push(Diagnostic::from_problem(p, Some(&self.reports[i].file)).at_record(number, line));
     }
     fn tail(&self) -> String {
         self.reports[self.unit.files[0]].name.as_ref().map(|n| n.tail()).unwrap_or_default()

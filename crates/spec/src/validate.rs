@@ -267,8 +267,8 @@ impl Reader<'_> {
                         Problem::new(
                             Rule::RecColumnCount,
                             Some(rec.fields.len().to_string()),
-                            format!("{}行目: 項目数が{}あります。{}（{}）は{}項目です{hint}", rec.line, rec.fields.len(), self.kind.name_ja(), family_label(self.family), expected),
-                            format!("line {}: {} columns; {} ({:?}) has {}", rec.line, rec.fields.len(), self.kind.prefix(), self.family, expected),
+                            format!("項目数が{}あります。{}（{}）は{}項目です{hint}", rec.fields.len(), self.kind.name_ja(), family_label(self.family), expected),
+                            format!("{} columns; {} ({:?}) has {}", rec.fields.len(), self.kind.prefix(), self.family, expected),
                         ),
                         Some(self.file),
                     )
@@ -279,10 +279,7 @@ impl Reader<'_> {
             let parsed = R::from_raw(&rec.fields, self.family, &mut sink);
             for (pos, p) in sink.drain(..) {
                 let item = names.get(pos as usize - 1).copied().unwrap_or("");
-                let mut d = Diagnostic::from_problem(p, Some(self.file)).at_record(number, rec.line).at_column(pos, item);
-                d.message = format!("{}行目 {}列目 {}", rec.line, pos, d.message);
-                d.message_en = format!("line {} column {}: {}", rec.line, pos, d.message_en);
-                self.diags.push(d);
+                self.diags.push(Diagnostic::from_problem(p, Some(self.file)).at_record(number, rec.line).at_column(pos, item));
             }
             if let Some(record) = parsed {
                 versions.push((record.csv_version(), number, rec.line));
@@ -302,8 +299,8 @@ impl Reader<'_> {
                 self.diags.push(at(Problem::new(
                     Rule::FileCsvVersionMixed,
                     Some(v.0.to_string()),
-                    format!("{line}行目のCSVバージョン {} が1行目の {} と違います。1つのファイルにCSVバージョンを混在させられません", v.0, first.0),
-                    format!("line {line}: CSV version {} differs from the first record's {}", v.0, first.0),
+                    format!("CSVバージョン {} が最初のレコードの {} と違います。1つのファイルにCSVバージョンを混在させられません", v.0, first.0),
+                    format!("CSV version {} differs from the first record's {}", v.0, first.0),
                 )));
             }
             if v.family() != self.family && !reported_family {
@@ -356,10 +353,7 @@ struct At<'a> {
 impl At<'_> {
     fn push(&mut self, number: u32, line: u32, no: u16, p: Problem) {
         let (pos, item) = pos_of(self.layout, self.family, no);
-        let mut d = Diagnostic::from_problem(p, Some(&self.r.file)).at_record(number, line).at_column(pos, item);
-        d.message = format!("{line}行目 {pos}列目 {item}: {}", d.message);
-        d.message_en = format!("line {line} column {pos}: {}", d.message_en);
-        self.r.diagnostics.push(d);
+        self.r.diagnostics.push(Diagnostic::from_problem(p, Some(&self.r.file)).at_record(number, line).at_column(pos, item));
     }
 }
 
