@@ -128,12 +128,18 @@ impl Ctx<'_> {
     fn record_diag(&mut self, i: usize, number: u32, line: u32, p: Problem) {
         self.diags.push(Diagnostic::from_problem(p, Some(&self.reports[i].file)).at_record(number, line));
     }
+    /// `true` when every file of kind `k` in the unit was read completely, so that a missing
+    /// link is a real finding and not an echo of a record already reported as broken.
+    fn complete(&self, k: FileKind) -> bool {
+        self.of(k).iter().all(|&i| self.reports[i].dropped_records == 0)
+    }
     fn tail(&self) -> String {
         self.reports[self.unit.files[0]].name.as_ref().map(|n| n.tail()).unwrap_or_default()
     }
     fn missing(&mut self, need: FileKind, because: FileKind) {
         let name = format!("{}_{}{}", need.prefix(), if need.has_month() { "（年月）_" } else { "" }, self.tail());
-        self.unit_diag(Problem::new(
+        let at = self.of(because).first().copied().unwrap_or(self.unit.files[0]);
+        self.file_diag(at, Problem::new(
             Rule::UnitMissingFile,
             None,
             format!("{}（{}）と同じファイル連番の{}（{}）がありません。{}は一緒に送ります", because.name_ja(), because.prefix(), need.name_ja(), name, unit_members_ja(because)),
@@ -295,17 +301,21 @@ fn unlinked(what: &str, parent: &str, key: &str) -> Problem {
 }
 
 fn link_care_plan(c: &mut Ctx<'_>) {
+    if !c.complete(FileKind::Up1Kyo) {
+        return;
+    }
     let mut parents: HashSet<UserDate> = HashSet::new();
     for i in c.of(FileKind::Up1Kyo) {
         if let Some(Records::Kyo1(v)) = &c.reports[i].records {
             parents.extend(v.iter().map(|l| (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date)));
         }
     }
-    let mut children: Vec<(usize, u32, u32, UserDate)> = Vec::new();
+    let mut children: Vec<(usize, u32, u32, UserDate, &'static str)> = Vec::new();
     for i in c.unit.files.clone() {
+        let what = c.reports[i].kind.map_or("計画書", FileKind::name_ja);
         match &c.reports[i].records {
-            Some(Records::Kyo2(v)) => children.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date)))),
-            Some(Records::Kyo3(v)) => children.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date)))),
+            Some(Records::Kyo2(v)) => children.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), what))),
+            Some(Records::Kyo3(v)) => children.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), what))),
             _ => {}
         }
     }
@@ -323,12 +333,12 @@ fn link_care_plan(c: &mut Ctx<'_>) {
             }
         }
     }
-    for (i, number, line, key) in children {
+    for (i, number, line, key, what) in children {
         if !parents.contains(&key) {
-            c.record_diag(i, number, line, unlinked("計画書のレコード", "居宅サービス計画1表", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)));
+            c.record_diag(i, number, line, unlinked(&format!("{what}のレコード"), "居宅サービス計画1表", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)));
         }
     }
-    if c.has(FileKind::UpHosoku) {
+    if c.has(FileKind::UpHosoku) && c.complete(FileKind::UpHosoku) {
         for i in c.of(FileKind::Up1Kyo) {
             if let Some(Records::Kyo1(v)) = &c.reports[i].records {
                 for l in v {
@@ -345,6 +355,7 @@ fn link_care_plan(c: &mut Ctx<'_>) {
 type UserMonth = (InsurerNumber, InsuredNumber, crate::calendar::YearMonth);
 
 fn link_service_slip(c: &mut Ctx<'_>) {
+    let plan_complete = c.complete(FileKind::UpPlan);
     let mut slip: HashSet<UserMonth> = HashSet::new();
     let mut slip_rows: Vec<(usize, u32, u32, UserMonth)> = Vec::new();
     for i in c.of(FileKind::UpPlan) {
@@ -362,7 +373,7 @@ fn link_service_slip(c: &mut Ctx<'_>) {
         if let Some(Records::Sikyu(v)) = &c.reports[i].records {
             for l in v {
                 let k = (l.record.insurer.clone(), l.record.insured.clone(), l.record.month);
-                if !slip.contains(&k) && !sikyu.contains(&k) {
+                if plan_complete && !slip.contains(&k) && !sikyu.contains(&k) {
                     c.record_diag(i, l.number, l.line, unlinked("第7表の利用者", "第6表", &format!("{} {} {}", k.0.as_str(), k.1.as_str(), k.2)));
                 }
                 sikyu.insert(k);
@@ -375,7 +386,7 @@ fn link_service_slip(c: &mut Ctx<'_>) {
             for l in v {
                 if let YearMonthOrZero::Month(m) = l.record.target_month {
                     let k = (l.record.insurer.clone(), l.record.insured.clone(), m);
-                    if !slip.contains(&k) {
+                    if plan_complete && !slip.contains(&k) {
                         c.record_diag(i, l.number, l.line, unlinked("利用者補足情報", "第6表", &format!("{} {} {}", k.0.as_str(), k.1.as_str(), m)));
                     }
                     sup.insert(k);
@@ -383,8 +394,8 @@ fn link_service_slip(c: &mut Ctx<'_>) {
             }
         }
     }
-    let check_sikyu = c.has(FileKind::UpSikyu);
-    let check_sup = c.has(FileKind::UpHosoku);
+    let check_sikyu = c.has(FileKind::UpSikyu) && c.complete(FileKind::UpSikyu);
+    let check_sup = c.has(FileKind::UpHosoku) && c.complete(FileKind::UpHosoku);
     for (i, number, line, k) in slip_rows {
         let key = format!("{} {} {}", k.0.as_str(), k.1.as_str(), k.2);
         if check_sikyu && !sikyu.contains(&k) {
@@ -427,8 +438,8 @@ fn link_prevention(c: &mut Ctx<'_>) {
             _ => {}
         }
     }
-    let has_kihon = c.has(FileKind::UpKihon);
-    let has_yobo = c.has(FileKind::UpYobo);
+    let has_kihon = c.has(FileKind::UpKihon) && c.complete(FileKind::UpKihon);
+    let has_yobo = c.has(FileKind::UpYobo) && c.complete(FileKind::UpYobo);
     for (i, number, line, key, is_kihon) in subs {
         let (parents, present, what) = if is_kihon { (&kihon, has_kihon, "利用者基本情報") } else { (&yobo, has_yobo, "介護予防サービス・支援計画書") };
         if present && !parents.contains(&key) {
@@ -436,13 +447,14 @@ fn link_prevention(c: &mut Ctx<'_>) {
         }
     }
     let files: HashSet<String> = c.of(FileKind::UpKihonImage).into_iter().map(|i| c.reports[i].file.clone()).collect();
+    let kihon_complete = c.complete(FileKind::UpKihon);
     for (i, number, line, n) in image_refs {
         if !files.contains(&n) {
             c.record_diag(i, number, line, Problem::new(Rule::UnitImageMissing, Some(n.clone()), format!("家族構成 画像ファイル名「{n}」の画像が同じ送信単位にありません"), format!("image {n} is not in the send unit")));
         }
     }
     for i in c.of(FileKind::UpKihonImage) {
-        if !referenced.contains(&c.reports[i].file) {
+        if kihon_complete && !referenced.contains(&c.reports[i].file) {
             c.file_diag(i, Problem::new(Rule::UnitImageUnreferenced, None, "この画像はどの利用者基本情報の「家族構成 画像ファイル名」にも書かれていません", "no 利用者基本情報 record names this image"));
         }
     }

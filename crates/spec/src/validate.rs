@@ -47,6 +47,34 @@ pub enum Records {
     DltYobo(Vec<Located<DltYobo>>),
 }
 
+impl Records {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Hosoku(v) => v.len(),
+            Records::Kyo1(v) => v.len(),
+            Records::Dlt1Kyo(v) => v.len(),
+            Records::Kyo2(v) => v.len(),
+            Records::Kyo3(v) => v.len(),
+            Records::Plan(v) | Records::Jsk(v) => v.len(),
+            Records::DltPlan(v) => v.len(),
+            Records::DltJsk(v) => v.len(),
+            Records::Sikyu(v) => v.len(),
+            Records::Kihon(v) => v.len(),
+            Records::DltKihon(v) => v.len(),
+            Records::KihonSub1(v) => v.len(),
+            Records::KihonSub2(v) => v.len(),
+            Records::Yobo(v) => v.len(),
+            Records::YoboSub(v) => v.len(),
+            Records::DltYobo(v) => v.len(),
+        }
+    }
+    /// `true` when there is no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Everything learnt about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
@@ -62,6 +90,8 @@ pub struct FileReport {
     pub records: Option<Records>,
     /// `false` for files outside the standard (attachments such as PDFs).
     pub standard: bool,
+    /// Records left out of `records` because a column or the column count was wrong.
+    pub dropped_records: usize,
     /// Size in bytes.
     pub size: usize,
     /// Findings.
@@ -81,7 +111,7 @@ impl FileReport {
 
 /// Checks one file given its bare name and contents.
 pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
-    let mut r = FileReport { file: file_name.to_owned(), name: None, kind: None, family: None, records: None, standard: true, size: bytes.len(), diagnostics: Vec::new() };
+    let mut r = FileReport { file: file_name.to_owned(), name: None, kind: None, family: None, records: None, standard: true, dropped_records: 0, size: bytes.len(), diagnostics: Vec::new() };
 
     match name::parse(file_name, Profile::LENIENT) {
         Ok(p) => {
@@ -156,6 +186,7 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
     r.family = Some(family);
 
     let file = r.file.clone();
+    let total = records.len();
     let mut diags = std::mem::take(&mut r.diagnostics);
     let recs = {
         let mut rd = Reader { file: &file, family, kind, diags: &mut diags };
@@ -181,6 +212,7 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
         }
     };
     r.diagnostics = diags;
+    r.dropped_records = total - recs.len();
     semantic_checks(&mut r, &recs);
     r.records = Some(recs);
     r

@@ -8,7 +8,9 @@
 #![deny(missing_docs)]
 
 mod generate;
+mod samples;
 mod rng;
 
 pub use generate::*;
+pub use samples::*;
 pub use rng::Rng;
