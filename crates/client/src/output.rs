@@ -105,7 +105,17 @@ fn table(w: &mut dyn Write, diags: &[&Diagnostic], lang: Lang) -> io::Result<()>
         Lang::Ja => ["重要度", "行", "列", "項目", "値", "規則", "内容"],
         Lang::En => ["severity", "line", "col", "item", "value", "rule", "message"],
     };
-    writeln!(w, "  {} {} {} {} {} {} {}", fit(head[0], 8), fit(head[1], 5), fit(head[2], 4), fit(head[3], 26), fit(head[4], 16), fit(head[5], 26), head[6])?;
+    writeln!(
+        w,
+        "  {} {} {} {} {} {} {}",
+        fit(head[0], 8),
+        fit(head[1], 5),
+        fit(head[2], 4),
+        fit(head[3], 26),
+        fit(head[4], 16),
+        fit(head[5], 26),
+        head[6]
+    )?;
     let mut diags = diags.to_vec();
     diags.sort_by_key(|d| (d.line.unwrap_or(0), d.column.unwrap_or(0)));
     for d in diags {
@@ -126,13 +136,26 @@ fn table(w: &mut dyn Write, diags: &[&Diagnostic], lang: Lang) -> io::Result<()>
     Ok(())
 }
 
+fn seq_display(s: &renkei_spec::calendar::FileSeq) -> String {
+    format!("{}-{:02}-{:02} {:02}:{:02}:{:02}", s.date.year, s.date.month, s.date.day, s.hour, s.minute, s.second)
+}
+
 /// The human report.
 pub fn human(w: &mut dyn Write, c: &Checked, lang: Lang) -> io::Result<()> {
     let ja = lang == Lang::Ja;
-    writeln!(w, "{}", if ja { "renkei check — ケアプランデータ連携 標準仕様（4.1・旧形式）の検査" } else { "renkei check — care-plan data exchange standard (v4.1 and v3)" })?;
+    writeln!(
+        w,
+        "{}",
+        if ja {
+            "renkei check — ケアプランデータ連携 標準仕様（4.1・旧形式）の検査"
+        } else {
+            "renkei check — care-plan data exchange standard (v4.1 and v3)"
+        }
+    )?;
     writeln!(w)?;
     for (f, path) in c.report.files.iter().zip(&c.paths) {
-        let mine: Vec<&Diagnostic> = f.diagnostics.iter().chain(c.report.unit_diagnostics.iter().filter(|d| d.file.as_deref() == Some(&f.file))).collect();
+        let mine: Vec<&Diagnostic> =
+            f.diagnostics.iter().chain(c.report.unit_diagnostics.iter().filter(|d| d.file.as_deref() == Some(&f.file))).collect();
         let mark = if mine.iter().any(|d| d.severity == Severity::Error) {
             if ja { "NG" } else { "ERR" }
         } else if mine.iter().any(|d| d.severity == Severity::Warning) {
@@ -156,13 +179,16 @@ pub fn human(w: &mut dyn Write, c: &Checked, lang: Lang) -> io::Result<()> {
             None => p.office.to_string(),
         };
         let bad = u.files.iter().any(|&i| c.report.files[i].diagnostics.iter().any(|d| d.severity == Severity::Error))
-            || c.report.unit_diagnostics.iter().any(|d| d.severity == Severity::Error && u.files.iter().any(|&i| d.file.as_deref() == Some(&c.report.files[i].file)));
+            || c.report
+                .unit_diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error && u.files.iter().any(|&i| d.file.as_deref() == Some(&c.report.files[i].file)));
         let label = if ja { u.kind.label_ja().to_owned() } else { format!("{:?}", u.kind) };
         writeln!(
             w,
             "  {:>3}  {}  {} → {}  {}  {}{}  {}",
             i + 1,
-            format!("{}-{:02}-{:02} {:02}:{:02}:{:02}", u.seq.date.year, u.seq.date.month, u.seq.date.day, u.seq.hour, u.seq.minute, u.seq.second),
+            seq_display(&u.seq),
             party(&u.sender),
             party(&u.receiver),
             label,
@@ -174,7 +200,15 @@ pub fn human(w: &mut dyn Write, c: &Checked, lang: Lang) -> io::Result<()> {
     let t = c.report.tally();
     writeln!(w)?;
     if ja {
-        writeln!(w, "結果: ファイル {}件・送信単位 {}件 — エラー {}件、警告 {}件、情報 {}件", c.report.files.len(), c.report.units.len(), t.errors, t.warnings, t.infos)?;
+        writeln!(
+            w,
+            "結果: ファイル {}件・送信単位 {}件 — エラー {}件、警告 {}件、情報 {}件",
+            c.report.files.len(),
+            c.report.units.len(),
+            t.errors,
+            t.warnings,
+            t.infos
+        )?;
         writeln!(
             w,
             "{}",
@@ -187,7 +221,15 @@ pub fn human(w: &mut dyn Write, c: &Checked, lang: Lang) -> io::Result<()> {
             }
         )?;
     } else {
-        writeln!(w, "result: {} files, {} send units — {} errors, {} warnings, {} infos", c.report.files.len(), c.report.units.len(), t.errors, t.warnings, t.infos)?;
+        writeln!(
+            w,
+            "result: {} files, {} send units — {} errors, {} warnings, {} infos",
+            c.report.files.len(),
+            c.report.units.len(),
+            t.errors,
+            t.warnings,
+            t.infos
+        )?;
     }
     Ok(())
 }
@@ -239,13 +281,27 @@ pub fn json(w: &mut dyn Write, c: &Checked) -> io::Result<()> {
     let r = JsonReport {
         tool: "renkei check",
         version: env!("CARGO_PKG_VERSION"),
-        summary: JsonSummary { files: c.report.files.len(), units: c.report.units.len(), errors: t.errors, warnings: t.warnings, infos: t.infos },
+        summary: JsonSummary {
+            files: c.report.files.len(),
+            units: c.report.units.len(),
+            errors: t.errors,
+            warnings: t.warnings,
+            infos: t.infos,
+        },
         files: c
             .report
             .files
             .iter()
             .zip(&c.paths)
-            .map(|(f, p)| JsonFile { file: &f.file, path: p.display().to_string(), kind: f.kind.map(FileKind::prefix), family: f.family, records: f.records.as_ref().map(count_records), standard: f.standard, valid: f.is_valid() })
+            .map(|(f, p)| JsonFile {
+                file: &f.file,
+                path: p.display().to_string(),
+                kind: f.kind.map(FileKind::prefix),
+                family: f.family,
+                records: f.records.as_ref().map(count_records),
+                standard: f.standard,
+                valid: f.is_valid(),
+            })
             .collect(),
         units: c
             .report
@@ -278,7 +334,8 @@ pub fn rules(w: &mut dyn Write, lang: Lang) -> io::Result<()> {
 
 /// The column layout of a file kind.
 pub fn layout(w: &mut dyn Write, prefix: &str, v3: bool) -> anyhow::Result<()> {
-    let kind = FileKind::from_prefix(&prefix.to_ascii_uppercase()).ok_or_else(|| anyhow::anyhow!("「{prefix}」はファイル種別ではありません（UPPLAN, UPHOSOKU, UP1KYO など）/ unknown file kind"))?;
+    let kind = FileKind::from_prefix(&prefix.to_ascii_uppercase())
+        .ok_or_else(|| anyhow::anyhow!("「{prefix}」はファイル種別ではありません（UPPLAN, UPHOSOKU, UP1KYO など）/ unknown file kind"))?;
     let family = if v3 { Family::V3 } else { Family::V4 };
     if v3 && kind.v4_only() {
         anyhow::bail!("{}（{}）は旧形式にはありません / not in the v3 standard", kind.name_ja(), kind.prefix());
@@ -303,10 +360,18 @@ pub fn layout(w: &mut dyn Write, prefix: &str, v3: bool) -> anyhow::Result<()> {
         FileKind::UpKihonImage => anyhow::bail!("家族構成画像（JPEG）には項目がありません / the image has no columns"),
     };
     writeln!(w, "{}（{}）{}", kind.name_ja(), kind.prefix(), if v3 { "旧形式" } else { "4.1形式" })?;
-    writeln!(w, "{} {} {} {} {}", fit("No.", 4), fit("項目名", 40), fit("桁数", 6), fit("必須", 4), "書式")?;
+    writeln!(w, "{} {} {} {} 書式", fit("No.", 4), fit("項目名", 40), fit("桁数", 6), fit("必須", 4))?;
     for (pos, c) in columns_for(cols, family) {
         let len = c.len_for(family).map_or("—".to_owned(), |l| format!("{l}{}", if c.soft_len { "?" } else { "" }));
-        writeln!(w, "{} {} {} {} {}", fit(&pos.to_string(), 4), fit(c.name, 40), fit(&len, 6), fit(if c.required { "○" } else { "" }, 4), c.format.describe_ja())?;
+        writeln!(
+            w,
+            "{} {} {} {} {}",
+            fit(&pos.to_string(), 4),
+            fit(c.name, 40),
+            fit(&len, 6),
+            fit(if c.required { "○" } else { "" }, 4),
+            c.format.describe_ja()
+        )?;
     }
     Ok(())
 }

@@ -72,7 +72,18 @@ pub fn check(inputs: Vec<Input>) -> Checked {
         match input.contents {
             Ok(bytes) => files.push((name, bytes)),
             Err(e) => {
-                unreadable.push((i, Diagnostic::from_problem(Problem::new(Rule::FileUnreadable, None, format!("ファイルを読めません: {e}"), format!("cannot read the file: {e}")), Some(&name))));
+                unreadable.push((
+                    i,
+                    Diagnostic::from_problem(
+                        Problem::new(
+                            Rule::FileUnreadable,
+                            None,
+                            format!("ファイルを読めません: {e}"),
+                            format!("cannot read the file: {e}"),
+                        ),
+                        Some(&name),
+                    ),
+                ));
                 files.push((name, Vec::new()));
             }
         }

@@ -9,7 +9,7 @@ fn digits(s: &str, n: usize) -> Option<u32> {
 
 /// `true` for Gregorian leap years.
 pub fn is_leap(y: u16) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 /// Days in a month.
@@ -82,8 +82,11 @@ impl Date {
     pub fn parse(s: &str) -> Option<Date> {
         let v = digits(s, 8)?;
         let (year, month, day) = ((v / 10000) as u16, (v / 100 % 100) as u8, (v % 100) as u8);
-        (year >= MIN_YEAR && (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
-            .then_some(Date { year, month, day })
+        (year >= MIN_YEAR && (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)).then_some(Date {
+            year,
+            month,
+            day,
+        })
     }
     /// Builds a date; `None` when it does not exist.
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {

@@ -210,7 +210,12 @@ pub fn read(text: &str) -> Table<'_> {
             if !missing_final_newline {
                 issues.push(SyntaxIssue {
                     line: start_line,
-                    problem: Problem::new(Rule::CsvBlankLine, None, format!("{start_line}行目の空行を読み飛ばしました"), format!("blank line {start_line} skipped")),
+                    problem: Problem::new(
+                        Rule::CsvBlankLine,
+                        None,
+                        format!("{start_line}行目の空行を読み飛ばしました"),
+                        format!("blank line {start_line} skipped"),
+                    ),
                 });
             }
             missing_final_newline = false;

@@ -9,7 +9,7 @@ use crate::codes::{CodeTable, TableDef};
 use crate::csv::RawField;
 use crate::diag::{Problem, Rule, Severity};
 use crate::ids::{InsuredNumber, InsurerNumber, OfficeNumber, ServiceKind};
-use crate::name::{self, FileKind, FileName, Family};
+use crate::name::{self, Family, FileKind, FileName};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -207,7 +207,12 @@ pub fn parse_column<T: FieldValue>(field: &RawField<'_>, col: &Column, family: F
     let raw: &str = &field.value;
     if raw.is_empty() {
         if col.required {
-            sink.push(Problem::new(Rule::FieldRequired, None, format!("必須項目「{}」が空です", col.name), format!("required item '{}' is empty", col.name)));
+            sink.push(Problem::new(
+                Rule::FieldRequired,
+                None,
+                format!("必須項目「{}」が空です", col.name),
+                format!("required item '{}' is empty", col.name),
+            ));
         }
         return T::empty();
     }
@@ -279,7 +284,8 @@ impl CsvVersion {
     /// 4.0 (accepted on read).
     pub const V40: CsvVersion = CsvVersion(202504);
     /// Every published value, oldest first, with its family.
-    pub const PUBLISHED: [(u32, Family); 5] = [(201910, Family::V3), (202003, Family::V3), (202208, Family::V3), (202504, Family::V4), (202407, Family::V4)];
+    pub const PUBLISHED: [(u32, Family); 5] =
+        [(201910, Family::V3), (202003, Family::V3), (202208, Family::V3), (202504, Family::V4), (202407, Family::V4)];
     /// The family whose layout the version uses.
     pub fn family(self) -> Family {
         CsvVersion::PUBLISHED.iter().find(|(v, _)| *v == self.0).map_or(Family::V4, |(_, f)| *f)
@@ -433,7 +439,12 @@ impl FieldValue for Hhmm {
     fn parse(raw: &str, _: &mut Vec<Problem>) -> Result<Self, Problem> {
         Hhmm::parse(raw).ok_or_else(|| {
             let hint = if raw.contains(':') { "（「:」を入れず数字4桁で書きます）" } else { "" };
-            Problem::new(Rule::FieldTime, Some(raw.to_owned()), format!("「{raw}」は時刻（HHMM、0000〜2400）ではありません{hint}"), format!("'{raw}' is not a time HHMM"))
+            Problem::new(
+                Rule::FieldTime,
+                Some(raw.to_owned()),
+                format!("「{raw}」は時刻（HHMM、0000〜2400）ではありません{hint}"),
+                format!("'{raw}' is not a time HHMM"),
+            )
         })
     }
     fn render(&self, out: &mut String) {
@@ -487,7 +498,12 @@ impl FieldValue for Integer {
                 } else {
                     ""
                 };
-                Err(Problem::new(Rule::FieldInteger, Some(raw.to_owned()), format!("「{raw}」は整数ではありません{hint}"), format!("'{raw}' is not an integer")))
+                Err(Problem::new(
+                    Rule::FieldInteger,
+                    Some(raw.to_owned()),
+                    format!("「{raw}」は整数ではありません{hint}"),
+                    format!("'{raw}' is not an integer"),
+                ))
             }
         }
     }
@@ -512,7 +528,12 @@ impl FieldValue for Decimal {
             let v = i.parse::<u16>().unwrap_or(0) * 100 + f.parse::<u16>().unwrap_or(0);
             return Ok(Decimal(v));
         }
-        Err(Problem::new(Rule::FieldDecimal, Some(raw.to_owned()), format!("「{raw}」は 99.99 形式（例: 10.90）ではありません"), format!("'{raw}' is not in 99.99 form (e.g. 10.90)")))
+        Err(Problem::new(
+            Rule::FieldDecimal,
+            Some(raw.to_owned()),
+            format!("「{raw}」は 99.99 形式（例: 10.90）ではありません"),
+            format!("'{raw}' is not in 99.99 form (e.g. 10.90)"),
+        ))
     }
     fn render(&self, out: &mut String) {
         out.push_str(&format!("{}.{:02}", self.0 / 100, self.0 % 100));
@@ -565,7 +586,11 @@ impl<T: CodeTable> FieldValue for Code<T> {
     fn parse(raw: &str, _: &mut Vec<Problem>) -> Result<Self, Problem> {
         Code::new(raw).ok_or_else(|| {
             let list: Vec<String> = T::DEF.entries.iter().map(|(c, m)| format!("{c}:{m}")).collect();
-            let hint = if raw.len() == 1 && T::DEF.entries.iter().any(|(c, _)| c.len() == 2 && c.ends_with(raw)) { "（2桁で、先頭に0を付けて書きます）" } else { "" };
+            let hint = if raw.len() == 1 && T::DEF.entries.iter().any(|(c, _)| c.len() == 2 && c.ends_with(raw)) {
+                "（2桁で、先頭に0を付けて書きます）"
+            } else {
+                ""
+            };
             Problem::new(
                 Rule::FieldCode,
                 Some(raw.to_owned()),
@@ -610,10 +635,20 @@ impl FieldValue for FixedAll9 {
     const FORMAT: Format = Format::All9;
     fn parse(raw: &str, w: &mut Vec<Problem>) -> Result<Self, Problem> {
         if raw.len() != 10 || !is_digits(raw) {
-            return Err(Problem::new(Rule::FieldOffice, Some(raw.to_owned()), format!("「{raw}」は数字10桁ではありません（9999999999 を固定で設定します）"), "expected the fixed value 9999999999"));
+            return Err(Problem::new(
+                Rule::FieldOffice,
+                Some(raw.to_owned()),
+                format!("「{raw}」は数字10桁ではありません（9999999999 を固定で設定します）"),
+                "expected the fixed value 9999999999",
+            ));
         }
         if raw != "9999999999" {
-            w.push(Problem::new(Rule::FieldFixedAll9, Some(raw.to_owned()), "この項目は 9999999999 を固定で設定します", "this item is fixed to 9999999999"));
+            w.push(Problem::new(
+                Rule::FieldFixedAll9,
+                Some(raw.to_owned()),
+                "この項目は 9999999999 を固定で設定します",
+                "this item is fixed to 9999999999",
+            ));
         }
         Ok(FixedAll9(raw.to_owned()))
     }
@@ -649,7 +684,12 @@ impl FieldValue for ServiceCode {
             let kind = ServiceKind::parse(&raw[..2])?;
             return Ok(ServiceCode { kind, item: [b[2], b[3], b[4], b[5]] });
         }
-        Err(Problem::new(Rule::FieldServiceCode, Some(raw.to_owned()), format!("「{raw}」はサービスコード（種類2桁＋項目4桁の英数字6桁）ではありません"), format!("'{raw}' is not a 6-character service code")))
+        Err(Problem::new(
+            Rule::FieldServiceCode,
+            Some(raw.to_owned()),
+            format!("「{raw}」はサービスコード（種類2桁＋項目4桁の英数字6桁）ではありません"),
+            format!("'{raw}' is not a 6-character service code"),
+        ))
     }
     fn render(&self, out: &mut String) {
         out.push_str(self.kind.as_str());
@@ -736,7 +776,12 @@ impl FieldValue for DayFlags {
             let v = raw.bytes().enumerate().fold(0u32, |acc, (i, b)| if b == b'1' { acc | 1 << i } else { acc });
             return Ok(DayFlags(v));
         }
-        Err(Problem::new(Rule::FieldDayFlags, Some(raw.to_owned()), format!("日割対象日は 0 と 1 を31桁並べます（{}桁あります）", raw.chars().count()), "per-day flags are 31 characters of 0/1"))
+        Err(Problem::new(
+            Rule::FieldDayFlags,
+            Some(raw.to_owned()),
+            format!("日割対象日は 0 と 1 を31桁並べます（{}桁あります）", raw.chars().count()),
+            "per-day flags are 31 characters of 0/1",
+        ))
     }
     fn render(&self, out: &mut String) {
         for d in 1..=31 {
@@ -764,10 +809,20 @@ impl FieldValue for Postal {
             return Ok(Postal(raw.to_owned()));
         }
         if b.len() == 7 && is_digits(raw) {
-            w.push(Problem::new(Rule::FieldPostalNoHyphen, Some(raw.to_owned()), "郵便番号は XXX-XXXX とハイフン付きで書きます", "write postal codes as XXX-XXXX"));
+            w.push(Problem::new(
+                Rule::FieldPostalNoHyphen,
+                Some(raw.to_owned()),
+                "郵便番号は XXX-XXXX とハイフン付きで書きます",
+                "write postal codes as XXX-XXXX",
+            ));
             return Ok(Postal(format!("{}-{}", &raw[..3], &raw[3..])));
         }
-        Err(Problem::new(Rule::FieldPostal, Some(raw.to_owned()), format!("「{raw}」は郵便番号（半角 XXX-XXXX）ではありません"), format!("'{raw}' is not a postal code XXX-XXXX")))
+        Err(Problem::new(
+            Rule::FieldPostal,
+            Some(raw.to_owned()),
+            format!("「{raw}」は郵便番号（半角 XXX-XXXX）ではありません"),
+            format!("'{raw}' is not a postal code XXX-XXXX"),
+        ))
     }
     fn render(&self, out: &mut String) {
         out.push_str(&self.0);
@@ -782,7 +837,12 @@ impl FieldValue for Phone {
     const FORMAT: Format = Format::Phone;
     fn parse(raw: &str, w: &mut Vec<Problem>) -> Result<Self, Problem> {
         if !raw.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '(' | ')')) {
-            w.push(Problem::new(Rule::FieldPhone, Some(raw.to_owned()), format!("電話番号「{raw}」に数字・ハイフン・括弧以外の文字があります（全角文字は相手のソフトで読めないことがあります）"), "phone number has unexpected characters"));
+            w.push(Problem::new(
+                Rule::FieldPhone,
+                Some(raw.to_owned()),
+                format!("電話番号「{raw}」に数字・ハイフン・括弧以外の文字があります（全角文字は相手のソフトで読めないことがあります）"),
+                "phone number has unexpected characters",
+            ));
         }
         Ok(Phone(raw.to_owned()))
     }
@@ -802,10 +862,20 @@ impl FieldValue for Tais {
         let norm: String = raw.chars().map(|c| if matches!(c, '－' | '‐' | '−' | 'ー') { '-' } else { c }).collect();
         let ok = norm.len() == 12 && norm.as_bytes()[5] == b'-' && is_digits(&norm[..5]) && is_digits(&norm[6..]);
         if !ok {
-            return Err(Problem::new(Rule::FieldTais, Some(raw.to_owned()), format!("「{raw}」はTAISコード（数字5桁-数字6桁）ではありません"), format!("'{raw}' is not a TAIS code NNNNN-NNNNNN")));
+            return Err(Problem::new(
+                Rule::FieldTais,
+                Some(raw.to_owned()),
+                format!("「{raw}」はTAISコード（数字5桁-数字6桁）ではありません"),
+                format!("'{raw}' is not a TAIS code NNNNN-NNNNNN"),
+            ));
         }
         if norm != raw {
-            w.push(Problem::new(Rule::FieldTaisFullwidth, Some(raw.to_owned()), "TAISコードのハイフンは半角「-」で書きます", "write the TAIS dash as ASCII '-'"));
+            w.push(Problem::new(
+                Rule::FieldTaisFullwidth,
+                Some(raw.to_owned()),
+                "TAISコードのハイフンは半角「-」で書きます",
+                "write the TAIS dash as ASCII '-'",
+            ));
         }
         Ok(Tais(norm))
     }
@@ -824,7 +894,12 @@ impl FieldValue for Alnum {
         if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             Ok(Alnum(raw.to_owned()))
         } else {
-            Err(Problem::new(Rule::FieldCode12, Some(raw.to_owned()), format!("「{raw}」は半角英数字とハイフンで書きます"), "use ASCII letters, digits and hyphens"))
+            Err(Problem::new(
+                Rule::FieldCode12,
+                Some(raw.to_owned()),
+                format!("「{raw}」は半角英数字とハイフンで書きます"),
+                "use ASCII letters, digits and hyphens",
+            ))
         }
     }
     fn render(&self, out: &mut String) {
@@ -861,7 +936,12 @@ impl FieldValue for Unused {
     const FORMAT: Format = Format::Unused;
     const OPTIONAL: bool = true;
     fn parse(raw: &str, w: &mut Vec<Problem>) -> Result<Self, Problem> {
-        w.push(Problem::new(Rule::FieldUnused, Some(raw.to_owned()), "識別子は「使用しない」項目です。空にしてください", "the identifier is not used; leave it empty"));
+        w.push(Problem::new(
+            Rule::FieldUnused,
+            Some(raw.to_owned()),
+            "識別子は「使用しない」項目です。空にしてください",
+            "the identifier is not used; leave it empty",
+        ));
         Ok(Unused)
     }
     fn render(&self, _: &mut String) {}
@@ -879,8 +959,18 @@ impl FieldValue for ImageName {
     fn parse(raw: &str, _: &mut Vec<Problem>) -> Result<Self, Problem> {
         match name::parse(raw, name::Profile::LENIENT) {
             Ok(p) if p.name.kind == FileKind::UpKihonImage => Ok(ImageName(p.name)),
-            Ok(_) => Err(Problem::new(Rule::FieldImageName, Some(raw.to_owned()), "家族構成画像のファイル名は UPKIHON_IMAGE_… で始まります", "the image name must start with UPKIHON_IMAGE_")),
-            Err(e) => Err(Problem::new(Rule::FieldImageName, Some(raw.to_owned()), format!("家族構成画像のファイル名が規則に合いません: {}", e.issues.first().map_or("", |i| i.problem.ja.as_str())), "the image name does not follow the UPKIHON_IMAGE rule")),
+            Ok(_) => Err(Problem::new(
+                Rule::FieldImageName,
+                Some(raw.to_owned()),
+                "家族構成画像のファイル名は UPKIHON_IMAGE_… で始まります",
+                "the image name must start with UPKIHON_IMAGE_",
+            )),
+            Err(e) => Err(Problem::new(
+                Rule::FieldImageName,
+                Some(raw.to_owned()),
+                format!("家族構成画像のファイル名が規則に合いません: {}", e.issues.first().map_or("", |i| i.problem.ja.as_str())),
+                "the image name does not follow the UPKIHON_IMAGE rule",
+            )),
         }
     }
     fn render(&self, out: &mut String) {
@@ -888,7 +978,19 @@ impl FieldValue for ImageName {
     }
 }
 
-simple_display!(CsvVersion, Integer, Decimal, Text, Postal, ServiceCode, SummaryServiceCode, ServiceTime, DateOrZero, YearMonthOrZero, DayFlags);
+simple_display!(
+    CsvVersion,
+    Integer,
+    Decimal,
+    Text,
+    Postal,
+    ServiceCode,
+    SummaryServiceCode,
+    ServiceTime,
+    DateOrZero,
+    YearMonthOrZero,
+    DayFlags
+);
 
 #[cfg(test)]
 mod tests {
@@ -912,7 +1014,10 @@ mod tests {
         assert_eq!(run::<ServiceTime>("10:00").1, vec![Rule::FieldTime]);
         assert_eq!(run::<Postal>("1234567").1, vec![Rule::FieldPostalNoHyphen]);
         assert_eq!(run::<Tais>("00001－000010").1, vec![Rule::FieldTaisFullwidth]);
-        assert_eq!(run::<SummaryServiceCode>("15AAAA").0, Some(SummaryServiceCode::Subtotal(ServiceKind::parse("15").unwrap(), Subtotal::Covered)));
+        assert_eq!(
+            run::<SummaryServiceCode>("15AAAA").0,
+            Some(SummaryServiceCode::Subtotal(ServiceKind::parse("15").unwrap(), Subtotal::Covered))
+        );
         assert_eq!(run::<SummaryServiceCode>("999999").0, Some(SummaryServiceCode::Total));
         assert_eq!(run::<DayFlags>("1111100000000000000000000000000").0.unwrap().last_day(), Some(5));
         assert_eq!(run::<Date>("R070401").1, vec![Rule::FieldDate]);

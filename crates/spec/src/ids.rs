@@ -150,16 +150,12 @@ fn office_problem(s: &str, fault: OfficeFault, in_name: bool) -> Problem {
             "事業所番号は数字10桁です（3桁目だけ英大文字を使えます）".to_owned(),
             "an office number is 10 digits (only position 3 may be an upper-case letter)".to_owned(),
         ),
-        OfficeFault::LowerCase => (
-            Rule::FieldOffice,
-            "事業所番号の3桁目の英字は大文字です".to_owned(),
-            "the letter in position 3 must be upper-case".to_owned(),
-        ),
-        OfficeFault::ExcludedLetter => (
-            Rule::FieldOffice,
-            "事業所番号に I・O・Q は使われません".to_owned(),
-            "I, O and Q are never used in office numbers".to_owned(),
-        ),
+        OfficeFault::LowerCase => {
+            (Rule::FieldOffice, "事業所番号の3桁目の英字は大文字です".to_owned(), "the letter in position 3 must be upper-case".to_owned())
+        }
+        OfficeFault::ExcludedLetter => {
+            (Rule::FieldOffice, "事業所番号に I・O・Q は使われません".to_owned(), "I, O and Q are never used in office numbers".to_owned())
+        }
         OfficeFault::Prefecture => (
             Rule::FieldOffice,
             format!("事業所番号の先頭2桁は都道府県番号（01〜47）です（{}）", &s[..2.min(s.len())]),
@@ -167,7 +163,9 @@ fn office_problem(s: &str, fault: OfficeFault, in_name: bool) -> Problem {
         ),
         OfficeFault::CheckDigit { expected } => (
             Rule::FieldOfficeCheckDigit,
-            format!("事業所番号の検証番号（10桁目）が合いません。番号の写し間違いがないか確認してください（計算上の検証番号は {expected}）"),
+            format!(
+                "事業所番号の検証番号（10桁目）が合いません。番号の写し間違いがないか確認してください（計算上の検証番号は {expected}）"
+            ),
             format!("check digit (position 10) does not match; check for a typo (computed check digit: {expected})"),
         ),
     };
@@ -198,7 +196,9 @@ impl InsurerNumber {
             return Err(Problem::new(
                 Rule::FieldInsurerCheckDigit,
                 Some(s.to_owned()),
-                format!("保険者番号の検証番号（6桁目）が合いません。被保険者証の番号と照らし合わせてください（計算上の検証番号は {expected}）"),
+                format!(
+                    "保険者番号の検証番号（6桁目）が合いません。被保険者証の番号と照らし合わせてください（計算上の検証番号は {expected}）"
+                ),
                 format!("check digit (position 6) does not match (computed: {expected})"),
             ));
         }

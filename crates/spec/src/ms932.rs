@@ -48,8 +48,15 @@ impl DecodeError {
             DecodeFault::Gaiji => Problem::new(
                 Rule::EncGaiji,
                 Some(hex.clone()),
-                format!("{}行目（先頭から{}バイト目）に外字（{hex}）があります。外字は相手の事業所で読めないため、通常の文字に置き換えてください", self.line, self.offset + 1),
-                format!("line {}, byte offset {}: user-defined character {hex}; replace it with a standard character", self.line, self.offset),
+                format!(
+                    "{}行目（先頭から{}バイト目）に外字（{hex}）があります。外字は相手の事業所で読めないため、通常の文字に置き換えてください",
+                    self.line,
+                    self.offset + 1
+                ),
+                format!(
+                    "line {}, byte offset {}: user-defined character {hex}; replace it with a standard character",
+                    self.line, self.offset
+                ),
             ),
         }
     }

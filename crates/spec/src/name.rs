@@ -243,7 +243,13 @@ pub struct FileName {
 
 impl FileName {
     /// A v4 name as renkei emits it (upper-case `.CSV`, `.jpg` for images).
-    pub fn v4(kind: FileKind, month: Option<NameMonth>, sender: (OfficeNumber, ServiceKind), receiver: (OfficeNumber, ServiceKind), seq: FileSeq) -> FileName {
+    pub fn v4(
+        kind: FileKind,
+        month: Option<NameMonth>,
+        sender: (OfficeNumber, ServiceKind),
+        receiver: (OfficeNumber, ServiceKind),
+        seq: FileSeq,
+    ) -> FileName {
         FileName {
             kind,
             family: Family::V4,
@@ -490,12 +496,25 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
         match ext {
             "CSV" => Some(Extension::Csv),
             "csv" => {
-                let p = Problem::new(Rule::NameExtensionCase, Some(ext.to_owned()), "拡張子は大文字の「.CSV」です（小文字の .csv も受け付けます）", "the extension is upper-case .CSV (.csv accepted)");
+                let p = Problem::new(
+                    Rule::NameExtensionCase,
+                    Some(ext.to_owned()),
+                    "拡張子は大文字の「.CSV」です（小文字の .csv も受け付けます）",
+                    "the extension is upper-case .CSV (.csv accepted)",
+                );
                 issues.push(issue(T_EXT, if profile.lenient_extension { p } else { p.with_severity(Severity::Error) }));
                 Some(Extension::CsvLower)
             }
             _ => {
-                issues.push(issue(T_EXT, Problem::new(Rule::NameExtension, Some(ext.to_owned()), format!("拡張子は「.CSV」です（「.{ext}」になっています）"), format!("the extension must be .CSV, not .{ext}"))));
+                issues.push(issue(
+                    T_EXT,
+                    Problem::new(
+                        Rule::NameExtension,
+                        Some(ext.to_owned()),
+                        format!("拡張子は「.CSV」です（「.{ext}」になっています）"),
+                        format!("the extension must be .CSV, not .{ext}"),
+                    ),
+                ));
                 None
             }
         }
@@ -504,7 +523,15 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
             "jpg" => Some(Extension::Jpg),
             "JPG" => Some(Extension::JpgUpper),
             _ => {
-                issues.push(issue(T_EXT, Problem::new(Rule::NameExtension, Some(ext.to_owned()), format!("家族構成画像の拡張子は「.jpg」です（「.{ext}」になっています）"), format!("the image extension must be .jpg, not .{ext}"))));
+                issues.push(issue(
+                    T_EXT,
+                    Problem::new(
+                        Rule::NameExtension,
+                        Some(ext.to_owned()),
+                        format!("家族構成画像の拡張子は「.jpg」です（「.{ext}」になっています）"),
+                        format!("the image extension must be .jpg, not .{ext}"),
+                    ),
+                ));
                 None
             }
         }
@@ -522,7 +549,12 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
                 Problem::new(
                     Rule::NameV4Only,
                     Some(input.to_owned()),
-                    format!("{}（{}）は 4.0 以降の形式だけです。各事業所番号の後にサービス種類コードを付けてください: {}", kind.name_ja(), kind.prefix(), template(kind, Family::V4)),
+                    format!(
+                        "{}（{}）は 4.0 以降の形式だけです。各事業所番号の後にサービス種類コードを付けてください: {}",
+                        kind.name_ja(),
+                        kind.prefix(),
+                        template(kind, Family::V4)
+                    ),
                     format!("{} exists only in the v4 form: {}", kind.prefix(), template(kind, Family::V4)),
                 ),
             ));
@@ -532,7 +564,10 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
     } else {
         let first = tokens.first().copied().unwrap_or("");
         let (ja, en) = if kind.has_month() && (tokens.len() + 1 == v4.len() || tokens.len() + 1 == v3.len()) && first.len() == 10 {
-            (format!("{}の名前には提供年月（YYYYMM）が必要です", kind.name_ja()), "this kind needs a service month (YYYYMM) after the prefix".to_owned())
+            (
+                format!("{}の名前には提供年月（YYYYMM）が必要です", kind.name_ja()),
+                "this kind needs a service month (YYYYMM) after the prefix".to_owned(),
+            )
         } else if !kind.has_month() && (tokens.len() == v4.len() + 1 || tokens.len() == v3.len() + 1) && first.len() == 6 {
             (format!("{}の名前に年月は入りません", kind.name_ja()), "this kind has no month in its name".to_owned())
         } else if kind == FileKind::UpKihonImage && tokens.len() + 1 == v4.len() {
@@ -560,12 +595,28 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
                     if kind == FileKind::UpHosoku {
                         month = Some(NameMonth::Zero);
                     } else {
-                        issues.push(issue(T_MONTH, Problem::new(Rule::NameMonth, Some(text.to_owned()), "「000000」を使えるのは利用者補足情報（UPHOSOKU）だけです", "only UPHOSOKU may use 000000")));
+                        issues.push(issue(
+                            T_MONTH,
+                            Problem::new(
+                                Rule::NameMonth,
+                                Some(text.to_owned()),
+                                "「000000」を使えるのは利用者補足情報（UPHOSOKU）だけです",
+                                "only UPHOSOKU may use 000000",
+                            ),
+                        ));
                     }
                 } else if let Some(m) = YearMonth::parse(text) {
                     month = Some(NameMonth::Month(m));
                 } else {
-                    issues.push(issue(T_MONTH, Problem::new(Rule::NameMonth, Some(text.to_owned()), format!("提供年月「{text}」は YYYYMM（月は01〜12）ではありません"), format!("'{text}' is not a YYYYMM month"))));
+                    issues.push(issue(
+                        T_MONTH,
+                        Problem::new(
+                            Rule::NameMonth,
+                            Some(text.to_owned()),
+                            format!("提供年月「{text}」は YYYYMM（月は01〜12）ではありません"),
+                            format!("'{text}' is not a YYYYMM month"),
+                        ),
+                    ));
                 }
             }
             Tok::Office(sender) => {
@@ -588,8 +639,24 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
                 match ServiceKind::parse(text) {
                     Ok(k) => {
                         match k.known() {
-                            None => issues.push(issue(token, Problem::new(Rule::NameServiceKindUnknown, Some(text.to_owned()), format!("サービス種類コード「{text}」は標準仕様の一覧にありません"), format!("service kind '{text}' is not in the standard's list")))),
-                            Some((name, KindScope::OutOfScope)) => issues.push(issue(token, Problem::new(Rule::NameServiceKindOutOfScope, Some(text.to_owned()), format!("「{text}」（{name}）はケアプランデータ連携の対象外のサービスです"), format!("'{text}' is outside the exchange's scope")))),
+                            None => issues.push(issue(
+                                token,
+                                Problem::new(
+                                    Rule::NameServiceKindUnknown,
+                                    Some(text.to_owned()),
+                                    format!("サービス種類コード「{text}」は標準仕様の一覧にありません"),
+                                    format!("service kind '{text}' is not in the standard's list"),
+                                ),
+                            )),
+                            Some((name, KindScope::OutOfScope)) => issues.push(issue(
+                                token,
+                                Problem::new(
+                                    Rule::NameServiceKindOutOfScope,
+                                    Some(text.to_owned()),
+                                    format!("「{text}」（{name}）はケアプランデータ連携の対象外のサービスです"),
+                                    format!("'{text}' is outside the exchange's scope"),
+                                ),
+                            )),
                             Some(_) => {}
                         }
                         kinds[usize::from(!sender)] = Some(k);
@@ -608,12 +675,28 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
                     } else {
                         "存在しない日時です".to_owned()
                     };
-                    issues.push(issue(T_SEQ, Problem::new(Rule::NameSeq, Some(text.to_owned()), format!("ファイル連番「{text}」が不正です: {why}"), format!("file sequence '{text}' is not a valid YYYYMMDDHHMMSS"))));
+                    issues.push(issue(
+                        T_SEQ,
+                        Problem::new(
+                            Rule::NameSeq,
+                            Some(text.to_owned()),
+                            format!("ファイル連番「{text}」が不正です: {why}"),
+                            format!("file sequence '{text}' is not a valid YYYYMMDDHHMMSS"),
+                        ),
+                    ));
                 }
             },
             Tok::Branch => match text.parse::<u16>() {
                 Ok(b) if text.len() == 4 && text.bytes().all(|c| c.is_ascii_digit()) && b > 0 => branch = Some(b),
-                _ => issues.push(issue(T_BRANCH, Problem::new(Rule::NameBranch, Some(text.to_owned()), format!("枝番「{text}」は数字4桁（0001〜9999）です"), "the branch number is 4 digits, 0001-9999"))),
+                _ => issues.push(issue(
+                    T_BRANCH,
+                    Problem::new(
+                        Rule::NameBranch,
+                        Some(text.to_owned()),
+                        format!("枝番「{text}」は数字4桁（0001〜9999）です"),
+                        "the branch number is 4 digits, 0001-9999",
+                    ),
+                )),
             },
         }
     }
@@ -623,9 +706,25 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
         && s == r
     {
         if family == Family::V3 || kinds[0] == kinds[1] {
-            issues.push(issue(T_RECEIVER, Problem::new(Rule::NameSameOffice, Some(r.to_string()), "送信元と送信先が同じ事業所です", "sender and receiver are the same office")));
+            issues.push(issue(
+                T_RECEIVER,
+                Problem::new(
+                    Rule::NameSameOffice,
+                    Some(r.to_string()),
+                    "送信元と送信先が同じ事業所です",
+                    "sender and receiver are the same office",
+                ),
+            ));
         } else {
-            issues.push(issue(T_RECEIVER, Problem::new(Rule::NameSameOfficeNumber, Some(r.to_string()), "送信元と送信先の事業所番号が同じです（サービス種類は異なります）。国の連携システムではエラーになることがあります", "sender and receiver share one office number (different service kinds); the national system may reject this")));
+            issues.push(issue(
+                T_RECEIVER,
+                Problem::new(
+                    Rule::NameSameOfficeNumber,
+                    Some(r.to_string()),
+                    "送信元と送信先の事業所番号が同じです（サービス種類は異なります）。国の連携システムではエラーになることがあります",
+                    "sender and receiver share one office number (different service kinds); the national system may reject this",
+                ),
+            ));
         }
     }
     if let (Some(sk), Some(rk)) = (kinds[0], kinds[1]) {
@@ -633,10 +732,30 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
         let r_cm = rk.is_care_management();
         if kind.is_provider_to_care_manager() {
             if s_cm && !r_cm {
-                issues.push(issue(T_SENDER_KIND, Problem::new(Rule::NameDirection, Some(sk.to_string()), format!("{}はサービス事業所から居宅介護支援事業所等へ送るファイルですが、送信元が{}です", kind.name_ja(), sk), "actual-service files go from the provider to the care manager")));
+                issues.push(issue(
+                    T_SENDER_KIND,
+                    Problem::new(
+                        Rule::NameDirection,
+                        Some(sk.to_string()),
+                        format!("{}はサービス事業所から居宅介護支援事業所等へ送るファイルですが、送信元が{}です", kind.name_ja(), sk),
+                        "actual-service files go from the provider to the care manager",
+                    ),
+                ));
             }
         } else if !s_cm {
-            issues.push(issue(T_SENDER_KIND, Problem::new(Rule::NameDirection, Some(sk.to_string()), format!("{}は居宅介護支援事業所・地域包括支援センター等から送るファイルですが、送信元のサービス種類が{}です", kind.name_ja(), sk), "plan files go from the care manager to the provider")));
+            issues.push(issue(
+                T_SENDER_KIND,
+                Problem::new(
+                    Rule::NameDirection,
+                    Some(sk.to_string()),
+                    format!(
+                        "{}は居宅介護支援事業所・地域包括支援センター等から送るファイルですが、送信元のサービス種類が{}です",
+                        kind.name_ja(),
+                        sk
+                    ),
+                    "plan files go from the care manager to the provider",
+                ),
+            ));
         }
     }
 
@@ -658,7 +777,6 @@ pub fn parse(input: &str, profile: Profile) -> Result<Parsed, NameError> {
         _ => fail(Some(kind), issues),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -712,7 +830,13 @@ mod tests {
     }
 
     fn rules_of(n: &str, profile: Profile) -> Vec<(&'static str, Rule)> {
-        parse(n, profile).unwrap_err().issues.into_iter().filter(|i| i.problem.severity == Severity::Error).map(|i| (i.token, i.problem.rule)).collect()
+        parse(n, profile)
+            .unwrap_err()
+            .issues
+            .into_iter()
+            .filter(|i| i.problem.severity == Severity::Error)
+            .map(|i| (i.token, i.problem.rule))
+            .collect()
     }
 
     #[test]
@@ -723,7 +847,10 @@ mod tests {
             ("UPPLAN_000000_0300000100_43_0300000005_11_20250317182009.CSV", &[(T_MONTH, NameMonth)]),
             ("UPJSK_202513_0300000005_11_0300000100_43_20250317182009.CSV", &[(T_MONTH, NameMonth)]),
             ("UPPLAN_202505_272506001_43_2725060002_15_20250317182009.CSV", &[(T_SENDER, NameOffice)]),
-            ("UPPLAN_202505_2725060001_430_2725060002_150_20250317182009.CSV", &[(T_SENDER_KIND, NameServiceKind), (T_RECEIVER_KIND, NameServiceKind)]),
+            (
+                "UPPLAN_202505_2725060001_430_2725060002_150_20250317182009.CSV",
+                &[(T_SENDER_KIND, NameServiceKind), (T_RECEIVER_KIND, NameServiceKind)],
+            ),
             ("UPPLAN_202505_2725060001_43_2725060002_15_2025031718200.CSV", &[(T_SEQ, NameSeq)]),
             ("UPPLAN_202505_2725060001_43_2725060002_15_20250317182009.TXT", &[(T_EXT, NameExtension)]),
             ("UPPLAN_202505_2725060001_43_2725060002_15_20250230182009.CSV", &[(T_SEQ, NameSeq)]),

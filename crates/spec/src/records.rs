@@ -603,7 +603,10 @@ mod tests {
 
     #[test]
     fn numbering_is_dense() {
-        for layout in [HOSOKU, KYO1, DLT1KYO, KYO2, KYO3, SLIP, DLTPLAN, DLTJSK, SIKYU, KIHON, DLTKIHON, KIHON_SUB1, KIHON_SUB2, YOBO, YOBO_SUB, DLTYOBO] {
+        for layout in [
+            HOSOKU, KYO1, DLT1KYO, KYO2, KYO3, SLIP, DLTPLAN, DLTJSK, SIKYU, KIHON, DLTKIHON, KIHON_SUB1, KIHON_SUB2, YOBO, YOBO_SUB,
+            DLTYOBO,
+        ] {
             for (i, c) in layout.iter().enumerate() {
                 assert_eq!(c.no as usize, i + 1, "{}", c.name);
             }

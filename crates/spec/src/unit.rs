@@ -88,7 +88,13 @@ pub fn group(reports: &[FileReport]) -> (Vec<SendUnit>, Vec<Diagnostic>) {
     let mut map: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
     for (i, r) in reports.iter().enumerate() {
         if let Some(n) = &r.name {
-            let key = (n.sender.office.to_string(), n.sender.kind.map(|k| k.to_string()), n.receiver.office.to_string(), n.receiver.kind.map(|k| k.to_string()), n.seq);
+            let key = (
+                n.sender.office.to_string(),
+                n.sender.kind.map(|k| k.to_string()),
+                n.receiver.office.to_string(),
+                n.receiver.kind.map(|k| k.to_string()),
+                n.seq,
+            );
             map.entry(key).or_default().push(i);
         }
     }
@@ -97,7 +103,14 @@ pub fn group(reports: &[FileReport]) -> (Vec<SendUnit>, Vec<Diagnostic>) {
     for (_, mut files) in map {
         files.sort_by_key(|&i| (rank(reports[i].kind.unwrap_or(FileKind::UpHosoku)), reports[i].file.clone()));
         let first = reports[files[0]].name.as_ref().expect("grouped files have names");
-        let mut unit = SendUnit { sender: first.sender.clone(), receiver: first.receiver.clone(), seq: first.seq, family: first.family, kind: UnitKind::Invalid, files };
+        let mut unit = SendUnit {
+            sender: first.sender.clone(),
+            receiver: first.receiver.clone(),
+            seq: first.seq,
+            family: first.family,
+            kind: UnitKind::Invalid,
+            files,
+        };
         unit.kind = check_unit(&unit, reports, &mut diags);
         units.push(unit);
     }
@@ -139,12 +152,22 @@ impl Ctx<'_> {
     fn missing(&mut self, need: FileKind, because: FileKind) {
         let name = format!("{}_{}{}", need.prefix(), if need.has_month() { "（年月）_" } else { "" }, self.tail());
         let at = self.of(because).first().copied().unwrap_or(self.unit.files[0]);
-        self.file_diag(at, Problem::new(
-            Rule::UnitMissingFile,
-            None,
-            format!("{}（{}）と同じファイル連番の{}（{}）がありません。{}は一緒に送ります", because.name_ja(), because.prefix(), need.name_ja(), name, unit_members_ja(because)),
-            format!("{} needs {} with the same file sequence", because.prefix(), need.prefix()),
-        ));
+        self.file_diag(
+            at,
+            Problem::new(
+                Rule::UnitMissingFile,
+                None,
+                format!(
+                    "{}（{}）と同じファイル連番の{}（{}）がありません。{}は一緒に送ります",
+                    because.name_ja(),
+                    because.prefix(),
+                    need.name_ja(),
+                    name,
+                    unit_members_ja(because)
+                ),
+                format!("{} needs {} with the same file sequence", because.prefix(), need.prefix()),
+            ),
+        );
     }
 }
 
@@ -166,23 +189,55 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
     let mut seen = HashSet::new();
     for (&i, &k) in unit.files.iter().zip(&kinds) {
         if k != UpKihonImage && !seen.insert(k) {
-            c.file_diag(i, Problem::new(Rule::UnitDuplicateKind, None, format!("同じファイル連番の{}（{}）が2つあります。1つのファイルにまとめるか、ファイル連番を分けてください", k.name_ja(), k.prefix()), format!("two {} files share one file sequence", k.prefix())));
+            c.file_diag(
+                i,
+                Problem::new(
+                    Rule::UnitDuplicateKind,
+                    None,
+                    format!(
+                        "同じファイル連番の{}（{}）が2つあります。1つのファイルにまとめるか、ファイル連番を分けてください",
+                        k.name_ja(),
+                        k.prefix()
+                    ),
+                    format!("two {} files share one file sequence", k.prefix()),
+                ),
+            );
         }
     }
 
     // Deletions travel alone.
     if let Some(pos) = kinds.iter().position(|k| k.is_deletion()) {
         if unit.files.len() > 1 {
-            c.file_diag(unit.files[pos], Problem::new(Rule::UnitDeletionNotAlone, None, format!("削除ファイル（{}）は単独の送信単位です。ほかのファイルとは別のファイル連番にしてください", kinds[pos].prefix()), "a deletion file is a send unit on its own"));
+            c.file_diag(
+                unit.files[pos],
+                Problem::new(
+                    Rule::UnitDeletionNotAlone,
+                    None,
+                    format!(
+                        "削除ファイル（{}）は単独の送信単位です。ほかのファイルとは別のファイル連番にしてください",
+                        kinds[pos].prefix()
+                    ),
+                    "a deletion file is a send unit on its own",
+                ),
+            );
             return UnitKind::Invalid;
         }
         return UnitKind::Deletion;
     }
 
-    let anchors: Vec<FileKind> = [Up1Kyo, UpPlan, UpJsk].into_iter().filter(|k| c.has(*k)).chain(if c.has(UpKihon) || c.has(UpYobo) { Some(UpKihon) } else { None }).collect();
+    let anchors: Vec<FileKind> = [Up1Kyo, UpPlan, UpJsk]
+        .into_iter()
+        .filter(|k| c.has(*k))
+        .chain(if c.has(UpKihon) || c.has(UpYobo) { Some(UpKihon) } else { None })
+        .collect();
     if anchors.len() > 1 {
         let names: Vec<&str> = anchors.iter().map(|k| k.prefix()).collect();
-        c.unit_diag(Problem::new(Rule::UnitIncompatible, None, format!("{} は同じ送信単位にできません。ファイル連番を分けてください", names.join("・")), format!("{} cannot share one send unit", names.join(", "))));
+        c.unit_diag(Problem::new(
+            Rule::UnitIncompatible,
+            None,
+            format!("{} は同じ送信単位にできません。ファイル連番を分けてください", names.join("・")),
+            format!("{} cannot share one send unit", names.join(", ")),
+        ));
         return UnitKind::Invalid;
     }
     let allowed: &[FileKind] = match anchors.first() {
@@ -201,7 +256,15 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
                     UpYoboSub => "介護予防サービス・支援計画書（UPYOBO）",
                     _ => "親ファイル",
                 };
-                c.file_diag(i, Problem::new(Rule::UnitOrphan, None, format!("{}と組になる{}が、同じ送信元・送信先・ファイル連番（{}）でありません", k.name_ja(), parent, c.tail()), format!("{} has no parent file with the same name tail", k.prefix())));
+                c.file_diag(
+                    i,
+                    Problem::new(
+                        Rule::UnitOrphan,
+                        None,
+                        format!("{}と組になる{}が、同じ送信元・送信先・ファイル連番（{}）でありません", k.name_ja(), parent, c.tail()),
+                        format!("{} has no parent file with the same name tail", k.prefix()),
+                    ),
+                );
             }
             return UnitKind::Invalid;
         }
@@ -210,7 +273,20 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
     for (&i, &k) in unit.files.iter().zip(&kinds) {
         if !allowed.contains(&k) {
             ok = false;
-            c.file_diag(i, Problem::new(Rule::UnitIncompatible, None, format!("{}（{}）は{}と同じ送信単位にできません。ファイル連番を分けてください", k.name_ja(), k.prefix(), anchors[0].name_ja()), format!("{} cannot travel with {}", k.prefix(), anchors[0].prefix())));
+            c.file_diag(
+                i,
+                Problem::new(
+                    Rule::UnitIncompatible,
+                    None,
+                    format!(
+                        "{}（{}）は{}と同じ送信単位にできません。ファイル連番を分けてください",
+                        k.name_ja(),
+                        k.prefix(),
+                        anchors[0].name_ja()
+                    ),
+                    format!("{} cannot travel with {}", k.prefix(), anchors[0].prefix()),
+                ),
+            );
         }
     }
 
@@ -228,7 +304,15 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
                 Some(&h) => {
                     if reports[h].name.as_ref().and_then(|n| n.month) != Some(NameMonth::Zero) {
                         ok = false;
-                        c.file_diag(h, Problem::new(Rule::UnitMonthMismatch, None, "計画書（1表・2表・3表）と組む利用者補足情報の提供年月は 000000 です", "with plan sheets the supplement's month is 000000"));
+                        c.file_diag(
+                            h,
+                            Problem::new(
+                                Rule::UnitMonthMismatch,
+                                None,
+                                "計画書（1表・2表・3表）と組む利用者補足情報の提供年月は 000000 です",
+                                "with plan sheets the supplement's month is 000000",
+                            ),
+                        );
                     }
                 }
             }
@@ -251,7 +335,15 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
                     if m != plan_month {
                         ok = false;
                         let show = |m: Option<NameMonth>| m.map_or(String::new(), |m| m.to_string());
-                        c.file_diag(i, Problem::new(Rule::UnitMonthMismatch, Some(show(m)), format!("{}の年月 {} が第6表の年月 {} と違います", k.name_ja(), show(m), show(plan_month)), "month differs from the 第6表 of the unit"));
+                        c.file_diag(
+                            i,
+                            Problem::new(
+                                Rule::UnitMonthMismatch,
+                                Some(show(m)),
+                                format!("{}の年月 {} が第6表の年月 {} と違います", k.name_ja(), show(m), show(plan_month)),
+                                "month differs from the 第6表 of the unit",
+                            ),
+                        );
                     }
                 }
             }
@@ -264,14 +356,39 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
                 if c.has(parent) {
                     for &s in subs {
                         if !c.has(s) {
-                            c.unit_diag(Problem::new(Rule::UnitMissingSatellite, None, format!("{}と組になる{}（{}_{}）がありません。別表に記入がなくても、原則として一緒に送ります", parent.name_ja(), s.name_ja(), s.prefix(), c.tail()), format!("{} normally travels with {}", parent.prefix(), s.prefix())));
+                            c.unit_diag(Problem::new(
+                                Rule::UnitMissingSatellite,
+                                None,
+                                format!(
+                                    "{}と組になる{}（{}_{}）がありません。別表に記入がなくても、原則として一緒に送ります",
+                                    parent.name_ja(),
+                                    s.name_ja(),
+                                    s.prefix(),
+                                    c.tail()
+                                ),
+                                format!("{} normally travels with {}", parent.prefix(), s.prefix()),
+                            ));
                         }
                     }
                 } else {
                     for &s in subs {
                         for i in c.of(s) {
                             ok = false;
-                            c.file_diag(i, Problem::new(Rule::UnitOrphan, None, format!("{}と組になる{}（{}_{}）がありません", s.name_ja(), parent.name_ja(), parent.prefix(), c.tail()), format!("{} has no {} in its unit", s.prefix(), parent.prefix())));
+                            c.file_diag(
+                                i,
+                                Problem::new(
+                                    Rule::UnitOrphan,
+                                    None,
+                                    format!(
+                                        "{}と組になる{}（{}_{}）がありません",
+                                        s.name_ja(),
+                                        parent.name_ja(),
+                                        parent.prefix(),
+                                        c.tail()
+                                    ),
+                                    format!("{} has no {} in its unit", s.prefix(), parent.prefix()),
+                                ),
+                            );
                         }
                     }
                 }
@@ -279,7 +396,15 @@ fn check_unit(unit: &SendUnit, reports: &[FileReport], diags: &mut Vec<Diagnosti
             if !c.has(UpKihon) {
                 for i in c.of(UpKihonImage) {
                     ok = false;
-                    c.file_diag(i, Problem::new(Rule::UnitOrphan, None, format!("家族構成画像と組になる利用者基本情報（UPKIHON_{}）がありません", c.tail()), "image without UPKIHON"));
+                    c.file_diag(
+                        i,
+                        Problem::new(
+                            Rule::UnitOrphan,
+                            None,
+                            format!("家族構成画像と組になる利用者基本情報（UPKIHON_{}）がありません", c.tail()),
+                            "image without UPKIHON",
+                        ),
+                    );
                 }
             }
             link_prevention(&mut c);
@@ -314,8 +439,12 @@ fn link_care_plan(c: &mut Ctx<'_>) {
     for i in c.unit.files.clone() {
         let what = c.reports[i].kind.map_or("計画書", FileKind::name_ja);
         match &c.reports[i].records {
-            Some(Records::Kyo2(v)) => children.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), what))),
-            Some(Records::Kyo3(v)) => children.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), what))),
+            Some(Records::Kyo2(v)) => children.extend(
+                v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), what)),
+            ),
+            Some(Records::Kyo3(v)) => children.extend(
+                v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), what)),
+            ),
             _ => {}
         }
     }
@@ -326,7 +455,12 @@ fn link_care_plan(c: &mut Ctx<'_>) {
                 if let DateOrZero::Date(d) = l.record.plan_date {
                     let key = (l.record.insurer.clone(), l.record.insured.clone(), d);
                     if !parents.contains(&key) {
-                        c.record_diag(i, l.number, l.line, unlinked("利用者補足情報", "居宅サービス計画1表", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), d)));
+                        c.record_diag(
+                            i,
+                            l.number,
+                            l.line,
+                            unlinked("利用者補足情報", "居宅サービス計画1表", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), d)),
+                        );
                     }
                     supplements.insert(key);
                 }
@@ -335,7 +469,12 @@ fn link_care_plan(c: &mut Ctx<'_>) {
     }
     for (i, number, line, key, what) in children {
         if !parents.contains(&key) {
-            c.record_diag(i, number, line, unlinked(&format!("{what}のレコード"), "居宅サービス計画1表", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)));
+            c.record_diag(
+                i,
+                number,
+                line,
+                unlinked(&format!("{what}のレコード"), "居宅サービス計画1表", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)),
+            );
         }
     }
     if c.has(FileKind::UpHosoku) && c.complete(FileKind::UpHosoku) {
@@ -344,7 +483,12 @@ fn link_care_plan(c: &mut Ctx<'_>) {
                 for l in v {
                     let key = (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date);
                     if !supplements.contains(&key) {
-                        c.record_diag(i, l.number, l.line, unlinked("居宅サービス計画1表", "利用者補足情報", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)));
+                        c.record_diag(
+                            i,
+                            l.number,
+                            l.line,
+                            unlinked("居宅サービス計画1表", "利用者補足情報", &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)),
+                        );
                     }
                 }
             }
@@ -374,7 +518,12 @@ fn link_service_slip(c: &mut Ctx<'_>) {
             for l in v {
                 let k = (l.record.insurer.clone(), l.record.insured.clone(), l.record.month);
                 if plan_complete && !slip.contains(&k) && !sikyu.contains(&k) {
-                    c.record_diag(i, l.number, l.line, unlinked("第7表の利用者", "第6表", &format!("{} {} {}", k.0.as_str(), k.1.as_str(), k.2)));
+                    c.record_diag(
+                        i,
+                        l.number,
+                        l.line,
+                        unlinked("第7表の利用者", "第6表", &format!("{} {} {}", k.0.as_str(), k.1.as_str(), k.2)),
+                    );
                 }
                 sikyu.insert(k);
             }
@@ -387,7 +536,12 @@ fn link_service_slip(c: &mut Ctx<'_>) {
                 if let YearMonthOrZero::Month(m) = l.record.target_month {
                     let k = (l.record.insurer.clone(), l.record.insured.clone(), m);
                     if plan_complete && !slip.contains(&k) {
-                        c.record_diag(i, l.number, l.line, unlinked("利用者補足情報", "第6表", &format!("{} {} {}", k.0.as_str(), k.1.as_str(), m)));
+                        c.record_diag(
+                            i,
+                            l.number,
+                            l.line,
+                            unlinked("利用者補足情報", "第6表", &format!("{} {} {}", k.0.as_str(), k.1.as_str(), m)),
+                        );
                     }
                     sup.insert(k);
                 }
@@ -432,16 +586,26 @@ fn link_prevention(c: &mut Ctx<'_>) {
     let mut subs: Vec<(usize, u32, u32, UserDate, bool)> = Vec::new();
     for i in c.unit.files.clone() {
         match &c.reports[i].records {
-            Some(Records::KihonSub1(v)) => subs.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on), true))),
-            Some(Records::KihonSub2(v)) => subs.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on), true))),
-            Some(Records::YoboSub(v)) => subs.extend(v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), false))),
+            Some(Records::KihonSub1(v)) => subs.extend(
+                v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on), true)),
+            ),
+            Some(Records::KihonSub2(v)) => subs.extend(
+                v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on), true)),
+            ),
+            Some(Records::YoboSub(v)) => subs.extend(
+                v.iter().map(|l| (i, l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date), false)),
+            ),
             _ => {}
         }
     }
     let has_kihon = c.has(FileKind::UpKihon) && c.complete(FileKind::UpKihon);
     let has_yobo = c.has(FileKind::UpYobo) && c.complete(FileKind::UpYobo);
     for (i, number, line, key, is_kihon) in subs {
-        let (parents, present, what) = if is_kihon { (&kihon, has_kihon, "利用者基本情報") } else { (&yobo, has_yobo, "介護予防サービス・支援計画書") };
+        let (parents, present, what) = if is_kihon {
+            (&kihon, has_kihon, "利用者基本情報")
+        } else {
+            (&yobo, has_yobo, "介護予防サービス・支援計画書")
+        };
         if present && !parents.contains(&key) {
             c.record_diag(i, number, line, unlinked("別表のレコード", what, &format!("{} {} {}", key.0.as_str(), key.1.as_str(), key.2)));
         }
@@ -450,12 +614,30 @@ fn link_prevention(c: &mut Ctx<'_>) {
     let kihon_complete = c.complete(FileKind::UpKihon);
     for (i, number, line, n) in image_refs {
         if !files.contains(&n) {
-            c.record_diag(i, number, line, Problem::new(Rule::UnitImageMissing, Some(n.clone()), format!("家族構成 画像ファイル名「{n}」の画像が同じ送信単位にありません"), format!("image {n} is not in the send unit")));
+            c.record_diag(
+                i,
+                number,
+                line,
+                Problem::new(
+                    Rule::UnitImageMissing,
+                    Some(n.clone()),
+                    format!("家族構成 画像ファイル名「{n}」の画像が同じ送信単位にありません"),
+                    format!("image {n} is not in the send unit"),
+                ),
+            );
         }
     }
     for i in c.of(FileKind::UpKihonImage) {
         if kihon_complete && !referenced.contains(&c.reports[i].file) {
-            c.file_diag(i, Problem::new(Rule::UnitImageUnreferenced, None, "この画像はどの利用者基本情報の「家族構成 画像ファイル名」にも書かれていません", "no 利用者基本情報 record names this image"));
+            c.file_diag(
+                i,
+                Problem::new(
+                    Rule::UnitImageUnreferenced,
+                    None,
+                    "この画像はどの利用者基本情報の「家族構成 画像ファイル名」にも書かれていません",
+                    "no 利用者基本情報 record names this image",
+                ),
+            );
         }
     }
 }

@@ -111,7 +111,17 @@ impl FileReport {
 
 /// Checks one file given its bare name and contents.
 pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
-    let mut r = FileReport { file: file_name.to_owned(), name: None, kind: None, family: None, records: None, standard: true, dropped_records: 0, size: bytes.len(), diagnostics: Vec::new() };
+    let mut r = FileReport {
+        file: file_name.to_owned(),
+        name: None,
+        kind: None,
+        family: None,
+        records: None,
+        standard: true,
+        dropped_records: 0,
+        size: bytes.len(),
+        diagnostics: Vec::new(),
+    };
 
     match name::parse(file_name, Profile::LENIENT) {
         Ok(p) => {
@@ -144,7 +154,12 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
     let Some(kind) = r.kind else { return r };
     if !kind.is_csv() {
         if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            r.diag(Problem::new(Rule::FileNotJpeg, None, "家族構成画像は JPEG 形式です。この画像は JPEG ではありません（拡張子だけ変えた画像は読めません）", "the family-structure image must be a JPEG file"));
+            r.diag(Problem::new(
+                Rule::FileNotJpeg,
+                None,
+                "家族構成画像は JPEG 形式です。この画像は JPEG ではありません（拡張子だけ変えた画像は読めません）",
+                "the family-structure image must be a JPEG file",
+            ));
         }
         return r;
     }
@@ -152,7 +167,13 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
     // Encoding.
     let decoded = ms932::decode(bytes);
     if decoded.had_bom {
-        r.diag(Problem::new(Rule::EncBom, None, "ファイルの先頭に UTF-8 の BOM（EF BB BF）があります。読み飛ばしましたが、MS932 のファイルには付けません", "a UTF-8 BOM was skipped; MS932 files carry none")).at_line_mut(1);
+        r.diag(Problem::new(
+            Rule::EncBom,
+            None,
+            "ファイルの先頭に UTF-8 の BOM（EF BB BF）があります。読み飛ばしましたが、MS932 のファイルには付けません",
+            "a UTF-8 BOM was skipped; MS932 files carry none",
+        ))
+        .at_line_mut(1);
     }
     if decoded.utf8 {
         r.diag(Problem::new(Rule::EncUtf8, None, "このファイルは UTF-8 で保存されています。標準仕様の文字コードは MS932（Shift_JIS）です。介護ソフトの出力設定を確認してください", "this file is UTF-8; the standard requires MS932 (Shift_JIS)"));
@@ -162,7 +183,12 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
     }
     if decoded.errors.len() > MAX_ENCODING_DIAGNOSTICS {
         let more = decoded.errors.len() - MAX_ENCODING_DIAGNOSTICS;
-        r.diag(Problem::new(Rule::EncUndefinedByte, None, format!("ほかに{more}件の文字コードの誤りがあります"), format!("{more} more encoding errors")));
+        r.diag(Problem::new(
+            Rule::EncUndefinedByte,
+            None,
+            format!("ほかに{more}件の文字コードの誤りがあります"),
+            format!("{more} more encoding errors"),
+        ));
     }
 
     // CSV syntax.
@@ -174,7 +200,13 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
     if let Some(first) = records.first() {
         let f1 = first.fields.first().map(|f| f.value.as_ref()).unwrap_or("");
         if !(f1.len() == 6 && f1.bytes().all(|b| b.is_ascii_digit())) && f1.chars().any(|c| !c.is_ascii_digit()) {
-            r.diag(Problem::new(Rule::CsvHeaderRow, Some(f1.to_owned()), "1行目は見出し行と判断して読み飛ばしました。標準仕様のCSVに見出し行はありません", "line 1 looks like a header row and was skipped; the standard defines none")).at_record_mut(1, first.line);
+            r.diag(Problem::new(
+                Rule::CsvHeaderRow,
+                Some(f1.to_owned()),
+                "1行目は見出し行と判断して読み飛ばしました。標準仕様のCSVに見出し行はありません",
+                "line 1 looks like a header row and was skipped; the standard defines none",
+            ))
+            .at_record_mut(1, first.line);
             records = &records[1..];
         }
     }
@@ -247,21 +279,32 @@ fn syntax_diagnostics(r: &mut FileReport, table: &Table<'_>) {
     let e = table.endings;
     let other = e.lf + e.cr;
     if e.crlf == 0 && other > 0 {
-        r.diag(Problem::new(Rule::CsvLineEnding, None, "改行コードが LF（または CR）です。読み込みましたが、標準的には CRLF です", "line endings are LF/CR; CRLF is the norm"));
+        r.diag(Problem::new(
+            Rule::CsvLineEnding,
+            None,
+            "改行コードが LF（または CR）です。読み込みましたが、標準的には CRLF です",
+            "line endings are LF/CR; CRLF is the norm",
+        ));
     } else if e.crlf > 0 && other > 0 {
-        r.diag(Problem::new(Rule::CsvMixedLineEndings, None, format!("改行コードが混在しています（CRLF {}行、LF/CR {}行）", e.crlf, other), "mixed line endings"));
+        r.diag(Problem::new(
+            Rule::CsvMixedLineEndings,
+            None,
+            format!("改行コードが混在しています（CRLF {}行、LF/CR {}行）", e.crlf, other),
+            "mixed line endings",
+        ));
     }
     if table.missing_final_newline {
-        r.diag(Problem::new(Rule::CsvNoFinalNewline, None, "最後の行に改行がありません（読み込みには問題ありません）", "the last record has no line ending"));
+        r.diag(Problem::new(
+            Rule::CsvNoFinalNewline,
+            None,
+            "最後の行に改行がありません（読み込みには問題ありません）",
+            "the last record has no line ending",
+        ));
     }
 }
 
 fn guess_family(records: &[RawRecord<'_>]) -> Family {
-    records
-        .first()
-        .and_then(|r| r.fields.first())
-        .and_then(|f| f.value.parse::<u32>().ok())
-        .map_or(Family::V4, |v| CsvVersion(v).family())
+    records.first().and_then(|r| r.fields.first()).and_then(|f| f.value.parse::<u32>().ok()).map_or(Family::V4, |v| CsvVersion(v).family())
 }
 
 struct Reader<'a> {
@@ -286,7 +329,9 @@ impl Reader<'_> {
             if rec.fields.len() != expected {
                 let hint = if rec.fields.len() == other_count && other_count != expected {
                     match other_family {
-                        Family::V3 => "。旧形式（202208 以前）の項目数です。ファイル名が 4.1 形式なら、項目も 4.1 の並びで出力してください".to_owned(),
+                        Family::V3 => {
+                            "。旧形式（202208 以前）の項目数です。ファイル名が 4.1 形式なら、項目も 4.1 の並びで出力してください".to_owned()
+                        }
                         Family::V4 => "。4.1 形式の項目数です。ファイル名を 4.1 形式（サービス種類コード付き）にしてください".to_owned(),
                     }
                 } else if rec.fields.len() > expected {
@@ -299,7 +344,13 @@ impl Reader<'_> {
                         Problem::new(
                             Rule::RecColumnCount,
                             Some(rec.fields.len().to_string()),
-                            format!("項目数が{}あります。{}（{}）は{}項目です{hint}", rec.fields.len(), self.kind.name_ja(), family_label(self.family), expected),
+                            format!(
+                                "項目数が{}あります。{}（{}）は{}項目です{hint}",
+                                rec.fields.len(),
+                                self.kind.name_ja(),
+                                family_label(self.family),
+                                expected
+                            ),
                             format!("{} columns; {} ({:?}) has {}", rec.fields.len(), self.kind.prefix(), self.family, expected),
                         ),
                         Some(self.file),
@@ -331,7 +382,10 @@ impl Reader<'_> {
                 self.diags.push(at(Problem::new(
                     Rule::FileCsvVersionMixed,
                     Some(v.0.to_string()),
-                    format!("CSVバージョン {} が最初のレコードの {} と違います。1つのファイルにCSVバージョンを混在させられません", v.0, first.0),
+                    format!(
+                        "CSVバージョン {} が最初のレコードの {} と違います。1つのファイルにCSVバージョンを混在させられません",
+                        v.0, first.0
+                    ),
                     format!("CSV version {} differs from the first record's {}", v.0, first.0),
                 )));
             }
@@ -339,11 +393,17 @@ impl Reader<'_> {
                 reported_family = true;
                 let (ja, en) = match self.family {
                     Family::V4 => (
-                        format!("CSVバージョン {} は旧形式（202208 以前）の値ですが、ファイル名は 4.1 形式です。4.1 では 202407 を設定します", v.0),
+                        format!(
+                            "CSVバージョン {} は旧形式（202208 以前）の値ですが、ファイル名は 4.1 形式です。4.1 では 202407 を設定します",
+                            v.0
+                        ),
                         format!("CSV version {} is a v3 value but the name is v4; v4 files carry 202407", v.0),
                     ),
                     Family::V3 => (
-                        format!("CSVバージョン {} は 4.0/4.1 の値ですが、ファイル名が旧形式です。ファイル名にサービス種類コードを付けてください", v.0),
+                        format!(
+                            "CSVバージョン {} は 4.0/4.1 の値ですが、ファイル名が旧形式です。ファイル名にサービス種類コードを付けてください",
+                            v.0
+                        ),
                         format!("CSV version {} is a v4 value but the name is v3", v.0),
                     ),
                 };
@@ -354,7 +414,12 @@ impl Reader<'_> {
             let &(_, number, line) = &versions[0];
             self.diags.push(
                 Diagnostic::from_problem(
-                    Problem::new(Rule::FileCsvVersionOld40, Some("202504".into()), "CSVバージョン 202504 は 4.0 の値です。4.1 では 202407 です（読み込みはできます）", "202504 is the 4.0 value; 4.1 uses 202407 (accepted)"),
+                    Problem::new(
+                        Rule::FileCsvVersionOld40,
+                        Some("202504".into()),
+                        "CSVバージョン 202504 は 4.0 の値です。4.1 では 202407 です（読み込みはできます）",
+                        "202504 is the 4.0 value; 4.1 uses 202407 (accepted)",
+                    ),
                     Some(self.file),
                 )
                 .at_record(number, line)
@@ -413,26 +478,64 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             let mut at = At { r, layout: SLIP, family };
             for l in v {
                 let rec = &l.record;
-                if let Some(NameMonth::Month(m)) = name_month {
-                    if rec.month != m {
-                        at.push(l.number, l.line, 5, month_problem(&rec.month.to_string(), &m.to_string(), "対象年月"));
-                    }
+                if let Some(NameMonth::Month(m)) = name_month
+                    && rec.month != m
+                {
+                    at.push(l.number, l.line, 5, month_problem(&rec.month.to_string(), &m.to_string(), "対象年月"));
                 }
                 if !rec.month.contains(&rec.service_date) {
-                    at.push(l.number, l.line, 10, Problem::new(Rule::FileDayOutsideMonth, Some(rec.service_date.to_string()), format!("サービス利用日 {} は対象年月 {} の日付ではありません", rec.service_date, rec.month), format!("service date {} is outside {}", rec.service_date, rec.month)));
+                    at.push(
+                        l.number,
+                        l.line,
+                        10,
+                        Problem::new(
+                            Rule::FileDayOutsideMonth,
+                            Some(rec.service_date.to_string()),
+                            format!("サービス利用日 {} は対象年月 {} の日付ではありません", rec.service_date, rec.month),
+                            format!("service date {} is outside {}", rec.service_date, rec.month),
+                        ),
+                    );
                 }
                 if let Some(f) = rec.day_flags
                     && let Some(last) = f.last_day()
                     && last > rec.month.days()
                 {
-                    at.push(l.number, l.line, 11, Problem::new(Rule::FileDayFlagsBeyondMonth, Some(last.to_string()), format!("日割対象日の{last}日目に 1 がありますが、{}年{}月は{}日までです", rec.month.year, rec.month.month, rec.month.days()), format!("day {last} flagged but the month has {} days", rec.month.days())));
+                    at.push(
+                        l.number,
+                        l.line,
+                        11,
+                        Problem::new(
+                            Rule::FileDayFlagsBeyondMonth,
+                            Some(last.to_string()),
+                            format!(
+                                "日割対象日の{last}日目に 1 がありますが、{}年{}月は{}日までです",
+                                rec.month.year,
+                                rec.month.month,
+                                rec.month.days()
+                            ),
+                            format!("day {last} flagged but the month has {} days", rec.month.days()),
+                        ),
+                    );
                 }
             }
             if let Some(n) = &name {
                 if jsk && sender_is_provider {
                     for l in v {
                         if l.record.provider != n.sender.office {
-                            at.push(l.number, l.line, 20, Problem::new(Rule::FileOfficeMismatch, Some(l.record.provider.to_string()), format!("実績のサービス事業者コード {} が送信元の事業所番号 {} と違います", l.record.provider, n.sender.office), "the provider of an actual-service record must be the sender"));
+                            at.push(
+                                l.number,
+                                l.line,
+                                20,
+                                Problem::new(
+                                    Rule::FileOfficeMismatch,
+                                    Some(l.record.provider.to_string()),
+                                    format!(
+                                        "実績のサービス事業者コード {} が送信元の事業所番号 {} と違います",
+                                        l.record.provider, n.sender.office
+                                    ),
+                                    "the provider of an actual-service record must be the sender",
+                                ),
+                            );
                         }
                     }
                 }
@@ -441,14 +544,28 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
                         if let Some(p) = &l.record.plan_office
                             && *p != n.sender.office
                         {
-                            at.push(l.number, l.line, 6, Problem::new(Rule::FileOfficeMismatchSoft, Some(p.to_string()), format!("プラン担当業者コード {p} が送信元の事業所番号 {} と違います（委託の場合は問題ありません）", n.sender.office), "plan office differs from the sender"));
+                            at.push(
+                                l.number,
+                                l.line,
+                                6,
+                                Problem::new(
+                                    Rule::FileOfficeMismatchSoft,
+                                    Some(p.to_string()),
+                                    format!(
+                                        "プラン担当業者コード {p} が送信元の事業所番号 {} と違います（委託の場合は問題ありません）",
+                                        n.sender.office
+                                    ),
+                                    "plan office differs from the sender",
+                                ),
+                            );
                         }
                     }
                     if receiver_is_provider {
                         // Users unrelated to the destination must not be sent (個人情報).
                         let mut related: HashMap<UserKey, (bool, u32, u32)> = HashMap::new();
                         for l in v {
-                            let e = related.entry((l.record.insurer.clone(), l.record.insured.clone())).or_insert((false, l.number, l.line));
+                            let e =
+                                related.entry((l.record.insurer.clone(), l.record.insured.clone())).or_insert((false, l.number, l.line));
                             e.0 |= l.record.provider == n.receiver.office;
                         }
                         let mut unrelated: Vec<_> = related.into_iter().filter(|(_, (ok, _, _))| !ok).collect();
@@ -472,7 +589,17 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
                 }
                 let is_total = rec.service_code == SummaryServiceCode::Total;
                 if is_total != (rec.provider == OfficeOrAll9::All9) {
-                    at.push(l.number, l.line, 7, Problem::new(Rule::FileSikyuTotal, Some(crate::field::FieldValue::render_string(&rec.provider)), "全合計行（サービスコード 999999）のサービス事業所コードは 9999999999、それ以外の行は事業所番号です", "the grand-total line pairs 999999 with 9999999999"));
+                    at.push(
+                        l.number,
+                        l.line,
+                        7,
+                        Problem::new(
+                            Rule::FileSikyuTotal,
+                            Some(crate::field::FieldValue::render_string(&rec.provider)),
+                            "全合計行（サービスコード 999999）のサービス事業所コードは 9999999999、それ以外の行は事業所番号です",
+                            "the grand-total line pairs 999999 with 9999999999",
+                        ),
+                    );
                 }
                 let e = totals.entry((rec.insurer.clone(), rec.insured.clone())).or_insert((false, l.number, l.line));
                 e.0 |= is_total;
@@ -480,7 +607,17 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             let mut missing: Vec<_> = totals.into_iter().filter(|(_, (ok, _, _))| !ok).collect();
             missing.sort_by_key(|(_, (_, num, _))| *num);
             for ((_, insured), (_, number, line)) in missing {
-                at.push(number, line, 9, Problem::new(Rule::FileSikyuTotal, Some(insured.as_str().to_owned()), format!("被保険者番号 {} の全合計行（サービスコード 999999）がありません", insured.as_str()), "no grand-total line (999999) for this user"));
+                at.push(
+                    number,
+                    line,
+                    9,
+                    Problem::new(
+                        Rule::FileSikyuTotal,
+                        Some(insured.as_str().to_owned()),
+                        format!("被保険者番号 {} の全合計行（サービスコード 999999）がありません", insured.as_str()),
+                        "no grand-total line (999999) for this user",
+                    ),
+                );
             }
         }
         Records::DltPlan(v) => {
@@ -509,7 +646,17 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
                     if let Some(k) = n.sender.kind
                         && l.record.kind != k
                     {
-                        at.push(l.number, l.line, 6, Problem::new(Rule::FileOfficeMismatch, Some(l.record.kind.to_string()), format!("削除するサービス種類コード {} がファイル名の送信元サービス種類 {k} と違います", l.record.kind), "the service kind differs from the sender's kind in the file name"));
+                        at.push(
+                            l.number,
+                            l.line,
+                            6,
+                            Problem::new(
+                                Rule::FileOfficeMismatch,
+                                Some(l.record.kind.to_string()),
+                                format!("削除するサービス種類コード {} がファイル名の送信元サービス種類 {k} と違います", l.record.kind),
+                                "the service kind differs from the sender's kind in the file name",
+                            ),
+                        );
                     }
                 }
             }
@@ -519,9 +666,15 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             for l in v {
                 let rec = &l.record;
                 match (name_month, rec.target_month) {
-                    (Some(NameMonth::Zero), YearMonthOrZero::Month(m)) => at.push(l.number, l.line, 63, month_problem(&m.to_string(), "000000", "対象年月")),
-                    (Some(NameMonth::Month(nm)), YearMonthOrZero::Month(m)) if nm != m => at.push(l.number, l.line, 63, month_problem(&m.to_string(), &nm.to_string(), "対象年月")),
-                    (Some(NameMonth::Month(nm)), YearMonthOrZero::Zero) => at.push(l.number, l.line, 63, month_problem("000000", &nm.to_string(), "対象年月")),
+                    (Some(NameMonth::Zero), YearMonthOrZero::Month(m)) => {
+                        at.push(l.number, l.line, 63, month_problem(&m.to_string(), "000000", "対象年月"))
+                    }
+                    (Some(NameMonth::Month(nm)), YearMonthOrZero::Month(m)) if nm != m => {
+                        at.push(l.number, l.line, 63, month_problem(&m.to_string(), &nm.to_string(), "対象年月"))
+                    }
+                    (Some(NameMonth::Month(nm)), YearMonthOrZero::Zero) => {
+                        at.push(l.number, l.line, 63, month_problem("000000", &nm.to_string(), "対象年月"))
+                    }
                     _ => {}
                 }
                 match (rec.target_month, rec.plan_date) {
@@ -530,22 +683,58 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
                     _ => {}
                 }
             }
-            dup_keys(&mut at, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date, l.record.target_month))));
+            dup_keys(
+                &mut at,
+                v.iter().map(|l| {
+                    (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date, l.record.target_month))
+                }),
+            );
         }
         Records::Kyo1(v) => {
             let mut at = At { r, layout: KYO1, family };
             if let Some(n) = &name {
                 for l in v.iter().filter(|l| l.record.office != n.sender.office) {
-                    at.push(l.number, l.line, 13, Problem::new(Rule::FileOfficeMismatchSoft, Some(l.record.office.to_string()), format!("介護支援事業者コード {} が送信元の事業所番号 {} と違います（委託による転送でなければ確認してください）", l.record.office, n.sender.office), "care-management office differs from the sender"));
+                    at.push(
+                        l.number,
+                        l.line,
+                        13,
+                        Problem::new(
+                            Rule::FileOfficeMismatchSoft,
+                            Some(l.record.office.to_string()),
+                            format!(
+                                "介護支援事業者コード {} が送信元の事業所番号 {} と違います（委託による転送でなければ確認してください）",
+                                l.record.office, n.sender.office
+                            ),
+                            "care-management office differs from the sender",
+                        ),
+                    );
                 }
             }
-            dup_keys(&mut at, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date))));
+            dup_keys(
+                &mut at,
+                v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date))),
+            );
         }
-        Records::Dlt1Kyo(v) => dup_keys(&mut At { r, layout: DLT1KYO, family }, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date)))),
-        Records::Kihon(v) => dup_keys(&mut At { r, layout: KIHON, family }, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on)))),
-        Records::DltKihon(v) => dup_keys(&mut At { r, layout: DLTKIHON, family }, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on)))),
-        Records::Yobo(v) => dup_keys(&mut At { r, layout: YOBO, family }, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date)))),
-        Records::DltYobo(v) => dup_keys(&mut At { r, layout: DLTYOBO, family }, v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date)))),
+        Records::Dlt1Kyo(v) => dup_keys(
+            &mut At { r, layout: DLT1KYO, family },
+            v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date))),
+        ),
+        Records::Kihon(v) => dup_keys(
+            &mut At { r, layout: KIHON, family },
+            v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on))),
+        ),
+        Records::DltKihon(v) => dup_keys(
+            &mut At { r, layout: DLTKIHON, family },
+            v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.consulted_on))),
+        ),
+        Records::Yobo(v) => dup_keys(
+            &mut At { r, layout: YOBO, family },
+            v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date))),
+        ),
+        Records::DltYobo(v) => dup_keys(
+            &mut At { r, layout: DLTYOBO, family },
+            v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date))),
+        ),
         Records::Kyo2(_) | Records::Kyo3(_) | Records::KihonSub1(_) | Records::KihonSub2(_) | Records::YoboSub(_) => {}
     }
 }
@@ -556,7 +745,17 @@ fn dup_keys<K: std::hash::Hash + Eq>(at: &mut At<'_>, keys: impl Iterator<Item =
     for (number, line, k) in keys {
         if let Some(&first) = seen.get(&k) {
             if reported.insert(number) {
-                at.push(number, line, 3, Problem::new(Rule::FileDuplicateKey, None, format!("{first}行目と同じ利用者・同じキーのレコードです。取込先でどちらが有効になるか分かりません"), format!("same key as line {first}; the receiver cannot tell which one is meant")));
+                at.push(
+                    number,
+                    line,
+                    3,
+                    Problem::new(
+                        Rule::FileDuplicateKey,
+                        None,
+                        format!("{first}行目と同じ利用者・同じキーのレコードです。取込先でどちらが有効になるか分かりません"),
+                        format!("same key as line {first}; the receiver cannot tell which one is meant"),
+                    ),
+                );
             }
         } else {
             seen.insert(k, line);

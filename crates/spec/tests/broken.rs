@@ -167,6 +167,11 @@ fn bad_file_names() {
     ];
     let files: Vec<(String, Vec<u8>)> = names.iter().map(|n| (n.to_string(), Vec::new())).collect();
     let report = renkei_spec::check(files);
-    let d: Vec<_> = report.files.iter().flat_map(|f| f.diagnostics.iter().filter(|d| d.rule.id().starts_with("name.") || d.rule.id() == "file.not-standard")).cloned().collect();
+    let d: Vec<_> = report
+        .files
+        .iter()
+        .flat_map(|f| f.diagnostics.iter().filter(|d| d.rule.id().starts_with("name.") || d.rule.id() == "file.not-standard"))
+        .cloned()
+        .collect();
     insta::assert_yaml_snapshot!(d);
 }

@@ -37,19 +37,37 @@ proptest! {
 }
 
 fn office() -> impl Strategy<Value = OfficeNumber> {
-    (1u8..=47, prop::sample::select(b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ".to_vec()), 0u32..1_000_000).prop_map(|(p, c, n)| OfficeNumber::from_body(&format!("{p:02}{}{n:06}", c as char)).unwrap())
+    (1u8..=47, prop::sample::select(b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ".to_vec()), 0u32..1_000_000)
+        .prop_map(|(p, c, n)| OfficeNumber::from_body(&format!("{p:02}{}{n:06}", c as char)).unwrap())
 }
 
 fn kind() -> impl Strategy<Value = ServiceKind> {
-    prop::sample::select(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_vec()).prop_flat_map(|a| prop::sample::select(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_vec()).prop_map(move |b| ServiceKind::parse(&format!("{}{}", a as char, b as char)).unwrap()))
+    prop::sample::select(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_vec()).prop_flat_map(|a| {
+        prop::sample::select(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_vec())
+            .prop_map(move |b| ServiceKind::parse(&format!("{}{}", a as char, b as char)).unwrap())
+    })
 }
 
 fn seq() -> impl Strategy<Value = FileSeq> {
-    (2000u16..2100, 1u8..=12, 1u8..=31, 0u8..24, 0u8..60, 0u8..60).prop_filter_map("calendar", |(y, mo, d, h, mi, s)| Date::new(y, mo, d).map(|date| FileSeq { date, hour: h, minute: mi, second: s }))
+    (2000u16..2100, 1u8..=12, 1u8..=31, 0u8..24, 0u8..60, 0u8..60).prop_filter_map("calendar", |(y, mo, d, h, mi, s)| {
+        Date::new(y, mo, d).map(|date| FileSeq { date, hour: h, minute: mi, second: s })
+    })
 }
 
 fn file_name() -> impl Strategy<Value = FileName> {
-    (prop::sample::select(FileKind::ALL.to_vec()), any::<bool>(), month(), any::<bool>(), office(), kind(), office(), kind(), seq(), 1u16..=9999, any::<bool>())
+    (
+        prop::sample::select(FileKind::ALL.to_vec()),
+        any::<bool>(),
+        month(),
+        any::<bool>(),
+        office(),
+        kind(),
+        office(),
+        kind(),
+        seq(),
+        1u16..=9999,
+        any::<bool>(),
+    )
         .prop_filter("distinct offices", |t| t.4 != t.6)
         .prop_map(|(k, v3, m, zero, so, sk, ro, rk, seq, branch, lower)| {
             let family = if v3 && !k.v4_only() { Family::V3 } else { Family::V4 };

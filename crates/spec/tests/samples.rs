@@ -1,5 +1,5 @@
 use renkei_spec::calendar::YearMonth;
-use renkei_spec::name::{FileKind, Family};
+use renkei_spec::name::{Family, FileKind};
 use renkei_spec::unit::UnitKind;
 use renkei_testkit::Generator;
 

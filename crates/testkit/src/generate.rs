@@ -60,8 +60,32 @@ pub struct GenFile {
     pub records: Option<Records>,
 }
 
-const FAMILY_NAMES: &[(&str, &str)] = &[("佐藤", "サトウ"), ("鈴木", "スズキ"), ("髙橋", "タカハシ"), ("田中", "タナカ"), ("渡辺", "ワタナベ"), ("伊藤", "イトウ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("﨑山", "サキヤマ"), ("加藤", "カトウ"), ("吉田", "ヨシダ")];
-const GIVEN_NAMES: &[(&str, &str)] = &[("花子", "ハナコ"), ("一郎", "イチロウ"), ("トメ", "トメ"), ("清", "キヨシ"), ("ハル", "ハル"), ("正夫", "マサオ"), ("ふみ", "フミ"), ("勝", "マサル"), ("キヨ", "キヨ"), ("茂", "シゲル")];
+const FAMILY_NAMES: &[(&str, &str)] = &[
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("髙橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("渡辺", "ワタナベ"),
+    ("伊藤", "イトウ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("﨑山", "サキヤマ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+];
+const GIVEN_NAMES: &[(&str, &str)] = &[
+    ("花子", "ハナコ"),
+    ("一郎", "イチロウ"),
+    ("トメ", "トメ"),
+    ("清", "キヨシ"),
+    ("ハル", "ハル"),
+    ("正夫", "マサオ"),
+    ("ふみ", "フミ"),
+    ("勝", "マサル"),
+    ("キヨ", "キヨ"),
+    ("茂", "シゲル"),
+];
 const PHRASES: &[&str] = &[
     "自宅での入浴を安全に行えるよう支援する",
     "週2回、\"デイサービス\"で機能訓練を受ける",
@@ -122,8 +146,12 @@ impl Generator {
                 let insured = if self.rng.percent(3) { format!("H{}", self.rng.digits(9)) } else { self.rng.digits(10) };
                 let (fam, fam_k) = *self.rng.pick(FAMILY_NAMES);
                 let (giv, giv_k) = *self.rng.pick(GIVEN_NAMES);
-                let birth = Date::new(self.rng.range(1925, 1955) as u16, self.rng.range(1, 12) as u8, self.rng.range(1, 28) as u8).expect("valid");
-                let prev = YearMonth { year: if month.month == 1 { month.year - 1 } else { month.year }, month: if month.month == 1 { 12 } else { month.month - 1 } };
+                let birth =
+                    Date::new(self.rng.range(1925, 1955) as u16, self.rng.range(1, 12) as u8, self.rng.range(1, 28) as u8).expect("valid");
+                let prev = YearMonth {
+                    year: if month.month == 1 { month.year - 1 } else { month.year },
+                    month: if month.month == 1 { 12 } else { month.month - 1 },
+                };
                 let plan_date = Date::new(prev.year, prev.month, self.rng.range(1, 28) as u8).expect("valid");
                 Client {
                     insurer,
@@ -149,7 +177,9 @@ impl Generator {
             Format::CsvVersion => write::emitted_version(self.family).0.to_string(),
             Format::Insurer => InsurerNumber::from_body(&format!("13{}", r.digits(3))).expect("valid").as_str().to_owned(),
             Format::Insured => r.digits(10),
-            Format::Date | Format::DateOrZero => Date::new(r.range(2020, 2026) as u16, r.range(1, 12) as u8, r.range(1, 28) as u8).expect("valid").to_string(),
+            Format::Date | Format::DateOrZero => {
+                Date::new(r.range(2020, 2026) as u16, r.range(1, 12) as u8, r.range(1, 28) as u8).expect("valid").to_string()
+            }
             Format::YearMonth | Format::YearMonthOrZero => month.to_string(),
             Format::Time => format!("{:02}{:02}", r.range(6, 20), r.pick(&[0, 15, 30, 45])),
             Format::ServiceTime => {
@@ -234,11 +264,27 @@ impl Generator {
         for c in clients {
             let pd = c.plan_date.to_string();
             let mut s = Self::keys(c);
-            s.extend([(4, pd.clone()), (13, care.number.to_string()), (14, pd.clone()), (15, pd.clone()), (8, "山田　太郎".into()), (9, care.name.clone()), (27, care.number.to_string())]);
+            s.extend([
+                (4, pd.clone()),
+                (13, care.number.to_string()),
+                (14, pd.clone()),
+                (15, pd.clone()),
+                (8, "山田　太郎".into()),
+                (9, care.name.clone()),
+                (27, care.number.to_string()),
+            ]);
             k1.push(self.record::<Kyo1>(month, &s));
             for (issue, goal) in [(1, 1), (1, 2), (2, 1)] {
                 let mut s = Self::keys(c);
-                s.extend([(4, pd.clone()), (5, pd.clone()), (6, issue.to_string()), (8, goal.to_string()), (13, "1".into()), (17, provider.number.to_string()), (18, provider.name.clone())]);
+                s.extend([
+                    (4, pd.clone()),
+                    (5, pd.clone()),
+                    (6, issue.to_string()),
+                    (8, goal.to_string()),
+                    (13, "1".into()),
+                    (17, provider.number.to_string()),
+                    (18, provider.name.clone()),
+                ]);
                 k2.push(self.record::<Kyo2>(month, &s));
             }
             if self.family == Family::V4 {
@@ -277,7 +323,15 @@ impl Generator {
         self.record::<Hosoku>(month.unwrap_or(c.plan_date.year_month()), &s)
     }
 
-    fn slip_rows(&mut self, c: &Client, month: YearMonth, care: &Office, provider: &Office, other: Option<&Office>, actual: bool) -> Vec<Slip> {
+    fn slip_rows(
+        &mut self,
+        c: &Client,
+        month: YearMonth,
+        care: &Office,
+        provider: &Office,
+        other: Option<&Office>,
+        actual: bool,
+    ) -> Vec<Slip> {
         let mut rows = Vec::new();
         let days = self.rng.range(2, 8);
         let mut lines: Vec<(&Office, u64)> = vec![(provider, days)];
@@ -313,7 +367,15 @@ impl Generator {
 
     /// サービス利用票 send unit: 第6表 予定, 第7表 and 補足 for a month. Some clients also use
     /// `other` (another provider), as a real slip lists every provider of the client.
-    pub fn service_slip_unit(&mut self, care: &Office, provider: &Office, other: Option<&Office>, clients: &[Client], month: YearMonth, seq: FileSeq) -> Vec<GenFile> {
+    pub fn service_slip_unit(
+        &mut self,
+        care: &Office,
+        provider: &Office,
+        other: Option<&Office>,
+        clients: &[Client],
+        month: YearMonth,
+        seq: FileSeq,
+    ) -> Vec<GenFile> {
         let (mut plan, mut sikyu, mut hs) = (Vec::new(), Vec::new(), Vec::new());
         let created = Date::new(month.year, month.month, 1).expect("valid").to_string();
         for c in clients {
@@ -334,11 +396,35 @@ impl Generator {
             }
             for (prov, code, n) in per {
                 let mut s = Self::keys(c);
-                s.extend([(4, created.clone()), (5, month.to_string()), (7, prov), (9, code), (16, n.to_string()), (33, "0".into()), (34, "9999999999".into())]);
+                s.extend([
+                    (4, created.clone()),
+                    (5, month.to_string()),
+                    (7, prov),
+                    (9, code),
+                    (16, n.to_string()),
+                    (33, "0".into()),
+                    (34, "9999999999".into()),
+                ]);
                 sikyu.push(self.record::<Sikyu>(month, &s));
             }
             let mut s = Self::keys(c);
-            s.extend([(4, created.clone()), (5, month.to_string()), (6, String::new()), (7, "9999999999".into()), (8, String::new()), (9, "999999".into()), (10, String::new()), (11, String::new()), (12, String::new()), (13, "0".into()), (14, String::new()), (15, String::new()), (16, "1".into()), (33, "0".into()), (34, "9999999999".into())]);
+            s.extend([
+                (4, created.clone()),
+                (5, month.to_string()),
+                (6, String::new()),
+                (7, "9999999999".into()),
+                (8, String::new()),
+                (9, "999999".into()),
+                (10, String::new()),
+                (11, String::new()),
+                (12, String::new()),
+                (13, "0".into()),
+                (14, String::new()),
+                (15, String::new()),
+                (16, "1".into()),
+                (33, "0".into()),
+                (34, "9999999999".into()),
+            ]);
             sikyu.push(self.record::<Sikyu>(month, &s));
             plan.extend(rows);
             hs.push(self.hosoku(c, care, None, Some(month)));
@@ -384,9 +470,15 @@ impl Generator {
             .collect();
         out.push(self.file(self.name(FileKind::DltJsk, m, provider, care, seqs[2]), v, Records::DltJsk));
         if self.family == Family::V4 {
-            let v: Vec<DltKihon> = clients.iter().map(|c| self.record::<DltKihon>(month, &[Self::keys(c), vec![(4, c.plan_date.to_string())]].concat())).collect();
+            let v: Vec<DltKihon> = clients
+                .iter()
+                .map(|c| self.record::<DltKihon>(month, &[Self::keys(c), vec![(4, c.plan_date.to_string())]].concat()))
+                .collect();
             out.push(self.file(self.name(FileKind::DltKihon, None, care, provider, seqs[3]), v, Records::DltKihon));
-            let v: Vec<DltYobo> = clients.iter().map(|c| self.record::<DltYobo>(month, &[Self::keys(c), vec![(4, c.plan_date.to_string())]].concat())).collect();
+            let v: Vec<DltYobo> = clients
+                .iter()
+                .map(|c| self.record::<DltYobo>(month, &[Self::keys(c), vec![(4, c.plan_date.to_string())]].concat()))
+                .collect();
             out.push(self.file(self.name(FileKind::DltYobo, None, care, provider, seqs[4]), v, Records::DltYobo));
         }
         out
@@ -397,7 +489,8 @@ impl Generator {
     pub fn prevention_unit(&mut self, center: &Office, provider: &Office, clients: &[Client], seq: FileSeq) -> Vec<GenFile> {
         assert_eq!(self.family, Family::V4, "介護予防 files exist only in v4");
         let month = clients.first().map_or(YearMonth { year: 2025, month: 4 }, |c| c.plan_date.year_month());
-        let (mut kihon, mut sub1, mut sub2, mut yobo, mut ysub, mut images) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut kihon, mut sub1, mut sub2, mut yobo, mut ysub, mut images) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, c) in clients.iter().enumerate() {
             let d = c.plan_date.to_string();
             let image = if i % 2 == 0 {
@@ -409,7 +502,14 @@ impl Generator {
                 String::new()
             };
             let mut s = Self::keys(c);
-            s.extend([(4, d.clone()), (14, c.kana.clone()), (15, c.name.clone()), (16, c.sex.into()), (17, c.birth.to_string()), (62, image)]);
+            s.extend([
+                (4, d.clone()),
+                (14, c.kana.clone()),
+                (15, c.name.clone()),
+                (16, c.sex.into()),
+                (17, c.birth.to_string()),
+                (62, image),
+            ]);
             kihon.push(self.record::<Kihon>(month, &s));
             for _ in 0..2 {
                 sub1.push(self.record::<KihonSub1>(month, &[Self::keys(c), vec![(4, d.clone())]].concat()));
@@ -417,7 +517,9 @@ impl Generator {
             }
             yobo.push(self.record::<Yobo>(month, &[Self::keys(c), vec![(4, d.clone()), (8, c.name.clone())]].concat()));
             for no in 1..=2 {
-                ysub.push(self.record::<YoboSub>(month, &[Self::keys(c), vec![(4, d.clone()), (5, "1".into()), (10, no.to_string())]].concat()));
+                ysub.push(
+                    self.record::<YoboSub>(month, &[Self::keys(c), vec![(4, d.clone()), (5, "1".into()), (10, no.to_string())]].concat()),
+                );
             }
         }
         let mut out = vec![
@@ -441,7 +543,9 @@ impl Generator {
         let yobo_provider = self.office("A6", 27);
         let clients = self.clients(3, 13, month);
         let day = |d: u8, h: u8| FileSeq { date: Date::new(month.year, month.month, d).expect("valid"), hour: h, minute: 0, second: 0 };
-        let prev = Date::new(if month.month == 1 { month.year - 1 } else { month.year }, if month.month == 1 { 12 } else { month.month - 1 }, 25).expect("valid");
+        let prev =
+            Date::new(if month.month == 1 { month.year - 1 } else { month.year }, if month.month == 1 { 12 } else { month.month - 1 }, 25)
+                .expect("valid");
         let before = FileSeq { date: prev, hour: 9, minute: 0, second: 0 };
         let mut out = self.care_plan_unit(&care, &provider, &clients, before);
         out.extend(self.service_slip_unit(&care, &provider, Some(&other), &clients, month, FileSeq { hour: 10, ..before }));
@@ -474,13 +578,22 @@ impl Generator {
                 }
             }
         }
-        let prev = if month.month == 1 { YearMonth { year: month.year - 1, month: 12 } } else { YearMonth { year: month.year, month: month.month - 1 } };
+        let prev = if month.month == 1 {
+            YearMonth { year: month.year - 1, month: 12 }
+        } else {
+            YearMonth { year: month.year, month: month.month - 1 }
+        };
         let mut out = Vec::new();
         let mut keys: Vec<usize> = by_provider.keys().copied().collect();
         keys.sort_unstable();
         for (i, p) in keys.into_iter().enumerate() {
             let list = &by_provider[&p];
-            let seq = FileSeq { date: Date::new(prev.year, prev.month, 25).expect("valid"), hour: 9 + (i / 3600) as u8 % 10, minute: (i / 60 % 60) as u8, second: (i % 60) as u8 };
+            let seq = FileSeq {
+                date: Date::new(prev.year, prev.month, 25).expect("valid"),
+                hour: 9 + (i / 3600) as u8 % 10,
+                minute: (i / 60 % 60) as u8,
+                second: (i % 60) as u8,
+            };
             out.extend(self.service_slip_unit(&care, &provs[p], None, list, month, seq));
             let next = month.next();
             let back = FileSeq { date: Date::new(next.year, next.month, 2).expect("valid"), ..seq };

@@ -8,9 +8,9 @@
 #![deny(missing_docs)]
 
 mod generate;
-mod samples;
 mod rng;
+mod samples;
 
 pub use generate::*;
-pub use samples::*;
 pub use rng::Rng;
+pub use samples::*;

@@ -1,0 +1,123 @@
+//! Integration tests of the `renkei` binary against the committed samples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn renkei(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_renkei")).args(args).current_dir(root()).env_remove("RENKEI_LANG").output().expect("run renkei")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn committed_samples_match_the_generator() {
+    let want = renkei_testkit::committed_samples();
+    for (path, bytes) in &want {
+        let got = std::fs::read(root().join("samples").join(path))
+            .unwrap_or_else(|e| panic!("samples/{path}: {e}; run `cargo run -p renkei-testkit --example write-samples`"));
+        assert!(&got == bytes, "samples/{path} differs from the generator; run `cargo run -p renkei-testkit --example write-samples`");
+    }
+    let mut on_disk = 0;
+    for sub in ["valid", "valid-v3", "broken"] {
+        on_disk += std::fs::read_dir(root().join("samples").join(sub)).unwrap().count();
+    }
+    assert_eq!(on_disk, want.len(), "stray files under samples/");
+}
+
+#[test]
+fn valid_samples_pass() {
+    let o = renkei(&["check", "samples/valid", "samples/valid-v3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let s = stdout(&o);
+    assert!(s.contains("問題はありません"), "{s}");
+    assert!(s.contains("エラー 0件、警告 0件"), "{s}");
+}
+
+#[test]
+fn broken_samples_name_line_item_and_rule_in_japanese() {
+    let o = renkei(&["check", "samples/broken"]);
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    let row = s.lines().find(|l| l.contains("field.time")).unwrap_or_else(|| panic!("{s}"));
+    for want in ["エラー", " 3 ", " 12 ", "サービス開始時刻", "8:00", "「:」を入れず数字4桁で書きます"] {
+        assert!(row.contains(want), "{want} not in {row}");
+    }
+    assert!(s.contains("UPPLAN_202506_1374482477_43_1378994089_15_20250525100000.CSV"));
+    assert!(s.contains("UTF-8 で保存されています"));
+}
+
+#[test]
+fn json_output_is_stable() {
+    let o = renkei(&["check", "--format", "json", "samples/broken"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["errors"], 8);
+    let d = &v["diagnostics"];
+    let time = d.as_array().unwrap().iter().find(|d| d["rule"] == "field.time").unwrap();
+    assert_eq!(time["line"], 3);
+    assert_eq!(time["column"], 12);
+    assert_eq!(time["item"], "サービス開始時刻");
+    insta::assert_json_snapshot!(d);
+}
+
+#[test]
+fn english_messages() {
+    let o = renkei(&["check", "--lang", "en", "samples/broken"]);
+    let s = stdout(&o);
+    assert!(s.contains("is not a time HHMM"), "{s}");
+    assert!(s.contains("result: 6 files"), "{s}");
+}
+
+#[test]
+fn warnings_only() {
+    let dir = tempdir();
+    let name = "UPPLAN_202506_1374482477_43_1378994089_15_20250525100000";
+    for f in std::fs::read_dir(root().join("samples/valid")).unwrap() {
+        let f = f.unwrap();
+        let n = f.file_name().into_string().unwrap();
+        if n.contains("_20250525100000") {
+            let target = if n.starts_with(name) { format!("{name}.csv") } else { n };
+            std::fs::copy(f.path(), dir.join(target)).unwrap();
+        }
+    }
+    let o = renkei(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("name.extension.case"));
+    let o = renkei(&["check", "--allow-warnings", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn cannot_run_exits_2_with_a_japanese_reason() {
+    let o = renkei(&["check", "samples/does-not-exist"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("が見つかりません"));
+}
+
+#[test]
+fn reference_commands() {
+    let o = renkei(&["rules"]);
+    assert!(stdout(&o).contains("name.office.check-digit"));
+    let o = renkei(&["layout", "UPSIKYU", "--v3"]);
+    let s = stdout(&o);
+    assert!(s.lines().any(|l| l.starts_with("13 ") && l.contains("回数／日数") && l.contains(" 2 ")), "{s}");
+    let o = renkei(&["layout", "NOPE"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "renkei-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
