@@ -101,8 +101,21 @@ impl Report {
 }
 
 /// Checks files given as `(bare file name, contents)`: each file, then their send units.
+/// Files are checked on all available cores; the report is in input order either way.
 pub fn check(files: Vec<(String, Vec<u8>)>) -> Report {
-    let reports: Vec<FileReport> = files.iter().map(|(n, b)| validate::check_file(n, b)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(files.len().div_ceil(4)).max(1);
+    let reports: Vec<FileReport> = if threads == 1 {
+        files.iter().map(|(n, b)| validate::check_file(n, b)).collect()
+    } else {
+        let chunk = files.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|c| s.spawn(move || c.iter().map(|(n, b)| validate::check_file(n, b)).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        })
+    };
     let (units, unit_diagnostics) = unit::group(&reports);
     Report { files: reports, units, unit_diagnostics }
 }
