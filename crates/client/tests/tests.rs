@@ -121,3 +121,11 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn every_rule_is_documented_for_vendors() {
+    let doc = std::fs::read_to_string(root().join("docs/validator.md")).unwrap();
+    for r in renkei_spec::diag::Rule::ALL {
+        assert!(doc.contains(&format!("`{}`", r.id())), "docs/validator.md lacks rule {}", r.id());
+    }
+}

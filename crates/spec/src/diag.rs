@@ -164,7 +164,6 @@ rules! {
     UnitIncompatible = "unit.incompatible", Error, "同じ送信単位にできないファイルの組み合わせです", "files cannot share one send unit";
     UnitDuplicateKind = "unit.duplicate-kind", Error, "同じ種類のファイルが送信単位に2つあります", "two files of one kind in a send unit";
     UnitMonthMismatch = "unit.month-mismatch", Error, "送信単位内で年月が違います", "months differ within the send unit";
-    UnitFamilyMixed = "unit.family-mixed", Error, "送信単位内で旧形式と新形式の名前が混在しています", "v3 and v4 names mixed in one send unit";
     UnitUnlinkedRecord = "unit.unlinked-record", Error, "対応する親レコードがありません", "record has no matching parent record";
     UnitImageMissing = "unit.image-missing", Error, "利用者基本情報が参照する画像ファイルがありません", "image named by 利用者基本情報 is missing";
     UnitImageUnreferenced = "unit.image-unreferenced", Warning, "どの利用者基本情報からも参照されていない画像です", "image not referenced by any 利用者基本情報 record";

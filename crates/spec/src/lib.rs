@@ -7,7 +7,7 @@
 //! * [`ms932`] — strict MS932 decode and encode (no silent `&#…;`, no 外字).
 //! * [`csv`] — the CSV dialect (tolerant reader that remembers quoting, strict CRLF writer).
 //! * [`records`] — typed records and column tables for all CSV file kinds, v4 and v3 layouts.
-//! * [`validate`] — every check on one file; [`unit`] — send units (送信単位).
+//! * [`validate`] — every check on one file; [`mod@unit`] — send units (送信単位).
 //! * [`diag`] — findings as data, with stable rule ids and Japanese/English messages.
 //!
 //! Pure: no network, no database, no async, no file system. [`check`] takes names and bytes.
