@@ -297,6 +297,12 @@ impl FieldValue for CsvVersion {
     fn parse(raw: &str, _: &mut Vec<Problem>) -> Result<Self, Problem> {
         match raw.parse::<u32>() {
             Ok(v) if raw.len() == 6 && is_digits(raw) && CsvVersion::PUBLISHED.iter().any(|(p, _)| *p == v) => Ok(CsvVersion(v)),
+            _ if raw == "202410" => Err(Problem::new(
+                Rule::FieldCsvVersion,
+                Some(raw.to_owned()),
+                "「202410」はCSVバージョンの値ではありません。4.1（令和6年10月版）のCSVバージョンは 202407 です",
+                "202410 is not a CSV version value; 4.1 uses 202407",
+            )),
             _ => Err(Problem::new(
                 Rule::FieldCsvVersion,
                 Some(raw.to_owned()),
@@ -1007,6 +1013,9 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(run::<Integer>("-120").0, Some(Integer(-120)));
+        assert_eq!(run::<CsvVersion>("202504").0, Some(CsvVersion::V40));
+        let (_, r) = run::<CsvVersion>("202410");
+        assert_eq!(r, vec![Rule::FieldCsvVersion]);
         assert_eq!(run::<Integer>("1,200").1, vec![Rule::FieldInteger]);
         assert_eq!(run::<Decimal>("10.90").0, Some(Decimal(1090)));
         assert_eq!(run::<Decimal>("10.9").1, vec![Rule::FieldDecimal]);

@@ -1,6 +1,7 @@
 //! Integration tests of renkei-spec (one test binary).
 
 mod broken;
+mod every_rule;
 mod roundtrip;
 mod samples;
 
