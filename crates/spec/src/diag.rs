@@ -134,6 +134,8 @@ rules! {
     FileUnrelatedUser = "file.unrelated-user", Error, "送信先の事業所と関係のない利用者が含まれています", "user unrelated to the destination office";
     FileHosokuDate = "file.hosoku-date", Error, "利用者補足情報の作成（変更）日と対象年月の組み合わせが不正です", "supplement plan date and target month do not fit together";
     FileSikyuTotal = "file.sikyu-total", Error, "第7表の全合計行（999999）が正しくありません", "第7表 grand-total line (999999) missing or malformed";
+    RecDateOrder = "rec.date-order", Warning, "日付の前後関係がおかしいです", "dates in the wrong order";
+    FileServiceKindMismatch = "file.service-kind-mismatch", Warning, "サービスコードの種類がファイル名のサービス種類と違います", "service code kind differs from the file name's service kind";
     FileDuplicateKey = "file.duplicate-key", Warning, "同じキーのレコードが重複しています", "duplicate record key";
     FileNotJpeg = "file.not-jpeg", Error, "JPEG 画像ではありません", "not a JPEG image";
     FileUnreadable = "file.unreadable", Error, "ファイルを読めません", "file cannot be read";

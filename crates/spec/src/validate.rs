@@ -1,6 +1,7 @@
 //! Validation of one file: name, encoding, CSV syntax, every column of every record, and the
 //! rules that tie records to each other and to the file name.
 
+use crate::calendar::Date;
 use crate::csv::{self, RawRecord, Table};
 use crate::diag::{Diagnostic, Problem, Rule, Severity};
 use crate::field::{CsvVersion, DateOrZero, OfficeOrAll9, SummaryServiceCode, YearMonthOrZero, columns_for};
@@ -520,6 +521,11 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             }
             if let Some(n) = &name {
                 if jsk && sender_is_provider {
+                    if let Some(k) = n.sender.kind {
+                        for l in v.iter().filter(|l| l.record.provider == n.sender.office && l.record.service_code.kind != k) {
+                            at.push(l.number, l.line, 15, Problem::new(Rule::FileServiceKindMismatch, Some(l.record.service_code.kind.to_string()), format!("サービスコードの種類 {} が、ファイル名の送信元サービス種類 {k} と違います。サービス種類ごとにファイルを分けます", l.record.service_code.kind), "the service code's kind differs from the sender's kind in the name; one file per service kind"));
+                        }
+                    }
                     for l in v {
                         if l.record.provider != n.sender.office {
                             at.push(
@@ -665,6 +671,7 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             let mut at = At { r, layout: HOSOKU, family };
             for l in v {
                 let rec = &l.record;
+                order(&mut at, l.number, l.line, (14, rec.limit_from), (15, rec.limit_to));
                 match (name_month, rec.target_month) {
                     (Some(NameMonth::Zero), YearMonthOrZero::Month(m)) => {
                         at.push(l.number, l.line, 63, month_problem(&m.to_string(), "000000", "対象年月"))
@@ -692,6 +699,11 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
         }
         Records::Kyo1(v) => {
             let mut at = At { r, layout: KYO1, family };
+            for l in v {
+                let k = &l.record;
+                order(&mut at, l.number, l.line, (15, Some(k.first_plan_date)), (14, Some(k.plan_date)));
+                order(&mut at, l.number, l.line, (19, k.valid_from), (20, k.valid_to));
+            }
             if let Some(n) = &name {
                 for l in v.iter().filter(|l| l.record.office != n.sender.office) {
                     at.push(
@@ -736,6 +748,27 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             v.iter().map(|l| (l.number, l.line, (l.record.insurer.clone(), l.record.insured.clone(), l.record.plan_date))),
         ),
         Records::Kyo2(_) | Records::Kyo3(_) | Records::KihonSub1(_) | Records::KihonSub2(_) | Records::YoboSub(_) => {}
+    }
+}
+
+/// Warns when `earlier` (column `a`) falls after `later` (column `b`).
+fn order(at: &mut At<'_>, number: u32, line: u32, (a, earlier): (u16, Option<Date>), (b, later): (u16, Option<Date>)) {
+    if let (Some(x), Some(y)) = (earlier, later)
+        && x > y
+    {
+        let (pa, na) = pos_of(at.layout, at.family, a);
+        let (pb, nb) = pos_of(at.layout, at.family, b);
+        at.push(
+            number,
+            line,
+            a,
+            Problem::new(
+                Rule::RecDateOrder,
+                Some(x.to_string()),
+                format!("{na}（{pa}列目 {x}）が{nb}（{pb}列目 {y}）より後になっています。入れ違いがないか確認してください"),
+                format!("column {pa} ({x}) is after column {pb} ({y}); check for swapped dates"),
+            ),
+        );
     }
 }
 

@@ -106,6 +106,8 @@ const CASES: &[Case] = &[
     }),
     ("file.hosoku-date", |f| set(f, "UPHOSOKU_2", 1, 4, "20250501")),
     ("file.sikyu-total", |f| set(f, "UPSIKYU_", 1, 7, "9999999999")),
+    ("rec.date-order", |f| set(f, "UP1KYO_", 1, 19, "20991231")),
+    ("file.service-kind-mismatch", |f| set(f, "UPJSK_", 1, 15, "110111")),
     ("file.duplicate-key", |f| text_edit(f, "DLTPLAN_", |t| format!("{t}{t}"))),
     ("file.not-jpeg", |f| file(f, "UPKIHON_IMAGE").bytes = b"\x89PNG\r\n".to_vec()),
     ("file.not-standard", |f| f.push(GenFile { name: "案内.pdf".into(), bytes: b"%PDF-1.4".to_vec(), records: None })),

@@ -273,6 +273,7 @@ impl Generator {
                 (9, care.name.clone()),
                 (27, care.number.to_string()),
             ]);
+            s.extend(validity(c, 19, 20));
             k1.push(self.record::<Kyo1>(month, &s));
             for (issue, goal) in [(1, 1), (1, 2), (2, 1)] {
                 let mut s = Self::keys(c);
@@ -318,6 +319,8 @@ impl Generator {
             (10, self.rng.pick(PREF_NAMES).to_string()),
             (60, care.number.to_string()),
             (61, care.number.to_string()),
+            (14, validity(c, 14, 15)[0].1.clone()),
+            (15, validity(c, 14, 15)[1].1.clone()),
             (63, month.map_or("000000".into(), |m| m.to_string())),
         ]);
         self.record::<Hosoku>(month.unwrap_or(c.plan_date.year_month()), &s)
@@ -510,12 +513,17 @@ impl Generator {
                 (17, c.birth.to_string()),
                 (62, image),
             ]);
+            s.extend(validity(c, 24, 25));
+            s.push((11, String::new()));
             kihon.push(self.record::<Kihon>(month, &s));
             for _ in 0..2 {
                 sub1.push(self.record::<KihonSub1>(month, &[Self::keys(c), vec![(4, d.clone())]].concat()));
                 sub2.push(self.record::<KihonSub2>(month, &[Self::keys(c), vec![(4, d.clone())]].concat()));
             }
-            yobo.push(self.record::<Yobo>(month, &[Self::keys(c), vec![(4, d.clone()), (8, c.name.clone())]].concat()));
+            yobo.push(self.record::<Yobo>(
+                month,
+                &[Self::keys(c), vec![(4, d.clone()), (8, c.name.clone()), (20, d.clone())], validity(c, 10, 11)].concat(),
+            ));
             for no in 1..=2 {
                 ysub.push(
                     self.record::<YoboSub>(month, &[Self::keys(c), vec![(4, d.clone()), (5, "1".into()), (10, no.to_string())]].concat()),
@@ -601,6 +609,14 @@ impl Generator {
         }
         out
     }
+}
+
+/// A certification period around the client's plan date: (from column, to column).
+fn validity(c: &Client, from: u16, to: u16) -> Vec<(u16, String)> {
+    let d = c.plan_date;
+    let start = Date::new(d.year - 1, d.month, 1).expect("valid");
+    let end = Date::new(d.year + 1, d.month, 1).expect("valid");
+    vec![(from, start.to_string()), (to, end.to_string())]
 }
 
 /// Adds seconds to a sequence (within the same day; wraps the minute and hour).
