@@ -48,7 +48,10 @@ const CASES: &[Case] = &[
     ("csv.text-after-quote", |f| text_edit(f, "UP1KYO_", |t| t.replacen("\",", "\"x,", 1))),
     ("csv.quote-in-unquoted", |f| text_edit(f, "DLTPLAN_", |t| t.replacen(",", ",1\"", 1))),
     ("csv.line-ending", |f| text_edit(f, "DLTPLAN_", |t| t.replace("\r\n", "\n"))),
-    ("csv.mixed-line-endings", |f| text_edit(f, "UPJSK_", |t| t.replacen("\r\n", "\n", 1))),
+    ("csv.mixed-line-endings", |f| {
+        // The last record's terminator becomes LF.
+        text_edit(f, "UPJSK_", |t| format!("{}\n", t.strip_suffix("\r\n").unwrap()))
+    }),
     ("csv.no-final-newline", |f| text_edit(f, "DLTPLAN_", |t| t.trim_end().to_owned())),
     ("csv.blank-line", |f| text_edit(f, "DLTPLAN_", |t| format!("\r\n{t}"))),
     ("csv.header-row", |f| text_edit(f, "DLTPLAN_", |t| format!("CSVバージョン,保険者番号,被保険者番号,削除対象年月\r\n{t}"))),
