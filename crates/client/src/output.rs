@@ -46,27 +46,6 @@ pub fn fit(s: &str, w: usize) -> String {
     out
 }
 
-fn count_records(r: &Records) -> usize {
-    match r {
-        Records::Hosoku(v) => v.len(),
-        Records::Kyo1(v) => v.len(),
-        Records::Dlt1Kyo(v) => v.len(),
-        Records::Kyo2(v) => v.len(),
-        Records::Kyo3(v) => v.len(),
-        Records::Plan(v) | Records::Jsk(v) => v.len(),
-        Records::DltPlan(v) => v.len(),
-        Records::DltJsk(v) => v.len(),
-        Records::Sikyu(v) => v.len(),
-        Records::Kihon(v) => v.len(),
-        Records::DltKihon(v) => v.len(),
-        Records::KihonSub1(v) => v.len(),
-        Records::KihonSub2(v) => v.len(),
-        Records::Yobo(v) => v.len(),
-        Records::YoboSub(v) => v.len(),
-        Records::DltYobo(v) => v.len(),
-    }
-}
-
 fn describe(f: &FileReport, lang: Lang) -> String {
     let mut parts = Vec::new();
     match (f.kind, lang) {
@@ -86,8 +65,8 @@ fn describe(f: &FileReport, lang: Lang) -> String {
     }
     if let Some(r) = &f.records {
         parts.push(match lang {
-            Lang::Ja => format!("{}件", count_records(r)),
-            Lang::En => format!("{} records", count_records(r)),
+            Lang::Ja => format!("{}件", r.len()),
+            Lang::En => format!("{} records", r.len()),
         });
     }
     parts.join(if lang == Lang::Ja { "・" } else { ", " })
@@ -298,7 +277,7 @@ pub fn json(w: &mut dyn Write, c: &Checked) -> io::Result<()> {
                 path: p.display().to_string(),
                 kind: f.kind.map(FileKind::prefix),
                 family: f.family,
-                records: f.records.as_ref().map(count_records),
+                records: f.records.as_ref().map(Records::len),
                 standard: f.standard,
                 valid: f.is_valid(),
             })

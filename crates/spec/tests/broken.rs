@@ -28,16 +28,10 @@ fn run(files: &[GenFile]) -> Vec<Diagnostic> {
     renkei_spec::check(files.iter().map(|f| (f.name.clone(), f.bytes.clone())).collect()).diagnostics().cloned().collect()
 }
 
-/// Re-writes a CSV text record by record, through the crate's own reader and writer.
-fn map_records(t: &str, mut f: impl FnMut(usize, &mut Vec<(String, bool)>)) -> String {
-    let table = renkei_spec::csv::read(t);
-    let mut out = String::new();
-    for (i, r) in table.records.iter().enumerate() {
-        let mut v: Vec<(String, bool)> = r.fields.iter().map(|x| (x.value.to_string(), x.quoted)).collect();
-        f(i + 1, &mut v);
-        renkei_spec::csv::write_record(&mut out, v.iter().map(|(s, q)| (s.as_str(), *q)));
-    }
-    out
+/// Re-writes a CSV text record by record (through the testkit helper, on MS932 bytes).
+fn map_records(t: &str, f: impl FnMut(usize, &mut Vec<(String, bool)>)) -> String {
+    let bytes = renkei_testkit::edit_records(&ms932::encode(t, Normalize::Never).unwrap(), f);
+    ms932::decode(&bytes).text
 }
 
 /// Replaces field `col` (1-based) of record `rec` (1-based).
