@@ -1,0 +1,622 @@
+//! HTTP handlers of API v1. Every handler establishes who is calling (terminal certificate,
+//! session bound to that terminal, user of that terminal's office) before touching data, and
+//! acts only for the terminal's office.
+
+use crate::app::AppState;
+use crate::auth;
+use crate::checks::{self, Upload};
+use crate::error::ApiError;
+use crate::store::{Audit, FileRow, ListFilter, MessageRow, NewMessage, Terminal, User};
+use crate::tls::PeerCert;
+use axum::Json;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use renkei_protocol::*;
+use std::net::SocketAddr;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub(crate) fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn rfc3339(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&Rfc3339).ok()).unwrap_or_default()
+}
+
+/// Who is calling.
+pub(crate) struct Caller {
+    user: User,
+    terminal: Terminal,
+    token_hash: String,
+    ip: String,
+}
+
+impl Caller {
+    fn audit<'a>(&'a self, action: &'a str, detail: String) -> Audit<'a> {
+        Audit {
+            action,
+            office: Some(&self.terminal.office),
+            user_id: Some(self.user.id),
+            terminal_id: Some(&self.terminal.id),
+            ip: Some(&self.ip),
+            detail,
+        }
+    }
+}
+
+async fn terminal(st: &AppState, peer: &PeerCert) -> Result<Terminal, ApiError> {
+    let Some(fp) = &peer.fingerprint else {
+        return Err(ApiError::new(
+            ErrorCode::CertificateRequired,
+            "この操作には端末の電子証明書が必要です。連携クライアントの端末登録を確認してください",
+            "a terminal certificate is required",
+        ));
+    };
+    match st.store.terminal_by_fingerprint(fp).await? {
+        Some(t) if t.revoked_at.is_none() => Ok(t),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::TerminalUnknown,
+            "この端末の電子証明書は失効しています。事業所の管理者に端末の再登録を依頼してください",
+            "the terminal certificate has been revoked",
+        )),
+        None => Err(ApiError::new(
+            ErrorCode::TerminalUnknown,
+            "この端末の電子証明書は登録されていません",
+            "the terminal certificate is not enrolled",
+        )),
+    }
+}
+
+fn bearer(h: &HeaderMap) -> Option<&str> {
+    h.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+}
+
+async fn caller(st: &AppState, peer: &PeerCert, h: &HeaderMap, ip: SocketAddr, allow_temporary: bool) -> Result<Caller, ApiError> {
+    let terminal = terminal(st, peer).await?;
+    let expired =
+        || ApiError::new(ErrorCode::SessionRequired, "ログインしてください（ログインの有効期限が切れた可能性があります）", "log in first");
+    let token = bearer(h).ok_or_else(expired)?;
+    let token_hash = auth::token_hash(token);
+    let (user_id, session_terminal) = st.store.session(&token_hash, now()).await?.ok_or_else(expired)?;
+    if session_terminal != terminal.id {
+        return Err(ApiError::new(
+            ErrorCode::SessionRequired,
+            "このログインは別の端末のものです。この端末でログインしてください",
+            "the session belongs to another terminal",
+        ));
+    }
+    let user = st.store.user(user_id).await?.ok_or_else(expired)?;
+    if user.office != terminal.office {
+        return Err(ApiError::new(ErrorCode::Forbidden, "この端末は別の事業所の端末です", "user and terminal belong to different offices"));
+    }
+    if user.must_change && !allow_temporary {
+        return Err(ApiError::new(
+            ErrorCode::PasswordChangeRequired,
+            "仮パスワードのままです。先にパスワードを変更してください",
+            "change the temporary password first",
+        ));
+    }
+    Ok(Caller { user, terminal, token_hash, ip: ip.ip().to_string() })
+}
+
+/// Checks credentials with lockout. Returns the user on success.
+async fn check_credentials(st: &AppState, login: &str, password: &str) -> Result<User, ApiError> {
+    let bad = || ApiError::new(ErrorCode::BadCredentials, "ログインIDまたはパスワードが違います", "wrong login ID or password");
+    let Some(user) = st.store.user_by_login(login).await? else {
+        // Same work as a real check, so timing does not reveal which IDs exist.
+        let _ = tokio::task::spawn_blocking(|| {
+            auth::verify_password("x", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$3x1Q6cqu6wTWlKAx7SN4B0ZAPXjjEQNhuBtuEgbCAOU")
+        })
+        .await;
+        return Err(bad());
+    };
+    let t = now();
+    if let Some(until) = user.locked_until
+        && until > t
+    {
+        let when = OffsetDateTime::from_unix_timestamp(until).map(|d| d.to_offset(time::macros::offset!(+9))).ok();
+        let hm = when.map_or(String::new(), |d| format!("{:02}:{:02}", d.hour(), d.minute()));
+        return Err(ApiError::new(
+            ErrorCode::AccountLocked,
+            format!("パスワードを続けて間違えたため、{hm}（日本時間）までログインできません"),
+            "locked after repeated failures",
+        ));
+    }
+    let (pw, hash) = (password.to_owned(), user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash)).await.map_err(ApiError::internal)?;
+    if !ok {
+        let failures = st.store.login_failed(user.id, st.config.auth.max_failures, t + st.config.auth.lockout_minutes * 60).await?;
+        let left = st.config.auth.max_failures - failures;
+        let mut e = bad();
+        if left > 0 {
+            e.0.message = format!(
+                "ログインIDまたはパスワードが違います（あと{left}回間違えると{}分間ログインできなくなります）",
+                st.config.auth.lockout_minutes
+            );
+        } else {
+            e = ApiError::new(
+                ErrorCode::AccountLocked,
+                format!(
+                    "パスワードを{}回続けて間違えたため、{}分間ログインできません",
+                    st.config.auth.max_failures, st.config.auth.lockout_minutes
+                ),
+                "locked after repeated failures",
+            );
+        }
+        return Err(e);
+    }
+    st.store.login_succeeded(user.id).await?;
+    Ok(user)
+}
+
+pub(crate) async fn enrol(
+    State(st): State<AppState>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    Json(req): Json<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let user = check_credentials(&st, &req.login, &req.password).await?;
+    let t = now();
+    if !st.store.use_enrolment_code(&auth::token_hash(&auth::normalize_code(&req.code)), &user.office, t).await? {
+        return Err(ApiError::new(
+            ErrorCode::EnrolmentCodeInvalid,
+            "端末登録コードが違うか、使用済み・期限切れです。事業所の管理者に新しいコードを発行してもらってください",
+            "enrolment code unknown, used or expired",
+        ));
+    }
+    let office = st.store.office(&user.office).await?.ok_or_else(|| ApiError::internal("user without office"))?;
+    let terminal_id = format!("T{}", &auth::token()[..16]);
+    let issued = st
+        .ca
+        .issue_terminal(&req.csr_pem, &terminal_id, &office.number, &office.name)
+        .map_err(|e| ApiError::new(ErrorCode::CsrInvalid, "証明書の申請データ（CSR）を読めません", format!("CSR: {e:#}")))?;
+    let label: String = req.label.chars().take(60).collect();
+    let term = Terminal { id: terminal_id.clone(), office: office.number.clone(), label, serial: issued.serial.clone(), revoked_at: None };
+    st.store.add_terminal(&term, &issued.fingerprint, issued.not_after, t).await?;
+    let ip = ip.ip().to_string();
+    st.store
+        .audit(
+            Audit {
+                action: "enrol",
+                office: Some(&office.number),
+                user_id: Some(user.id),
+                terminal_id: Some(&terminal_id),
+                ip: Some(&ip),
+                detail: format!("label={}", term.label),
+            },
+            t,
+        )
+        .await?;
+    Ok(Json(EnrolResponse { terminal_id, office: office.number, certificate_pem: issued.cert_pem, ca_pem: st.ca.cert_pem.clone() }))
+}
+
+pub(crate) async fn login(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let terminal = terminal(&st, &peer).await?;
+    let user = check_credentials(&st, &req.login, &req.password).await?;
+    if user.office != terminal.office {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("この端末は事業所 {} の端末です。この事業所のログインIDでログインしてください", terminal.office),
+            "the user's office differs from the terminal's",
+        ));
+    }
+    let token = auth::token();
+    let t = now();
+    let expires = t + st.config.auth.session_hours * 3600;
+    st.store.add_session(&auth::token_hash(&token), user.id, &terminal.id, t, expires).await?;
+    let ips = ip.ip().to_string();
+    st.store
+        .audit(
+            Audit {
+                action: "login",
+                office: Some(&user.office),
+                user_id: Some(user.id),
+                terminal_id: Some(&terminal.id),
+                ip: Some(&ips),
+                detail: String::new(),
+            },
+            t,
+        )
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        office: user.office,
+        user_name: user.name,
+        role: user.role,
+        must_change_password: user.must_change,
+        expires_at: rfc3339(expires),
+    }))
+}
+
+pub(crate) async fn logout(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, &peer, &h, ip, true).await?;
+    st.store.delete_session(&c.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn change_password(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Json(req): Json<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, &peer, &h, ip, true).await?;
+    let (cur, hash) = (req.current.clone(), c.user.password_hash.clone());
+    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.map_err(ApiError::internal)? {
+        return Err(ApiError::new(ErrorCode::BadCredentials, "現在のパスワードが違います", "current password is wrong"));
+    }
+    if !auth::password_ok(&req.new) || req.new == req.current {
+        return Err(ApiError::new(
+            ErrorCode::PasswordPolicy,
+            "新しいパスワードは8〜64文字で、英字と数字を両方含め、今のパスワードと違うものにしてください",
+            "8-64 characters with letters and digits, different from the current one",
+        ));
+    }
+    let new = req.new.clone();
+    let hash =
+        tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    st.store.set_password(c.user.id, &hash, false).await?;
+    st.store.audit(c.audit("password", String::new()), now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn new_enrolment_code(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+) -> Result<Json<EnrolmentCode>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    if c.user.role != "admin" {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "端末登録コードを発行できるのは事業所の管理者だけです",
+            "only an office administrator may create enrolment codes",
+        ));
+    }
+    let code = auth::enrolment_code();
+    let t = now();
+    let exp = t + st.config.auth.enrolment_code_hours * 3600;
+    st.store.add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), &c.user.office, t, exp).await?;
+    st.store.audit(c.audit("enrolment_code", String::new()), t).await?;
+    Ok(Json(EnrolmentCode { code, expires_at: rfc3339(exp) }))
+}
+
+fn license_valid(o: &crate::store::Office) -> bool {
+    let today = OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date().to_string();
+    o.license_until.as_deref().is_some_and(|u| u >= today.as_str())
+}
+
+pub(crate) async fn directory(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(office): Path<String>,
+) -> Result<Json<DirectoryEntry>, ApiError> {
+    caller(&st, &peer, &h, ip, false).await?;
+    Ok(Json(match st.store.office(&office).await? {
+        Some(o) => {
+            DirectoryEntry { license_valid: license_valid(&o), office, registered: true, name: Some(o.name), service_kinds: o.kinds }
+        }
+        None => DirectoryEntry { office, registered: false, license_valid: false, name: None, service_kinds: vec![] },
+    }))
+}
+
+fn info(m: &MessageRow) -> MessageInfo {
+    let state = if m.opened_at.is_some() {
+        DeliveryState::Opened
+    } else if m.fetched_at.is_some() {
+        DeliveryState::Fetched
+    } else {
+        DeliveryState::NotFetched
+    };
+    MessageInfo {
+        id: m.public_id.clone(),
+        sender: m.sender.clone(),
+        recipient: m.recipient.clone(),
+        note: m.note.clone(),
+        sent_at: rfc3339(m.sent_at),
+        state,
+        fetched_at: m.fetched_at.map(rfc3339),
+        opened_at: m.opened_at.map(rfc3339),
+        files: m
+            .files
+            .iter()
+            .map(|f| FileInfo {
+                index: f.idx as u32,
+                name: f.name.clone(),
+                kind: f.kind.clone(),
+                service_month: f.service_month.clone(),
+                size: f.size as u64,
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn too_large(ja: String) -> ApiError {
+    ApiError::new(ErrorCode::TooLarge, ja, "upload too large")
+}
+
+pub(crate) async fn send(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let key = h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200);
+    if let Some(k) = &key
+        && let Some(m) = st.store.message_by_idempotency(&c.terminal.office, k).await?
+    {
+        return Ok((StatusCode::OK, Json(SendResponse { message: info(&m), replayed: true, warnings: vec![] })).into_response());
+    }
+    let limits = &st.config.limits;
+    let (mut to, mut note, mut uploads) = (None::<String>, String::new(), Vec::<Upload>::new());
+    let mut total = 0usize;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(ErrorCode::BadRequest, "送信データを読めませんでした。もう一度送ってください", format!("multipart: {e}"))
+    };
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("to") => to = Some(field.text().await.map_err(bad)?.trim().to_owned()),
+            Some("note") => note = field.text().await.map_err(bad)?.chars().take(2000).collect(),
+            Some("file") => {
+                let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
+                if name.is_empty() {
+                    return Err(ApiError::new(ErrorCode::BadRequest, "ファイル名のないファイルがあります", "file without a name"));
+                }
+                if uploads.len() >= limits.max_files {
+                    return Err(too_large(format!("1通で送れるファイルは{}個までです", limits.max_files)));
+                }
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    bytes.extend_from_slice(&chunk);
+                    total += chunk.len();
+                    if bytes.len() > limits.max_file_bytes {
+                        return Err(too_large(format!("{name} は大きすぎます（1ファイル{}MBまで）", limits.max_file_bytes / 1024 / 1024)));
+                    }
+                    if total > limits.max_message_bytes {
+                        return Err(too_large(format!("1通の合計は{}MBまでです", limits.max_message_bytes / 1024 / 1024)));
+                    }
+                }
+                uploads.push(Upload { name, bytes });
+            }
+            _ => {}
+        }
+    }
+    let to = to.ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
+    let not_registered = || {
+        ApiError::new(
+            ErrorCode::RecipientNotRegistered,
+            "入力された番号はケアプランデータ連携システムに対応していません",
+            "the recipient is not registered or has no valid license",
+        )
+    };
+    let recipient = st.store.office(&to).await?.ok_or_else(not_registered)?;
+    if !license_valid(&recipient) {
+        return Err(not_registered());
+    }
+    if recipient.number == c.terminal.office {
+        return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
+    }
+    let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    let (classes, warnings) = checks::check_send(&sender, &recipient, &uploads)?;
+
+    // Blobs first (content-addressed, invisible until referenced), then one transaction.
+    let names: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
+    let blobs = st.blobs.clone();
+    let stored: Vec<(String, usize)> = tokio::task::spawn_blocking(move || {
+        uploads.iter().map(|u| blobs.put(&u.bytes).map(|h| (h, u.bytes.len()))).collect::<std::io::Result<Vec<_>>>()
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let files: Vec<FileRow> = stored
+        .into_iter()
+        .zip(classes)
+        .zip(names)
+        .zip(0..)
+        .map(|((((sha, size), cl), name), idx)| FileRow {
+            idx,
+            name,
+            kind: cl.kind,
+            service_month: cl.service_month,
+            size: size as i64,
+            sha256: sha,
+        })
+        .collect();
+    let m = NewMessage {
+        public_id: auth::token()[..32].to_owned(),
+        sender: sender.number.clone(),
+        recipient: recipient.number.clone(),
+        note,
+        sent_by: c.user.id,
+        sent_terminal: c.terminal.id.clone(),
+        sent_at: now(),
+        idempotency_key: key.clone(),
+        files,
+    };
+    let detail = format!("to={} files={}", m.recipient, m.files.len());
+    match st.store.insert_message(&m, c.audit("send", detail)).await {
+        Ok(_) => {}
+        Err(crate::store::StoreError::Conflict(_)) if key.is_some() => {
+            // A concurrent retry with the same key won the race: answer with its message.
+            let k = key.as_deref().unwrap_or_default();
+            let prev = st
+                .store
+                .message_by_idempotency(&c.terminal.office, k)
+                .await?
+                .ok_or_else(|| ApiError::internal("idempotency conflict without a row"))?;
+            return Ok((StatusCode::OK, Json(SendResponse { message: info(&prev), replayed: true, warnings: vec![] })).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let stored = st.store.message_for(&m.public_id, &c.terminal.office).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
+    tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
+    Ok((StatusCode::CREATED, Json(SendResponse { message: info(&stored), replayed: false, warnings })).into_response())
+}
+
+fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {
+    let bad =
+        |what: &str| ApiError::new(ErrorCode::BadRequest, format!("絞り込みの「{what}」が正しくありません"), format!("bad filter {what}"));
+    let day = |s: &str, what: &str| -> Result<i64, ApiError> {
+        let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| bad(what))?;
+        Ok(d.midnight().assume_offset(time::macros::offset!(+9)).unix_timestamp())
+    };
+    let fetched = match q.status.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some("not_fetched") => Some(false),
+        Some("fetched") => Some(true),
+        Some(_) => return Err(bad("status")),
+    };
+    if let Some(m) = &q.month
+        && renkei_spec::calendar::YearMonth::parse(m).is_none()
+    {
+        return Err(bad("month"));
+    }
+    Ok(ListFilter {
+        fetched,
+        counterpart: q.sender.clone().filter(|s| !s.is_empty()),
+        kind: q.kind.clone().filter(|s| !s.is_empty()).map(|k| k.to_ascii_uppercase()),
+        month: q.month.clone().filter(|s| !s.is_empty()),
+        since: q.since.as_deref().filter(|s| !s.is_empty()).map(|s| day(s, "since")).transpose()?,
+        until: q.until.as_deref().filter(|s| !s.is_empty()).map(|s| day(s, "until").map(|t| t + 86400)).transpose()?,
+        before_id: q.cursor.as_deref().filter(|s| !s.is_empty()).map(|c| c.parse::<i64>().map_err(|_| bad("cursor"))).transpose()?,
+        limit: i64::from(q.limit.unwrap_or(50).clamp(1, 200)),
+    })
+}
+
+async fn list(st: &AppState, c: &Caller, q: &InboxQuery, inbox: bool) -> Result<Json<MessagePage>, ApiError> {
+    let f = parse_filter(q)?;
+    let mut rows = st.store.list(&c.terminal.office, inbox, &ListFilter { limit: f.limit + 1, ..f.clone() }).await?;
+    let next_cursor = if rows.len() as i64 > f.limit {
+        rows.truncate(f.limit as usize);
+        rows.last().map(|m| m.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(MessagePage { messages: rows.iter().map(info).collect(), next_cursor }))
+}
+
+pub(crate) async fn inbox(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Query(q): Query<InboxQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    list(&st, &c, &q, true).await
+}
+
+pub(crate) async fn sent(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Query(q): Query<InboxQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    list(&st, &c, &q, false).await
+}
+
+pub(crate) async fn message(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<MessageInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(info(&m)))
+}
+
+pub(crate) async fn download(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path((id, idx)): Path<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    let f = m.files.iter().find(|f| f.idx == idx).ok_or_else(ApiError::not_found)?.clone();
+    let blobs = st.blobs.clone();
+    let sha = f.sha256.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    let mime = if f.kind.as_deref() == Some("UPKIHON_IMAGE") {
+        "image/jpeg"
+    } else if f.kind.is_some() {
+        "text/csv; charset=Shift_JIS"
+    } else {
+        checks::sniff(&f.name, &bytes).map_or("application/octet-stream", |s| s.mime())
+    };
+    let encoded: String = f
+        .name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let mut resp = bytes.into_response();
+    let hd = resp.headers_mut();
+    hd.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    hd.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}")).map_err(ApiError::internal)?,
+    );
+    hd.insert(paths::SHA256_HEADER, HeaderValue::from_str(&f.sha256).map_err(ApiError::internal)?);
+    hd.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<Json<MessageInfo>, ApiError> {
+    let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    if m.recipient != c.terminal.office {
+        return Err(ApiError::new(ErrorCode::Forbidden, "受信したメッセージだけが対象です", "only the recipient can acknowledge"));
+    }
+    let t = now();
+    if open {
+        st.store.mark_opened(m.id, c.user.id, &c.terminal.id, t, c.audit("open", m.public_id.clone())).await?;
+    } else {
+        st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit("fetch", m.public_id.clone())).await?;
+    }
+    let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Json(info(&m)))
+}
+
+pub(crate) async fn fetch(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<MessageInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    receipt(&st, &c, &id, false).await
+}
+
+pub(crate) async fn open(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<MessageInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    receipt(&st, &c, &id, true).await
+}

@@ -1,0 +1,170 @@
+//! The running hub: state, routes, TLS (with CRL reload on revocation), start and shutdown.
+
+use crate::api;
+use crate::blobs::BlobStore;
+use crate::ca::Ca;
+use crate::config::Config;
+use crate::store::{Audit, Store};
+use crate::tls::{PeerAcceptor, server_config};
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use renkei_protocol::paths;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Store,
+    /// Blobs.
+    pub blobs: BlobStore,
+    /// The CA.
+    pub ca: Arc<Ca>,
+    /// Configuration.
+    pub config: Arc<Config>,
+    tls: RustlsConfig,
+    server_cert: Arc<(String, String)>,
+}
+
+impl AppState {
+    /// Rebuilds the CRL from the store and swaps the TLS configuration: a revocation takes effect
+    /// for new handshakes at once, without a restart.
+    pub async fn reload_tls(&self) -> anyhow::Result<usize> {
+        let revoked = self.store.revoked_serials().await?;
+        let crl = self.ca.crl(&revoked)?;
+        let cfg = server_config(&self.ca.cert_pem, &self.server_cert.0, &self.server_cert.1, &crl)?;
+        self.tls.reload_from_config(Arc::new(cfg));
+        Ok(revoked.len())
+    }
+
+    /// Revokes a terminal: its sessions end, its certificate goes on the CRL.
+    pub async fn revoke(&self, terminal_id: &str, by: &str) -> anyhow::Result<bool> {
+        let t = api::now();
+        let done = self.store.revoke_terminal(terminal_id, t).await?;
+        if done {
+            self.store
+                .audit(Audit { action: "revoke", terminal_id: Some(terminal_id), detail: format!("by={by}"), ..Default::default() }, t)
+                .await?;
+            self.reload_tls().await?;
+        }
+        Ok(done)
+    }
+}
+
+/// Paths of the data directory.
+pub fn ca_dir(cfg: &Config) -> std::path::PathBuf {
+    cfg.data_dir.join("ca")
+}
+
+/// Makes sure the CA and the server certificate exist; returns (CA, server cert PEM, key PEM).
+pub fn ensure_pki(cfg: &Config) -> anyhow::Result<(Ca, String, String)> {
+    let dir = ca_dir(cfg);
+    let ca = if dir.join("ca.pem").exists() { Ca::load(&dir)? } else { Ca::init(&dir, "renkei 連携基盤 CA")? };
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    if !cert.exists() {
+        let (c, k) = ca.issue_server(&cfg.server_names)?;
+        std::fs::write(&cert, c)?;
+        std::fs::write(&key, k)?;
+    }
+    Ok((ca, std::fs::read_to_string(cert)?, std::fs::read_to_string(key)?))
+}
+
+/// The routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(paths::ENROL, post(api::enrol))
+        .route(paths::SESSIONS, post(api::login).delete(api::logout))
+        .route(paths::PASSWORD, post(api::change_password))
+        .route(paths::ENROLMENT_CODES, post(api::new_enrolment_code))
+        .route("/v1/directory/{office}", get(api::directory))
+        .route(paths::MESSAGES, post(api::send))
+        .route("/v1/messages/{id}", get(api::message))
+        .route("/v1/messages/{id}/files/{idx}", get(api::download))
+        .route("/v1/messages/{id}/fetch", post(api::fetch))
+        .route("/v1/messages/{id}/open", post(api::open))
+        .route(paths::INBOX, get(api::inbox))
+        .route(paths::SENT, get(api::sent))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
+        .with_state(state)
+}
+
+async fn readyz(axum::extract::State(st): axum::extract::State<AppState>) -> Result<&'static str, crate::error::ApiError> {
+    st.store.message_count().await?;
+    Ok("ready")
+}
+
+/// A hub running in this process.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// State (store, CA, …).
+    pub state: AppState,
+    /// Server handle (shutdown).
+    pub handle: Handle<SocketAddr>,
+    /// The server task.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to `grace`), and waits.
+    pub async fn shutdown(self, grace: Duration) -> anyhow::Result<()> {
+        self.handle.graceful_shutdown(Some(grace));
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Opens storage and starts the hub on `config.listen` (port 0 allowed).
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = Store::open(&config.database_url()).await?;
+    let blobs = BlobStore::open(&config.data_dir.join("blobs"))?;
+    let (ca, cert, key) = ensure_pki(&config)?;
+    let crl = ca.crl(&store.revoked_serials().await?)?;
+    let tls = RustlsConfig::from_config(Arc::new(server_config(&ca.cert_pem, &cert, &key, &crl)?));
+    let state =
+        AppState { store, blobs, ca: Arc::new(ca), config: Arc::new(config.clone()), tls: tls.clone(), server_cert: Arc::new((cert, key)) };
+
+    let listener = std::net::TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let handle = Handle::new();
+    let server = axum_server::from_tcp(listener)?.acceptor(PeerAcceptor::new(tls)).handle(handle.clone());
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move { server.serve(app).await });
+
+    // Revocations made by another process (the `ca revoke` command) reach this one through the
+    // store: poll it and reload the CRL when the list changes.
+    let watcher = state.clone();
+    tokio::spawn(async move {
+        let mut seen = watcher.store.revoked_serials().await.map(|v| v.len()).unwrap_or(0);
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            match watcher.store.revoked_serials().await {
+                Ok(v) if v.len() != seen => {
+                    seen = v.len();
+                    if let Err(e) = watcher.reload_tls().await {
+                        tracing::error!(error = %e, "CRL reload failed");
+                    } else {
+                        tracing::info!(revoked = seen, "CRL reloaded");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "revocation poll failed"),
+            }
+        }
+    });
+    tracing::info!(%addr, "renkei-hub listening");
+    Ok(Running { addr, state, handle, task })
+}

@@ -1,0 +1,82 @@
+//! Passwords (argon2id), random tokens and their hashes.
+
+use crate::blobs::{hex, sha256_hex};
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+/// Hashes a password (argon2id, PHC string).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Ok(Argon2::default().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("argon2: {e}"))?.to_string())
+}
+
+/// Verifies a password against a PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// 256 random bits, hex.
+pub fn token() -> String {
+    let mut b = [0u8; 32];
+    rand::fill(&mut b);
+    hex(&b)
+}
+
+/// How tokens and codes are stored: SHA-256 hex.
+pub fn token_hash(t: &str) -> String {
+    sha256_hex(t.as_bytes())
+}
+
+/// A one-time enrolment code people can type: 12 digits in groups (`1234-5678-9012`).
+pub fn enrolment_code() -> String {
+    let mut b = [0u8; 12];
+    rand::fill(&mut b);
+    let d: String = b.iter().map(|x| char::from(b'0' + x % 10)).collect();
+    format!("{}-{}-{}", &d[..4], &d[4..8], &d[8..])
+}
+
+/// Normalises a typed enrolment code (spaces, full-width digits and hyphens tolerated).
+pub fn normalize_code(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A temporary password for a new user (letters and digits, 12 characters).
+pub fn temporary_password() -> String {
+    const A: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 12];
+    rand::fill(&mut b);
+    let mut s: String = b.iter().map(|x| A[*x as usize % A.len()] as char).collect();
+    // Guarantee both a letter and a digit.
+    s.replace_range(0..1, "k");
+    s.replace_range(11..12, "7");
+    s
+}
+
+/// The password rule: 8–64 characters with at least one letter and one digit.
+pub fn password_ok(p: &str) -> bool {
+    let n = p.chars().count();
+    (8..=64).contains(&n) && p.chars().any(|c| c.is_ascii_alphabetic()) && p.chars().any(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords() {
+        let h = hash_password("renkei2025").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("renkei2025", &h));
+        assert!(!verify_password("renkei2026", &h));
+        assert!(password_ok(&temporary_password()));
+        assert!(!password_ok("abcdefgh") && !password_ok("1234567") && password_ok("abcd1234"));
+        assert_eq!(normalize_code("１２３４-5678 9012"), "123456789012");
+        assert_eq!(normalize_code(&enrolment_code()).len(), 12);
+    }
+}

@@ -1,0 +1,79 @@
+//! Content-addressed blob store on local disk. A blob is written to a temporary file, synced,
+//! and renamed into place: it is either absent or complete, never half-visible.
+
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Hex of a SHA-256 digest.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Blobs under one folder: `<root>/<aa>/<bb>/<sha256>`.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (and creates) the folder.
+    pub fn open(root: &Path) -> std::io::Result<BlobStore> {
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(BlobStore { root: root.to_owned() })
+    }
+
+    fn path(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[..2]).join(&sha[2..4]).join(sha)
+    }
+
+    /// Stores bytes; returns their SHA-256. Idempotent.
+    pub fn put(&self, data: &[u8]) -> std::io::Result<String> {
+        let sha = sha256_hex(data);
+        let path = self.path(&sha);
+        if path.exists() {
+            return Ok(sha);
+        }
+        let dir = path.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(dir)?;
+        let tmp = self.root.join("tmp").join(format!("{sha}.{}", std::process::id()));
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(data)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(sha)
+    }
+
+    /// Reads a blob.
+    pub fn get(&self, sha: &str) -> std::io::Result<Vec<u8>> {
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sha256"));
+        }
+        std::fs::read(self.path(sha))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_is_content_addressed() {
+        let dir = std::env::temp_dir().join(format!("renkei-blobs-{}", std::process::id()));
+        let b = BlobStore::open(&dir).unwrap();
+        let h = b.put(b"abc").unwrap();
+        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(b.put(b"abc").unwrap(), h);
+        assert_eq!(b.get(&h).unwrap(), b"abc");
+        assert!(b.get("../etc/passwd").is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

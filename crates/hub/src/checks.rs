@@ -1,0 +1,282 @@
+//! Checks at the door of a send. Each refusal has a stable code and a specific Japanese message;
+//! a refused send stores nothing (the caller writes blobs and rows only after these pass).
+
+use crate::error::ApiError;
+use crate::store::Office;
+use renkei_protocol::{ErrorCode, ErrorDetail};
+use renkei_spec::diag::{Diagnostic, Severity};
+use renkei_spec::name::{self, Profile};
+
+/// One uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// File name as sent (no directory).
+    pub name: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+/// What a file turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// Standard kind prefix (UPPLAN, …), `None` for attachments.
+    pub kind: Option<String>,
+    /// Service month of the name.
+    pub service_month: Option<String>,
+}
+
+/// Content types an attachment may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    /// PDF.
+    Pdf,
+    /// JPEG.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// GIF.
+    Gif,
+    /// Plain text (UTF-8 or MS932, no control characters but tab and line breaks).
+    Text,
+}
+
+impl Sniffed {
+    /// MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Sniffed::Pdf => "application/pdf",
+            Sniffed::Jpeg => "image/jpeg",
+            Sniffed::Png => "image/png",
+            Sniffed::Gif => "image/gif",
+            Sniffed::Text => "text/plain",
+        }
+    }
+}
+
+/// Identifies an attachment by its content; `Err` names what it looks like when refused.
+pub fn sniff(name: &str, b: &[u8]) -> Result<Sniffed, &'static str> {
+    if b.starts_with(b"%PDF-") {
+        return Ok(Sniffed::Pdf);
+    }
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Sniffed::Jpeg);
+    }
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(Sniffed::Png);
+    }
+    if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        return Ok(Sniffed::Gif);
+    }
+    if b.starts_with(b"PK\x03\x04") || b.starts_with(b"PK\x05\x06") {
+        return Err("Word・Excel・PowerPoint（.docx など）または ZIP 圧縮ファイル");
+    }
+    if b.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Err("Word・Excel・PowerPoint（.doc・.xls・.ppt）");
+    }
+    if b.starts_with(b"MZ") || b.starts_with(b"\x7fELF") || b.starts_with(&[0xCF, 0xFA, 0xED, 0xFE]) || b.starts_with(b"#!") {
+        return Err("実行ファイル・スクリプト");
+    }
+    if b.starts_with(b"Rar!")
+        || b.starts_with(&[0x37, 0x7A, 0xBC, 0xAF])
+        || b.starts_with(&[0x1F, 0x8B])
+        || b.starts_with(b"BZh")
+        || b.starts_with(&[0xFD, b'7', b'z', b'X', b'Z'])
+    {
+        return Err("圧縮ファイル");
+    }
+    let is_txt = name.rsplit_once('.').is_some_and(|(_, e)| e.eq_ignore_ascii_case("txt"));
+    let no_controls = |s: &str| !s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'));
+    if is_txt {
+        if let Ok(s) = std::str::from_utf8(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b))
+            && no_controls(s)
+        {
+            return Ok(Sniffed::Text);
+        }
+        let d = renkei_spec::ms932::decode(b);
+        if d.is_clean() && no_controls(&d.text) {
+            return Ok(Sniffed::Text);
+        }
+    }
+    Err("PDF・画像（JPEG・PNG・GIF）・テキスト以外のファイル")
+}
+
+fn detail(d: &Diagnostic) -> ErrorDetail {
+    ErrorDetail { file: d.file.clone(), item: d.item.clone(), rule: Some(d.rule.id().to_owned()), message: d.message.clone() }
+}
+
+fn refuse(code: ErrorCode, ja: &str, en: &str, details: Vec<ErrorDetail>) -> ApiError {
+    ApiError::new(code, ja, en).with_details(details)
+}
+
+/// Checks a send from `sender` to `recipient`. Returns the classification of each file and the
+/// record-level findings that do not block the send.
+pub fn check_send(sender: &Office, recipient: &Office, files: &[Upload]) -> Result<(Vec<Classified>, Vec<ErrorDetail>), ApiError> {
+    if files.is_empty() {
+        return Err(refuse(
+            ErrorCode::Empty,
+            "送るファイルがありません。ファイルを1つ以上選んでください",
+            "a message needs at least one file",
+            vec![],
+        ));
+    }
+    let mut standard: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut classes = Vec::with_capacity(files.len());
+    let mut refused = Vec::new();
+    for f in files {
+        let looks_standard = match name::parse(&f.name, Profile::LENIENT) {
+            Ok(_) => true,
+            Err(e) => e.kind.is_some() || f.name.rsplit_once('.').is_some_and(|(_, x)| x.eq_ignore_ascii_case("csv")),
+        };
+        if looks_standard {
+            standard.push((f.name.clone(), f.bytes.clone()));
+            classes.push(None);
+        } else {
+            match sniff(&f.name, &f.bytes) {
+                Ok(_) => classes.push(Some(Classified { kind: None, service_month: None })),
+                Err(what) => {
+                    refused.push(ErrorDetail {
+                        file: Some(f.name.clone()),
+                        item: None,
+                        rule: None,
+                        message: format!("{what}は送れません。送れるのは PDF・画像（JPEG・PNG・GIF）・テキストと標準仕様のCSVです"),
+                    });
+                    classes.push(None);
+                }
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Err(refuse(ErrorCode::AttachmentRefused, "送れない種類のファイルがあります", "attachment type refused", refused));
+    }
+
+    let report = renkei_spec::check(standard);
+    // 1. Names.
+    let name_errors: Vec<ErrorDetail> = report
+        .files
+        .iter()
+        .flat_map(|f| f.diagnostics.iter())
+        .filter(|d| d.severity == Severity::Error && d.rule.id().starts_with("name."))
+        .map(detail)
+        .collect();
+    if !name_errors.is_empty() {
+        return Err(refuse(
+            ErrorCode::FileNameInvalid,
+            "ファイル名が標準仕様に合っていません",
+            "file names break the standard",
+            name_errors,
+        ));
+    }
+    // 2. Routing: the sender is the sending office, the receiver the recipient.
+    let mut wrong_sender = Vec::new();
+    let mut wrong_receiver = Vec::new();
+    for f in &report.files {
+        let Some(n) = &f.name else { continue };
+        if n.sender.office.as_str() != sender.number {
+            wrong_sender.push(ErrorDetail {
+                file: Some(f.file.clone()),
+                item: Some("送信元事業所番号".into()),
+                rule: None,
+                message: format!("送信元事業所番号 {} がこの事業所（{}）ではありません", n.sender.office, sender.number),
+            });
+        } else if let Some(k) = n.sender.kind
+            && !sender.kinds.iter().any(|x| x == k.as_str())
+        {
+            wrong_sender.push(ErrorDetail {
+                file: Some(f.file.clone()),
+                item: Some("送信元サービス種類コード".into()),
+                rule: None,
+                message: format!("送信元サービス種類コード {k} はこの事業所の登録（{}）にありません", sender.kinds.join("・")),
+            });
+        }
+        if n.receiver.office.as_str() != recipient.number {
+            wrong_receiver.push(ErrorDetail {
+                file: Some(f.file.clone()),
+                item: Some("送信先事業所番号".into()),
+                rule: None,
+                message: format!("送信先事業所番号 {} が宛先（{}）と違います", n.receiver.office, recipient.number),
+            });
+        } else if let Some(k) = n.receiver.kind
+            && !recipient.kinds.iter().any(|x| x == k.as_str())
+        {
+            wrong_receiver.push(ErrorDetail {
+                file: Some(f.file.clone()),
+                item: Some("送信先サービス種類コード".into()),
+                rule: None,
+                message: format!("送信先サービス種類コード {k} は宛先の登録（{}）にありません", recipient.kinds.join("・")),
+            });
+        }
+    }
+    if !wrong_sender.is_empty() {
+        return Err(refuse(
+            ErrorCode::SenderMismatch,
+            "ファイル名の送信元がこの事業所ではありません",
+            "a file name's sender is not the sending office",
+            wrong_sender,
+        ));
+    }
+    if !wrong_receiver.is_empty() {
+        return Err(refuse(
+            ErrorCode::ReceiverMismatch,
+            "ファイル名の送信先が宛先の事業所と違います",
+            "a file name's receiver is not the recipient",
+            wrong_receiver,
+        ));
+    }
+    // 3. Images must be JPEG by content; send units must be complete.
+    let not_jpeg: Vec<ErrorDetail> =
+        report.files.iter().flat_map(|f| f.diagnostics.iter()).filter(|d| d.rule.id() == "file.not-jpeg").map(detail).collect();
+    if !not_jpeg.is_empty() {
+        return Err(refuse(ErrorCode::AttachmentRefused, "家族構成画像が JPEG ではありません", "family image is not a JPEG", not_jpeg));
+    }
+    let unit_errors: Vec<ErrorDetail> = report
+        .unit_diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error && d.rule.id() != "unit.unlinked-record")
+        .map(detail)
+        .collect();
+    if !unit_errors.is_empty() {
+        return Err(refuse(
+            ErrorCode::SendUnitInvalid,
+            "添付いただいたファイルの組み合わせが、ケアプランデータ連携の送信単位になっていません",
+            "send units incomplete or mixed",
+            unit_errors,
+        ));
+    }
+    // Record-level findings travel as warnings.
+    let warnings: Vec<ErrorDetail> =
+        report.diagnostics().filter(|d| d.severity != Severity::Info && !d.rule.id().starts_with("name.")).map(detail).collect();
+
+    let mut std_iter = report.files.iter();
+    let classes = classes
+        .into_iter()
+        .map(|c| match c {
+            Some(c) => c,
+            None => {
+                let f = std_iter.next().expect("one report per standard file");
+                Classified {
+                    kind: f.kind.map(|k| k.prefix().to_owned()),
+                    service_month: f.name.as_ref().and_then(|n| n.service_month()).map(|m| m.to_string()),
+                }
+            }
+        })
+        .collect();
+    Ok((classes, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff("a.pdf", b"%PDF-1.7\n"), Ok(Sniffed::Pdf));
+        assert_eq!(sniff("a.png", b"\x89PNG\r\n\x1a\n...."), Ok(Sniffed::Png));
+        assert_eq!(sniff("a.txt", "連絡事項\r\n".as_bytes()), Ok(Sniffed::Text));
+        assert_eq!(sniff("a.txt", b"\x98\x41\x97\x8d"), Ok(Sniffed::Text));
+        assert!(sniff("a.docx", b"PK\x03\x04....").unwrap_err().contains("Word"));
+        assert!(sniff("a.pdf", b"PK\x03\x04....").unwrap_err().contains("ZIP"));
+        assert!(sniff("a.exe", b"MZ\x90\x00").unwrap_err().contains("実行"));
+        assert!(sniff("a.txt", b"\x00\x01\x02").is_err());
+        assert!(sniff("a.csv.bin", b"hello").is_err());
+    }
+}

@@ -1,0 +1,201 @@
+//! Configuration: defaults, then a TOML file, then `RENKEI_*` environment variables (`__`
+//! separates sections, e.g. `RENKEI_LIMITS__MAX_FILES=50`). Unknown keys are errors.
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Hub configuration. Every key is documented in `crates/hub/hub.example.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// Data directory: database, blobs, CA.
+    pub data_dir: PathBuf,
+    /// Database URL; default `sqlite:<data_dir>/hub.db`.
+    pub database_url: Option<String>,
+    /// Names and addresses in the server certificate.
+    pub server_names: Vec<String>,
+    /// Upload limits.
+    pub limits: Limits,
+    /// Authentication.
+    pub auth: Auth,
+}
+
+/// Upload limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Files per message.
+    pub max_files: usize,
+    /// Bytes per file.
+    pub max_file_bytes: usize,
+    /// Bytes per message.
+    pub max_message_bytes: usize,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    /// Consecutive failures that lock a login ID.
+    pub max_failures: i64,
+    /// Lock duration in minutes.
+    pub lockout_minutes: i64,
+    /// Session lifetime in hours.
+    pub session_hours: i64,
+    /// Enrolment code lifetime in hours.
+    pub enrolment_code_hours: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8443".into(),
+            data_dir: PathBuf::from("renkei-data"),
+            database_url: None,
+            server_names: vec!["localhost".into(), "127.0.0.1".into()],
+            limits: Limits::default(),
+            auth: Auth::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_files: 100, max_file_bytes: 10 * 1024 * 1024, max_message_bytes: 50 * 1024 * 1024 }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth { max_failures: 3, lockout_minutes: 30, session_hours: 12, enrolment_code_hours: 24 }
+    }
+}
+
+impl Config {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("hub.db").display()))
+    }
+
+    /// Loads: defaults, the TOML file (if given), then `RENKEI_*` variables from `env`.
+    pub fn load(file: Option<&std::path::Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Config> {
+        let mut value = toml::Value::try_from(Config::default())?;
+        if let Some(f) = file {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let file_value: toml::Value = toml::from_str(&text).with_context(|| format!("parsing {}", f.display()))?;
+            merge(&mut value, file_value);
+        }
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("RENKEI_") else { continue };
+            if rest == "LOG" || rest == "LANG" || rest.starts_with("TEST_") {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            set_path(&mut value, &path, parse_scalar(&v)).with_context(|| format!("environment variable {k}"))?;
+        }
+        let cfg: Config = value.try_into().context("configuration")?;
+        if cfg.limits.max_files == 0 || cfg.auth.max_failures < 1 {
+            bail!("limits.max_files and auth.max_failures must be at least 1");
+        }
+        Ok(cfg)
+    }
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn parse_scalar(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(b) = v.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else if v.starts_with('[') {
+        toml::from_str::<toml::Table>(&format!("v = {v}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(v.to_owned()))
+    } else {
+        toml::Value::String(v.to_owned())
+    }
+}
+
+fn set_path(v: &mut toml::Value, path: &[String], new: toml::Value) -> anyhow::Result<()> {
+    let toml::Value::Table(t) = v else { bail!("not a section") };
+    match path {
+        [last] => {
+            t.insert(last.clone(), new);
+            Ok(())
+        }
+        [first, rest @ ..] => set_path(t.entry(first.clone()).or_insert_with(|| toml::Value::Table(Default::default())), rest, new),
+        [] => bail!("empty key"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layering_and_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("renkei-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("hub.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:9443\"\n[limits]\nmax_files = 7\n").unwrap();
+        let c = Config::load(
+            Some(&f),
+            [
+                ("RENKEI_LIMITS__MAX_FILES".into(), "9".into()),
+                ("RENKEI_AUTH__LOCKOUT_MINUTES".into(), "5".into()),
+                ("PATH".into(), "x".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9443");
+        assert_eq!(c.limits.max_files, 9);
+        assert_eq!(c.auth.lockout_minutes, 5);
+        assert_eq!(c.auth.max_failures, 3);
+        assert!(Config::load(None, [("RENKEI_LIMITS__MAX_FILEZ".into(), "9".into())]).is_err());
+        std::fs::write(&f, "listn = \"x\"\n").unwrap();
+        assert!(Config::load(Some(&f), []).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn example_config_is_complete_and_loads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hub.example.toml");
+        let c = Config::load(Some(&path), []).unwrap();
+        assert_eq!(c, Config { database_url: c.database_url.clone(), ..Config::default() });
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in [
+            "listen",
+            "data_dir",
+            "database_url",
+            "server_names",
+            "max_files",
+            "max_file_bytes",
+            "max_message_bytes",
+            "max_failures",
+            "lockout_minutes",
+            "session_hours",
+            "enrolment_code_hours",
+        ] {
+            assert!(text.contains(key), "hub.example.toml lacks {key}");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `renkei-hub dev`: everything on one machine with no set-up — a data directory with SQLite and
+//! blobs, a dev CA, a server certificate for localhost/127.0.0.1, and demo offices with users
+//! and enrolled terminal certificates for the client.
+
+use crate::app::ensure_pki;
+use crate::auth;
+use crate::ca::terminal_key_and_csr;
+use crate::config::Config;
+use crate::store::{NewUser, Office, Store, Terminal};
+use renkei_spec::ids::OfficeNumber;
+use std::path::PathBuf;
+
+/// The demo password of every demo user (dev only).
+pub const DEMO_PASSWORD: &str = "renkei2025";
+
+/// A demo office as created.
+#[derive(Debug, Clone)]
+pub struct DemoOffice {
+    /// 事業所番号.
+    pub number: String,
+    /// Name.
+    pub name: String,
+    /// Service kind.
+    pub kind: &'static str,
+    /// Administrator login ID.
+    pub admin: String,
+    /// Staff login ID.
+    pub staff: String,
+    /// Folder with `terminal.pem`, `terminal.key`, `ca.pem`.
+    pub terminal_dir: PathBuf,
+}
+
+const DEMO: [(&str, &str, &str); 3] = [
+    ("137100001", "さくら居宅介護支援事業所", "43"),
+    ("137200002", "ひまわりデイサービス", "15"),
+    ("137300003", "あおば訪問介護ステーション", "11"),
+];
+
+/// Creates (or finds) the demo data. Idempotent.
+pub async fn setup(cfg: &Config) -> anyhow::Result<Vec<DemoOffice>> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let (ca, _, _) = ensure_pki(cfg)?;
+    let store = Store::open(&cfg.database_url()).await?;
+    let now = crate::api::now();
+    let license = time::OffsetDateTime::now_utc().date().saturating_add(time::Duration::days(365)).to_string();
+    let mut out = Vec::new();
+    for (i, (body, name, kind)) in DEMO.iter().enumerate() {
+        let number = OfficeNumber::from_body(body)?.to_string();
+        let admin = format!("KJ{number}01");
+        let staff = format!("KJ{number}02");
+        let terminal_dir = cfg.data_dir.join("terminals").join(&number);
+        if store.office(&number).await?.is_none() {
+            store
+                .upsert_office(
+                    &Office {
+                        number: number.clone(),
+                        name: (*name).into(),
+                        kinds: vec![(*kind).into()],
+                        license_until: Some(license.clone()),
+                    },
+                    now,
+                )
+                .await?;
+            let hash = auth::hash_password(DEMO_PASSWORD)?;
+            for (login, role, label) in [(&admin, "admin", "管理者"), (&staff, "staff", "職員")] {
+                let display = format!("{label}（{name}）");
+                store
+                    .add_user(&NewUser { login, office: &number, role, name: &display, password_hash: &hash, must_change: false }, now)
+                    .await?;
+            }
+            let (key, csr) = terminal_key_and_csr("demo")?;
+            let id = format!("Tdemo{}", i + 1);
+            let issued = ca.issue_terminal(&csr, &id, &number, name)?;
+            store
+                .add_terminal(
+                    &Terminal { id, office: number.clone(), label: "デモ端末".into(), serial: issued.serial, revoked_at: None },
+                    &issued.fingerprint,
+                    issued.not_after,
+                    now,
+                )
+                .await?;
+            std::fs::create_dir_all(&terminal_dir)?;
+            std::fs::write(terminal_dir.join("terminal.pem"), &issued.cert_pem)?;
+            std::fs::write(terminal_dir.join("terminal.key"), &key)?;
+            std::fs::write(terminal_dir.join("ca.pem"), &ca.cert_pem)?;
+        }
+        out.push(DemoOffice { number, name: (*name).into(), kind, admin, staff, terminal_dir });
+    }
+    Ok(out)
+}
+
+/// What `dev` prints.
+pub fn instructions(cfg: &Config, addr: &std::net::SocketAddr, offices: &[DemoOffice]) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("\nrenkei-hub（開発用）を https://localhost:{} で起動しました。\n", addr.port()));
+    s.push_str(&format!(
+        "データ: {}（SQLite・ファイル・開発用CA）\n\nデモ事業所（パスワードはすべて {DEMO_PASSWORD}）:\n",
+        cfg.data_dir.display()
+    ));
+    for o in offices {
+        s.push_str(&format!(
+            "  {} {}（{}） 管理者 {} / 職員 {} / 端末証明書 {}\n",
+            o.number,
+            o.name,
+            o.kind,
+            o.admin,
+            o.staff,
+            o.terminal_dir.display()
+        ));
+    }
+    if let Some(o) = offices.first() {
+        let d = o.terminal_dir.display();
+        s.push_str(&format!(
+            "\n次にすること（curl で送受信を試す。詳しくは docs/hub-dev.md）:\n  curl --cacert {d}/ca.pem --cert {d}/terminal.pem --key {d}/terminal.key \\\n       -H 'content-type: application/json' -d '{{\"login\":\"{}\",\"password\":\"{DEMO_PASSWORD}\"}}' https://localhost:{}/v1/sessions\n",
+            o.admin,
+            addr.port()
+        ));
+    }
+    s.push_str("\n止めるには Ctrl+C。\n");
+    s
+}

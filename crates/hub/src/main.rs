@@ -1,0 +1,304 @@
+//! `renkei-hub` — the 連携基盤 server and its administration commands.
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use renkei_hub::config::Config;
+use renkei_hub::store::{Office, Store};
+use renkei_hub::{app, auth, dev};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "renkei-hub", version, about = "renkei 連携基盤 (hub)")]
+struct Cli {
+    /// Configuration file (TOML). `RENKEI_*` environment variables override it.
+    #[arg(long, global = true, env = "RENKEI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs the hub.
+    Serve,
+    /// One command, no set-up: data dir, dev CA, demo offices with users and terminals; then serves.
+    Dev {
+        /// Data directory.
+        #[arg(long, default_value = "renkei-dev")]
+        data_dir: PathBuf,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+    },
+    /// Certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Offices.
+    Office {
+        #[command(subcommand)]
+        command: OfficeCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Creates or upgrades the database.
+    Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+enum CaCommand {
+    /// Creates the CA and the server certificate (if missing).
+    Init,
+    /// Issues a terminal certificate from a CSR file (PEM) for an office.
+    Issue {
+        /// Office number.
+        #[arg(long)]
+        office: String,
+        /// CSR file.
+        #[arg(long)]
+        csr: PathBuf,
+        /// Label of the PC.
+        #[arg(long, default_value = "端末")]
+        label: String,
+    },
+    /// Revokes a terminal (takes effect in a running hub within seconds).
+    Revoke {
+        /// Terminal id.
+        terminal: String,
+    },
+    /// Writes the current CRL (PEM) to standard output.
+    Crl,
+}
+
+#[derive(Subcommand, Debug)]
+enum OfficeCommand {
+    /// Adds or updates an office.
+    Add {
+        /// 事業所番号.
+        number: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// サービス種類コード (comma-separated).
+        #[arg(long)]
+        kinds: String,
+        /// License valid through (YYYY-MM-DD).
+        #[arg(long)]
+        license_until: Option<String>,
+    },
+    /// Lists offices.
+    List,
+    /// Lists an office's terminals.
+    Terminals {
+        /// Office number.
+        number: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Adds a user with a temporary password (printed once).
+    Add {
+        /// Login ID.
+        login: String,
+        /// Office number.
+        #[arg(long)]
+        office: String,
+        /// admin or staff.
+        #[arg(long, default_value = "staff")]
+        role: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Creates a one-time enrolment code for an office (printed once).
+    EnrolCode {
+        /// Office number.
+        #[arg(long)]
+        office: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RENKEI_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("renkei-hub: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("renkei-hub: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve_until_signal(running: app::Running) -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    eprintln!("停止しています（処理中の送信を完了させます）…");
+    running.shutdown(Duration::from_secs(30)).await
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut cfg = Config::load(cli.config.as_deref(), std::env::vars())?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match cli.command {
+        Command::Serve => {
+            let running = app::start(cfg).await?;
+            serve_until_signal(running).await
+        }
+        Command::Dev { data_dir, listen } => {
+            cfg.data_dir = data_dir;
+            cfg.listen = listen;
+            let offices = dev::setup(&cfg).await?;
+            let running = app::start(cfg.clone()).await?;
+            println!("{}", dev::instructions(&cfg, &running.addr, &offices));
+            serve_until_signal(running).await
+        }
+        Command::Migrate => {
+            Store::open(&cfg.database_url()).await?;
+            println!("migrated {}", cfg.database_url());
+            Ok(())
+        }
+        Command::Ca { command } => {
+            std::fs::create_dir_all(&cfg.data_dir)?;
+            match command {
+                CaCommand::Init => {
+                    app::ensure_pki(&cfg)?;
+                    println!("CA: {}", app::ca_dir(&cfg).display());
+                    Ok(())
+                }
+                CaCommand::Issue { office, csr, label } => {
+                    let store = Store::open(&cfg.database_url()).await?;
+                    let o = store.office(&office).await?.with_context(|| format!("office {office} is not registered"))?;
+                    let (ca, _, _) = app::ensure_pki(&cfg)?;
+                    let id = format!("T{}", &auth::token()[..16]);
+                    let issued = ca.issue_terminal(&std::fs::read_to_string(&csr)?, &id, &o.number, &o.name)?;
+                    store
+                        .add_terminal(
+                            &renkei_hub::store::Terminal {
+                                id: id.clone(),
+                                office: o.number,
+                                label,
+                                serial: issued.serial,
+                                revoked_at: None,
+                            },
+                            &issued.fingerprint,
+                            issued.not_after,
+                            now,
+                        )
+                        .await?;
+                    eprintln!("terminal {id}");
+                    print!("{}", issued.cert_pem);
+                    Ok(())
+                }
+                CaCommand::Revoke { terminal } => {
+                    let store = Store::open(&cfg.database_url()).await?;
+                    if !store.revoke_terminal(&terminal, now).await? {
+                        bail!("terminal {terminal} is unknown or already revoked");
+                    }
+                    let (ca, _, _) = app::ensure_pki(&cfg)?;
+                    ca.crl(&store.revoked_serials().await?)?;
+                    store
+                        .audit(
+                            renkei_hub::store::Audit {
+                                action: "revoke",
+                                terminal_id: Some(&terminal),
+                                detail: "by=cli".into(),
+                                ..Default::default()
+                            },
+                            now,
+                        )
+                        .await?;
+                    println!("revoked {terminal}");
+                    Ok(())
+                }
+                CaCommand::Crl => {
+                    let store = Store::open(&cfg.database_url()).await?;
+                    let (ca, _, _) = app::ensure_pki(&cfg)?;
+                    print!("{}", ca.crl(&store.revoked_serials().await?)?);
+                    Ok(())
+                }
+            }
+        }
+        Command::Office { command } => {
+            let store = Store::open(&cfg.database_url()).await?;
+            match command {
+                OfficeCommand::Add { number, name, kinds, license_until } => {
+                    renkei_spec::ids::OfficeNumber::parse(&number, false).map_err(|p| anyhow::anyhow!("{number}: {}", p.ja))?;
+                    let kinds: Vec<String> = kinds.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
+                    for k in &kinds {
+                        renkei_spec::ids::ServiceKind::parse(k).map_err(|p| anyhow::anyhow!("{k}: {}", p.ja))?;
+                    }
+                    store.upsert_office(&Office { number: number.clone(), name, kinds, license_until }, now).await?;
+                    println!("office {number} saved");
+                    Ok(())
+                }
+                OfficeCommand::List => {
+                    for o in store.offices().await? {
+                        println!("{}\t{}\t{}\t{}", o.number, o.kinds.join(","), o.license_until.unwrap_or_else(|| "-".into()), o.name);
+                    }
+                    Ok(())
+                }
+                OfficeCommand::Terminals { number } => {
+                    for t in store.terminals(&number).await? {
+                        println!("{}\t{}\t{}", t.id, if t.revoked_at.is_some() { "revoked" } else { "active" }, t.label);
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Command::User { command } => {
+            let store = Store::open(&cfg.database_url()).await?;
+            match command {
+                UserCommand::Add { login, office, role, name } => {
+                    if role != "admin" && role != "staff" {
+                        bail!("role must be admin or staff");
+                    }
+                    store.office(&office).await?.with_context(|| format!("office {office} is not registered"))?;
+                    let pw = auth::temporary_password();
+                    let hash = auth::hash_password(&pw)?;
+                    store
+                        .add_user(
+                            &renkei_hub::store::NewUser {
+                                login: &login,
+                                office: &office,
+                                role: &role,
+                                name: &name,
+                                password_hash: &hash,
+                                must_change: true,
+                            },
+                            now,
+                        )
+                        .await?;
+                    println!("user {login} added; temporary password (change at first login): {pw}");
+                    Ok(())
+                }
+                UserCommand::EnrolCode { office } => {
+                    store.office(&office).await?.with_context(|| format!("office {office} is not registered"))?;
+                    let code = auth::enrolment_code();
+                    let exp = now + cfg.auth.enrolment_code_hours * 3600;
+                    store.add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), &office, now, exp).await?;
+                    println!("enrolment code for {office}: {code} (valid {} hours, once)", cfg.auth.enrolment_code_hours);
+                    Ok(())
+                }
+            }
+        }
+    }
+}

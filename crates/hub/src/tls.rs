@@ -1,0 +1,81 @@
+//! Mutual TLS: TLS 1.3 only, terminal certificates checked against the hub's CA and CRL on
+//! every handshake, clients without a certificate admitted (only enrolment serves them), and
+//! the peer certificate's fingerprint handed to handlers.
+
+use crate::blobs::sha256_hex;
+use anyhow::Context as _;
+use axum::Extension;
+use axum_server::accept::{Accept, DefaultAcceptor};
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use futures_util::future::BoxFuture;
+use rustls::RootCertStore;
+use rustls::server::{ServerConfig, WebPkiClientVerifier};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower::Layer;
+
+/// What the handshake proved about the peer.
+#[derive(Debug, Clone, Default)]
+pub struct PeerCert {
+    /// SHA-256 (hex) of the client certificate, when one was presented and verified.
+    pub fingerprint: Option<String>,
+}
+
+/// Builds the server configuration.
+pub fn server_config(ca_pem: &str, cert_pem: &str, key_pem: &str, crl_pem: &str) -> anyhow::Result<ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.context("CA certificate")?)?;
+    }
+    let crls: Vec<CertificateRevocationListDer<'static>> =
+        CertificateRevocationListDer::pem_slice_iter(crl_pem.as_bytes()).collect::<Result<_, _>>().context("CRL")?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .with_crls(crls)
+        .only_check_end_entity_revocation()
+        .allow_unauthenticated()
+        .build()?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<_, _>>().context("server certificate")?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).context("server key")?;
+    let mut cfg = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// The acceptor: rustls, then the peer certificate as a request extension.
+#[derive(Debug, Clone)]
+pub struct PeerAcceptor {
+    inner: RustlsAcceptor<DefaultAcceptor>,
+}
+
+impl PeerAcceptor {
+    /// Wraps a reloadable rustls configuration.
+    pub fn new(config: RustlsConfig) -> PeerAcceptor {
+        PeerAcceptor { inner: RustlsAcceptor::new(config).handshake_timeout(std::time::Duration::from_secs(10)) }
+    }
+}
+
+impl<I, S> Accept<I, S> for PeerAcceptor
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Send + 'static,
+{
+    type Stream = tokio_rustls::server::TlsStream<I>;
+    type Service = axum::middleware::AddExtension<S, PeerCert>;
+    type Future = BoxFuture<'static, std::io::Result<(Self::Stream, Self::Service)>>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            let (stream, service) = inner.accept(stream, service).await?;
+            let fingerprint = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c.as_ref()));
+            Ok((stream, Extension(PeerCert { fingerprint }).layer(service)))
+        })
+    }
+}

@@ -1,0 +1,359 @@
+//! # renkei-protocol — the hub API contract, version 1
+//!
+//! Request and response bodies of the hub's JSON API under `/v1`, and the stable error codes.
+//! Shared by the hub and the client; serde only.
+//!
+//! Authentication: every route except [`paths::ENROL`] needs a terminal certificate (mutual TLS)
+//! issued by the hub's CA; every route except enrolment and [`paths::SESSIONS`] (login) also needs
+//! `Authorization: Bearer <token>` from a session opened *on that terminal*.
+
+#![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+/// API version in paths.
+pub const VERSION: &str = "v1";
+
+/// Route paths.
+pub mod paths {
+    /// `POST`: enrol a terminal (CSR + one-time code + credentials). No client certificate needed.
+    pub const ENROL: &str = "/v1/enrol";
+    /// `POST`: log in (open a session on this terminal); `DELETE`: log out.
+    pub const SESSIONS: &str = "/v1/sessions";
+    /// `POST`: change the password (the only thing a temporary password may do).
+    pub const PASSWORD: &str = "/v1/sessions/password";
+    /// `POST`: an office administrator creates a one-time enrolment code for another PC.
+    pub const ENROLMENT_CODES: &str = "/v1/enrolment-codes";
+    /// `GET /v1/directory/{office}`: is an office reachable?
+    pub const DIRECTORY: &str = "/v1/directory";
+    /// `POST`: send (multipart). `GET /v1/messages/{id}`: detail.
+    pub const MESSAGES: &str = "/v1/messages";
+    /// `GET`: received messages.
+    pub const INBOX: &str = "/v1/inbox";
+    /// `GET`: sent messages.
+    pub const SENT: &str = "/v1/sent";
+    /// Header carrying the SHA-256 (hex) of a downloaded file.
+    pub const SHA256_HEADER: &str = "x-content-sha256";
+    /// Header making a send idempotent.
+    pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+}
+
+/// Every refusal of the API: a stable code, a Japanese message for users, English for logs,
+/// and per-file details where a file is at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// For users (Japanese).
+    pub message: String,
+    /// For logs (English).
+    pub message_en: String,
+    /// Per-file findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<ErrorDetail>,
+}
+
+/// One finding behind a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// The file concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The token or item (送信先事業所番号, 拡張子, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// The validator's rule id, when the finding comes from the standard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// What is wrong (Japanese).
+    pub message: String,
+}
+
+/// Stable error codes. The HTTP status is given for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 400: the request is malformed.
+    BadRequest,
+    /// 401: a terminal certificate is required for this route.
+    CertificateRequired,
+    /// 401: the terminal certificate is not (or no longer) enrolled.
+    TerminalUnknown,
+    /// 401: no session, or it expired.
+    SessionRequired,
+    /// 401: wrong login ID or password.
+    BadCredentials,
+    /// 423: too many failures; locked until a time.
+    AccountLocked,
+    /// 403: a temporary password must be changed first.
+    PasswordChangeRequired,
+    /// 400: the new password does not meet the rules.
+    PasswordPolicy,
+    /// 403: the user does not belong to the terminal's office, or lacks the role.
+    Forbidden,
+    /// 400: the enrolment code is unknown, used or expired.
+    EnrolmentCodeInvalid,
+    /// 400: the CSR could not be read.
+    CsrInvalid,
+    /// 404: no such message (or not yours).
+    NotFound,
+    /// 422: the recipient is not registered or has no valid license.
+    RecipientNotRegistered,
+    /// 422: a file name breaks the standard.
+    FileNameInvalid,
+    /// 422: a file name's sender is not the sending office.
+    SenderMismatch,
+    /// 422: a file name's receiver is not the recipient.
+    ReceiverMismatch,
+    /// 422: a send unit is incomplete or mixes files that cannot travel together.
+    SendUnitInvalid,
+    /// 422: an attachment's content is of a type that may not be sent.
+    AttachmentRefused,
+    /// 413: too many files, or a file or the message is too large.
+    TooLarge,
+    /// 422: a message needs at least one file.
+    Empty,
+    /// 500: the hub failed; nothing was stored.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status code.
+    pub fn status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            BadRequest | PasswordPolicy | EnrolmentCodeInvalid | CsrInvalid => 400,
+            CertificateRequired | TerminalUnknown | SessionRequired | BadCredentials => 401,
+            PasswordChangeRequired | Forbidden => 403,
+            NotFound => 404,
+            TooLarge => 413,
+            RecipientNotRegistered | FileNameInvalid | SenderMismatch | ReceiverMismatch | SendUnitInvalid | AttachmentRefused | Empty => {
+                422
+            }
+            AccountLocked => 423,
+            Internal => 500,
+        }
+    }
+}
+
+/// `POST /v1/enrol`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// Login ID of a user of the office.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// One-time enrolment code from the office administrator.
+    pub code: String,
+    /// PKCS#10 CSR (PEM). The private key stays on the PC.
+    pub csr_pem: String,
+    /// A name for the PC (受付のPC, …).
+    pub label: String,
+}
+
+/// Response to enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// Terminal id (the certificate's CN).
+    pub terminal_id: String,
+    /// The office the terminal acts for.
+    pub office: String,
+    /// The terminal certificate (PEM).
+    pub certificate_pem: String,
+    /// The hub's CA certificate (PEM), to trust the hub.
+    pub ca_pem: String,
+}
+
+/// `POST /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Login ID.
+    pub login: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token.
+    pub token: String,
+    /// The user's office.
+    pub office: String,
+    /// Display name.
+    pub user_name: String,
+    /// `admin` or `staff`.
+    pub role: String,
+    /// The password is temporary: only [`paths::PASSWORD`] is allowed until it is changed.
+    pub must_change_password: bool,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// `POST /v1/sessions/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    /// Current password.
+    pub current: String,
+    /// New password (8–64 characters, letters and digits).
+    pub new: String,
+}
+
+/// `POST /v1/enrolment-codes` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentCode {
+    /// The one-time code.
+    pub code: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// `GET /v1/directory/{office}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// The office number asked for.
+    pub office: String,
+    /// Registered in the exchange.
+    pub registered: bool,
+    /// Holds a valid license today.
+    pub license_valid: bool,
+    /// Name (when registered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Service kinds (when registered).
+    #[serde(default)]
+    pub service_kinds: Vec<String>,
+}
+
+/// Delivery state of a message, as the sender sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// 未取得.
+    NotFetched,
+    /// 取得済.
+    Fetched,
+    /// 開封済.
+    Opened,
+}
+
+impl DeliveryState {
+    /// Japanese label.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            DeliveryState::NotFetched => "未取得",
+            DeliveryState::Fetched => "取得済",
+            DeliveryState::Opened => "開封済",
+        }
+    }
+}
+
+/// A file of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// Position in the message (0-based), used in the download path.
+    pub index: u32,
+    /// File name.
+    pub name: String,
+    /// Standard file kind (UPPLAN, …) or `null` for other attachments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Service month of the name (YYYYMM), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_month: Option<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 (hex).
+    pub sha256: String,
+}
+
+/// A message as listed and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageInfo {
+    /// Message id.
+    pub id: String,
+    /// Sending office.
+    pub sender: String,
+    /// Receiving office.
+    pub recipient: String,
+    /// Note (メッセージ).
+    pub note: String,
+    /// Sent at (RFC 3339).
+    pub sent_at: String,
+    /// State.
+    pub state: DeliveryState,
+    /// When fetched (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<String>,
+    /// When opened (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<String>,
+    /// Files.
+    pub files: Vec<FileInfo>,
+}
+
+/// A page of messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Messages, newest first.
+    pub messages: Vec<MessageInfo>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Inbox filters (query string of `GET /v1/inbox`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxQuery {
+    /// `not_fetched` or `fetched`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Sending office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// File kind prefix (UPPLAN, …): messages with at least one such file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Service month YYYYMM: messages with at least one file of that month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    /// Sent on or after (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Sent before (YYYY-MM-DD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Page cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size (1–200, default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Response to a send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendResponse {
+    /// The message.
+    pub message: MessageInfo,
+    /// `true` when this is a repeat of an earlier send with the same `Idempotency-Key`.
+    pub replayed: bool,
+    /// Findings of the standard that did not block the send (record-level), per file.
+    #[serde(default)]
+    pub warnings: Vec<ErrorDetail>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_snake_case_on_the_wire() {
+        let b = ErrorBody { code: ErrorCode::RecipientNotRegistered, message: "m".into(), message_en: "e".into(), details: vec![] };
+        let s = serde_json::to_string(&b).unwrap();
+        assert!(s.contains("\"recipient_not_registered\""), "{s}");
+        assert_eq!(ErrorCode::RecipientNotRegistered.status(), 422);
+        assert_eq!(serde_json::from_str::<ErrorBody>(&s).unwrap(), b);
+    }
+}
