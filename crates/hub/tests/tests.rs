@@ -1,1 +1,6 @@
+//! Integration tests: the hub in-process on port 0 with a throwaway CA; clients are real HTTPS
+//! clients presenting terminal certificates.
 
+mod common;
+mod flow;
+mod security;

@@ -1,0 +1,123 @@
+use renkei_hub::dev::{DEMO_PASSWORD, DemoOffice};
+use renkei_hub::{Config, Running};
+use renkei_protocol::*;
+use std::path::PathBuf;
+
+pub struct Hub {
+    pub running: Running,
+    pub dir: PathBuf,
+    pub offices: Vec<DemoOffice>,
+    pub config: Config,
+}
+
+impl Hub {
+    pub async fn start() -> Hub {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir =
+            std::env::temp_dir().join(format!("renkei-hub-test-{}-{}", std::process::id(), renkei_hub::auth::token()[..8].to_owned()));
+        let config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.clone(), ..Config::default() };
+        let offices = renkei_hub::dev::setup(&config).await.unwrap();
+        let running = renkei_hub::start(config.clone()).await.unwrap();
+        Hub { running, dir, offices, config }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.running.addr.port())
+    }
+
+    fn ca(&self) -> reqwest::Certificate {
+        reqwest::Certificate::from_pem(self.running.state.ca.cert_pem.as_bytes()).unwrap()
+    }
+
+    /// A client with the demo terminal certificate of office `i`.
+    pub fn terminal(&self, i: usize) -> reqwest::Client {
+        let d = &self.offices[i].terminal_dir;
+        let mut pem = std::fs::read(d.join("terminal.pem")).unwrap();
+        pem.extend(std::fs::read(d.join("terminal.key")).unwrap());
+        self.client_with(Some(reqwest::Identity::from_pem(&pem).unwrap()))
+    }
+
+    pub fn client_with(&self, id: Option<reqwest::Identity>) -> reqwest::Client {
+        let mut b = reqwest::Client::builder().tls_certs_only([self.ca()]).https_only(true).resolve("localhost", self.running.addr);
+        if let Some(id) = id {
+            b = b.identity(id);
+        }
+        b.build().unwrap()
+    }
+
+    /// A client without a certificate.
+    pub fn anonymous(&self) -> reqwest::Client {
+        self.client_with(None)
+    }
+
+    pub async fn login(&self, c: &reqwest::Client, login: &str) -> String {
+        let r = c
+            .post(self.url(paths::SESSIONS))
+            .json(&LoginRequest { login: login.into(), password: DEMO_PASSWORD.into() })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        r.json::<LoginResponse>().await.unwrap().token
+    }
+
+    /// Terminal client and session of office `i`'s administrator.
+    pub async fn session(&self, i: usize) -> (reqwest::Client, String) {
+        let c = self.terminal(i);
+        let t = self.login(&c, &self.offices[i].admin.clone()).await;
+        (c, t)
+    }
+
+    pub fn office(&self, i: usize) -> renkei_testkit::Office {
+        let o = &self.offices[i];
+        renkei_testkit::Office {
+            number: renkei_spec::ids::OfficeNumber::parse(&o.number, false).unwrap(),
+            kind: renkei_spec::ids::ServiceKind::parse(o.kind).unwrap(),
+            name: o.name.clone(),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.running.shutdown(std::time::Duration::from_secs(5)).await.unwrap();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A 第6表/第7表/補足 send unit from office `from` to office `to`.
+pub fn slip_unit(hub: &Hub, from: usize, to: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut g = renkei_testkit::Generator::new(seed);
+    let month = renkei_spec::calendar::YearMonth::new(2025, 6).unwrap();
+    let clients = g.clients(2, 13, month);
+    let seq = renkei_spec::calendar::FileSeq::parse("20250525100000").unwrap();
+    g.service_slip_unit(&hub.office(from), &hub.office(to), None, &clients, month, seq).into_iter().map(|f| (f.name, f.bytes)).collect()
+}
+
+pub fn form(to: &str, note: &str, files: &[(String, Vec<u8>)]) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", note.to_owned());
+    for (n, b) in files {
+        f = f.part("file", reqwest::multipart::Part::bytes(b.clone()).file_name(n.clone()));
+    }
+    f
+}
+
+pub async fn send(
+    hub: &Hub,
+    c: &reqwest::Client,
+    token: &str,
+    to: &str,
+    files: &[(String, Vec<u8>)],
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut r = c.post(hub.url(paths::MESSAGES)).bearer_auth(token).multipart(form(to, "よろしくお願いします", files));
+    if let Some(k) = key {
+        r = r.header(paths::IDEMPOTENCY_KEY, k);
+    }
+    r.send().await.unwrap()
+}
+
+pub async fn error(r: reqwest::Response) -> ErrorBody {
+    let status = r.status().as_u16();
+    let b: ErrorBody = r.json().await.unwrap();
+    assert_eq!(status, b.code.status(), "{b:?}");
+    b
+}

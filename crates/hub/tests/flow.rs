@@ -1,0 +1,157 @@
+use crate::common::*;
+use renkei_protocol::*;
+
+#[tokio::test]
+async fn send_fetch_open_and_the_sender_sees_each_state() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b, tb) = hub.session(1).await;
+    let to = hub.offices[1].number.clone();
+    let files = slip_unit(&hub, 0, 1, 1);
+
+    let r = send(&hub, &a, &ta, &to, &files, None).await;
+    assert_eq!(r.status(), 201);
+    let sent: SendResponse = r.json().await.unwrap();
+    assert_eq!(sent.message.state, DeliveryState::NotFetched);
+    assert_eq!(sent.message.files.len(), 3);
+    assert!(sent.message.files.iter().any(|f| f.kind.as_deref() == Some("UPPLAN") && f.service_month.as_deref() == Some("202506")));
+    let id = sent.message.id.clone();
+
+    // The recipient sees it as 未取得, filters work.
+    let page: MessagePage =
+        b.get(hub.url(paths::INBOX)).bearer_auth(&tb).query(&[("status", "not_fetched")]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].id, id);
+    for (k, v, n) in [
+        ("kind", "UPSIKYU", 1),
+        ("kind", "UPJSK", 0),
+        ("month", "202506", 1),
+        ("month", "202507", 0),
+        ("sender", hub.offices[0].number.as_str(), 1),
+        ("status", "fetched", 0),
+    ] {
+        let p: MessagePage = b.get(hub.url(paths::INBOX)).bearer_auth(&tb).query(&[(k, v)]).send().await.unwrap().json().await.unwrap();
+        assert_eq!(p.messages.len(), n, "{k}={v}");
+    }
+
+    // Download: bytes and SHA-256 header match what was sent.
+    for f in &sent.message.files {
+        let r = b.get(hub.url(&format!("/v1/messages/{id}/files/{}", f.index))).bearer_auth(&tb).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let sha = r.headers()[paths::SHA256_HEADER].to_str().unwrap().to_owned();
+        let body = r.bytes().await.unwrap();
+        assert_eq!(sha, f.sha256);
+        assert_eq!(renkei_hub::blobs::sha256_hex(&body), f.sha256);
+        assert_eq!(body.as_ref(), files.iter().find(|(n, _)| *n == f.name).unwrap().1.as_slice());
+    }
+
+    // Fetch (twice: idempotent) → the sender sees 取得済; open → 開封済.
+    for _ in 0..2 {
+        let m: MessageInfo =
+            b.post(hub.url(&format!("/v1/messages/{id}/fetch"))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+        assert_eq!(m.state, DeliveryState::Fetched);
+    }
+    let s: MessagePage = a.get(hub.url(paths::SENT)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(s.messages[0].state, DeliveryState::Fetched);
+    let m: MessageInfo = b.post(hub.url(&format!("/v1/messages/{id}/open"))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(m.state, DeliveryState::Opened);
+    let m: MessageInfo = a.get(hub.url(&format!("/v1/messages/{id}"))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(m.state, DeliveryState::Opened);
+    assert!(m.fetched_at.is_some() && m.opened_at.is_some());
+
+    // Every step is audited.
+    let log = hub.running.state.store.audit_log(50).await.unwrap();
+    for action in ["login", "send", "fetch", "open"] {
+        assert!(log.iter().any(|(a, ..)| a == action), "{action} not audited");
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn paging_is_by_cursor() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b, tb) = hub.session(1).await;
+    let to = hub.offices[1].number.clone();
+    for i in 0..5 {
+        let note = vec![(format!("連絡{i}.txt"), format!("連絡 {i}").into_bytes())];
+        assert_eq!(send(&hub, &a, &ta, &to, &note, None).await.status(), 201);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut q = vec![("limit", "2".to_owned())];
+        if let Some(c) = &cursor {
+            q.push(("cursor", c.clone()));
+        }
+        let p: MessagePage = b.get(hub.url(paths::INBOX)).bearer_auth(&tb).query(&q).send().await.unwrap().json().await.unwrap();
+        seen.extend(p.messages.iter().map(|m| m.files[0].name.clone()));
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["連絡4.txt", "連絡3.txt", "連絡2.txt", "連絡1.txt", "連絡0.txt"]);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn idempotent_retry_creates_one_message() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let to = hub.offices[1].number.clone();
+    let files = slip_unit(&hub, 0, 1, 2);
+    let first: SendResponse = send(&hub, &a, &ta, &to, &files, Some("retry-1")).await.json().await.unwrap();
+    let r = send(&hub, &a, &ta, &to, &files, Some("retry-1")).await;
+    assert_eq!(r.status(), 200);
+    let second: SendResponse = r.json().await.unwrap();
+    assert!(second.replayed && !first.replayed);
+    assert_eq!(first.message.id, second.message.id);
+    assert_eq!(hub.running.state.store.message_count().await.unwrap(), 1);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn enrolment_of_a_second_pc() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let code: EnrolmentCode = a.post(hub.url(paths::ENROLMENT_CODES)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    // The new PC makes its own key; only the CSR travels. No client certificate yet.
+    let (key, csr) = renkei_hub::ca::terminal_key_and_csr("受付PC").unwrap();
+    let req = EnrolRequest {
+        login: hub.offices[0].staff.clone(),
+        password: renkei_hub::dev::DEMO_PASSWORD.into(),
+        code: code.code.clone(),
+        csr_pem: csr.clone(),
+        label: "受付PC".into(),
+    };
+    let r = hub.anonymous().post(hub.url(paths::ENROL)).json(&req).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let e: EnrolResponse = r.json().await.unwrap();
+    assert_eq!(e.office, hub.offices[0].number);
+    let id = reqwest::Identity::from_pem(format!("{}{key}", e.certificate_pem).as_bytes()).unwrap();
+    let pc2 = hub.client_with(Some(id));
+    let t2 = hub.login(&pc2, &hub.offices[0].staff.clone()).await;
+    let r = pc2.get(hub.url(paths::INBOX)).bearer_auth(&t2).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The code works once.
+    let again = error(hub.anonymous().post(hub.url(paths::ENROL)).json(&req).send().await.unwrap()).await;
+    assert_eq!(again.code, ErrorCode::EnrolmentCodeInvalid);
+    // Staff cannot issue codes.
+    let e = error(pc2.post(hub.url(paths::ENROLMENT_CODES)).bearer_auth(&t2).send().await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn directory_lookup() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let d: DirectoryEntry =
+        a.get(hub.url(&format!("/v1/directory/{}", hub.offices[2].number))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(d.registered && d.license_valid);
+    assert_eq!(d.service_kinds, ["11"]);
+    let d: DirectoryEntry = a.get(hub.url("/v1/directory/1310100019")).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(!d.registered && !d.license_valid);
+    hub.stop().await;
+}
