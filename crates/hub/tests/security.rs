@@ -19,7 +19,8 @@ async fn every_refusal_at_the_door_stores_nothing() {
         .await
         .unwrap();
 
-    let cases: Vec<(&str, String, Vec<(String, Vec<u8>)>, ErrorCode)> = vec![
+    type Files = Vec<(String, Vec<u8>)>;
+    let cases: Vec<(&str, String, Files, ErrorCode)> = vec![
         ("not registered", "1370100016".into(), unit.clone(), ErrorCode::RecipientNotRegistered),
         ("no license", "1310100019".into(), unit.clone(), ErrorCode::RecipientNotRegistered),
         ("bad name", b.clone(), rename(&unit, "_202506_", "_202513_"), ErrorCode::FileNameInvalid),
