@@ -112,6 +112,7 @@ pub struct Running {
     pub handle: Handle<SocketAddr>,
     /// The server task.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -119,6 +120,8 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(grace));
         self.task.await??;
+        self.watcher.abort();
+        self.state.store.close().await;
         Ok(())
     }
 }
@@ -145,8 +148,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     // Revocations made by another process (the `ca revoke` command) reach this one through the
     // store: poll it and reload the CRL when the list changes.
-    let watcher = state.clone();
-    tokio::spawn(async move {
+    let w = state.clone();
+    let watcher = tokio::spawn(async move {
+        let watcher = w;
         let mut seen = watcher.store.revoked_serials().await.map(|v| v.len()).unwrap_or(0);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
@@ -166,5 +170,5 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
     });
     tracing::info!(%addr, "renkei-hub listening");
-    Ok(Running { addr, state, handle, task })
+    Ok(Running { addr, state, handle, task, watcher })
 }

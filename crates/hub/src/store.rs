@@ -1,10 +1,59 @@
-//! Storage: the only module that speaks SQL. SQLite (WAL, `synchronous = FULL`, so an
-//! acknowledged send survives a crash) is the embedded default.
+//! Storage: the only module that speaks SQL. Two back ends behind one API: SQLite (WAL,
+//! `synchronous = FULL`, so an acknowledged send survives a crash) as the embedded default, and
+//! PostgreSQL at scale. Each method's SQL is written once with `?` placeholders and expanded for
+//! both back ends ([`on_pool!`]); the migrations are per back end. One conformance suite
+//! (`tests/conformance.rs`) runs against both.
 
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// SQL as written (`?` placeholders): SQLite takes it as is.
+fn sql_sqlite(s: &str) -> AssertSqlSafe<Cow<'static, str>> {
+    AssertSqlSafe(Cow::Owned(s.to_owned()))
+}
+
+/// SQL for PostgreSQL: `?` → `$1`, `$2`, … (our statements never hold `?` in literals).
+fn sql_postgres(s: &str) -> AssertSqlSafe<Cow<'static, str>> {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut n = 0;
+    for c in s.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    AssertSqlSafe(Cow::Owned(out))
+}
+
+/// Expands a method body once per back end: `$pool` is the pool, `$sql` turns SQL with `?`
+/// placeholders into the back end's form.
+macro_rules! on_pool {
+    ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
+        match &$self.backend {
+            Backend::Sqlite($pool) => {
+                let $sql = sql_sqlite;
+                $body
+            }
+            Backend::Postgres($pool) => {
+                let $sql = sql_postgres;
+                $body
+            }
+        }
+    };
+}
 
 /// Errors of the store, never sqlx types.
 #[derive(Debug)]
@@ -207,165 +256,249 @@ pub struct Audit<'a> {
     pub detail: String,
 }
 
-/// The SQLite store.
+/// The store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    backend: Backend,
 }
 
-fn office_row(r: &sqlx::sqlite::SqliteRow) -> Office {
-    let kinds: String = r.get("kinds");
-    Office {
-        number: r.get("number"),
-        name: r.get("name"),
-        kinds: kinds.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        license_until: r.get("license_until"),
-    }
+macro_rules! office_row {
+    ($r:expr) => {{
+        let r = $r;
+        let kinds: String = r.get("kinds");
+        Office {
+            number: r.get("number"),
+            name: r.get("name"),
+            kinds: kinds.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            license_until: r.get("license_until"),
+        }
+    }};
 }
 
-fn user_row(r: &sqlx::sqlite::SqliteRow) -> User {
-    User {
-        id: r.get("id"),
-        login: r.get("login"),
-        office: r.get("office"),
-        role: r.get("role"),
-        name: r.get("name"),
-        password_hash: r.get("password_hash"),
-        must_change: r.get::<i64, _>("must_change") != 0,
-        failures: r.get("failures"),
-        locked_until: r.get("locked_until"),
-    }
+macro_rules! user_row {
+    ($r:expr) => {{
+        let r = $r;
+        User {
+            id: r.get("id"),
+            login: r.get("login"),
+            office: r.get("office"),
+            role: r.get("role"),
+            name: r.get("name"),
+            password_hash: r.get("password_hash"),
+            must_change: r.get::<i64, _>("must_change") != 0,
+            failures: r.get("failures"),
+            locked_until: r.get("locked_until"),
+        }
+    }};
+}
+
+macro_rules! terminal_row {
+    ($r:expr) => {{
+        let r = $r;
+        Terminal {
+            id: r.get("id"),
+            office: r.get("office"),
+            label: r.get("label"),
+            serial: r.get("serial"),
+            revoked_at: r.get("revoked_at"),
+        }
+    }};
+}
+
+macro_rules! insert_audit {
+    ($exec:expr, $sql:ident, $a:expr, $now:expr) => {{
+        let a = $a;
+        sqlx::query($sql("INSERT INTO audit (at, action, office, user_id, terminal_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+            .bind($now)
+            .bind(a.action)
+            .bind(a.office)
+            .bind(a.user_id)
+            .bind(a.terminal_id)
+            .bind(a.ip)
+            .bind(&a.detail)
+            .execute($exec)
+            .await?;
+    }};
 }
 
 impl Store {
-    /// Opens (creating) a SQLite database from a `sqlite:` URL and migrates it. Any other
-    /// scheme is an error, never a new empty database.
+    /// Opens a database by URL and migrates it: `sqlite:<path>` (created if missing) or
+    /// `postgres://…`. Any other scheme is an error, never a new empty database.
     pub async fn open(url: &str) -> Result<Store> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::Backend(format!("unsupported database URL scheme in {url:?} (this build stores in sqlite:)")));
+        let backend = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+            Backend::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+            Backend::Postgres(pool)
+        } else {
+            return Err(StoreError::Backend(format!("unsupported database URL {url:?}: use sqlite:<path> or postgres://…")));
+        };
+        Ok(Store { backend })
+    }
+
+    /// Closes the connections (after the last request).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(p) => p.close().await,
+            Backend::Postgres(p) => p.close().await,
         }
-        let opts = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Store { pool })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// Adds or updates an office.
     pub async fn upsert_office(&self, o: &Office, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO offices (number, name, kinds, license_until, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET name = excluded.name, kinds = excluded.kinds, license_until = excluded.license_until")
-            .bind(&o.number)
-            .bind(&o.name)
-            .bind(o.kinds.join(","))
-            .bind(&o.license_until)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql("INSERT INTO offices (number, name, kinds, license_until, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, kinds = excluded.kinds, license_until = excluded.license_until"))
+                .bind(&o.number)
+                .bind(&o.name)
+                .bind(o.kinds.join(","))
+                .bind(&o.license_until)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
     /// Looks an office up.
     pub async fn office(&self, number: &str) -> Result<Option<Office>> {
-        let r = sqlx::query("SELECT number, name, kinds, license_until FROM offices WHERE number = ?")
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.as_ref().map(office_row))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT number, name, kinds, license_until FROM offices WHERE number = ?"))
+                .bind(number)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| office_row!(&r)))
+        })
     }
 
     /// All offices.
     pub async fn offices(&self) -> Result<Vec<Office>> {
-        let rows = sqlx::query("SELECT number, name, kinds, license_until FROM offices ORDER BY number").fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(office_row).collect())
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT number, name, kinds, license_until FROM offices ORDER BY number")).fetch_all(pool).await?;
+            Ok(rows.iter().map(|r| office_row!(r)).collect())
+        })
     }
 
     /// Adds a user; returns its id.
     pub async fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<i64> {
-        let r = sqlx::query("INSERT INTO users (login, office, role, name, password_hash, must_change, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
-            .bind(u.login)
-            .bind(u.office)
-            .bind(u.role)
-            .bind(u.name)
-            .bind(u.password_hash)
-            .bind(i64::from(u.must_change))
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(r.get(0))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("INSERT INTO users (login, office, role, name, password_hash, must_change, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+                .bind(u.login)
+                .bind(u.office)
+                .bind(u.role)
+                .bind(u.name)
+                .bind(u.password_hash)
+                .bind(i64::from(u.must_change))
+                .bind(now)
+                .fetch_one(pool)
+                .await?;
+            Ok(r.get(0))
+        })
     }
 
     /// A user by login ID.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>> {
-        let r = sqlx::query("SELECT * FROM users WHERE login = ?").bind(login).fetch_optional(&self.pool).await?;
-        Ok(r.as_ref().map(user_row))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT * FROM users WHERE login = ?")).bind(login).fetch_optional(pool).await?;
+            Ok(r.map(|r| user_row!(&r)))
+        })
     }
 
     /// A user by id.
     pub async fn user(&self, id: i64) -> Result<Option<User>> {
-        let r = sqlx::query("SELECT * FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
-        Ok(r.as_ref().map(user_row))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT * FROM users WHERE id = ?")).bind(id).fetch_optional(pool).await?;
+            Ok(r.map(|r| user_row!(&r)))
+        })
     }
 
-    /// Records a failed login; locks when `max` consecutive failures are reached.
+    /// Records a failed login; locks when `max` consecutive failures are reached. Returns the
+    /// failure count.
     pub async fn login_failed(&self, id: i64, max: i64, lock_until: i64) -> Result<i64> {
-        let r = sqlx::query("UPDATE users SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failures")
-            .bind(max)
-            .bind(lock_until)
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(r.get(0))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("UPDATE users SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failures"))
+                .bind(max)
+                .bind(lock_until)
+                .bind(id)
+                .fetch_one(pool)
+                .await?;
+            Ok(r.get(0))
+        })
     }
 
     /// Clears failures after a good login (and an expired lock).
     pub async fn login_succeeded(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET failures = 0, locked_until = NULL WHERE id = ?").bind(id).execute(&self.pool).await?;
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE users SET failures = 0, locked_until = NULL WHERE id = ?")).bind(id).execute(pool).await?;
+        });
         Ok(())
     }
 
     /// Sets a password.
     pub async fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL WHERE id = ?")
-            .bind(hash)
-            .bind(i64::from(must_change))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL WHERE id = ?"))
+                .bind(hash)
+                .bind(i64::from(must_change))
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
     /// Stores a one-time enrolment code (hash).
     pub async fn add_enrolment_code(&self, code_hash: &str, office: &str, now: i64, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO enrolment_codes (code_hash, office, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(code_hash)
-            .bind(office)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql("INSERT INTO enrolment_codes (code_hash, office, created_at, expires_at) VALUES (?, ?, ?, ?)"))
+                .bind(code_hash)
+                .bind(office)
+                .bind(now)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
     /// Consumes a code for an office (atomically); `false` when unknown, used or expired.
     pub async fn use_enrolment_code(&self, code_hash: &str, office: &str, now: i64) -> Result<bool> {
-        let r =
-            sqlx::query("UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND office = ? AND used_at IS NULL AND expires_at > ?")
-                .bind(now)
-                .bind(code_hash)
-                .bind(office)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        Ok(r.rows_affected() == 1)
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql(
+                "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND office = ? AND used_at IS NULL AND expires_at > ?",
+            ))
+            .bind(now)
+            .bind(code_hash)
+            .bind(office)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(r.rows_affected() == 1)
+        })
     }
 
     /// Records an enrolled terminal.
     pub async fn add_terminal(&self, t: &Terminal, fingerprint: &str, not_after: i64, now: i64) -> Result<()> {
-        sqlx::query("INSERT INTO terminals (id, office, label, serial, fingerprint, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO terminals (id, office, label, serial, fingerprint, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ))
             .bind(&t.id)
             .bind(&t.office)
             .bind(&t.label)
@@ -373,122 +506,132 @@ impl Store {
             .bind(fingerprint)
             .bind(not_after)
             .bind(now)
-            .execute(&self.pool)
+            .execute(pool)
             .await?;
+        });
         Ok(())
     }
 
     /// A terminal by certificate fingerprint.
     pub async fn terminal_by_fingerprint(&self, fp: &str) -> Result<Option<Terminal>> {
-        let r = sqlx::query("SELECT id, office, label, serial, revoked_at FROM terminals WHERE fingerprint = ?")
-            .bind(fp)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.map(|r| Terminal {
-            id: r.get("id"),
-            office: r.get("office"),
-            label: r.get("label"),
-            serial: r.get("serial"),
-            revoked_at: r.get("revoked_at"),
-        }))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT id, office, label, serial, revoked_at FROM terminals WHERE fingerprint = ?"))
+                .bind(fp)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| terminal_row!(&r)))
+        })
     }
 
-    /// Revokes a terminal; returns `false` if unknown.
+    /// Revokes a terminal and ends its sessions; `false` if unknown or already revoked.
     pub async fn revoke_terminal(&self, id: &str, now: i64) -> Result<bool> {
-        let r = sqlx::query("UPDATE terminals SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE terminal_id = ?").bind(id).execute(&self.pool).await?;
-        Ok(r.rows_affected() == 1)
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql("UPDATE terminals SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"))
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql("DELETE FROM sessions WHERE terminal_id = ?")).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(r.rows_affected() == 1)
+        })
     }
 
     /// Serials (hex) and revocation times of revoked terminals, for the CRL.
     pub async fn revoked_serials(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT serial, revoked_at FROM terminals WHERE revoked_at IS NOT NULL ORDER BY revoked_at")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|r| (r.get("serial"), r.get("revoked_at"))).collect())
+        on_pool!(self, |pool, sql| {
+            let rows =
+                sqlx::query(sql("SELECT serial, revoked_at FROM terminals WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial"))
+                    .fetch_all(pool)
+                    .await?;
+            Ok(rows.iter().map(|r| (r.get("serial"), r.get("revoked_at"))).collect())
+        })
     }
 
     /// Terminals of an office.
     pub async fn terminals(&self, office: &str) -> Result<Vec<Terminal>> {
-        let rows = sqlx::query("SELECT id, office, label, serial, revoked_at FROM terminals WHERE office = ? ORDER BY created_at")
-            .bind(office)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Terminal {
-                id: r.get("id"),
-                office: r.get("office"),
-                label: r.get("label"),
-                serial: r.get("serial"),
-                revoked_at: r.get("revoked_at"),
-            })
-            .collect())
+        on_pool!(self, |pool, sql| {
+            let rows =
+                sqlx::query(sql("SELECT id, office, label, serial, revoked_at FROM terminals WHERE office = ? ORDER BY created_at, id"))
+                    .bind(office)
+                    .fetch_all(pool)
+                    .await?;
+            Ok(rows.iter().map(|r| terminal_row!(r)).collect())
+        })
     }
 
     /// Opens a session.
     pub async fn add_session(&self, token_hash: &str, user: i64, terminal: &str, now: i64, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, terminal_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(token_hash)
-            .bind(user)
-            .bind(terminal)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql("INSERT INTO sessions (token_hash, user_id, terminal_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"))
+                .bind(token_hash)
+                .bind(user)
+                .bind(terminal)
+                .bind(now)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
     /// A live session: `(user id, terminal id)`.
     pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<(i64, String)>> {
-        let r = sqlx::query("SELECT user_id, terminal_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(r.map(|r| (r.get(0), r.get(1))))
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT user_id, terminal_id FROM sessions WHERE token_hash = ? AND expires_at > ?"))
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| (r.get(0), r.get(1))))
+        })
     }
 
     /// Closes a session.
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(&self.pool).await?;
+        on_pool!(self, |pool, sql| {
+            sqlx::query(sql("DELETE FROM sessions WHERE token_hash = ?")).bind(token_hash).execute(pool).await?;
+        });
         Ok(())
     }
 
     /// The message a sender stored under an idempotency key.
     pub async fn message_by_idempotency(&self, sender: &str, key: &str) -> Result<Option<MessageRow>> {
-        let r = sqlx::query("SELECT id FROM messages WHERE sender = ? AND idempotency_key = ?")
-            .bind(sender)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        match r {
-            Some(r) => self.message_by_id(r.get(0)).await,
+        let id: Option<i64> = on_pool!(self, |pool, sql| {
+            sqlx::query(sql("SELECT id FROM messages WHERE sender = ? AND idempotency_key = ?"))
+                .bind(sender)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.get(0))
+        });
+        match id {
+            Some(id) => self.message_by_id(id).await,
             None => Ok(None),
         }
     }
 
     /// Stores a message, its files and an audit row in one transaction.
     pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
-            .bind(&m.public_id)
-            .bind(&m.sender)
-            .bind(&m.recipient)
-            .bind(&m.note)
-            .bind(m.sent_by)
-            .bind(&m.sent_terminal)
-            .bind(m.sent_at)
-            .bind(&m.idempotency_key)
-            .fetch_one(&mut *tx)
-            .await?;
-        let id: i64 = r.get(0);
-        for f in &m.files {
-            sqlx::query("INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+                .bind(&m.public_id)
+                .bind(&m.sender)
+                .bind(&m.recipient)
+                .bind(&m.note)
+                .bind(m.sent_by)
+                .bind(&m.sent_terminal)
+                .bind(m.sent_at)
+                .bind(&m.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let id: i64 = r.get(0);
+            for f in &m.files {
+                sqlx::query(sql(
+                    "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ))
                 .bind(id)
                 .bind(f.idx)
                 .bind(&f.name)
@@ -498,61 +641,66 @@ impl Store {
                 .bind(&f.sha256)
                 .execute(&mut *tx)
                 .await?;
-        }
-        insert_audit(&mut tx, &audit, m.sent_at).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    async fn files(&self, id: i64) -> Result<Vec<FileRow>> {
-        let rows = sqlx::query("SELECT idx, name, kind, service_month, size, sha256 FROM files WHERE message_id = ? ORDER BY idx")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| FileRow {
-                idx: r.get("idx"),
-                name: r.get("name"),
-                kind: r.get("kind"),
-                service_month: r.get("service_month"),
-                size: r.get("size"),
-                sha256: r.get("sha256"),
-            })
-            .collect())
+            }
+            insert_audit!(&mut *tx, sql, &audit, m.sent_at);
+            tx.commit().await?;
+            Ok(id)
+        })
     }
 
     async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
-        let r = sqlx::query("SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at FROM messages WHERE id = ?")
+        on_pool!(self, |pool, sql| {
+            let Some(r) = sqlx::query(sql(
+                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at FROM messages WHERE id = ?",
+            ))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(r) = r else { return Ok(None) };
-        let mut m = MessageRow {
-            id: r.get("id"),
-            public_id: r.get("public_id"),
-            sender: r.get("sender"),
-            recipient: r.get("recipient"),
-            note: r.get("note"),
-            sent_at: r.get("sent_at"),
-            fetched_at: r.get("fetched_at"),
-            opened_at: r.get("opened_at"),
-            files: Vec::new(),
-        };
-        m.files = self.files(m.id).await?;
-        Ok(Some(m))
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let rows = sqlx::query(sql("SELECT idx, name, kind, service_month, size, sha256 FROM files WHERE message_id = ? ORDER BY idx"))
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+            let files = rows
+                .iter()
+                .map(|r| FileRow {
+                    idx: r.get("idx"),
+                    name: r.get("name"),
+                    kind: r.get("kind"),
+                    service_month: r.get("service_month"),
+                    size: r.get("size"),
+                    sha256: r.get("sha256"),
+                })
+                .collect();
+            Ok(Some(MessageRow {
+                id: r.get("id"),
+                public_id: r.get("public_id"),
+                sender: r.get("sender"),
+                recipient: r.get("recipient"),
+                note: r.get("note"),
+                sent_at: r.get("sent_at"),
+                fetched_at: r.get("fetched_at"),
+                opened_at: r.get("opened_at"),
+                files,
+            }))
+        })
     }
 
     /// A message by public id, only if `office` is its sender or recipient.
     pub async fn message_for(&self, public_id: &str, office: &str) -> Result<Option<MessageRow>> {
-        let r = sqlx::query("SELECT id FROM messages WHERE public_id = ? AND (sender = ? OR recipient = ?)")
-            .bind(public_id)
-            .bind(office)
-            .bind(office)
-            .fetch_optional(&self.pool)
-            .await?;
-        match r {
-            Some(r) => self.message_by_id(r.get(0)).await,
+        let id: Option<i64> = on_pool!(self, |pool, sql| {
+            sqlx::query(sql("SELECT id FROM messages WHERE public_id = ? AND (sender = ? OR recipient = ?)"))
+                .bind(public_id)
+                .bind(office)
+                .bind(office)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.get(0))
+        });
+        match id {
+            Some(id) => self.message_by_id(id).await,
             None => Ok(None),
         }
     }
@@ -561,53 +709,43 @@ impl Store {
     /// paging by id (index range scans only).
     pub async fn list(&self, office: &str, inbox: bool, f: &ListFilter) -> Result<Vec<MessageRow>> {
         let (own, other) = if inbox { ("recipient", "sender") } else { ("sender", "recipient") };
-        let mut sql = format!("SELECT m.id FROM messages m WHERE m.{own} = ?");
+        let mut text = format!("SELECT m.id FROM messages m WHERE m.{own} = ?");
         if let Some(fetched) = f.fetched {
-            sql.push_str(if fetched { " AND m.fetched_at IS NOT NULL" } else { " AND m.fetched_at IS NULL" });
+            text.push_str(if fetched { " AND m.fetched_at IS NOT NULL" } else { " AND m.fetched_at IS NULL" });
         }
         if f.counterpart.is_some() {
-            sql.push_str(&format!(" AND m.{other} = ?"));
+            text.push_str(&format!(" AND m.{other} = ?"));
         }
         if f.kind.is_some() {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM files x WHERE x.message_id = m.id AND x.kind = ?)");
+            text.push_str(" AND EXISTS (SELECT 1 FROM files x WHERE x.message_id = m.id AND x.kind = ?)");
         }
         if f.month.is_some() {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM files y WHERE y.message_id = m.id AND y.service_month = ?)");
+            text.push_str(" AND EXISTS (SELECT 1 FROM files y WHERE y.message_id = m.id AND y.service_month = ?)");
         }
-        if f.since.is_some() {
-            sql.push_str(" AND m.sent_at >= ?");
+        for (present, clause) in [
+            (f.since.is_some(), " AND m.sent_at >= ?"),
+            (f.until.is_some(), " AND m.sent_at < ?"),
+            (f.before_id.is_some(), " AND m.id < ?"),
+        ] {
+            if present {
+                text.push_str(clause);
+            }
         }
-        if f.until.is_some() {
-            sql.push_str(" AND m.sent_at < ?");
-        }
-        if f.before_id.is_some() {
-            sql.push_str(" AND m.id < ?");
-        }
-        sql.push_str(" ORDER BY m.id DESC LIMIT ?");
-        // Built only from the fixed fragments above; every value is bound.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(office);
-        if let Some(v) = &f.counterpart {
-            q = q.bind(v);
-        }
-        if let Some(v) = &f.kind {
-            q = q.bind(v);
-        }
-        if let Some(v) = &f.month {
-            q = q.bind(v);
-        }
-        if let Some(v) = f.since {
-            q = q.bind(v);
-        }
-        if let Some(v) = f.until {
-            q = q.bind(v);
-        }
-        if let Some(v) = f.before_id {
-            q = q.bind(v);
-        }
-        let ids = q.bind(f.limit).fetch_all(&self.pool).await?;
+        text.push_str(" ORDER BY m.id DESC LIMIT ?");
+        // `text` is built only from the fixed fragments above; every value is bound.
+        let ids: Vec<i64> = on_pool!(self, |pool, sql| {
+            let mut q = sqlx::query(sql(&text)).bind(office);
+            for v in [&f.counterpart, &f.kind, &f.month].into_iter().flatten() {
+                q = q.bind(v);
+            }
+            for v in [f.since, f.until, f.before_id].into_iter().flatten() {
+                q = q.bind(v);
+            }
+            q.bind(f.limit).fetch_all(pool).await?.iter().map(|r| r.get(0)).collect()
+        });
         let mut out = Vec::with_capacity(ids.len());
-        for r in ids {
-            if let Some(m) = self.message_by_id(r.get(0)).await? {
+        for id in ids {
+            if let Some(m) = self.message_by_id(id).await? {
                 out.push(m);
             }
         }
@@ -616,77 +754,73 @@ impl Store {
 
     /// Marks a message fetched (first time only); idempotent.
     pub async fn mark_fetched(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL")
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql(
+                "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
+            ))
             .bind(now)
             .bind(user)
             .bind(terminal)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if r.rows_affected() == 1 {
-            insert_audit(&mut tx, &audit, now).await?;
-        }
-        tx.commit().await?;
+            if r.rows_affected() == 1 {
+                insert_audit!(&mut *tx, sql, &audit, now);
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Marks a message opened (implies fetched); idempotent.
     pub async fn mark_opened(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL")
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql(
+                "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
+            ))
             .bind(now)
             .bind(user)
             .bind(terminal)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let r = sqlx::query("UPDATE messages SET opened_at = ?, opened_by = ? WHERE id = ? AND opened_at IS NULL")
-            .bind(now)
-            .bind(user)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() == 1 {
-            insert_audit(&mut tx, &audit, now).await?;
-        }
-        tx.commit().await?;
+            let r = sqlx::query(sql("UPDATE messages SET opened_at = ?, opened_by = ? WHERE id = ? AND opened_at IS NULL"))
+                .bind(now)
+                .bind(user)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if r.rows_affected() == 1 {
+                insert_audit!(&mut *tx, sql, &audit, now);
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Writes an audit row on its own.
     pub async fn audit(&self, a: Audit<'_>, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_audit(&mut tx, &a, now).await?;
-        tx.commit().await?;
+        on_pool!(self, |pool, sql| {
+            insert_audit!(pool, sql, &a, now);
+        });
         Ok(())
     }
 
-    /// Audit rows, newest first (for operators and tests).
+    /// Audit rows, newest first: `(action, office, user, terminal)`.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<(String, Option<String>, Option<i64>, Option<String>)>> {
-        let rows = sqlx::query("SELECT action, office, user_id, terminal_id FROM audit ORDER BY id DESC LIMIT ?")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT action, office, user_id, terminal_id FROM audit ORDER BY id DESC LIMIT ?"))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+        })
     }
 
     /// Number of stored messages.
     pub async fn message_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM messages").fetch_one(&self.pool).await?.get(0))
+        on_pool!(self, |pool, sql| { Ok(sqlx::query(sql("SELECT COUNT(*) FROM messages")).fetch_one(pool).await?.get(0)) })
     }
-}
-
-async fn insert_audit(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, a: &Audit<'_>, now: i64) -> Result<()> {
-    sqlx::query("INSERT INTO audit (at, action, office, user_id, terminal_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(now)
-        .bind(a.action)
-        .bind(a.office)
-        .bind(a.user_id)
-        .bind(a.terminal_id)
-        .bind(a.ip)
-        .bind(&a.detail)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

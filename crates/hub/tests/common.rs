@@ -8,6 +8,7 @@ pub struct Hub {
     pub dir: PathBuf,
     pub offices: Vec<DemoOffice>,
     pub config: Config,
+    pg: Option<crate::conformance::PgDb>,
 }
 
 impl Hub {
@@ -15,10 +16,23 @@ impl Hub {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir =
             std::env::temp_dir().join(format!("renkei-hub-test-{}-{}", std::process::id(), renkei_hub::auth::token()[..8].to_owned()));
-        let config = Config { listen: "127.0.0.1:0".into(), data_dir: dir.clone(), ..Config::default() };
+        // RENKEI_TEST_HUB_BACKEND=postgres runs every hub test on PostgreSQL (.ci/run does both).
+        let pg = match std::env::var("RENKEI_TEST_HUB_BACKEND").as_deref() {
+            Ok("postgres") => {
+                Some(crate::conformance::PgDb::create(&std::env::var("RENKEI_TEST_POSTGRES_URL").expect("RENKEI_TEST_POSTGRES_URL")).await)
+            }
+            _ => None,
+        };
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.clone(),
+            database_url: pg.as_ref().map(|p| p.url.clone()),
+            ..Config::default()
+        };
         let offices = renkei_hub::dev::setup(&config).await.unwrap();
         let running = renkei_hub::start(config.clone()).await.unwrap();
-        Hub { running, dir, offices, config }
+        assert_eq!(running.state.store.backend_name(), if pg.is_some() { "postgres" } else { "sqlite" });
+        Hub { running, dir, offices, config, pg }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -80,6 +94,9 @@ impl Hub {
     pub async fn stop(self) {
         self.running.shutdown(std::time::Duration::from_secs(5)).await.unwrap();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(pg) = self.pg {
+            pg.drop_now().await;
+        }
     }
 }
 

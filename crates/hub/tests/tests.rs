@@ -2,5 +2,6 @@
 //! clients presenting terminal certificates.
 
 mod common;
+mod conformance;
 mod flow;
 mod security;

@@ -1,0 +1,235 @@
+//! One storage conformance suite, run against every back end. SQLite always runs; PostgreSQL
+//! runs when `RENKEI_TEST_POSTGRES_URL` names a server (`.ci/run` sets it, and fails when the
+//! server is missing). Each PostgreSQL run gets its own database, dropped afterwards.
+
+use renkei_hub::store::*;
+use sqlx::Connection as _;
+
+async fn conformance(store: &Store) {
+    let name = store.backend_name();
+    // Offices: insert, update, list.
+    let a = Office {
+        number: "1371000017".into(),
+        name: "さくら居宅介護支援事業所".into(),
+        kinds: vec!["43".into()],
+        license_until: Some("2099-03-31".into()),
+    };
+    let b = Office {
+        number: "1372000024".into(),
+        name: "ひまわりデイサービス".into(),
+        kinds: vec!["15".into(), "78".into()],
+        license_until: None,
+    };
+    store.upsert_office(&a, 1).await.unwrap();
+    store.upsert_office(&b, 1).await.unwrap();
+    assert_eq!(store.office(&b.number).await.unwrap().as_ref(), Some(&b), "{name}");
+    let b2 = Office { license_until: Some("2030-01-01".into()), ..b.clone() };
+    store.upsert_office(&b2, 2).await.unwrap();
+    assert_eq!(store.office(&b.number).await.unwrap(), Some(b2.clone()), "{name}");
+    assert_eq!(store.offices().await.unwrap(), vec![a.clone(), b2.clone()], "{name}");
+    assert_eq!(store.office("9999999999").await.unwrap(), None);
+
+    // Users: unique login, lockout counting, password change.
+    let u = store
+        .add_user(
+            &NewUser { login: "KJ1", office: &a.number, role: "admin", name: "管理者　太郎", password_hash: "h1", must_change: true },
+            1,
+        )
+        .await
+        .unwrap();
+    let dup = store
+        .add_user(&NewUser { login: "KJ1", office: &b.number, role: "staff", name: "x", password_hash: "h", must_change: false }, 1)
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{name}: {dup:?}");
+    let got = store.user_by_login("KJ1").await.unwrap().unwrap();
+    assert_eq!((got.id, got.name.as_str(), got.must_change, got.failures, got.locked_until), (u, "管理者　太郎", true, 0, None), "{name}");
+    assert_eq!(store.login_failed(u, 3, 500).await.unwrap(), 1);
+    assert_eq!(store.login_failed(u, 3, 500).await.unwrap(), 2);
+    assert_eq!(store.user(u).await.unwrap().unwrap().locked_until, None, "{name}: not locked before the limit");
+    assert_eq!(store.login_failed(u, 3, 500).await.unwrap(), 3);
+    assert_eq!(store.user(u).await.unwrap().unwrap().locked_until, Some(500), "{name}: locked at the limit");
+    store.login_succeeded(u).await.unwrap();
+    let got = store.user(u).await.unwrap().unwrap();
+    assert_eq!((got.failures, got.locked_until), (0, None));
+    store.set_password(u, "h2", false).await.unwrap();
+    let got = store.user(u).await.unwrap().unwrap();
+    assert_eq!((got.password_hash.as_str(), got.must_change), ("h2", false));
+    let staff = store
+        .add_user(&NewUser { login: "KJ2", office: &b.number, role: "staff", name: "職員", password_hash: "h", must_change: false }, 1)
+        .await
+        .unwrap();
+
+    // Enrolment codes: once, for one office, before expiry.
+    store.add_enrolment_code("c1", &a.number, 10, 100).await.unwrap();
+    store.add_enrolment_code("c2", &a.number, 10, 20).await.unwrap();
+    assert!(!store.use_enrolment_code("c1", &b.number, 50).await.unwrap(), "{name}: other office");
+    assert!(store.use_enrolment_code("c1", &a.number, 50).await.unwrap());
+    assert!(!store.use_enrolment_code("c1", &a.number, 51).await.unwrap(), "{name}: used once");
+    assert!(!store.use_enrolment_code("c2", &a.number, 50).await.unwrap(), "{name}: expired");
+
+    // Terminals and sessions.
+    let ta = Terminal { id: "TA".into(), office: a.number.clone(), label: "受付".into(), serial: "0a".into(), revoked_at: None };
+    let tb = Terminal { id: "TB".into(), office: b.number.clone(), label: "事務所".into(), serial: "0b".into(), revoked_at: None };
+    store.add_terminal(&ta, "fpA", 9999, 1).await.unwrap();
+    store.add_terminal(&tb, "fpB", 9999, 1).await.unwrap();
+    assert_eq!(store.terminal_by_fingerprint("fpA").await.unwrap(), Some(ta.clone()));
+    assert_eq!(store.terminal_by_fingerprint("nope").await.unwrap(), None);
+    store.add_session("s1", u, "TA", 1, 100).await.unwrap();
+    store.add_session("s2", staff, "TB", 1, 100).await.unwrap();
+    assert_eq!(store.session("s1", 50).await.unwrap(), Some((u, "TA".to_owned())));
+    assert_eq!(store.session("s1", 100).await.unwrap(), None, "{name}: expired");
+    store.delete_session("s2").await.unwrap();
+    assert_eq!(store.session("s2", 50).await.unwrap(), None);
+
+    // Messages: one transaction with files and audit; visibility per office; idempotency.
+    let file = |idx: i64, name: &str, kind: Option<&str>, month: Option<&str>| FileRow {
+        idx,
+        name: name.into(),
+        kind: kind.map(Into::into),
+        service_month: month.map(Into::into),
+        size: 10 + idx,
+        sha256: format!("{idx:064}"),
+    };
+    let mut ids = Vec::new();
+    for i in 0..5i64 {
+        let m = NewMessage {
+            public_id: format!("m{i}"),
+            sender: a.number.clone(),
+            recipient: b.number.clone(),
+            note: format!("第{i}便　よろしくお願いします"),
+            sent_by: u,
+            sent_terminal: "TA".into(),
+            sent_at: 1000 + i * 100,
+            idempotency_key: Some(format!("k{i}")),
+            files: if i % 2 == 0 {
+                vec![file(0, "UPPLAN_x.CSV", Some("UPPLAN"), Some("202506")), file(1, "UPSIKYU_x.CSV", Some("UPSIKYU"), Some("202506"))]
+            } else {
+                vec![file(0, "連絡.pdf", None, None)]
+            },
+        };
+        ids.push(
+            store
+                .insert_message(
+                    &m,
+                    Audit {
+                        action: "send",
+                        office: Some(&a.number),
+                        user_id: Some(u),
+                        terminal_id: Some("TA"),
+                        ip: Some("127.0.0.1"),
+                        detail: "d".into(),
+                    },
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let again = NewMessage {
+        public_id: "other".into(),
+        sender: a.number.clone(),
+        recipient: b.number.clone(),
+        note: String::new(),
+        sent_by: u,
+        sent_terminal: "TA".into(),
+        sent_at: 9,
+        idempotency_key: Some("k1".into()),
+        files: vec![file(0, "n", None, None)],
+    };
+    assert!(
+        matches!(store.insert_message(&again, Audit { action: "send", ..Default::default() }).await, Err(StoreError::Conflict(_))),
+        "{name}: idempotency key is unique per sender"
+    );
+    assert_eq!(store.message_count().await.unwrap(), 5, "{name}: the conflicting insert left nothing");
+    assert_eq!(store.message_by_idempotency(&a.number, "k1").await.unwrap().unwrap().public_id, "m1");
+    assert_eq!(store.message_by_idempotency(&b.number, "k1").await.unwrap(), None);
+    let m0 = store.message_for("m0", &b.number).await.unwrap().unwrap();
+    assert_eq!(m0.files.len(), 2);
+    assert_eq!(m0.note, "第0便　よろしくお願いします");
+    assert_eq!(m0.files[1], file(1, "UPSIKYU_x.CSV", Some("UPSIKYU"), Some("202506")));
+    assert!(store.message_for("m0", "1373000031").await.unwrap().is_none(), "{name}: a third office sees nothing");
+
+    // Listing: newest first, filters, paging.
+    let list = |inbox: bool, f: ListFilter| {
+        let office = if inbox { b.number.clone() } else { a.number.clone() };
+        async move { store.list(&office, inbox, &f).await.unwrap().into_iter().map(|m| m.public_id).collect::<Vec<_>>() }
+    };
+    let all = ListFilter { limit: 50, ..Default::default() };
+    assert_eq!(list(true, all.clone()).await, ["m4", "m3", "m2", "m1", "m0"], "{name}");
+    assert_eq!(list(false, all.clone()).await, ["m4", "m3", "m2", "m1", "m0"], "{name}");
+    assert!(store.list(&b.number, false, &all).await.unwrap().is_empty(), "{name}: B sent nothing");
+    assert_eq!(list(true, ListFilter { kind: Some("UPSIKYU".into()), ..all.clone() }).await, ["m4", "m2", "m0"]);
+    assert_eq!(list(true, ListFilter { month: Some("202506".into()), ..all.clone() }).await, ["m4", "m2", "m0"]);
+    assert_eq!(list(true, ListFilter { counterpart: Some(a.number.clone()), ..all.clone() }).await.len(), 5);
+    assert!(list(true, ListFilter { counterpart: Some(b.number.clone()), ..all.clone() }).await.is_empty());
+    assert_eq!(list(true, ListFilter { since: Some(1100), until: Some(1300), ..all.clone() }).await, ["m2", "m1"]);
+    assert_eq!(list(true, ListFilter { limit: 2, ..all.clone() }).await, ["m4", "m3"]);
+    assert_eq!(list(true, ListFilter { limit: 2, before_id: Some(ids[3]), ..all.clone() }).await, ["m2", "m1"]);
+
+    // Receipts: fetch once (audited once), open implies fetched.
+    store.mark_fetched(ids[0], staff, "TB", 5000, Audit { action: "fetch", ..Default::default() }).await.unwrap();
+    store.mark_fetched(ids[0], staff, "TB", 6000, Audit { action: "fetch", ..Default::default() }).await.unwrap();
+    let m0 = store.message_for("m0", &a.number).await.unwrap().unwrap();
+    assert_eq!((m0.fetched_at, m0.opened_at), (Some(5000), None), "{name}: the first fetch counts");
+    store.mark_opened(ids[1], staff, "TB", 7000, Audit { action: "open", ..Default::default() }).await.unwrap();
+    let m1 = store.message_for("m1", &a.number).await.unwrap().unwrap();
+    assert_eq!((m1.fetched_at, m1.opened_at), (Some(7000), Some(7000)));
+    assert_eq!(list(true, ListFilter { fetched: Some(false), ..all.clone() }).await, ["m4", "m3", "m2"]);
+    assert_eq!(list(true, ListFilter { fetched: Some(true), ..all.clone() }).await, ["m1", "m0"]);
+    let log = store.audit_log(100).await.unwrap();
+    assert_eq!(log.iter().filter(|(a, ..)| a == "fetch").count(), 1, "{name}");
+    assert_eq!(log.iter().filter(|(a, ..)| a == "send").count(), 5, "{name}");
+    assert_eq!(log.iter().filter(|(a, ..)| a == "open").count(), 1, "{name}");
+
+    // Revocation ends sessions and feeds the CRL.
+    store.add_session("s3", u, "TA", 1, 100).await.unwrap();
+    assert!(store.revoke_terminal("TA", 77).await.unwrap());
+    assert!(!store.revoke_terminal("TA", 78).await.unwrap(), "{name}: once");
+    assert_eq!(store.session("s3", 50).await.unwrap(), None, "{name}: sessions of a revoked terminal end");
+    assert_eq!(store.revoked_serials().await.unwrap(), vec![("0a".to_owned(), 77)]);
+    assert_eq!(store.terminals(&a.number).await.unwrap()[0].revoked_at, Some(77));
+}
+
+#[tokio::test]
+async fn conformance_sqlite() {
+    let dir = std::env::temp_dir().join(format!("renkei-conf-{}-{}", std::process::id(), renkei_hub::auth::token()[..8].to_owned()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&format!("sqlite:{}", dir.join("hub.db").display())).await.unwrap();
+    conformance(&store).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A throwaway PostgreSQL database, dropped by [`PgDb::drop_now`].
+pub struct PgDb {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDb {
+    pub async fn create(admin_url: &str) -> PgDb {
+        let name = format!("renkei_test_{}", renkei_hub::auth::token()[..12].to_owned());
+        let mut c = sqlx::PgConnection::connect(admin_url).await.unwrap_or_else(|e| panic!("RENKEI_TEST_POSTGRES_URL={admin_url}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.unwrap();
+        let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+        PgDb { admin_url: admin_url.to_owned(), url: format!("{base}/{name}"), name }
+    }
+
+    pub async fn drop_now(self) {
+        let mut c = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&mut c).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn conformance_postgres() {
+    let Ok(admin) = std::env::var("RENKEI_TEST_POSTGRES_URL") else {
+        eprintln!("conformance_postgres: RENKEI_TEST_POSTGRES_URL is not set; .ci/run sets it (PostgreSQL on 127.0.0.1:5432)");
+        return;
+    };
+    let db = PgDb::create(&admin).await;
+    let store = Store::open(&db.url).await.unwrap();
+    assert_eq!(store.backend_name(), "postgres");
+    conformance(&store).await;
+    drop(store);
+    db.drop_now().await;
+}
