@@ -8,7 +8,7 @@ pub struct Hub {
     pub dir: PathBuf,
     pub offices: Vec<DemoOffice>,
     pub config: Config,
-    pg: Option<crate::conformance::PgDb>,
+    pub pg: Option<crate::conformance::PgDb>,
 }
 
 impl Hub {

@@ -1,0 +1,167 @@
+//! Killing the hub (SIGKILL) during uploads and restarting it loses no acknowledged message and
+//! shows no partial one. The hub runs as a real child process here.
+
+use crate::common::*;
+use renkei_protocol::*;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_hub(dir: &std::path::Path, port: u16, db: Option<&str>) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_renkei-hub"));
+    c.arg("serve")
+        .env("RENKEI_DATA_DIR", dir)
+        .env("RENKEI_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RENKEI_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(db) = db {
+        c.env("RENKEI_DATABASE_URL", db);
+    }
+    c.spawn().unwrap()
+}
+
+#[tokio::test]
+async fn kill_during_uploads_loses_no_acknowledged_message() {
+    // Set up data with an in-process hub, then stop it and run the real binary on the same data.
+    let hub = Hub::start().await;
+    let dir = hub.dir.clone();
+    let db = hub.config.database_url.clone();
+    let offices = hub.offices.clone();
+    let unit = slip_unit(&hub, 0, 1, 9);
+    let Hub { running, pg, .. } = hub;
+    running.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let port = free_port();
+    let mut child = spawn_hub(&dir, port, db.as_deref());
+    let mk = |port: u16| {
+        let d = &offices[0].terminal_dir;
+        let mut pem = std::fs::read(d.join("terminal.pem")).unwrap();
+        pem.extend(std::fs::read(d.join("terminal.key")).unwrap());
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(d.join("ca.pem")).unwrap()).unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .identity(reqwest::Identity::from_pem(&pem).unwrap())
+            .resolve("localhost", addr)
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
+    };
+    let url = move |p: &str| format!("https://localhost:{port}{p}");
+    let client = mk(port);
+    for _ in 0..100 {
+        if client.get(url("/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login = |c: reqwest::Client, l: String, url: String| async move {
+        let r: LoginResponse = c
+            .post(url)
+            .json(&LoginRequest { login: l, password: renkei_hub::dev::DEMO_PASSWORD.into() })
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r.token
+    };
+    let token = login(client.clone(), offices[0].admin.clone(), url(paths::SESSIONS)).await;
+
+    // Four senders in a loop, each file ~256 KiB so that uploads are in flight when the hub dies.
+    let acked: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let (client, token, acked, unit, to) = (client.clone(), token.clone(), acked.clone(), unit.clone(), offices[1].number.clone());
+        let url = url(paths::MESSAGES);
+        tasks.push(tokio::spawn(async move {
+            for i in 0.. {
+                let mut files = unit.clone();
+                files.push((format!("記録{w}-{i}.txt"), format!("{w}-{i}\n").repeat(40_000).into_bytes()));
+                let form = form(&to, "crash test", &files);
+                let r =
+                    client.post(&url).bearer_auth(&token).header(paths::IDEMPOTENCY_KEY, format!("w{w}-{i}")).multipart(form).send().await;
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        let s: SendResponse = match r.json().await {
+                            Ok(s) => s,
+                            Err(_) => return,
+                        };
+                        acked.lock().unwrap().insert(s.message.id, s.message.files.iter().map(|f| f.sha256.clone()).collect());
+                    }
+                    _ => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 2, "the load did not get going ({} sends acknowledged)", acked.len());
+
+    // Restart on the same data; check everything from the recipient's side.
+    let port2 = free_port();
+    let mut child = spawn_hub(&dir, port2, db.as_deref());
+    let c2 = {
+        let d = &offices[1].terminal_dir;
+        let mut pem = std::fs::read(d.join("terminal.pem")).unwrap();
+        pem.extend(std::fs::read(d.join("terminal.key")).unwrap());
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(d.join("ca.pem")).unwrap()).unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port2}").parse().unwrap();
+        reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .identity(reqwest::Identity::from_pem(&pem).unwrap())
+            .resolve("localhost", addr)
+            .build()
+            .unwrap()
+    };
+    let url2 = move |p: &str| format!("https://localhost:{port2}{p}");
+    for _ in 0..100 {
+        if c2.get(url2("/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tb = login(c2.clone(), offices[1].admin.clone(), url2(paths::SESSIONS)).await;
+    let page: MessagePage =
+        c2.get(url2(paths::INBOX)).bearer_auth(&tb).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
+    let stored: HashMap<String, MessageInfo> = page.messages.into_iter().map(|m| (m.id.clone(), m)).collect();
+    for (id, shas) in &acked {
+        let m = stored.get(id).unwrap_or_else(|| panic!("acknowledged message {id} lost"));
+        assert_eq!(&m.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>(), shas);
+    }
+    // Every stored message (acknowledged or not) is whole: all files present and intact.
+    for m in stored.values() {
+        assert_eq!(m.files.len(), unit.len() + 1, "partial message {}", m.id);
+        for f in &m.files {
+            let body = c2
+                .get(url2(&format!("/v1/messages/{}/files/{}", m.id, f.index)))
+                .bearer_auth(&tb)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert_eq!(renkei_hub::blobs::sha256_hex(&body), f.sha256, "file {} of {}", f.index, m.id);
+        }
+    }
+    eprintln!("crash test: {} acknowledged, {} stored", acked.len(), stored.len());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(pg) = pg {
+        pg.drop_now().await;
+    }
+}
