@@ -351,36 +351,31 @@ fn too_large(ja: String) -> ApiError {
     ApiError::new(ErrorCode::TooLarge, ja, "upload too large")
 }
 
-pub(crate) async fn send(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    mut form: Multipart,
-) -> Result<Response, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
-    let key = h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200);
-    if let Some(k) = &key
-        && let Some(m) = st.store.message_by_idempotency(&c.terminal.office, k).await?
-    {
-        return Ok((StatusCode::OK, Json(SendResponse { message: info(&m), replayed: true, warnings: vec![] })).into_response());
-    }
+/// The parts of a send or draft form.
+struct Form {
+    to: Option<String>,
+    note: Option<String>,
+    uploads: Vec<Upload>,
+}
+
+/// Reads a multipart form (`to`, `note`, `file`…), enforcing the upload limits while streaming.
+async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result<Form, ApiError> {
     let limits = &st.config.limits;
-    let (mut to, mut note, mut uploads) = (None::<String>, String::new(), Vec::<Upload>::new());
+    let mut out = Form { to: None, note: None, uploads: Vec::new() };
     let mut total = 0usize;
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(ErrorCode::BadRequest, "送信データを読めませんでした。もう一度送ってください", format!("multipart: {e}"))
     };
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         match field.name() {
-            Some("to") => to = Some(field.text().await.map_err(bad)?.trim().to_owned()),
-            Some("note") => note = field.text().await.map_err(bad)?.chars().take(2000).collect(),
+            Some("to") => out.to = Some(field.text().await.map_err(bad)?.trim().to_owned()),
+            Some("note") => out.note = Some(field.text().await.map_err(bad)?.chars().take(2000).collect()),
             Some("file") => {
                 let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
                 if name.is_empty() {
                     return Err(ApiError::new(ErrorCode::BadRequest, "ファイル名のないファイルがあります", "file without a name"));
                 }
-                if uploads.len() >= limits.max_files {
+                if already + out.uploads.len() >= limits.max_files {
                     return Err(too_large(format!("1通で送れるファイルは{}個までです", limits.max_files)));
                 }
                 let mut bytes = Vec::new();
@@ -394,12 +389,57 @@ pub(crate) async fn send(
                         return Err(too_large(format!("1通の合計は{}MBまでです", limits.max_message_bytes / 1024 / 1024)));
                     }
                 }
-                uploads.push(Upload { name, bytes });
+                out.uploads.push(Upload { name, bytes });
             }
             _ => {}
         }
     }
-    let to = to.ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
+    Ok(out)
+}
+
+/// Writes blobs (content-addressed: invisible until a row references them) and describes them.
+async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>, ApiError> {
+    let blobs = st.blobs.clone();
+    let data: Vec<(String, Vec<u8>)> = uploads.iter().map(|u| (u.name.clone(), u.bytes.clone())).collect();
+    tokio::task::spawn_blocking(move || {
+        data.into_iter()
+            .zip(0..)
+            .map(|((name, bytes), idx)| {
+                blobs.put(&bytes).map(|sha| FileRow { idx, name, kind: None, service_month: None, size: bytes.len() as i64, sha256: sha })
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
+}
+
+fn idempotency_key(h: &HeaderMap) -> Option<String> {
+    h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200)
+}
+
+async fn replay(st: &AppState, c: &Caller, key: &Option<String>) -> Result<Option<Response>, ApiError> {
+    if let Some(k) = key
+        && let Some(m) = st.store.message_by_idempotency(&c.terminal.office, k).await?
+    {
+        return Ok(Some((StatusCode::OK, Json(SendResponse { message: info(&m), replayed: true, warnings: vec![] })).into_response()));
+    }
+    Ok(None)
+}
+
+/// Checks and stores a message; the common end of a direct send and of sending a draft.
+async fn deliver(
+    st: &AppState,
+    c: &Caller,
+    to: Option<String>,
+    note: String,
+    uploads: Vec<Upload>,
+    key: Option<String>,
+    from_draft: Option<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    let to = to
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
     let not_registered = || {
         ApiError::new(
             ErrorCode::RecipientNotRegistered,
@@ -416,29 +456,11 @@ pub(crate) async fn send(
     }
     let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
     let (classes, warnings) = checks::check_send(&sender, &recipient, &uploads)?;
-
-    // Blobs first (content-addressed, invisible until referenced), then one transaction.
-    let names: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
-    let blobs = st.blobs.clone();
-    let stored: Vec<(String, usize)> = tokio::task::spawn_blocking(move || {
-        uploads.iter().map(|u| blobs.put(&u.bytes).map(|h| (h, u.bytes.len()))).collect::<std::io::Result<Vec<_>>>()
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    let files: Vec<FileRow> = stored
+    let files: Vec<FileRow> = put_blobs(st, &uploads)
+        .await?
         .into_iter()
         .zip(classes)
-        .zip(names)
-        .zip(0..)
-        .map(|((((sha, size), cl), name), idx)| FileRow {
-            idx,
-            name,
-            kind: cl.kind,
-            service_month: cl.service_month,
-            size: size as i64,
-            sha256: sha,
-        })
+        .map(|(f, cl)| FileRow { kind: cl.kind, service_month: cl.service_month, ..f })
         .collect();
     let m = NewMessage {
         public_id: auth::token()[..32].to_owned(),
@@ -450,25 +472,213 @@ pub(crate) async fn send(
         sent_at: now(),
         idempotency_key: key.clone(),
         files,
+        from_draft,
     };
-    let detail = format!("to={} files={}", m.recipient, m.files.len());
+    let detail = format!("to={} files={}{}", m.recipient, m.files.len(), if from_draft.is_some() { " draft" } else { "" });
     match st.store.insert_message(&m, c.audit("send", detail)).await {
         Ok(_) => {}
-        Err(crate::store::StoreError::Conflict(_)) if key.is_some() => {
+        Err(crate::store::StoreError::Conflict(_)) => {
             // A concurrent retry with the same key won the race: answer with its message.
-            let k = key.as_deref().unwrap_or_default();
-            let prev = st
-                .store
-                .message_by_idempotency(&c.terminal.office, k)
-                .await?
-                .ok_or_else(|| ApiError::internal("idempotency conflict without a row"))?;
-            return Ok((StatusCode::OK, Json(SendResponse { message: info(&prev), replayed: true, warnings: vec![] })).into_response());
+            if let Some(r) = replay(st, c, &key).await? {
+                return Ok(r);
+            }
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "下書きが別の端末で変更または送信されました。下書き一覧を確認してください",
+                "the draft changed meanwhile",
+            ));
         }
         Err(e) => return Err(e.into()),
     }
     let stored = st.store.message_for(&m.public_id, &c.terminal.office).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
     tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
     Ok((StatusCode::CREATED, Json(SendResponse { message: info(&stored), replayed: false, warnings })).into_response())
+}
+
+pub(crate) async fn send(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let key = idempotency_key(&h);
+    if let Some(r) = replay(&st, &c, &key).await? {
+        return Ok(r);
+    }
+    let f = read_form(&st, form, 0).await?;
+    deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, key, None).await
+}
+
+fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
+    DraftInfo {
+        id: d.public_id.clone(),
+        to: d.recipient.clone(),
+        note: d.note.clone(),
+        files: d
+            .files
+            .iter()
+            .map(|f| {
+                let n = renkei_spec::name::parse(&f.name, renkei_spec::name::Profile::LENIENT).ok().map(|p| p.name);
+                FileInfo {
+                    index: f.idx as u32,
+                    name: f.name.clone(),
+                    kind: n.as_ref().map(|n| n.kind.prefix().to_owned()),
+                    service_month: n.and_then(|n| n.service_month()).map(|m| m.to_string()),
+                    size: f.size as u64,
+                    sha256: f.sha256.clone(),
+                }
+            })
+            .collect(),
+        version: d.version,
+        updated_at: rfc3339(d.updated_at),
+        updated_by: d.updated_by.clone(),
+    }
+}
+
+fn draft_gone() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "下書きが見つかりません（別の端末で削除または送信された可能性があります）", "no such draft")
+}
+
+async fn load_draft(st: &AppState, c: &Caller, id: &str) -> Result<crate::store::DraftRow, ApiError> {
+    st.store.draft(&c.terminal.office, id).await?.ok_or_else(draft_gone)
+}
+
+pub(crate) async fn create_draft(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    form: Multipart,
+) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let f = read_form(&st, form, 0).await?;
+    let files = put_blobs(&st, &f.uploads).await?;
+    let public_id = auth::token()[..32].to_owned();
+    st.store
+        .create_draft(
+            &public_id,
+            &c.terminal.office,
+            f.to.as_deref().unwrap_or(""),
+            f.note.as_deref().unwrap_or(""),
+            c.user.id,
+            now(),
+            &files,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(draft_info(&load_draft(&st, &c, &public_id).await?))))
+}
+
+pub(crate) async fn list_drafts(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+) -> Result<Json<Vec<DraftInfo>>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    Ok(Json(st.store.drafts(&c.terminal.office).await?.iter().map(draft_info).collect()))
+}
+
+pub(crate) async fn get_draft(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+pub(crate) async fn update_draft(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Json(u): Json<DraftUpdate>,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let d = load_draft(&st, &c, &id).await?;
+    let note: Option<String> = u.note.map(|n| n.chars().take(2000).collect());
+    if !st.store.update_draft(d.id, u.version, u.to.as_deref().map(str::trim), note.as_deref(), c.user.id, now()).await? {
+        let cur = load_draft(&st, &c, &id).await?;
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("この下書きは {} さんが別の端末で変更しました。最新の内容を読み込んでからもう一度編集してください", cur.updated_by),
+            "the draft changed on another terminal",
+        ));
+    }
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+pub(crate) async fn add_draft_files(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let d = load_draft(&st, &c, &id).await?;
+    let f = read_form(&st, form, d.files.len()).await?;
+    let files = put_blobs(&st, &f.uploads).await?;
+    st.store.add_draft_files(d.id, &files, c.user.id, now()).await?;
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+pub(crate) async fn remove_draft_file(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path((id, idx)): Path<(String, i64)>,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let d = load_draft(&st, &c, &id).await?;
+    if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
+    }
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+pub(crate) async fn delete_draft(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let d = load_draft(&st, &c, &id).await?;
+    st.store.delete_draft(d.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn send_draft(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let key = idempotency_key(&h);
+    if let Some(r) = replay(&st, &c, &key).await? {
+        return Ok(r);
+    }
+    let d = load_draft(&st, &c, &id).await?;
+    let blobs = st.blobs.clone();
+    let files = d.files.clone();
+    let uploads = tokio::task::spawn_blocking(move || {
+        files.into_iter().map(|f| blobs.get(&f.sha256).map(|bytes| Upload { name: f.name, bytes })).collect::<std::io::Result<Vec<_>>>()
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, key, Some((d.id, d.version))).await
 }
 
 fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {

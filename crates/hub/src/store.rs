@@ -216,6 +216,32 @@ pub struct NewMessage {
     pub idempotency_key: Option<String>,
     /// Files.
     pub files: Vec<FileRow>,
+    /// The draft `(id, version)` this message consumes: deleted in the same transaction, and the
+    /// insert fails with [`StoreError::Conflict`] if it changed meanwhile.
+    pub from_draft: Option<(i64, i64)>,
+}
+
+/// A stored draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftRow {
+    /// Internal id.
+    pub id: i64,
+    /// Public id.
+    pub public_id: String,
+    /// Office.
+    pub office: String,
+    /// Recipient (may be empty).
+    pub recipient: String,
+    /// Note.
+    pub note: String,
+    /// Version.
+    pub version: i64,
+    /// Display name of the last editor.
+    pub updated_by: String,
+    /// Last change.
+    pub updated_at: i64,
+    /// Files (kind/month empty).
+    pub files: Vec<FileRow>,
 }
 
 /// Inbox / sent filters, already validated.
@@ -642,6 +668,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            if let Some((draft, version)) = m.from_draft {
+                let r =
+                    sqlx::query(sql("DELETE FROM drafts WHERE id = ? AND version = ?")).bind(draft).bind(version).execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Err(StoreError::Conflict("draft changed or deleted".into()));
+                }
+            }
             insert_audit!(&mut *tx, sql, &audit, m.sent_at);
             tx.commit().await?;
             Ok(id)
@@ -816,6 +850,171 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+        })
+    }
+
+    /// Creates a draft with files; returns its id.
+    pub async fn create_draft(
+        &self,
+        public_id: &str,
+        office: &str,
+        recipient: &str,
+        note: &str,
+        user: i64,
+        now: i64,
+        files: &[FileRow],
+    ) -> Result<i64> {
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql("INSERT INTO drafts (public_id, office, recipient, note, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id"))
+                .bind(public_id)
+                .bind(office)
+                .bind(recipient)
+                .bind(note)
+                .bind(user)
+                .bind(user)
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            let id: i64 = r.get(0);
+            for f in files {
+                sqlx::query(sql("INSERT INTO draft_files (draft_id, idx, name, size, sha256) VALUES (?, ?, ?, ?, ?)"))
+                    .bind(id)
+                    .bind(f.idx)
+                    .bind(&f.name)
+                    .bind(f.size)
+                    .bind(&f.sha256)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    async fn draft_rows(&self, office: &str, public_id: Option<&str>) -> Result<Vec<DraftRow>> {
+        let mut drafts: Vec<DraftRow> = on_pool!(self, |pool, sql| {
+            let rows = match public_id {
+                Some(p) => sqlx::query(sql("SELECT d.id, d.public_id, d.office, d.recipient, d.note, d.version, d.updated_at, u.name FROM drafts d JOIN users u ON u.id = d.updated_by WHERE d.office = ? AND d.public_id = ?")).bind(office).bind(p).fetch_all(pool).await?,
+                None => sqlx::query(sql("SELECT d.id, d.public_id, d.office, d.recipient, d.note, d.version, d.updated_at, u.name FROM drafts d JOIN users u ON u.id = d.updated_by WHERE d.office = ? ORDER BY d.id DESC")).bind(office).fetch_all(pool).await?,
+            };
+            rows.iter()
+                .map(|r| DraftRow {
+                    id: r.get(0),
+                    public_id: r.get(1),
+                    office: r.get(2),
+                    recipient: r.get(3),
+                    note: r.get(4),
+                    version: r.get(5),
+                    updated_at: r.get(6),
+                    updated_by: r.get(7),
+                    files: Vec::new(),
+                })
+                .collect()
+        });
+        for d in &mut drafts {
+            d.files = on_pool!(self, |pool, sql| {
+                let rows = sqlx::query(sql("SELECT idx, name, size, sha256 FROM draft_files WHERE draft_id = ? ORDER BY idx"))
+                    .bind(d.id)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| FileRow { idx: r.get(0), name: r.get(1), kind: None, service_month: None, size: r.get(2), sha256: r.get(3) })
+                    .collect()
+            });
+        }
+        Ok(drafts)
+    }
+
+    /// A draft of an office.
+    pub async fn draft(&self, office: &str, public_id: &str) -> Result<Option<DraftRow>> {
+        Ok(self.draft_rows(office, Some(public_id)).await?.pop())
+    }
+
+    /// An office's drafts, newest first.
+    pub async fn drafts(&self, office: &str) -> Result<Vec<DraftRow>> {
+        self.draft_rows(office, None).await
+    }
+
+    /// Changes recipient and/or note if the version still matches; `false` on a stale version.
+    pub async fn update_draft(
+        &self,
+        id: i64,
+        version: i64,
+        recipient: Option<&str>,
+        note: Option<&str>,
+        user: i64,
+        now: i64,
+    ) -> Result<bool> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("UPDATE drafts SET recipient = COALESCE(?, recipient), note = COALESCE(?, note), version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? AND version = ?"))
+                .bind(recipient)
+                .bind(note)
+                .bind(user)
+                .bind(now)
+                .bind(id)
+                .bind(version)
+                .execute(pool)
+                .await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Appends files to a draft (indexes after the last one) and bumps its version.
+    pub async fn add_draft_files(&self, id: i64, files: &[FileRow], user: i64, now: i64) -> Result<()> {
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("UPDATE drafts SET version = version + 1, updated_by = ?, updated_at = ? WHERE id = ?"))
+                .bind(user)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let next: i64 = sqlx::query(sql("SELECT COALESCE(MAX(idx) + 1, 0) FROM draft_files WHERE draft_id = ?"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+            for (i, f) in files.iter().enumerate() {
+                sqlx::query(sql("INSERT INTO draft_files (draft_id, idx, name, size, sha256) VALUES (?, ?, ?, ?, ?)"))
+                    .bind(id)
+                    .bind(next + i as i64)
+                    .bind(&f.name)
+                    .bind(f.size)
+                    .bind(&f.sha256)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Removes one file of a draft; `false` if there was none.
+    pub async fn remove_draft_file(&self, id: i64, idx: i64, user: i64, now: i64) -> Result<bool> {
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql("DELETE FROM draft_files WHERE draft_id = ? AND idx = ?")).bind(id).bind(idx).execute(&mut *tx).await?;
+            sqlx::query(sql("UPDATE drafts SET version = version + 1, updated_by = ?, updated_at = ? WHERE id = ?"))
+                .bind(user)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Deletes a draft; `false` if it did not exist.
+    pub async fn delete_draft(&self, id: i64) -> Result<bool> {
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("DELETE FROM draft_files WHERE draft_id = ?")).bind(id).execute(&mut *tx).await?;
+            let r = sqlx::query(sql("DELETE FROM drafts WHERE id = ?")).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(r.rows_affected() == 1)
         })
     }
 

@@ -82,6 +82,25 @@ impl Hub {
         (c, t)
     }
 
+    /// Enrols a second PC for office `i` (code from its administrator, CSR made locally) and
+    /// logs its staff user in on it.
+    pub async fn second_terminal(&self, i: usize) -> (reqwest::Client, String) {
+        let (a, ta) = self.session(i).await;
+        let code: EnrolmentCode = a.post(self.url(paths::ENROLMENT_CODES)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+        let (key, csr) = renkei_hub::ca::terminal_key_and_csr("2台目").unwrap();
+        let req = EnrolRequest {
+            login: self.offices[i].staff.clone(),
+            password: DEMO_PASSWORD.into(),
+            code: code.code,
+            csr_pem: csr,
+            label: "2台目".into(),
+        };
+        let e: EnrolResponse = self.anonymous().post(self.url(paths::ENROL)).json(&req).send().await.unwrap().json().await.unwrap();
+        let c = self.client_with(Some(reqwest::Identity::from_pem(format!("{}{key}", e.certificate_pem).as_bytes()).unwrap()));
+        let t = self.login(&c, &self.offices[i].staff.clone()).await;
+        (c, t)
+    }
+
     pub fn office(&self, i: usize) -> renkei_testkit::Office {
         let o = &self.offices[i];
         renkei_testkit::Office {

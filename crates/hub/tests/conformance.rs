@@ -101,6 +101,7 @@ async fn conformance(store: &Store) {
             sent_terminal: "TA".into(),
             sent_at: 1000 + i * 100,
             idempotency_key: Some(format!("k{i}")),
+            from_draft: None,
             files: if i % 2 == 0 {
                 vec![file(0, "UPPLAN_x.CSV", Some("UPPLAN"), Some("202506")), file(1, "UPSIKYU_x.CSV", Some("UPSIKYU"), Some("202506"))]
             } else {
@@ -133,6 +134,7 @@ async fn conformance(store: &Store) {
         sent_terminal: "TA".into(),
         sent_at: 9,
         idempotency_key: Some("k1".into()),
+        from_draft: None,
         files: vec![file(0, "n", None, None)],
     };
     assert!(
@@ -179,6 +181,42 @@ async fn conformance(store: &Store) {
     assert_eq!(log.iter().filter(|(a, ..)| a == "fetch").count(), 1, "{name}");
     assert_eq!(log.iter().filter(|(a, ..)| a == "send").count(), 5, "{name}");
     assert_eq!(log.iter().filter(|(a, ..)| a == "open").count(), 1, "{name}");
+
+    // Drafts: shared per office, versioned, consumed by the message that sends them.
+    let d = store.create_draft("d1", &a.number, "", "下書き", u, 10, &[file(0, "a.pdf", None, None)]).await.unwrap();
+    assert!(store.draft(&b.number, "d1").await.unwrap().is_none(), "{name}: another office sees no draft");
+    let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
+    assert_eq!((got.version, got.updated_by.as_str(), got.files.len()), (1, "管理者　太郎", 1));
+    assert!(store.update_draft(d, 1, Some(&b.number), None, u, 11).await.unwrap());
+    assert!(!store.update_draft(d, 1, None, Some("古い版"), u, 12).await.unwrap(), "{name}: a stale version is refused");
+    store.add_draft_files(d, &[file(0, "b.pdf", None, None), file(1, "c.pdf", None, None)], u, 13).await.unwrap();
+    assert!(store.remove_draft_file(d, 0, u, 14).await.unwrap());
+    let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
+    assert_eq!(got.files.iter().map(|f| (f.idx, f.name.as_str())).collect::<Vec<_>>(), [(1, "b.pdf"), (2, "c.pdf")], "{name}");
+    assert_eq!((got.recipient.as_str(), got.note.as_str(), got.version), (b.number.as_str(), "下書き", 4));
+    let from_draft = |version| NewMessage {
+        public_id: format!("fd{version}"),
+        sender: a.number.clone(),
+        recipient: b.number.clone(),
+        note: "下書き".into(),
+        sent_by: u,
+        sent_terminal: "TA".into(),
+        sent_at: 20,
+        idempotency_key: None,
+        files: vec![file(0, "b.pdf", None, None)],
+        from_draft: Some((d, version)),
+    };
+    assert!(
+        matches!(store.insert_message(&from_draft(3), Audit { action: "send", ..Default::default() }).await, Err(StoreError::Conflict(_))),
+        "{name}: stale draft"
+    );
+    assert!(store.message_for("fd3", &a.number).await.unwrap().is_none(), "{name}: nothing stored");
+    store.insert_message(&from_draft(4), Audit { action: "send", ..Default::default() }).await.unwrap();
+    assert!(store.draft(&a.number, "d1").await.unwrap().is_none(), "{name}: sending consumes the draft");
+    assert!(store.drafts(&a.number).await.unwrap().is_empty());
+    let d2 = store.create_draft("d2", &a.number, "", "", u, 30, &[]).await.unwrap();
+    assert!(store.delete_draft(d2).await.unwrap());
+    assert!(!store.delete_draft(d2).await.unwrap());
 
     // Revocation ends sessions and feeds the CRL.
     store.add_session("s3", u, "TA", 1, 100).await.unwrap();

@@ -155,3 +155,93 @@ async fn directory_lookup() {
     assert!(!d.registered && !d.license_valid);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn drafts_are_shared_by_the_offices_terminals() {
+    let hub = Hub::start().await;
+    let (pc1, t1) = hub.session(0).await;
+    let (pc2, t2) = hub.second_terminal(0).await;
+    let to = hub.offices[1].number.clone();
+    let unit = slip_unit(&hub, 0, 1, 5);
+
+    // PC1 starts a draft with part of the unit.
+    let r = pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form("", "月末分です", &unit[..2])).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let d: DraftInfo = r.json().await.unwrap();
+    assert_eq!(d.files.len(), 2);
+    assert!(d.files.iter().any(|f| f.kind.as_deref() == Some("UPHOSOKU")));
+
+    // PC2 sees it, sets the recipient and adds the last file.
+    let list: Vec<DraftInfo> = pc2.get(hub.url(paths::DRAFTS)).bearer_auth(&t2).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, d.id);
+    let upd: DraftInfo = pc2
+        .patch(hub.url(&format!("/v1/drafts/{}", d.id)))
+        .bearer_auth(&t2)
+        .json(&DraftUpdate { version: d.version, to: Some(to.clone()), note: None })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(upd.to, to);
+    assert!(upd.updated_by.contains("職員"), "{}", upd.updated_by);
+    let upd: DraftInfo = pc2
+        .post(hub.url(&format!("/v1/drafts/{}/files", d.id)))
+        .bearer_auth(&t2)
+        .multipart(form("", "", &unit[2..]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(upd.files.len(), 3);
+
+    // PC1 edits with the version it read: refused, and told who changed it.
+    let e = error(
+        pc1.patch(hub.url(&format!("/v1/drafts/{}", d.id)))
+            .bearer_auth(&t1)
+            .json(&DraftUpdate { version: d.version, to: None, note: Some("古い".into()) })
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(e.code, ErrorCode::Conflict);
+    assert!(e.message.contains("職員"), "{}", e.message);
+
+    // Another office sees nothing of it.
+    let (c, tc) = hub.session(2).await;
+    let none: Vec<DraftInfo> = c.get(hub.url(paths::DRAFTS)).bearer_auth(&tc).send().await.unwrap().json().await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(
+        error(c.get(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&tc).send().await.unwrap()).await.code,
+        ErrorCode::NotFound
+    );
+
+    // PC1 sends it; the draft is gone everywhere and the recipient has the message.
+    let r = pc1.post(hub.url(&format!("/v1/drafts/{}/send", d.id))).bearer_auth(&t1).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let list: Vec<DraftInfo> = pc2.get(hub.url(paths::DRAFTS)).bearer_auth(&t2).send().await.unwrap().json().await.unwrap();
+    assert!(list.is_empty());
+    assert_eq!(
+        error(pc2.post(hub.url(&format!("/v1/drafts/{}/send", d.id))).bearer_auth(&t2).send().await.unwrap()).await.code,
+        ErrorCode::NotFound
+    );
+    let (b, tb) = hub.session(1).await;
+    let inbox: MessagePage = b.get(hub.url(paths::INBOX)).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(inbox.messages.len(), 1);
+    assert_eq!(inbox.messages[0].note, "月末分です");
+    assert_eq!(inbox.messages[0].files.len(), 3);
+
+    // A draft that breaks the rules is refused at send time and stays a draft.
+    let bad: DraftInfo =
+        pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form(&to, "", &unit[..1])).send().await.unwrap().json().await.unwrap();
+    let e = error(pc1.post(hub.url(&format!("/v1/drafts/{}/send", bad.id))).bearer_auth(&t1).send().await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::SendUnitInvalid);
+    assert_eq!(pc1.get(hub.url(&format!("/v1/drafts/{}", bad.id))).bearer_auth(&t1).send().await.unwrap().status(), 200);
+    assert_eq!(pc1.delete(hub.url(&format!("/v1/drafts/{}", bad.id))).bearer_auth(&t1).send().await.unwrap().status(), 204);
+    hub.stop().await;
+}

@@ -32,6 +32,10 @@ pub mod paths {
     pub const INBOX: &str = "/v1/inbox";
     /// `GET`: sent messages.
     pub const SENT: &str = "/v1/sent";
+    /// `POST`: create a draft (multipart: `to`, `note`, `file`…); `GET`: the office's drafts.
+    /// `GET`/`PATCH`/`DELETE /v1/drafts/{id}`; `POST /v1/drafts/{id}/files` adds files;
+    /// `DELETE /v1/drafts/{id}/files/{index}`; `POST /v1/drafts/{id}/send` sends it.
+    pub const DRAFTS: &str = "/v1/drafts";
     /// Header carrying the SHA-256 (hex) of a downloaded file.
     pub const SHA256_HEADER: &str = "x-content-sha256";
     /// Header making a send idempotent.
@@ -114,6 +118,8 @@ pub enum ErrorCode {
     TooLarge,
     /// 422: a message needs at least one file.
     Empty,
+    /// 409: the draft was changed on another terminal since it was read.
+    Conflict,
     /// 500: the hub failed; nothing was stored.
     Internal,
 }
@@ -127,6 +133,7 @@ impl ErrorCode {
             CertificateRequired | TerminalUnknown | SessionRequired | BadCredentials => 401,
             PasswordChangeRequired | Forbidden => 403,
             NotFound => 404,
+            Conflict => 409,
             TooLarge => 413,
             RecipientNotRegistered | FileNameInvalid | SenderMismatch | ReceiverMismatch | SendUnitInvalid | AttachmentRefused | Empty => {
                 422
@@ -330,6 +337,38 @@ pub struct InboxQuery {
     /// Page size (1–200, default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+}
+
+/// A draft (下書き), shared by every terminal of the office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftInfo {
+    /// Draft id.
+    pub id: String,
+    /// Recipient office (may be empty while drafting).
+    pub to: String,
+    /// Note.
+    pub note: String,
+    /// Files so far (`kind`/`service_month` are filled from the names).
+    pub files: Vec<FileInfo>,
+    /// Incremented on every change; pass it back in [`DraftUpdate`].
+    pub version: i64,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+    /// Who changed it last (display name).
+    pub updated_by: String,
+}
+
+/// `PATCH /v1/drafts/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftUpdate {
+    /// The version read; a stale version is refused with [`ErrorCode::Conflict`].
+    pub version: i64,
+    /// New recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// New note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Response to a send.
