@@ -221,6 +221,23 @@ pub struct NewMessage {
     pub from_draft: Option<(i64, i64)>,
 }
 
+/// A draft to create.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDraft<'a> {
+    /// Public id.
+    pub public_id: &'a str,
+    /// Office.
+    pub office: &'a str,
+    /// Recipient (may be empty).
+    pub recipient: &'a str,
+    /// Note.
+    pub note: &'a str,
+    /// Creating user.
+    pub user: i64,
+    /// Files (blobs already stored).
+    pub files: &'a [FileRow],
+}
+
 /// A stored draft.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DraftRow {
@@ -854,16 +871,8 @@ impl Store {
     }
 
     /// Creates a draft with files; returns its id.
-    pub async fn create_draft(
-        &self,
-        public_id: &str,
-        office: &str,
-        recipient: &str,
-        note: &str,
-        user: i64,
-        now: i64,
-        files: &[FileRow],
-    ) -> Result<i64> {
+    pub async fn create_draft(&self, d: &NewDraft<'_>, now: i64) -> Result<i64> {
+        let NewDraft { public_id, office, recipient, note, user, files } = *d;
         on_pool!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql("INSERT INTO drafts (public_id, office, recipient, note, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id"))

@@ -183,7 +183,20 @@ async fn conformance(store: &Store) {
     assert_eq!(log.iter().filter(|(a, ..)| a == "open").count(), 1, "{name}");
 
     // Drafts: shared per office, versioned, consumed by the message that sends them.
-    let d = store.create_draft("d1", &a.number, "", "下書き", u, 10, &[file(0, "a.pdf", None, None)]).await.unwrap();
+    let d = store
+        .create_draft(
+            &NewDraft {
+                public_id: "d1",
+                office: &a.number,
+                recipient: "",
+                note: "下書き",
+                user: u,
+                files: &[file(0, "a.pdf", None, None)],
+            },
+            10,
+        )
+        .await
+        .unwrap();
     assert!(store.draft(&b.number, "d1").await.unwrap().is_none(), "{name}: another office sees no draft");
     let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
     assert_eq!((got.version, got.updated_by.as_str(), got.files.len()), (1, "管理者　太郎", 1));
@@ -214,7 +227,10 @@ async fn conformance(store: &Store) {
     store.insert_message(&from_draft(4), Audit { action: "send", ..Default::default() }).await.unwrap();
     assert!(store.draft(&a.number, "d1").await.unwrap().is_none(), "{name}: sending consumes the draft");
     assert!(store.drafts(&a.number).await.unwrap().is_empty());
-    let d2 = store.create_draft("d2", &a.number, "", "", u, 30, &[]).await.unwrap();
+    let d2 = store
+        .create_draft(&NewDraft { public_id: "d2", office: &a.number, recipient: "", note: "", user: u, files: &[] }, 30)
+        .await
+        .unwrap();
     assert!(store.delete_draft(d2).await.unwrap());
     assert!(!store.delete_draft(d2).await.unwrap());
 
