@@ -556,17 +556,15 @@ pub(crate) async fn create_draft(
     let f = read_form(&st, form, 0).await?;
     let files = put_blobs(&st, &f.uploads).await?;
     let public_id = auth::token()[..32].to_owned();
-    st.store
-        .create_draft(
-            &public_id,
-            &c.terminal.office,
-            f.to.as_deref().unwrap_or(""),
-            f.note.as_deref().unwrap_or(""),
-            c.user.id,
-            now(),
-            &files,
-        )
-        .await?;
+    let draft = crate::store::NewDraft {
+        public_id: &public_id,
+        office: &c.terminal.office,
+        recipient: f.to.as_deref().unwrap_or(""),
+        note: f.note.as_deref().unwrap_or(""),
+        user: c.user.id,
+        files: &files,
+    };
+    st.store.create_draft(&draft, now()).await?;
     Ok((StatusCode::CREATED, Json(draft_info(&load_draft(&st, &c, &public_id).await?))))
 }
 
