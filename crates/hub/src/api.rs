@@ -320,6 +320,8 @@ fn info(m: &MessageRow) -> MessageInfo {
         DeliveryState::Opened
     } else if m.fetched_at.is_some() {
         DeliveryState::Fetched
+    } else if m.expired_at.is_some() {
+        DeliveryState::Expired
     } else {
         DeliveryState::NotFetched
     };
@@ -332,6 +334,8 @@ fn info(m: &MessageRow) -> MessageInfo {
         state,
         fetched_at: m.fetched_at.map(rfc3339),
         opened_at: m.opened_at.map(rfc3339),
+        expired_at: m.expired_at.map(rfc3339),
+        content_purged: m.purged_at.is_some(),
         files: m
             .files
             .iter()
@@ -492,6 +496,10 @@ async fn deliver(
     }
     let stored = st.store.message_for(&m.public_id, &c.terminal.office).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
     tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
+    st.events.send(
+        Some(&stored.recipient),
+        Event::NewMessage { id: stored.public_id.clone(), sender: stored.sender.clone(), files: stored.files.len() as u32 },
+    );
     Ok((StatusCode::CREATED, Json(SendResponse { message: info(&stored), replayed: false, warnings })).into_response())
 }
 
@@ -765,6 +773,7 @@ pub(crate) async fn download(
     let c = caller(&st, &peer, &h, ip, false).await?;
     let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     let f = m.files.iter().find(|f| f.idx == idx).ok_or_else(ApiError::not_found)?.clone();
+    gone_check(&m, &c)?;
     let blobs = st.blobs.clone();
     let sha = f.sha256.clone();
     let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
@@ -792,11 +801,32 @@ pub(crate) async fn download(
     Ok(resp)
 }
 
+/// Expired messages cannot be fetched by the recipient; purged content is gone for everyone.
+fn gone_check(m: &MessageRow, c: &Caller) -> Result<(), ApiError> {
+    if m.purged_at.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Gone,
+            "保存期間が過ぎたため、このメッセージのファイルは削除されています（送受信の記録とファイルのハッシュ値は残っています）",
+            "content purged after the retention period",
+        ));
+    }
+    if m.expired_at.is_some() && m.fetched_at.is_none() && m.recipient == c.terminal.office {
+        return Err(ApiError::new(
+            ErrorCode::Gone,
+            "受信されないまま保存期間が過ぎたため、このメッセージは取得できません。送信元に再送を依頼してください",
+            "expired unfetched",
+        ));
+    }
+    Ok(())
+}
+
 async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<Json<MessageInfo>, ApiError> {
     let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     if m.recipient != c.terminal.office {
         return Err(ApiError::new(ErrorCode::Forbidden, "受信したメッセージだけが対象です", "only the recipient can acknowledge"));
     }
+    gone_check(&m, c)?;
+    let before = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
     let t = now();
     if open {
         st.store.mark_opened(m.id, c.user.id, &c.terminal.id, t, c.audit("open", m.public_id.clone())).await?;
@@ -804,6 +834,11 @@ async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<Json
         st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit("fetch", m.public_id.clone())).await?;
     }
     let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    let after = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
+    if after != before {
+        let i = info(&m);
+        st.events.send(Some(&m.sender), Event::Receipt { id: i.id.clone(), state: i.state });
+    }
     Ok(Json(info(&m)))
 }
 
@@ -827,4 +862,61 @@ pub(crate) async fn open(
 ) -> Result<Json<MessageInfo>, ApiError> {
     let c = caller(&st, &peer, &h, ip, false).await?;
     receipt(&st, &c, &id, true).await
+}
+
+pub(crate) fn notice_info(n: &crate::store::NoticeRow) -> Notice {
+    Notice {
+        id: n.public_id.clone(),
+        kind: n.kind.clone(),
+        title: n.title.clone(),
+        body: n.body.clone(),
+        published_at: rfc3339(n.published_at),
+    }
+}
+
+pub(crate) async fn notices(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+) -> Result<Json<Vec<Notice>>, ApiError> {
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    Ok(Json(st.store.notices(Some(&c.terminal.office), None, 100).await?.iter().map(notice_info).collect()))
+}
+
+/// Server-sent events for the caller's office. The caller is checked again every 30 seconds:
+/// a revoked terminal or an ended session closes the stream.
+pub(crate) async fn events(
+    State(st): State<AppState>,
+    peer: axum::Extension<PeerCert>,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let c = caller(&st, &peer, &h, ip, false).await?;
+    let office = c.terminal.office.clone();
+    let rx = st.events.subscribe();
+    let check = tokio::time::interval(std::time::Duration::from_secs(30));
+    let state = (rx, check, st, peer.0.clone(), h.clone(), ip, office);
+    let stream = futures_util::stream::unfold(state, |(mut rx, mut check, st, peer, h, ip, office)| async move {
+        loop {
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Ok((to, ev)) if to.as_deref().is_none_or(|t| t == office) => {
+                        let data = serde_json::to_string(&ev).unwrap_or_default();
+                        let out: Result<SseEvent, std::convert::Infallible> = Ok(SseEvent::default().event(ev.name()).data(data));
+                        return Some((out, (rx, check, st, peer, h, ip, office)));
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = check.tick() => {
+                    if caller(&st, &peer, &h, ip, false).await.is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }

@@ -28,8 +28,40 @@ pub struct AppState {
     pub ca: Arc<Ca>,
     /// Configuration.
     pub config: Arc<Config>,
+    /// Events for server-sent-event subscribers.
+    pub events: Events,
     tls: RustlsConfig,
     server_cert: Arc<(String, String)>,
+}
+
+/// Broadcast of events to the SSE subscribers of this node, each tagged with its target office
+/// (`None`: every office).
+#[derive(Debug, Clone)]
+pub struct Events {
+    tx: tokio::sync::broadcast::Sender<(Option<String>, renkei_protocol::Event)>,
+}
+
+impl Events {
+    fn new() -> Events {
+        Events { tx: tokio::sync::broadcast::channel(1024).0 }
+    }
+    /// Publishes an event (nobody listening is fine).
+    pub fn send(&self, to: Option<&str>, ev: renkei_protocol::Event) {
+        let _ = self.tx.send((to.map(str::to_owned), ev));
+    }
+    /// A new subscription.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(Option<String>, renkei_protocol::Event)> {
+        self.tx.subscribe()
+    }
+}
+
+/// What one retention pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Messages that expired unfetched (each sender got a non-delivery notice).
+    pub expired: usize,
+    /// Blobs whose content was deleted.
+    pub purged_blobs: usize,
 }
 
 impl AppState {
@@ -41,6 +73,37 @@ impl AppState {
         let cfg = server_config(&self.ca.cert_pem, &self.server_cert.0, &self.server_cert.1, &crl)?;
         self.tls.reload_from_config(Arc::new(cfg));
         Ok(revoked.len())
+    }
+
+    /// One retention pass as of `now` (unix seconds): expire unfetched messages (non-delivery
+    /// notice and event to the sender), then purge content past its retention (rows and hashes
+    /// stay).
+    pub async fn retention_pass(&self, now: i64) -> anyhow::Result<RetentionReport> {
+        let r = &self.config.retention;
+        let expired = self
+            .store
+            .expire_unfetched(now - r.expire_unfetched_days * 86400, now, |recipient, sent_at| {
+                let when = time::OffsetDateTime::from_unix_timestamp(sent_at).map(|t| t.to_offset(time::macros::offset!(+9))).ok();
+                let when = when.map_or(String::new(), |t| format!("{}年{}月{}日 {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute()));
+                (
+                    crate::auth::token()[..32].to_owned(),
+                    format!("未取得のまま期限切れ: {recipient} あて"),
+                    format!("{when} に {recipient} あてに送ったメッセージは、{}日間取得されなかったため期限切れになりました。相手の事業所に連絡のうえ、必要なら送り直してください。", r.expire_unfetched_days),
+                )
+            })
+            .await?;
+        for e in &expired {
+            // The non-delivery notice itself reaches subscribers through the notice poll.
+            self.events.send(Some(&e.sender), renkei_protocol::Event::Expired { id: e.public_id.clone(), recipient: e.recipient.clone() });
+        }
+        let free = self.store.purge_content(now - r.purge_content_days * 86400, now).await?;
+        let blobs = self.blobs.clone();
+        let n = free.len();
+        tokio::task::spawn_blocking(move || free.iter().try_for_each(|sha| blobs.delete(sha))).await??;
+        if !expired.is_empty() || n > 0 {
+            tracing::info!(expired = expired.len(), purged_blobs = n, "retention pass");
+        }
+        Ok(RetentionReport { expired: expired.len(), purged_blobs: n })
     }
 
     /// Revokes a terminal: its sessions end, its certificate goes on the CRL.
@@ -95,6 +158,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/drafts/{id}/files", post(api::add_draft_files))
         .route("/v1/drafts/{id}/files/{idx}", axum::routing::delete(api::remove_draft_file))
         .route("/v1/drafts/{id}/send", post(api::send_draft))
+        .route(paths::NOTICES, get(api::notices))
+        .route(paths::EVENTS, get(api::events))
         .route(paths::INBOX, get(api::inbox))
         .route(paths::SENT, get(api::sent))
         .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
@@ -140,8 +205,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (ca, cert, key) = ensure_pki(&config)?;
     let crl = ca.crl(&store.revoked_serials().await?)?;
     let tls = RustlsConfig::from_config(Arc::new(server_config(&ca.cert_pem, &cert, &key, &crl)?));
-    let state =
-        AppState { store, blobs, ca: Arc::new(ca), config: Arc::new(config.clone()), tls: tls.clone(), server_cert: Arc::new((cert, key)) };
+    let state = AppState {
+        store,
+        blobs,
+        ca: Arc::new(ca),
+        config: Arc::new(config.clone()),
+        events: Events::new(),
+        tls: tls.clone(),
+        server_cert: Arc::new((cert, key)),
+    };
 
     let listener = std::net::TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
     listener.set_nonblocking(true)?;
@@ -157,9 +229,29 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let watcher = tokio::spawn(async move {
         let watcher = w;
         let mut seen = watcher.store.revoked_serials().await.map(|v| v.len()).unwrap_or(0);
+        let mut last_notice = watcher.store.notices(None, None, 1).await.ok().and_then(|v| v.first().map(|n| n.id)).unwrap_or(0);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let every = watcher.config.retention.interval_seconds.max(1) as u64;
+        let mut retention = tokio::time::interval(Duration::from_secs(every));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = retention.tick() => {
+                    if let Err(e) = watcher.retention_pass(api::now()).await {
+                        tracing::error!(error = %e, "retention pass failed");
+                    }
+                    continue;
+                }
+            }
+            // Notices published by another process (`renkei-hub notice add`) become events.
+            if let Ok(new) = watcher.store.notices(None, Some(last_notice), 100).await {
+                for n in new.iter().rev() {
+                    last_notice = last_notice.max(n.id);
+                    watcher
+                        .events
+                        .send(n.office.as_deref(), renkei_protocol::Event::Notice { id: n.public_id.clone(), title: n.title.clone() });
+                }
+            }
             match watcher.store.revoked_serials().await {
                 Ok(v) if v.len() != seen => {
                     seen = v.len();

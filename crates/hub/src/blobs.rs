@@ -52,6 +52,22 @@ impl BlobStore {
         Ok(sha)
     }
 
+    /// Deletes a blob (absent is fine).
+    pub fn delete(&self, sha: &str) -> std::io::Result<()> {
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sha256"));
+        }
+        match std::fs::remove_file(self.path(sha)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// `true` when the blob is stored.
+    pub fn exists(&self, sha: &str) -> bool {
+        sha.len() == 64 && self.path(sha).exists()
+    }
+
     /// Reads a blob.
     pub fn get(&self, sha: &str) -> std::io::Result<Vec<u8>> {
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {

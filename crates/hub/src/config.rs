@@ -21,6 +21,26 @@ pub struct Config {
     pub limits: Limits,
     /// Authentication.
     pub auth: Auth,
+    /// Retention.
+    pub retention: Retention,
+}
+
+/// Retention of messages.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Days after which an unfetched message expires (the sender gets a non-delivery notice).
+    pub expire_unfetched_days: i64,
+    /// Days after sending when file content is deleted (records and hashes are kept).
+    pub purge_content_days: i64,
+    /// Seconds between retention passes.
+    pub interval_seconds: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { expire_unfetched_days: 30, purge_content_days: 180, interval_seconds: 300 }
+    }
 }
 
 /// Upload limits.
@@ -58,6 +78,7 @@ impl Default for Config {
             server_names: vec!["localhost".into(), "127.0.0.1".into()],
             limits: Limits::default(),
             auth: Auth::default(),
+            retention: Retention::default(),
         }
     }
 }

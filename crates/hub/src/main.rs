@@ -46,8 +46,29 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Notices (お知らせ) shown in every client.
+    Notice {
+        #[command(subcommand)]
+        command: NoticeCommand,
+    },
     /// Creates or upgrades the database.
     Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+enum NoticeCommand {
+    /// Publishes a notice (to every office, or to one with --office).
+    Add {
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Body.
+        #[arg(long)]
+        body: String,
+        /// Only this office.
+        #[arg(long)]
+        office: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -170,6 +191,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let running = app::start(cfg.clone()).await?;
             println!("{}", dev::instructions(&cfg, &running.addr, &offices));
             serve_until_signal(running).await
+        }
+        Command::Notice { command: NoticeCommand::Add { title, body, office } } => {
+            let store = Store::open(&cfg.database_url()).await?;
+            let n = store.add_notice(&auth::token()[..32], office.as_deref(), "operator", &title, &body, now).await?;
+            store
+                .audit(
+                    renkei_hub::store::Audit { action: "notice", office: office.as_deref(), detail: title.clone(), ..Default::default() },
+                    now,
+                )
+                .await?;
+            println!("notice {} published", n.public_id);
+            Ok(())
         }
         Command::Migrate => {
             Store::open(&cfg.database_url()).await?;

@@ -191,8 +191,46 @@ pub struct MessageRow {
     pub fetched_at: Option<i64>,
     /// Opened at.
     pub opened_at: Option<i64>,
+    /// Expired unfetched at.
+    pub expired_at: Option<i64>,
+    /// Content purged at.
+    pub purged_at: Option<i64>,
     /// Files.
     pub files: Vec<FileRow>,
+}
+
+/// A notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// Internal id.
+    pub id: i64,
+    /// Public id.
+    pub public_id: String,
+    /// Target office (`None`: everyone).
+    pub office: Option<String>,
+    /// `operator` or `non_delivery`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Published at.
+    pub published_at: i64,
+}
+
+/// A message that just expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// Public id.
+    pub public_id: String,
+    /// Sender.
+    pub sender: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Sent at.
+    pub sent_at: i64,
+    /// The non-delivery notice created for the sender.
+    pub notice: NoticeRow,
 }
 
 /// A new message to store (blobs already written).
@@ -702,7 +740,7 @@ impl Store {
     async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
         on_pool!(self, |pool, sql| {
             let Some(r) = sqlx::query(sql(
-                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at FROM messages WHERE id = ?",
+                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id = ?",
             ))
             .bind(id)
             .fetch_optional(pool)
@@ -734,6 +772,8 @@ impl Store {
                 sent_at: r.get("sent_at"),
                 fetched_at: r.get("fetched_at"),
                 opened_at: r.get("opened_at"),
+                expired_at: r.get("expired_at"),
+                purged_at: r.get("purged_at"),
                 files,
             }))
         })
@@ -762,7 +802,7 @@ impl Store {
         let (own, other) = if inbox { ("recipient", "sender") } else { ("sender", "recipient") };
         let mut text = format!("SELECT m.id FROM messages m WHERE m.{own} = ?");
         if let Some(fetched) = f.fetched {
-            text.push_str(if fetched { " AND m.fetched_at IS NOT NULL" } else { " AND m.fetched_at IS NULL" });
+            text.push_str(if fetched { " AND m.fetched_at IS NOT NULL" } else { " AND m.fetched_at IS NULL AND m.expired_at IS NULL" });
         }
         if f.counterpart.is_some() {
             text.push_str(&format!(" AND m.{other} = ?"));
@@ -1024,6 +1064,139 @@ impl Store {
             let r = sqlx::query(sql("DELETE FROM drafts WHERE id = ?")).bind(id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Publishes a notice; returns it.
+    pub async fn add_notice(
+        &self,
+        public_id: &str,
+        office: Option<&str>,
+        kind: &str,
+        title: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<NoticeRow> {
+        let id: i64 = on_pool!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO notices (public_id, office, kind, title, body, published_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            ))
+            .bind(public_id)
+            .bind(office)
+            .bind(kind)
+            .bind(title)
+            .bind(body)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+            .get(0)
+        });
+        Ok(NoticeRow {
+            id,
+            public_id: public_id.into(),
+            office: office.map(Into::into),
+            kind: kind.into(),
+            title: title.into(),
+            body: body.into(),
+            published_at: now,
+        })
+    }
+
+    /// Notices for an office (its own and everyone's), newest first; with `after`, only newer
+    /// than that id (for delivering new ones as events).
+    pub async fn notices(&self, office: Option<&str>, after: Option<i64>, limit: i64) -> Result<Vec<NoticeRow>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT id, public_id, office, kind, title, body, published_at FROM notices WHERE (? IS NULL OR office IS NULL OR office = ?) AND id > ? ORDER BY id DESC LIMIT ?"))
+                .bind(office)
+                .bind(office)
+                .bind(after.unwrap_or(0))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| NoticeRow {
+                    id: r.get(0),
+                    public_id: r.get(1),
+                    office: r.get(2),
+                    kind: r.get(3),
+                    title: r.get(4),
+                    body: r.get(5),
+                    published_at: r.get(6),
+                })
+                .collect())
+        })
+    }
+
+    /// Expires messages sent before `cutoff` and still unfetched; for each, in the same
+    /// transaction, a non-delivery notice to the sender (made by `notice`) and an audit row.
+    pub async fn expire_unfetched(
+        &self,
+        cutoff: i64,
+        now: i64,
+        notice: impl Fn(&str, i64) -> (String, String, String),
+    ) -> Result<Vec<Expired>> {
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(sql("UPDATE messages SET expired_at = ? WHERE fetched_at IS NULL AND expired_at IS NULL AND sent_at < ? RETURNING public_id, sender, recipient, sent_at")).bind(now).bind(cutoff).fetch_all(&mut *tx).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let (public_id, sender, recipient, sent_at): (String, String, String, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+                let (nid, title, body) = notice(&recipient, sent_at);
+                let id: i64 = sqlx::query(sql("INSERT INTO notices (public_id, office, kind, title, body, published_at) VALUES (?, ?, 'non_delivery', ?, ?, ?) RETURNING id")).bind(&nid).bind(&sender).bind(&title).bind(&body).bind(now).fetch_one(&mut *tx).await?.get(0);
+                let a = Audit { action: "expire", office: Some(&sender), detail: public_id.clone(), ..Default::default() };
+                insert_audit!(&mut *tx, sql, &a, now);
+                out.push(Expired {
+                    notice: NoticeRow {
+                        id,
+                        public_id: nid,
+                        office: Some(sender.clone()),
+                        kind: "non_delivery".into(),
+                        title,
+                        body,
+                        published_at: now,
+                    },
+                    public_id,
+                    sender,
+                    recipient,
+                    sent_at,
+                });
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    /// Marks the content of messages sent before `cutoff` as purged and returns the blob hashes
+    /// no longer referenced by any unpurged message or draft (safe to delete).
+    pub async fn purge_content(&self, cutoff: i64, now: i64) -> Result<Vec<String>> {
+        on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let ids = sqlx::query(sql("UPDATE messages SET purged_at = ? WHERE purged_at IS NULL AND sent_at < ? RETURNING id"))
+                .bind(now)
+                .bind(cutoff)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut candidates = std::collections::BTreeSet::new();
+            for r in &ids {
+                let id: i64 = r.get(0);
+                for f in sqlx::query(sql("SELECT sha256 FROM files WHERE message_id = ?")).bind(id).fetch_all(&mut *tx).await? {
+                    candidates.insert(f.get::<String, _>(0));
+                }
+            }
+            let mut free = Vec::new();
+            for sha in candidates {
+                let used = sqlx::query(sql("SELECT 1 FROM files f JOIN messages m ON m.id = f.message_id WHERE f.sha256 = ? AND m.purged_at IS NULL UNION ALL SELECT 1 FROM draft_files d WHERE d.sha256 = ? LIMIT 1")).bind(&sha).bind(&sha).fetch_optional(&mut *tx).await?;
+                if used.is_none() {
+                    free.push(sha);
+                }
+            }
+            if !ids.is_empty() {
+                let a = Audit { action: "purge", detail: format!("messages={} blobs={}", ids.len(), free.len()), ..Default::default() };
+                insert_audit!(&mut *tx, sql, &a, now);
+            }
+            tx.commit().await?;
+            Ok(free)
         })
     }
 

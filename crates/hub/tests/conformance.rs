@@ -241,6 +241,41 @@ async fn conformance(store: &Store) {
     assert_eq!(store.session("s3", 50).await.unwrap(), None, "{name}: sessions of a revoked terminal end");
     assert_eq!(store.revoked_serials().await.unwrap(), vec![("0a".to_owned(), 77)]);
     assert_eq!(store.terminals(&a.number).await.unwrap()[0].revoked_at, Some(77));
+
+    // Notices: everyone's and one office's.
+    let all = store.add_notice("n1", None, "operator", "メンテナンスのお知らせ", "本文", 100).await.unwrap();
+    store.add_notice("n2", Some(&b.number), "operator", "B あて", "本文", 101).await.unwrap();
+    let titles = |v: Vec<NoticeRow>| v.into_iter().map(|n| n.public_id).collect::<Vec<_>>();
+    assert_eq!(titles(store.notices(Some(&a.number), None, 10).await.unwrap()), ["n1"], "{name}");
+    assert_eq!(titles(store.notices(Some(&b.number), None, 10).await.unwrap()), ["n2", "n1"], "{name}");
+    assert_eq!(titles(store.notices(None, Some(all.id), 10).await.unwrap()), ["n2"], "{name}: after");
+
+    // Expiry: unfetched messages sent before the cutoff (m0 fetched, m1 opened; m2 sent at 1200).
+    let expired = store.expire_unfetched(1250, 9000, |to, at| (format!("nd-{to}-{at}"), "期限切れ".into(), "本文".into())).await.unwrap();
+    let mut ids: Vec<&str> = expired.iter().map(|e| e.public_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["fd4", "m2"], "{name}: m2 and the message sent from the draft (t=20)");
+    assert!(expired.iter().all(|e| e.notice.office.as_deref() == Some(a.number.as_str())), "{name}: the notice goes to the sender");
+    assert!(
+        store.expire_unfetched(1250, 9001, |_, _| (String::new(), String::new(), String::new())).await.unwrap().is_empty(),
+        "{name}: once"
+    );
+    assert_eq!(store.message_for("m2", &a.number).await.unwrap().unwrap().expired_at, Some(9000));
+    assert_eq!(list(true, ListFilter { fetched: Some(false), ..all_filter() }).await, ["m4", "m3"], "{name}: expired is not 未取得");
+    assert!(titles(store.notices(Some(&a.number), None, 10).await.unwrap()).contains(&format!("nd-{}-1200", b.number)));
+
+    // Purge: content older than the cutoff, blobs freed only when nothing else uses them.
+    assert!(store.purge_content(1150, 9100).await.unwrap().is_empty(), "{name}: m2/m4 still use the same blobs");
+    let m0 = store.message_for("m0", &a.number).await.unwrap().unwrap();
+    assert_eq!((m0.purged_at, m0.files.len()), (Some(9100), 2), "{name}: rows and hashes stay");
+    let mut free = store.purge_content(100_000, 9200).await.unwrap();
+    free.sort();
+    assert_eq!(free, [format!("{:064}", 0), format!("{:064}", 1)], "{name}");
+    assert!(store.audit_log(100).await.unwrap().iter().any(|(a, ..)| a == "purge"));
+}
+
+fn all_filter() -> ListFilter {
+    ListFilter { limit: 50, ..Default::default() }
 }
 
 #[tokio::test]

@@ -245,3 +245,79 @@ async fn drafts_are_shared_by_the_offices_terminals() {
     assert_eq!(pc1.delete(hub.url(&format!("/v1/drafts/{}", bad.id))).bearer_auth(&t1).send().await.unwrap().status(), 204);
     hub.stop().await;
 }
+
+/// Reads a server-sent-event stream until `want` appears or 10 s pass.
+async fn read_until(resp: &mut reqwest::Response, buf: &mut String, want: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !buf.contains(want) {
+        match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(c))) => buf.push_str(&String::from_utf8_lossy(&c)),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn events_notices_and_retention() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b, tb) = hub.session(1).await;
+    let (c, tc) = hub.session(2).await;
+    let to = hub.offices[1].number.clone();
+    let mut ev_a = a.get(hub.url(paths::EVENTS)).bearer_auth(&ta).send().await.unwrap();
+    let mut ev_b = b.get(hub.url(paths::EVENTS)).bearer_auth(&tb).send().await.unwrap();
+    let mut ev_c = c.get(hub.url(paths::EVENTS)).bearer_auth(&tc).send().await.unwrap();
+    assert_eq!(ev_b.headers()["content-type"], "text/event-stream");
+    let (mut ba, mut bb, mut bc) = (String::new(), String::new(), String::new());
+
+    // New mail reaches the recipient; the receipt reaches the sender; a third office hears nothing.
+    let unit = slip_unit(&hub, 0, 1, 6);
+    let s1: SendResponse = send(&hub, &a, &ta, &to, &unit, None).await.json().await.unwrap();
+    assert!(read_until(&mut ev_b, &mut bb, "event: new_message").await, "{bb}");
+    assert!(bb.contains(&s1.message.id));
+    b.post(hub.url(&format!("/v1/messages/{}/fetch", s1.message.id))).bearer_auth(&tb).send().await.unwrap();
+    assert!(read_until(&mut ev_a, &mut ba, "event: receipt").await, "{ba}");
+    assert!(ba.contains("\"state\":\"fetched\""), "{ba}");
+
+    // An operator notice reaches everyone (published by the store, as the CLI does).
+    hub.running.state.store.add_notice("op1", None, "operator", "年末年始の運用について", "12月29日から…", renkei_hub_now()).await.unwrap();
+    assert!(read_until(&mut ev_c, &mut bc, "event: notice").await, "{bc}");
+    assert!(!bc.contains("new_message"), "office C saw another office's mail: {bc}");
+
+    // A second message stays unfetched; 31 days later it expires: event, notice, 410, state.
+    let files2 = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 test".to_vec())];
+    let s2: SendResponse = send(&hub, &a, &ta, &to, &files2, None).await.json().await.unwrap();
+    let report = hub.running.state.retention_pass(renkei_hub_now() + 31 * 86400).await.unwrap();
+    assert_eq!(report.expired, 1);
+    assert!(read_until(&mut ev_a, &mut ba, "event: expired").await, "{ba}");
+    let sent: MessagePage = a.get(hub.url(paths::SENT)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    let states: Vec<_> = sent.messages.iter().map(|m| (m.id.clone(), m.state)).collect();
+    assert!(states.contains(&(s2.message.id.clone(), DeliveryState::Expired)), "{states:?}");
+    let notices: Vec<Notice> = a.get(hub.url(paths::NOTICES)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(notices.iter().any(|n| n.kind == "non_delivery" && n.body.contains("30日間取得されなかった")), "{notices:?}");
+    let theirs: Vec<Notice> = b.get(hub.url(paths::NOTICES)).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert!(theirs.iter().all(|n| n.kind != "non_delivery"), "the recipient gets no non-delivery notice");
+    let e = error(b.post(hub.url(&format!("/v1/messages/{}/fetch", s2.message.id))).bearer_auth(&tb).send().await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::Gone);
+
+    // A draft still uses the PDF; 181 days later content is purged but the draft's blob stays.
+    let d: DraftInfo =
+        a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form("", "", &files2)).send().await.unwrap().json().await.unwrap();
+    let report = hub.running.state.retention_pass(renkei_hub_now() + 181 * 86400).await.unwrap();
+    assert_eq!(report.purged_blobs, 3, "the 3 files of the unit; the PDF is kept for the draft");
+    let blobs = &hub.running.state.blobs;
+    assert!(blobs.exists(&d.files[0].sha256));
+    assert!(s1.message.files.iter().all(|f| !blobs.exists(&f.sha256)));
+    let m: MessageInfo =
+        a.get(hub.url(&format!("/v1/messages/{}", s1.message.id))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(m.content_purged);
+    assert_eq!(m.files, s1.message.files, "names, sizes and hashes stay as evidence");
+    let e = error(b.get(hub.url(&format!("/v1/messages/{}/files/0", s1.message.id))).bearer_auth(&tb).send().await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::Gone);
+    hub.stop().await;
+}
+
+fn renkei_hub_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}

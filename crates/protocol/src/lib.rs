@@ -36,6 +36,10 @@ pub mod paths {
     /// `GET`/`PATCH`/`DELETE /v1/drafts/{id}`; `POST /v1/drafts/{id}/files` adds files;
     /// `DELETE /v1/drafts/{id}/files/{index}`; `POST /v1/drafts/{id}/send` sends it.
     pub const DRAFTS: &str = "/v1/drafts";
+    /// `GET`: notices (お知らせ) for this office: operator announcements and non-delivery notices.
+    pub const NOTICES: &str = "/v1/notices";
+    /// `GET`: server-sent events ([`crate::Event`]) for this office.
+    pub const EVENTS: &str = "/v1/events";
     /// Header carrying the SHA-256 (hex) of a downloaded file.
     pub const SHA256_HEADER: &str = "x-content-sha256";
     /// Header making a send idempotent.
@@ -120,6 +124,9 @@ pub enum ErrorCode {
     Empty,
     /// 409: the draft was changed on another terminal since it was read.
     Conflict,
+    /// 410: the message expired unfetched, or its content was purged after the retention period
+    /// (its record and hashes are kept).
+    Gone,
     /// 500: the hub failed; nothing was stored.
     Internal,
 }
@@ -134,6 +141,7 @@ impl ErrorCode {
             PasswordChangeRequired | Forbidden => 403,
             NotFound => 404,
             Conflict => 409,
+            Gone => 410,
             TooLarge => 413,
             RecipientNotRegistered | FileNameInvalid | SenderMismatch | ReceiverMismatch | SendUnitInvalid | AttachmentRefused | Empty => {
                 422
@@ -243,6 +251,8 @@ pub enum DeliveryState {
     Fetched,
     /// 開封済.
     Opened,
+    /// Expired unfetched (保存期間切れ); the sender got a non-delivery notice.
+    Expired,
 }
 
 impl DeliveryState {
@@ -252,6 +262,7 @@ impl DeliveryState {
             DeliveryState::NotFetched => "未取得",
             DeliveryState::Fetched => "取得済",
             DeliveryState::Opened => "開封済",
+            DeliveryState::Expired => "期限切れ（未取得）",
         }
     }
 }
@@ -296,8 +307,77 @@ pub struct MessageInfo {
     /// When opened (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened_at: Option<String>,
+    /// When it expired unfetched (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<String>,
+    /// The files' content was purged after the retention period (names, sizes and hashes stay).
+    #[serde(default)]
+    pub content_purged: bool,
     /// Files.
     pub files: Vec<FileInfo>,
+}
+
+/// A notice (お知らせ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Notice id.
+    pub id: String,
+    /// `operator` (announcement to everyone) or `non_delivery` (to one office).
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Published at (RFC 3339).
+    pub published_at: String,
+}
+
+/// A server-sent event on [`paths::EVENTS`]. The SSE event name is the `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A message arrived for this office.
+    NewMessage {
+        /// Message id.
+        id: String,
+        /// Sending office.
+        sender: String,
+        /// Number of files.
+        files: u32,
+    },
+    /// A message this office sent was fetched or opened.
+    Receipt {
+        /// Message id.
+        id: String,
+        /// New state.
+        state: DeliveryState,
+    },
+    /// A message this office sent expired unfetched.
+    Expired {
+        /// Message id.
+        id: String,
+        /// Recipient office.
+        recipient: String,
+    },
+    /// A notice was published for this office (or for everyone).
+    Notice {
+        /// Notice id.
+        id: String,
+        /// Title.
+        title: String,
+    },
+}
+
+impl Event {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::NewMessage { .. } => "new_message",
+            Event::Receipt { .. } => "receipt",
+            Event::Expired { .. } => "expired",
+            Event::Notice { .. } => "notice",
+        }
+    }
 }
 
 /// A page of messages.
