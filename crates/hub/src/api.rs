@@ -496,6 +496,9 @@ async fn deliver(
     }
     let stored = st.store.message_for(&m.public_id, &c.terminal.office).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
     tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
+    metrics::counter!("renkei_messages_sent_total").increment(1);
+    metrics::counter!("renkei_files_received_total").increment(stored.files.len() as u64);
+    metrics::counter!("renkei_bytes_received_total").increment(stored.files.iter().map(|f| f.size as u64).sum());
     st.events.send(
         Some(&stored.recipient),
         Event::NewMessage { id: stored.public_id.clone(), sender: stored.sender.clone(), files: stored.files.len() as u32 },
@@ -516,7 +519,11 @@ pub(crate) async fn send(
         return Ok(r);
     }
     let f = read_form(&st, form, 0).await?;
-    deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, key, None).await
+    let r = deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, key, None).await;
+    if let Err(e) = &r {
+        metrics::counter!("renkei_sends_refused_total", "code" => format!("{:?}", e.0.code)).increment(1);
+    }
+    r
 }
 
 fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {

@@ -100,6 +100,8 @@ impl AppState {
         let blobs = self.blobs.clone();
         let n = free.len();
         tokio::task::spawn_blocking(move || free.iter().try_for_each(|sha| blobs.delete(sha))).await??;
+        metrics::counter!("renkei_messages_expired_total").increment(expired.len() as u64);
+        metrics::counter!("renkei_blobs_purged_total").increment(n as u64);
         if !expired.is_empty() || n > 0 {
             tracing::info!(expired = expired.len(), purged_blobs = n, "retention pass");
         }
@@ -163,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::INBOX, get(api::inbox))
         .route(paths::SENT, get(api::sent))
         .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 
@@ -182,7 +185,10 @@ pub struct Running {
     pub handle: Handle<SocketAddr>,
     /// The server task.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Where `/metrics` is served, if enabled.
+    pub metrics_addr: Option<SocketAddr>,
     watcher: tokio::task::JoinHandle<()>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -191,6 +197,9 @@ impl Running {
         self.handle.graceful_shutdown(Some(grace));
         self.task.await??;
         self.watcher.abort();
+        if let Some(t) = self.metrics_task {
+            t.abort();
+        }
         self.state.store.close().await;
         Ok(())
     }
@@ -266,6 +275,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         }
     });
-    tracing::info!(%addr, "renkei-hub listening");
-    Ok(Running { addr, state, handle, task, watcher })
+    let (metrics_addr, metrics_task) = if config.metrics_listen.is_empty() {
+        (None, None)
+    } else {
+        let (a, t) = crate::metrics::serve(&config.metrics_listen)
+            .await
+            .with_context(|| format!("metrics listener on {}", config.metrics_listen))?;
+        (Some(a), Some(t))
+    };
+    tracing::info!(%addr, metrics = ?metrics_addr, backend = state.store.backend_name(), "renkei-hub listening");
+    Ok(Running { addr, state, handle, task, metrics_addr, watcher, metrics_task })
 }

@@ -17,6 +17,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Names and addresses in the server certificate.
     pub server_names: Vec<String>,
+    /// Where Prometheus `/metrics` is served (plain HTTP, loopback); empty disables it.
+    pub metrics_listen: String,
     /// Upload limits.
     pub limits: Limits,
     /// Authentication.
@@ -76,6 +78,7 @@ impl Default for Config {
             data_dir: PathBuf::from("renkei-data"),
             database_url: None,
             server_names: vec!["localhost".into(), "127.0.0.1".into()],
+            metrics_listen: "127.0.0.1:9464".into(),
             limits: Limits::default(),
             auth: Auth::default(),
             retention: Retention::default(),

@@ -16,6 +16,7 @@ pub mod checks;
 pub mod config;
 pub mod dev;
 pub mod error;
+pub mod metrics;
 pub mod store;
 pub mod tls;
 

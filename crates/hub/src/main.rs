@@ -280,6 +280,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         renkei_spec::ids::ServiceKind::parse(k).map_err(|p| anyhow::anyhow!("{k}: {}", p.ja))?;
                     }
                     store.upsert_office(&Office { number: number.clone(), name, kinds, license_until }, now).await?;
+                    store
+                        .audit(
+                            renkei_hub::store::Audit {
+                                action: "admin.office",
+                                office: Some(&number),
+                                detail: "by=cli".into(),
+                                ..Default::default()
+                            },
+                            now,
+                        )
+                        .await?;
                     println!("office {number} saved");
                     Ok(())
                 }
@@ -320,6 +331,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             now,
                         )
                         .await?;
+                    store
+                        .audit(
+                            renkei_hub::store::Audit {
+                                action: "admin.user",
+                                office: Some(&office),
+                                detail: format!("login={login} role={role} by=cli"),
+                                ..Default::default()
+                            },
+                            now,
+                        )
+                        .await?;
                     println!("user {login} added; temporary password (change at first login): {pw}");
                     Ok(())
                 }
@@ -328,6 +350,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let code = auth::enrolment_code();
                     let exp = now + cfg.auth.enrolment_code_hours * 3600;
                     store.add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), &office, now, exp).await?;
+                    store
+                        .audit(
+                            renkei_hub::store::Audit {
+                                action: "admin.enrolment_code",
+                                office: Some(&office),
+                                detail: "by=cli".into(),
+                                ..Default::default()
+                            },
+                            now,
+                        )
+                        .await?;
                     println!("enrolment code for {office}: {code} (valid {} hours, once)", cfg.auth.enrolment_code_hours);
                     Ok(())
                 }

@@ -25,6 +25,7 @@ impl Hub {
         };
         let config = Config {
             listen: "127.0.0.1:0".into(),
+            metrics_listen: "127.0.0.1:0".into(),
             data_dir: dir.clone(),
             database_url: pg.as_ref().map(|p| p.url.clone()),
             ..Config::default()

@@ -321,3 +321,28 @@ async fn events_notices_and_retention() {
 fn renkei_hub_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let hub = Hub::start().await;
+    let anon = hub.anonymous();
+    assert_eq!(anon.get(hub.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
+    assert_eq!(anon.get(hub.url("/readyz")).send().await.unwrap().text().await.unwrap(), "ready");
+    let (a, ta) = hub.session(0).await;
+    let files = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 x".to_vec())];
+    assert_eq!(send(&hub, &a, &ta, &hub.offices[1].number.clone(), &files, None).await.status(), 201);
+    let refused = send(&hub, &a, &ta, "1370100016", &files, None).await;
+    assert_eq!(refused.status(), 422);
+    // Metrics are on their own plain-HTTP loopback listener, not on the API port.
+    let m = reqwest::get(format!("http://{}/metrics", hub.running.metrics_addr.unwrap())).await.unwrap().text().await.unwrap();
+    for want in [
+        "renkei_messages_sent_total",
+        "renkei_sends_refused_total{code=\"RecipientNotRegistered\"}",
+        "renkei_http_request_duration_seconds_bucket",
+        "route=\"/v1/messages\"",
+    ] {
+        assert!(m.contains(want), "{want} not in metrics:\n{m}");
+    }
+    assert_eq!(anon.get(hub.url("/metrics")).send().await.unwrap().status(), 404);
+    hub.stop().await;
+}
