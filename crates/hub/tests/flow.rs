@@ -346,3 +346,37 @@ async fn health_readiness_and_metrics() {
     assert_eq!(anon.get(hub.url("/metrics")).send().await.unwrap().status(), 404);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_an_upload_in_flight() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let to = hub.offices[1].number.clone();
+    // A 1 MiB PDF sent in 16 slow chunks (~1.6 s).
+    let chunks: Vec<Vec<u8>> = (0..16)
+        .map(|i| if i == 0 { b"%PDF-1.4\n".iter().copied().chain(std::iter::repeat_n(b'a', 65_527)).collect() } else { vec![b'b'; 65_536] })
+        .collect();
+    let body = futures_util::stream::unfold(chunks.into_iter(), |mut it| async move {
+        let c = it.next()?;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(c), it))
+    });
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body)).file_name("大きな資料.pdf");
+    let form = reqwest::multipart::Form::new().text("to", to.clone()).part("file", part);
+    let upload = tokio::spawn({
+        let (a, url, ta) = (a.clone(), hub.url(paths::MESSAGES), ta.clone());
+        async move { a.post(url).bearer_auth(ta).multipart(form).send().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let Hub { running, dir, pg, .. } = hub;
+    let stopping = tokio::spawn(running.shutdown(std::time::Duration::from_secs(20)));
+    let r = upload.await.unwrap().unwrap();
+    assert_eq!(r.status(), 201, "the upload in flight completes");
+    let sent: SendResponse = r.json().await.unwrap();
+    assert_eq!(sent.message.files[0].size, 16 * 65_536);
+    stopping.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(pg) = pg {
+        pg.drop_now().await;
+    }
+}
