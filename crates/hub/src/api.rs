@@ -151,6 +151,7 @@ async fn check_credentials(st: &AppState, login: &str, password: &str) -> Result
     Ok(user)
 }
 
+#[utoipa::path(post, path = "/v1/enrol", tag = "terminals", request_body = EnrolRequest, responses((status = 200, description = "成功 / OK", body = EnrolResponse), (status = 400, description = "コード・CSR不正 / bad code or CSR", body = ErrorBody), (status = 401, description = "ログインIDまたはパスワードが違う / bad credentials", body = ErrorBody), (status = 423, description = "ロック中 / locked", body = ErrorBody)), security(()))]
 pub(crate) async fn enrol(
     State(st): State<AppState>,
     ConnectInfo(ip): ConnectInfo<SocketAddr>,
@@ -191,6 +192,7 @@ pub(crate) async fn enrol(
     Ok(Json(EnrolResponse { terminal_id, office: office.number, certificate_pem: issued.cert_pem, ca_pem: st.ca.cert_pem.clone() }))
 }
 
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = LoginRequest, responses((status = 200, description = "成功 / OK", body = LoginResponse), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody), (status = 423, description = "ロック中 / locked", body = ErrorBody)), security(("terminal" = [])))]
 pub(crate) async fn login(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -234,6 +236,7 @@ pub(crate) async fn login(
     }))
 }
 
+#[utoipa::path(delete, path = "/v1/sessions", tag = "sessions", responses((status = 204, description = "完了 / done"), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn logout(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -245,6 +248,7 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/sessions/password", tag = "sessions", request_body = PasswordChange, responses((status = 204, description = "完了 / done"), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn change_password(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -272,6 +276,7 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/enrolment-codes", tag = "terminals", responses((status = 200, description = "成功 / OK", body = EnrolmentCode), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn new_enrolment_code(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -299,6 +304,7 @@ fn license_valid(o: &crate::store::Office) -> bool {
     o.license_until.as_deref().is_some_and(|u| u >= today.as_str())
 }
 
+#[utoipa::path(get, path = "/v1/directory/{office}", tag = "directory", params(("office" = String, Path, description = "事業所番号")), responses((status = 200, description = "成功 / OK", body = DirectoryEntry), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn directory(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -506,6 +512,7 @@ async fn deliver(
     Ok((StatusCode::CREATED, Json(SendResponse { message: info(&stored), replayed: false, warnings })).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -560,6 +567,7 @@ async fn load_draft(st: &AppState, c: &Caller, id: &str) -> Result<crate::store:
     st.store.draft(&c.terminal.office, id).await?.ok_or_else(draft_gone)
 }
 
+#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn create_draft(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -583,6 +591,7 @@ pub(crate) async fn create_draft(
     Ok((StatusCode::CREATED, Json(draft_info(&load_draft(&st, &c, &public_id).await?))))
 }
 
+#[utoipa::path(get, path = "/v1/drafts", tag = "drafts", responses((status = 200, description = "成功 / OK", body = Vec<DraftInfo>), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn list_drafts(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -593,6 +602,7 @@ pub(crate) async fn list_drafts(
     Ok(Json(st.store.drafts(&c.terminal.office).await?.iter().map(draft_info).collect()))
 }
 
+#[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn get_draft(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -604,6 +614,7 @@ pub(crate) async fn get_draft(
     Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
 }
 
+#[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn update_draft(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -626,6 +637,7 @@ pub(crate) async fn update_draft(
     Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
 }
 
+#[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn add_draft_files(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -642,6 +654,7 @@ pub(crate) async fn add_draft_files(
     Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
 }
 
+#[utoipa::path(delete, path = "/v1/drafts/{id}/files/{index}", tag = "drafts", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn remove_draft_file(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -657,6 +670,7 @@ pub(crate) async fn remove_draft_file(
     Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
 }
 
+#[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn delete_draft(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -670,6 +684,7 @@ pub(crate) async fn delete_draft(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path), ("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send_draft(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -736,6 +751,7 @@ async fn list(st: &AppState, c: &Caller, q: &InboxQuery, inbox: bool) -> Result<
     Ok(Json(MessagePage { messages: rows.iter().map(info).collect(), next_cursor }))
 }
 
+#[utoipa::path(get, path = "/v1/inbox", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn inbox(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -747,6 +763,7 @@ pub(crate) async fn inbox(
     list(&st, &c, &q, true).await
 }
 
+#[utoipa::path(get, path = "/v1/sent", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn sent(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -758,6 +775,7 @@ pub(crate) async fn sent(
     list(&st, &c, &q, false).await
 }
 
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn message(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -770,6 +788,7 @@ pub(crate) async fn message(
     Ok(Json(info(&m)))
 }
 
+#[utoipa::path(get, path = "/v1/messages/{id}/files/{index}", tag = "messages", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "ファイル本体。x-content-sha256 ヘッダーに SHA-256 / the file; SHA-256 in x-content-sha256", content_type = "application/octet-stream"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn download(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -849,6 +868,7 @@ async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<Json
     Ok(Json(info(&m)))
 }
 
+#[utoipa::path(post, path = "/v1/messages/{id}/fetch", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "取得済（冪等） / fetched (idempotent)", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn fetch(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -860,6 +880,7 @@ pub(crate) async fn fetch(
     receipt(&st, &c, &id, false).await
 }
 
+#[utoipa::path(post, path = "/v1/messages/{id}/open", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "開封済 / opened", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn open(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -881,6 +902,7 @@ pub(crate) fn notice_info(n: &crate::store::NoticeRow) -> Notice {
     }
 }
 
+#[utoipa::path(get, path = "/v1/notices", tag = "notices", responses((status = 200, description = "成功 / OK", body = Vec<Notice>), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn notices(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
@@ -893,6 +915,7 @@ pub(crate) async fn notices(
 
 /// Server-sent events for the caller's office. The caller is checked again every 30 seconds:
 /// a revoked terminal or an ended session closes the stream.
+#[utoipa::path(get, path = "/v1/events", tag = "notices", responses((status = 200, description = "text/event-stream。各イベントの data は Event の JSON / each event data is an Event (JSON)", body = Event, content_type = "text/event-stream"), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn events(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,

@@ -17,6 +17,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod store;
 pub mod tls;
 

@@ -53,6 +53,8 @@ enum Command {
     },
     /// Creates or upgrades the database.
     Migrate,
+    /// Prints the OpenAPI document of API v1 (JSON).
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -202,6 +204,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
                 .await?;
             println!("notice {} published", n.public_id);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", renkei_hub::openapi::json());
             Ok(())
         }
         Command::Migrate => {

@@ -49,6 +49,7 @@ pub mod paths {
 /// Every refusal of the API: a stable code, a Japanese message for users, English for logs,
 /// and per-file details where a file is at fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable code.
     pub code: ErrorCode,
@@ -63,6 +64,7 @@ pub struct ErrorBody {
 
 /// One finding behind a refusal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// The file concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,7 @@ pub struct ErrorDetail {
 
 /// Stable error codes. The HTTP status is given for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -154,6 +157,7 @@ impl ErrorCode {
 
 /// `POST /v1/enrol`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolRequest {
     /// Login ID of a user of the office.
     pub login: String,
@@ -169,6 +173,7 @@ pub struct EnrolRequest {
 
 /// Response to enrolment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolResponse {
     /// Terminal id (the certificate's CN).
     pub terminal_id: String,
@@ -182,6 +187,7 @@ pub struct EnrolResponse {
 
 /// `POST /v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// Login ID.
     pub login: String,
@@ -191,6 +197,7 @@ pub struct LoginRequest {
 
 /// A session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// Bearer token.
     pub token: String,
@@ -208,6 +215,7 @@ pub struct LoginResponse {
 
 /// `POST /v1/sessions/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
     /// Current password.
     pub current: String,
@@ -217,6 +225,7 @@ pub struct PasswordChange {
 
 /// `POST /v1/enrolment-codes` response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolmentCode {
     /// The one-time code.
     pub code: String,
@@ -226,6 +235,7 @@ pub struct EnrolmentCode {
 
 /// `GET /v1/directory/{office}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryEntry {
     /// The office number asked for.
     pub office: String,
@@ -243,6 +253,7 @@ pub struct DirectoryEntry {
 
 /// Delivery state of a message, as the sender sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// 未取得.
@@ -269,6 +280,7 @@ impl DeliveryState {
 
 /// A file of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileInfo {
     /// Position in the message (0-based), used in the download path.
     pub index: u32,
@@ -288,6 +300,7 @@ pub struct FileInfo {
 
 /// A message as listed and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageInfo {
     /// Message id.
     pub id: String,
@@ -319,6 +332,7 @@ pub struct MessageInfo {
 
 /// A notice (お知らせ).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     /// Notice id.
     pub id: String,
@@ -334,6 +348,7 @@ pub struct Notice {
 
 /// A server-sent event on [`paths::EVENTS`]. The SSE event name is the `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A message arrived for this office.
@@ -382,6 +397,7 @@ impl Event {
 
 /// A page of messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     /// Messages, newest first.
     pub messages: Vec<MessageInfo>,
@@ -392,6 +408,8 @@ pub struct MessagePage {
 
 /// Inbox filters (query string of `GET /v1/inbox`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InboxQuery {
     /// `not_fetched` or `fetched`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -421,6 +439,7 @@ pub struct InboxQuery {
 
 /// A draft (下書き), shared by every terminal of the office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftInfo {
     /// Draft id.
     pub id: String,
@@ -440,6 +459,7 @@ pub struct DraftInfo {
 
 /// `PATCH /v1/drafts/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftUpdate {
     /// The version read; a stale version is refused with [`ErrorCode::Conflict`].
     pub version: i64,
@@ -453,6 +473,7 @@ pub struct DraftUpdate {
 
 /// Response to a send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendResponse {
     /// The message.
     pub message: MessageInfo,

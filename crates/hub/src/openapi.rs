@@ -1,0 +1,86 @@
+//! The OpenAPI document of API v1, generated from the handlers and the protocol types.
+//! `renkei-hub openapi` prints it; `docs/openapi.json` is the checked-in copy (a test fails
+//! when it is stale).
+
+use renkei_protocol::*;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The multipart form of a send or draft (documentation only).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SendForm {
+    /// 宛先の事業所番号 (recipient office number).
+    to: String,
+    /// メッセージ (note, up to 2,000 characters).
+    note: Option<String>,
+    /// ファイル（複数可）: standard CSV/JPEG named per the standard, PDF, JPEG, PNG, GIF, text.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "terminal",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "端末の電子証明書（相互TLS） / terminal certificate (mutual TLS), issued by the hub's CA at enrolment".into(),
+                ),
+                deprecated: None,
+                extensions: None,
+            },
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("その端末で開いたセッション / a session opened on that terminal"))
+                    .build(),
+            ),
+        );
+        doc.security = Some(vec![SecurityRequirement::new("terminal", Vec::<String>::new()).add("session", Vec::<String>::new())]);
+    }
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "renkei 連携基盤 API", version = "1", description = "ケアプランデータ連携の連携基盤（hub）API v1。エラーは ErrorBody（安定したコード・日本語メッセージ）で返します。"),
+    paths(
+        crate::api::enrol, crate::api::login, crate::api::logout, crate::api::change_password, crate::api::new_enrolment_code, crate::api::directory,
+        crate::api::send, crate::api::inbox, crate::api::sent, crate::api::message, crate::api::download, crate::api::fetch, crate::api::open,
+        crate::api::create_draft, crate::api::list_drafts, crate::api::get_draft, crate::api::update_draft, crate::api::add_draft_files,
+        crate::api::remove_draft_file, crate::api::delete_draft, crate::api::send_draft, crate::api::notices, crate::api::events,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, ErrorCode, DeliveryState, Event)),
+    modifiers(&Security),
+    tags((name = "sessions"), (name = "terminals"), (name = "directory"), (name = "messages"), (name = "drafts"), (name = "notices")),
+)]
+struct ApiDoc;
+
+/// The document as pretty JSON.
+pub fn json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn checked_in_document_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        let current = super::json();
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            stored.trim_end() == current.trim_end(),
+            "docs/openapi.json is stale: run `cargo run --bin renkei-hub -- openapi > docs/openapi.json`"
+        );
+        for p in ["/v1/messages", "/v1/inbox", "/v1/drafts/{id}/send", "/v1/events"] {
+            assert!(current.contains(p), "{p}");
+        }
+    }
+}
