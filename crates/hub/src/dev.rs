@@ -36,15 +36,30 @@ const DEMO: [(&str, &str, &str); 3] = [
     ("137300003", "あおば訪問介護ステーション", "11"),
 ];
 
-/// Creates (or finds) the demo data. Idempotent.
+/// Creates (or finds) the three demo offices. Idempotent.
 pub async fn setup(cfg: &Config) -> anyhow::Result<Vec<DemoOffice>> {
+    setup_n(cfg, DEMO.len()).await
+}
+
+/// Creates (or finds) `n` demo offices: the three named ones, then more (居宅・通所・訪問 in turn)
+/// for load tests. Idempotent.
+pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> {
+    let extra: Vec<(String, String, &'static str)> = (DEMO.len()..n)
+        .map(|i| {
+            let kind = ["43", "15", "11"][i % 3];
+            (format!("1375{:05}", i), format!("負荷試験事業所{i}"), kind)
+        })
+        .collect();
+    let all: Vec<(String, String, &'static str)> =
+        DEMO.iter().map(|(b, n, k)| ((*b).to_owned(), (*n).to_owned(), *k)).chain(extra).take(n).collect();
     std::fs::create_dir_all(&cfg.data_dir)?;
     let (ca, _, _) = ensure_pki(cfg)?;
     let store = Store::open(&cfg.database_url()).await?;
     let now = crate::api::now();
     let license = time::OffsetDateTime::now_utc().date().saturating_add(time::Duration::days(365)).to_string();
     let mut out = Vec::new();
-    for (i, (body, name, kind)) in DEMO.iter().enumerate() {
+    for (i, (body, name, kind)) in all.iter().enumerate() {
+        let (name, kind): (&str, &'static str) = (name, kind);
         let number = OfficeNumber::from_body(body)?.to_string();
         let admin = format!("KJ{number}01");
         let staff = format!("KJ{number}02");
@@ -84,7 +99,7 @@ pub async fn setup(cfg: &Config) -> anyhow::Result<Vec<DemoOffice>> {
             std::fs::write(terminal_dir.join("terminal.key"), &key)?;
             std::fs::write(terminal_dir.join("ca.pem"), &ca.cert_pem)?;
         }
-        out.push(DemoOffice { number, name: (*name).into(), kind, admin, staff, terminal_dir });
+        out.push(DemoOffice { number, name: name.into(), kind, admin, staff, terminal_dir });
     }
     Ok(out)
 }

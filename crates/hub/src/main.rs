@@ -30,6 +30,12 @@ enum Command {
         /// Listen address.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: String,
+        /// Number of demo offices (3 named ones, then more for load tests).
+        #[arg(long, default_value_t = 3)]
+        offices: usize,
+        /// Create the data and exit without serving.
+        #[arg(long)]
+        setup_only: bool,
     },
     /// Certificate authority.
     Ca {
@@ -186,10 +192,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let running = app::start(cfg).await?;
             serve_until_signal(running).await
         }
-        Command::Dev { data_dir, listen } => {
+        Command::Dev { data_dir, listen, offices, setup_only } => {
             cfg.data_dir = data_dir;
             cfg.listen = listen;
-            let offices = dev::setup(&cfg).await?;
+            let offices = dev::setup_n(&cfg, offices.max(1)).await?;
+            if setup_only {
+                println!("{} offices ready in {}", offices.len(), cfg.data_dir.display());
+                return Ok(());
+            }
             let running = app::start(cfg.clone()).await?;
             println!("{}", dev::instructions(&cfg, &running.addr, &offices));
             serve_until_signal(running).await

@@ -796,9 +796,7 @@ impl Store {
         }
     }
 
-    /// Lists an inbox (`inbox = true`, by recipient) or sent list (by sender), newest first,
-    /// paging by id (index range scans only).
-    pub async fn list(&self, office: &str, inbox: bool, f: &ListFilter) -> Result<Vec<MessageRow>> {
+    fn list_sql(inbox: bool, f: &ListFilter) -> String {
         let (own, other) = if inbox { ("recipient", "sender") } else { ("sender", "recipient") };
         let mut text = format!("SELECT m.id FROM messages m WHERE m.{own} = ?");
         if let Some(fetched) = f.fetched {
@@ -813,16 +811,36 @@ impl Store {
         if f.month.is_some() {
             text.push_str(" AND EXISTS (SELECT 1 FROM files y WHERE y.message_id = m.id AND y.service_month = ?)");
         }
-        for (present, clause) in [
-            (f.since.is_some(), " AND m.sent_at >= ?"),
-            (f.until.is_some(), " AND m.sent_at < ?"),
-            (f.before_id.is_some(), " AND m.id < ?"),
-        ] {
+        for (present, clause) in [(f.since.is_some(), " AND m.sent_at >= ?"), (f.until.is_some(), " AND m.sent_at < ?"), (f.before_id.is_some(), " AND m.id < ?")] {
             if present {
                 text.push_str(clause);
             }
         }
         text.push_str(" ORDER BY m.id DESC LIMIT ?");
+        text
+    }
+
+    /// SQLite's query plan of a listing (`None` on PostgreSQL), for tests that guard against
+    /// full scans.
+    #[doc(hidden)]
+    pub async fn explain_list(&self, inbox: bool, f: &ListFilter) -> Result<Option<Vec<String>>> {
+        let Backend::Sqlite(pool) = &self.backend else { return Ok(None) };
+        let text = format!("EXPLAIN QUERY PLAN {}", Self::list_sql(inbox, f));
+        let mut q = sqlx::query(sql_sqlite(&text)).bind("x");
+        for v in [&f.counterpart, &f.kind, &f.month].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        for v in [f.since, f.until, f.before_id].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        let rows = q.bind(f.limit).fetch_all(pool).await?;
+        Ok(Some(rows.iter().map(|r| r.get::<String, _>(3)).collect()))
+    }
+
+    /// Lists an inbox (`inbox = true`, by recipient) or sent list (by sender), newest first,
+    /// paging by id (index range scans only).
+    pub async fn list(&self, office: &str, inbox: bool, f: &ListFilter) -> Result<Vec<MessageRow>> {
+        let text = Self::list_sql(inbox, f);
         // `text` is built only from the fixed fragments above; every value is bound.
         let ids: Vec<i64> = on_pool!(self, |pool, sql| {
             let mut q = sqlx::query(sql(&text)).bind(office);

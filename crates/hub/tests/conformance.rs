@@ -278,12 +278,35 @@ fn all_filter() -> ListFilter {
     ListFilter { limit: 50, ..Default::default() }
 }
 
+/// Every inbox and sent listing is an index search on the office, never a scan of all
+/// messages, so listing does not slow down as the history of other offices grows.
+async fn listing_uses_indexes(store: &Store) {
+    let base = ListFilter { limit: 50, ..Default::default() };
+    let filters = [
+        base.clone(),
+        ListFilter { fetched: Some(false), ..base.clone() },
+        ListFilter { fetched: Some(true), ..base.clone() },
+        ListFilter { counterpart: Some("1371000017".into()), ..base.clone() },
+        ListFilter { kind: Some("UPPLAN".into()), month: Some("202506".into()), ..base.clone() },
+        ListFilter { since: Some(1), until: Some(2), before_id: Some(100), ..base.clone() },
+    ];
+    for inbox in [true, false] {
+        for f in &filters {
+            let plan = store.explain_list(inbox, f).await.unwrap().expect("sqlite");
+            let top = plan.iter().find(|p| p.contains(" m ") || p.ends_with(" m")).cloned().unwrap_or_default();
+            assert!(top.starts_with("SEARCH m USING"), "inbox={inbox} {f:?}: {plan:?}");
+            assert!(!plan.iter().any(|p| p.starts_with("SCAN")), "inbox={inbox} {f:?}: {plan:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn conformance_sqlite() {
     let dir = std::env::temp_dir().join(format!("renkei-conf-{}-{}", std::process::id(), renkei_hub::auth::token()[..8].to_owned()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&format!("sqlite:{}", dir.join("hub.db").display())).await.unwrap();
     conformance(&store).await;
+    listing_uses_indexes(&store).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -1,0 +1,341 @@
+//! End-to-end load on a real hub process over mutual TLS.
+//!
+//! ```text
+//! cargo build --release -p renkei-hub -p renkei-bench
+//! target/release/bench-hub [--offices 9] [--seconds 15] [--senders 16] [--postgres postgres://root@127.0.0.1:5432/postgres]
+//! ```
+//!
+//! Sets up N offices (`renkei-hub dev --offices N --setup-only`), starts `renkei-hub serve` (the
+//! binary next to this one), logs every office in on its own terminal certificate, then:
+//! care-management offices send standard 第6表/第7表/補足 units (~4 KiB) to providers, with
+//! keep-alive connections; providers list their inbox, download every file (checking SHA-256)
+//! and acknowledge (データ取得). Prints files/s end to end, p50/p99 latency of sends and of
+//! receipts, and the hub's CPU milliseconds per file (from /proc). Durable commits throughout
+//! (SQLite WAL with synchronous=FULL, or PostgreSQL; blobs fsynced).
+
+use anyhow::{Context as _, bail};
+use renkei_protocol::*;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+struct Args {
+    offices: usize,
+    seconds: u64,
+    senders: usize,
+    postgres: Option<String>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args { offices: 9, seconds: 15, senders: 16, postgres: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let v = it.next().context("missing value")?;
+        match k.as_str() {
+            "--offices" => a.offices = v.parse()?,
+            "--seconds" => a.seconds = v.parse()?,
+            "--senders" => a.senders = v.parse()?,
+            "--postgres" => a.postgres = Some(v),
+            _ => bail!("unknown argument {k}"),
+        }
+    }
+    if a.offices < 2 {
+        bail!("--offices must be at least 2");
+    }
+    Ok(a)
+}
+
+fn hub_binary() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let p = me.with_file_name("renkei-hub");
+    if !p.exists() {
+        bail!("{} not found: build it with `cargo build --release -p renkei-hub`", p.display());
+    }
+    Ok(p)
+}
+
+/// CPU time (user + system) of a process, in milliseconds.
+fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = &stat[stat.rfind(')').context("stat")? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    let hz = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    Ok(ticks * 1000.0 / hz)
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Office {
+    number: String,
+    kind: String,
+    login: String,
+    dir: PathBuf,
+}
+
+fn client(o: &Office, port: u16) -> anyhow::Result<reqwest::Client> {
+    let mut pem = std::fs::read(o.dir.join("terminal.pem"))?;
+    pem.extend(std::fs::read(o.dir.join("terminal.key"))?);
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(o.dir.join("ca.pem"))?)?;
+    Ok(reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .identity(reqwest::Identity::from_pem(&pem)?)
+        .resolve("localhost", ([127, 0, 0, 1], port).into())
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+struct Guard {
+    child: Child,
+    dir: PathBuf,
+    drop_db: Option<(String, String)>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((admin, db)) = &self.drop_db {
+            let _ = Command::new("psql").arg(admin).arg("-qc").arg(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).status();
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; use --release for figures");
+    }
+    let hub = hub_binary()?;
+    let dir = std::env::temp_dir().join(format!("renkei-bench-hub-{}", std::process::id()));
+    let (db_url, drop_db) = match &a.postgres {
+        Some(admin) => {
+            let db = format!("renkei_bench_{}", std::process::id());
+            let ok = Command::new("psql").arg(admin).arg("-qc").arg(format!("CREATE DATABASE {db}")).status()?.success();
+            if !ok {
+                bail!("cannot create database {db} on {admin}");
+            }
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            (Some(format!("{base}/{db}")), Some((admin.clone(), db)))
+        }
+        None => (None, None),
+    };
+    let env = |c: &mut Command| {
+        c.env("RENKEI_DATA_DIR", &dir).env("RENKEI_METRICS_LISTEN", "").env("RENKEI_LOG", "warn");
+        if let Some(u) = &db_url {
+            c.env("RENKEI_DATABASE_URL", u);
+        }
+    };
+    let mut setup = Command::new(&hub);
+    setup.args(["dev", "--setup-only", "--offices", &a.offices.to_string(), "--data-dir"]).arg(&dir).stdout(Stdio::null());
+    env(&mut setup);
+    if !setup.status()?.success() {
+        bail!("setup failed");
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut serve = Command::new(&hub);
+    serve.arg("serve").env("RENKEI_LISTEN", format!("127.0.0.1:{port}")).stdout(Stdio::null());
+    env(&mut serve);
+    let child = serve.spawn()?;
+    let pid = child.id();
+    let _guard = Guard { child, dir: dir.clone(), drop_db };
+
+    // Offices as `dev` created them: kinds cycle 43, 15, 11.
+    let mut offices = Vec::new();
+    let mut numbers: Vec<String> = std::fs::read_dir(dir.join("terminals"))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    numbers.sort();
+    for (i, n) in numbers.iter().enumerate() {
+        let kind = ["43", "15", "11"][i % 3].to_owned();
+        offices.push(Office { number: n.clone(), kind, login: format!("KJ{n}01"), dir: dir.join("terminals").join(n) });
+    }
+    let probe = client(&offices[0], port)?;
+    let t0 = Instant::now();
+    while probe.get(format!("https://localhost:{port}/healthz")).send().await.is_err() {
+        if t0.elapsed() > Duration::from_secs(20) {
+            bail!("hub did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = Arc::new(move |p: &str| format!("https://localhost:{port}{p}"));
+    let mut sessions = Vec::new();
+    for o in &offices {
+        let c = client(o, port)?;
+        let r: LoginResponse = c
+            .post(url(paths::SESSIONS))
+            .json(&LoginRequest { login: o.login.clone(), password: "renkei2025".into() })
+            .send()
+            .await?
+            .json()
+            .await?;
+        sessions.push((c, r.token));
+    }
+
+    // Pre-generated bundles (~4 KiB, three files each) for every care-manager → provider pair.
+    let cms: Vec<usize> = (0..offices.len()).filter(|&i| offices[i].kind == "43").collect();
+    let providers: Vec<usize> = (0..offices.len()).filter(|&i| offices[i].kind != "43").collect();
+    if cms.is_empty() || providers.is_empty() {
+        bail!("need at least one 居宅 and one provider (--offices ≥ 2)");
+    }
+    let month = renkei_spec::calendar::YearMonth::new(2025, 11).context("month")?;
+    let mut g = renkei_testkit::Generator::new(42);
+    let to_testkit = |o: &Office| -> anyhow::Result<renkei_testkit::Office> {
+        Ok(renkei_testkit::Office {
+            number: renkei_spec::ids::OfficeNumber::parse(&o.number, false).map_err(|p| anyhow::anyhow!(p.ja))?,
+            kind: renkei_spec::ids::ServiceKind::parse(&o.kind).map_err(|p| anyhow::anyhow!(p.ja))?,
+            name: "bench".into(),
+        })
+    };
+    let mut bundles: Vec<(usize, usize, Vec<(String, Vec<u8>)>)> = Vec::new();
+    for (k, &s) in cms.iter().enumerate() {
+        for (j, &r) in providers.iter().enumerate() {
+            for v in 0..8u32 {
+                let clients = g.clients(1, 13, month);
+                let seq = renkei_testkit::add_seconds(
+                    renkei_spec::calendar::FileSeq::parse("20251025090000").context("seq")?,
+                    (k * 1000 + j * 10) as u32 + v,
+                );
+                let files = g.service_slip_unit(&to_testkit(&offices[s])?, &to_testkit(&offices[r])?, None, &clients, month, seq);
+                bundles.push((s, r, files.into_iter().map(|f| (f.name, f.bytes)).collect()));
+            }
+        }
+    }
+    let bundle_bytes: usize = bundles.iter().map(|b| b.2.iter().map(|f| f.1.len()).sum::<usize>()).sum::<usize>() / bundles.len();
+    let files_per_bundle = bundles[0].2.len();
+    let bundles = Arc::new(bundles);
+    let sessions = Arc::new(sessions);
+    let numbers: Arc<Vec<String>> = Arc::new(offices.iter().map(|o| o.number.clone()).collect());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent_files = Arc::new(AtomicU64::new(0));
+    let acked_files = Arc::new(AtomicU64::new(0));
+    let send_lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let ack_lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let cpu0 = cpu_ms(pid)?;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..a.senders {
+        let (bundles, sessions, numbers, stop, sent_files, send_lat, url) =
+            (bundles.clone(), sessions.clone(), numbers.clone(), stop.clone(), sent_files.clone(), send_lat.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while !stop.load(Ordering::Relaxed) {
+                let (s, r, files) = &bundles[i % bundles.len()];
+                i += 7; // a stride, so that concurrent senders use different pairs
+                let (c, t) = &sessions[*s];
+                let mut form = reqwest::multipart::Form::new().text("to", numbers[*r].clone());
+                for (n, b) in files {
+                    form = form.part("file", reqwest::multipart::Part::bytes(b.clone()).file_name(n.clone()));
+                }
+                let t0 = Instant::now();
+                match c.post(url(paths::MESSAGES)).bearer_auth(t).multipart(form).send().await {
+                    Ok(resp) if resp.status() == 201 => {
+                        send_lat.lock().unwrap_or_else(|e| e.into_inner()).push(t0.elapsed().as_secs_f64() * 1000.0);
+                        sent_files.fetch_add(files.len() as u64, Ordering::Relaxed);
+                    }
+                    Ok(resp) => eprintln!("send refused: {} {}", resp.status(), resp.text().await.unwrap_or_default()),
+                    Err(e) => eprintln!("send failed: {e}"),
+                }
+            }
+        }));
+    }
+    let recipients: Vec<usize> = providers.clone();
+    for r in recipients {
+        let (sessions, stop, acked_files, ack_lat, url) =
+            (sessions.clone(), stop.clone(), acked_files.clone(), ack_lat.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let (c, t) = &sessions[r];
+            loop {
+                let stopping = stop.load(Ordering::Relaxed);
+                let page: MessagePage =
+                    match c.get(url(paths::INBOX)).bearer_auth(t).query(&[("status", "not_fetched"), ("limit", "100")]).send().await {
+                        Ok(r) => match r.json().await {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                        Err(_) => break,
+                    };
+                if page.messages.is_empty() {
+                    if stopping {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                for m in page.messages {
+                    let t0 = Instant::now();
+                    for f in &m.files {
+                        let Ok(resp) = c.get(url(&format!("/v1/messages/{}/files/{}", m.id, f.index))).bearer_auth(t).send().await else {
+                            return;
+                        };
+                        let body = resp.bytes().await.unwrap_or_default();
+                        use sha2::Digest as _;
+                        let h: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+                        if h != f.sha256 {
+                            eprintln!("SHA-256 mismatch on {} file {}", m.id, f.index);
+                        }
+                    }
+                    if c.post(url(&format!("/v1/messages/{}/fetch", m.id))).bearer_auth(t).send().await.is_ok() {
+                        ack_lat.lock().unwrap_or_else(|e| e.into_inner()).push(t0.elapsed().as_secs_f64() * 1000.0);
+                        acked_files.fetch_add(m.files.len() as u64, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(a.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_ms(pid)? - cpu0;
+    let (sent, acked) = (sent_files.load(Ordering::Relaxed), acked_files.load(Ordering::Relaxed));
+    let mut sl = send_lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut al = ack_lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    println!(
+        "renkei-hub bench: backend {}, {} offices ({} 居宅 → {} providers), {} senders, {:.1} s",
+        if a.postgres.is_some() { "PostgreSQL" } else { "SQLite" },
+        offices.len(),
+        cms.len(),
+        providers.len(),
+        a.senders,
+        elapsed
+    );
+    println!("bundle: {files_per_bundle} standard CSV files, {bundle_bytes} bytes on average");
+    println!(
+        "sent {sent} files ({:.0} files/s), received and acknowledged {acked} files ({:.0} files/s end to end)",
+        sent as f64 / elapsed,
+        acked as f64 / elapsed
+    );
+    println!("send latency per message: p50 {:.1} ms, p99 {:.1} ms", percentile(&mut sl, 0.5), percentile(&mut sl, 0.99));
+    println!(
+        "receipt (download all files + acknowledge) per message: p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&mut al, 0.5),
+        percentile(&mut al, 0.99)
+    );
+    println!("hub CPU: {:.0} ms in total, {:.3} ms per file end to end", cpu, cpu / acked.max(1) as f64);
+    if sent != acked {
+        println!("(the {} files sent but not acknowledged were still in the inboxes when the run stopped)", sent.saturating_sub(acked));
+    }
+    Ok(())
+}
