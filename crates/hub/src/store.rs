@@ -811,7 +811,11 @@ impl Store {
         if f.month.is_some() {
             text.push_str(" AND EXISTS (SELECT 1 FROM files y WHERE y.message_id = m.id AND y.service_month = ?)");
         }
-        for (present, clause) in [(f.since.is_some(), " AND m.sent_at >= ?"), (f.until.is_some(), " AND m.sent_at < ?"), (f.before_id.is_some(), " AND m.id < ?")] {
+        for (present, clause) in [
+            (f.since.is_some(), " AND m.sent_at >= ?"),
+            (f.until.is_some(), " AND m.sent_at < ?"),
+            (f.before_id.is_some(), " AND m.id < ?"),
+        ] {
             if present {
                 text.push_str(clause);
             }

@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// (sender index, recipient index, files).
+type Bundle = (usize, usize, Vec<(String, Vec<u8>)>);
+
 struct Args {
     offices: usize,
     seconds: u64,
@@ -205,7 +208,7 @@ async fn main() -> anyhow::Result<()> {
             name: "bench".into(),
         })
     };
-    let mut bundles: Vec<(usize, usize, Vec<(String, Vec<u8>)>)> = Vec::new();
+    let mut bundles: Vec<Bundle> = Vec::new();
     for (k, &s) in cms.iter().enumerate() {
         for (j, &r) in providers.iter().enumerate() {
             for v in 0..8u32 {
