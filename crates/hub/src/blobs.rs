@@ -41,7 +41,8 @@ impl BlobStore {
         }
         let dir = path.parent().expect("blob paths have a parent");
         std::fs::create_dir_all(dir)?;
-        let tmp = self.root.join("tmp").join(format!("{sha}.{}", std::process::id()));
+        // Unique per writer: two concurrent puts of the same content must not share a temp file.
+        let tmp = self.root.join("tmp").join(format!("{sha}.{}.{}", std::process::id(), crate::auth::token()[..16].to_owned()));
         {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(data)?;
@@ -80,6 +81,23 @@ impl BlobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_puts_of_the_same_content() {
+        let dir = std::env::temp_dir().join(format!("renkei-blobs-race-{}", std::process::id()));
+        let b = BlobStore::open(&dir).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for i in 0..50u32 {
+                        b.put(format!("same {i}").as_bytes()).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0, "no temp files left");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn put_get_is_content_addressed() {

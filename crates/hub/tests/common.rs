@@ -13,6 +13,11 @@ pub struct Hub {
 
 impl Hub {
     pub async fn start() -> Hub {
+        Hub::start_with(|_| {}).await
+    }
+
+    /// A hub with a tweaked configuration.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Hub {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir =
             std::env::temp_dir().join(format!("renkei-hub-test-{}-{}", std::process::id(), renkei_hub::auth::token()[..8].to_owned()));
@@ -30,6 +35,8 @@ impl Hub {
             database_url: pg.as_ref().map(|p| p.url.clone()),
             ..Config::default()
         };
+        let mut config = config;
+        tweak(&mut config);
         let offices = renkei_hub::dev::setup(&config).await.unwrap();
         let running = renkei_hub::start(config.clone()).await.unwrap();
         assert_eq!(running.state.store.backend_name(), if pg.is_some() { "postgres" } else { "sqlite" });

@@ -4,7 +4,8 @@ use renkei_protocol::*;
 #[tokio::test]
 async fn send_fetch_open_and_the_sender_sees_each_state() {
     let hub = Hub::start().await;
-    let (a, ta) = hub.session(0).await;
+    // The sender's PC is enrolled through the API (CSR + one-time code), then logs in.
+    let (a, ta) = hub.second_terminal(0).await;
     let (b, tb) = hub.session(1).await;
     let to = hub.offices[1].number.clone();
     let files = slip_unit(&hub, 0, 1, 1);

@@ -218,3 +218,69 @@ async fn a_temporary_password_must_be_changed_first() {
     assert_eq!(a.get(hub.url(paths::INBOX)).bearer_auth(&r.token).send().await.unwrap().status(), 200);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn size_limits_are_configurable_and_refuse_before_storing() {
+    let hub = Hub::start_with(|c| {
+        c.limits.max_file_bytes = 64 * 1024;
+        c.limits.max_message_bytes = 100 * 1024;
+        c.limits.max_files = 5;
+    })
+    .await;
+    let (a, ta) = hub.session(0).await;
+    let to = hub.offices[1].number.clone();
+    let big = vec![("大きい.pdf".to_owned(), [b"%PDF-1.4\n".as_slice(), &vec![b'x'; 70 * 1024]].concat())];
+    let e = error(send(&hub, &a, &ta, &to, &big, None).await).await;
+    assert_eq!(e.code, ErrorCode::TooLarge);
+    assert!(e.message.contains("大きすぎます"), "{}", e.message);
+    let two: Vec<_> = (0..2).map(|i| (format!("{i}.pdf"), [b"%PDF-1.4\n".as_slice(), &vec![b'x'; 60 * 1024]].concat())).collect();
+    let e = error(send(&hub, &a, &ta, &to, &two, None).await).await;
+    assert_eq!(e.code, ErrorCode::TooLarge);
+    assert!(e.message.contains("合計"), "{}", e.message);
+    let six: Vec<_> = (0..6).map(|i| (format!("{i}.pdf"), b"%PDF-1.4".to_vec())).collect();
+    assert_eq!(error(send(&hub, &a, &ta, &to, &six, None).await).await.code, ErrorCode::TooLarge);
+    assert_eq!(hub.running.state.store.message_count().await.unwrap(), 0);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn another_office_cannot_touch_a_draft() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (c, tc) = hub.session(2).await;
+    let files = vec![("案.pdf".to_owned(), b"%PDF-1.4".to_vec())];
+    let d: DraftInfo = a
+        .post(hub.url(paths::DRAFTS))
+        .bearer_auth(&ta)
+        .multipart(form(&hub.offices[1].number, "", &files))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = d.id.clone();
+    let tries = [
+        c.get(hub.url(&format!("/v1/drafts/{id}"))),
+        c.patch(hub.url(&format!("/v1/drafts/{id}"))).json(&DraftUpdate { version: d.version, to: None, note: Some("x".into()) }),
+        c.post(hub.url(&format!("/v1/drafts/{id}/files"))).multipart(form("", "", &files)),
+        c.delete(hub.url(&format!("/v1/drafts/{id}/files/0"))),
+        c.post(hub.url(&format!("/v1/drafts/{id}/send"))),
+        c.delete(hub.url(&format!("/v1/drafts/{id}"))),
+    ];
+    for t in tries {
+        assert_eq!(error(t.bearer_auth(&tc).send().await.unwrap()).await.code, ErrorCode::NotFound);
+    }
+    // Untouched.
+    let same: DraftInfo = a.get(hub.url(&format!("/v1/drafts/{id}"))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(same, d);
+    // Without a certificate, or with A's session on C's certificate, nothing either.
+    assert_eq!(
+        error(hub.anonymous().get(hub.url(paths::DRAFTS)).bearer_auth(&ta).send().await.unwrap()).await.code,
+        ErrorCode::CertificateRequired
+    );
+    assert_eq!(error(c.get(hub.url(paths::DRAFTS)).bearer_auth(&ta).send().await.unwrap()).await.code, ErrorCode::SessionRequired);
+    assert_eq!(error(c.get(hub.url(paths::NOTICES)).bearer_auth(&ta).send().await.unwrap()).await.code, ErrorCode::SessionRequired);
+    assert_eq!(error(c.get(hub.url(paths::EVENTS)).bearer_auth(&ta).send().await.unwrap()).await.code, ErrorCode::SessionRequired);
+    hub.stop().await;
+}

@@ -212,7 +212,7 @@ async fn main() -> anyhow::Result<()> {
     for (k, &s) in cms.iter().enumerate() {
         for (j, &r) in providers.iter().enumerate() {
             for v in 0..8u32 {
-                let clients = g.clients(1, 13, month);
+                let clients = g.clients(2, 13, month);
                 let seq = renkei_testkit::add_seconds(
                     renkei_spec::calendar::FileSeq::parse("20251025090000").context("seq")?,
                     (k * 1000 + j * 10) as u32 + v,
