@@ -74,6 +74,17 @@ fn bearer(h: &HeaderMap) -> Option<&str> {
 }
 
 async fn caller(st: &AppState, peer: &PeerCert, h: &HeaderMap, ip: SocketAddr, allow_temporary: bool) -> Result<Caller, ApiError> {
+    // Fast path: one query proves certificate, session and user together.
+    if let (Some(fp), Some(token)) = (&peer.fingerprint, bearer(h)) {
+        let token_hash = auth::token_hash(token);
+        if let Some((user, terminal)) = st.store.authenticate(fp, &token_hash, now()).await?
+            && user.office == terminal.office
+            && (allow_temporary || !user.must_change)
+        {
+            return Ok(Caller { user, terminal, token_hash, ip: ip.ip().to_string() });
+        }
+    }
+    // Otherwise find out exactly what is wrong, for a specific message.
     let terminal = terminal(st, peer).await?;
     let expired =
         || ApiError::new(ErrorCode::SessionRequired, "ログインしてください（ログインの有効期限が切れた可能性があります）", "log in first");
@@ -485,8 +496,8 @@ async fn deliver(
         from_draft,
     };
     let detail = format!("to={} files={}{}", m.recipient, m.files.len(), if from_draft.is_some() { " draft" } else { "" });
-    match st.store.insert_message(&m, c.audit("send", detail)).await {
-        Ok(_) => {}
+    let id = match st.store.insert_message(&m, c.audit("send", detail)).await {
+        Ok(id) => id,
         Err(crate::store::StoreError::Conflict(_)) => {
             // A concurrent retry with the same key won the race: answer with its message.
             if let Some(r) = replay(st, c, &key).await? {
@@ -499,8 +510,20 @@ async fn deliver(
             ));
         }
         Err(e) => return Err(e.into()),
-    }
-    let stored = st.store.message_for(&m.public_id, &c.terminal.office).await?.ok_or_else(|| ApiError::internal("message vanished"))?;
+    };
+    let stored = MessageRow {
+        id,
+        public_id: m.public_id,
+        sender: m.sender,
+        recipient: m.recipient,
+        note: m.note,
+        sent_at: m.sent_at,
+        fetched_at: None,
+        opened_at: None,
+        expired_at: None,
+        purged_at: None,
+        files: m.files,
+    };
     tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
     metrics::counter!("renkei_messages_sent_total").increment(1);
     metrics::counter!("renkei_files_received_total").increment(stored.files.len() as u64);
@@ -797,8 +820,21 @@ pub(crate) async fn download(
     Path((id, idx)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {
     let c = caller(&st, &peer, &h, ip, false).await?;
-    let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
-    let f = m.files.iter().find(|f| f.idx == idx).ok_or_else(ApiError::not_found)?.clone();
+    let (f, sender, recipient, fetched_at, expired_at, purged_at) =
+        st.store.file_for(&id, idx, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    let m = MessageRow {
+        id: 0,
+        public_id: id.clone(),
+        sender,
+        recipient,
+        note: String::new(),
+        sent_at: 0,
+        fetched_at,
+        opened_at: None,
+        expired_at,
+        purged_at,
+        files: Vec::new(),
+    };
     gone_check(&m, &c)?;
     let blobs = st.blobs.clone();
     let sha = f.sha256.clone();

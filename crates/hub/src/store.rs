@@ -13,7 +13,9 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 enum Backend {
-    Sqlite(SqlitePool),
+    /// Readers, and the one writer (SQLite has a single writer; one connection avoids lock
+    /// contention and busy-waiting between our own connections).
+    Sqlite(SqlitePool, SqlitePool),
     Postgres(PgPool),
 }
 
@@ -43,7 +45,23 @@ fn sql_postgres(s: &str) -> AssertSqlSafe<Cow<'static, str>> {
 macro_rules! on_pool {
     ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
         match &$self.backend {
-            Backend::Sqlite($pool) => {
+            Backend::Sqlite($pool, _) => {
+                let $sql = sql_sqlite;
+                $body
+            }
+            Backend::Postgres($pool) => {
+                let $sql = sql_postgres;
+                $body
+            }
+        }
+    };
+}
+
+/// As [`on_pool!`], for statements that write: SQLite's single writer connection.
+macro_rules! on_writer {
+    ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
+        match &$self.backend {
+            Backend::Sqlite(_, $pool) => {
                 let $sql = sql_sqlite;
                 $body
             }
@@ -413,9 +431,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-            sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-            Backend::Sqlite(pool)
+            let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            sqlx::migrate!("migrations/sqlite").run(&writer).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+            let readers = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            Backend::Sqlite(readers, writer)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -429,7 +448,10 @@ impl Store {
     /// Closes the connections (after the last request).
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite(p) => p.close().await,
+            Backend::Sqlite(r, w) => {
+                r.close().await;
+                w.close().await;
+            }
             Backend::Postgres(p) => p.close().await,
         }
     }
@@ -437,14 +459,14 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Sqlite(..) => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
     }
 
     /// Adds or updates an office.
     pub async fn upsert_office(&self, o: &Office, now: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql("INSERT INTO offices (number, name, kinds, license_until, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, kinds = excluded.kinds, license_until = excluded.license_until"))
                 .bind(&o.number)
                 .bind(&o.name)
@@ -478,7 +500,7 @@ impl Store {
 
     /// Adds a user; returns its id.
     pub async fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<i64> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let r = sqlx::query(sql("INSERT INTO users (login, office, role, name, password_hash, must_change, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"))
                 .bind(u.login)
                 .bind(u.office)
@@ -512,7 +534,7 @@ impl Store {
     /// Records a failed login; locks when `max` consecutive failures are reached. Returns the
     /// failure count.
     pub async fn login_failed(&self, id: i64, max: i64, lock_until: i64) -> Result<i64> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let r = sqlx::query(sql("UPDATE users SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failures"))
                 .bind(max)
                 .bind(lock_until)
@@ -525,7 +547,7 @@ impl Store {
 
     /// Clears failures after a good login (and an expired lock).
     pub async fn login_succeeded(&self, id: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql("UPDATE users SET failures = 0, locked_until = NULL WHERE id = ?")).bind(id).execute(pool).await?;
         });
         Ok(())
@@ -533,7 +555,7 @@ impl Store {
 
     /// Sets a password.
     pub async fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL WHERE id = ?"))
                 .bind(hash)
                 .bind(i64::from(must_change))
@@ -546,7 +568,7 @@ impl Store {
 
     /// Stores a one-time enrolment code (hash).
     pub async fn add_enrolment_code(&self, code_hash: &str, office: &str, now: i64, expires_at: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql("INSERT INTO enrolment_codes (code_hash, office, created_at, expires_at) VALUES (?, ?, ?, ?)"))
                 .bind(code_hash)
                 .bind(office)
@@ -560,7 +582,7 @@ impl Store {
 
     /// Consumes a code for an office (atomically); `false` when unknown, used or expired.
     pub async fn use_enrolment_code(&self, code_hash: &str, office: &str, now: i64) -> Result<bool> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let r = sqlx::query(sql(
                 "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND office = ? AND used_at IS NULL AND expires_at > ?",
             ))
@@ -576,7 +598,7 @@ impl Store {
 
     /// Records an enrolled terminal.
     pub async fn add_terminal(&self, t: &Terminal, fingerprint: &str, not_after: i64, now: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql(
                 "INSERT INTO terminals (id, office, label, serial, fingerprint, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             ))
@@ -606,7 +628,7 @@ impl Store {
 
     /// Revokes a terminal and ends its sessions; `false` if unknown or already revoked.
     pub async fn revoke_terminal(&self, id: &str, now: i64) -> Result<bool> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql("UPDATE terminals SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"))
                 .bind(now)
@@ -642,9 +664,57 @@ impl Store {
         })
     }
 
+    /// The whole identity check in one query: the terminal with this certificate fingerprint
+    /// (not revoked), a live session with this token on that terminal, and its user.
+    pub async fn authenticate(&self, fingerprint: &str, token_hash: &str, now: i64) -> Result<Option<(User, Terminal)>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
+                .bind(token_hash)
+                .bind(fingerprint)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| {
+                let u = user_row!(&r);
+                let t = Terminal {
+                    id: r.get("t_id"),
+                    office: r.get("t_office"),
+                    label: r.get("t_label"),
+                    serial: r.get("t_serial"),
+                    revoked_at: None,
+                };
+                (u, t)
+            }))
+        })
+    }
+
+    /// One file of a message the office may see, with the message's retention state:
+    /// `(file, sender, recipient, fetched_at, expired_at, purged_at)`.
+    pub async fn file_for(
+        &self,
+        public_id: &str,
+        idx: i64,
+        office: &str,
+    ) -> Result<Option<(FileRow, String, String, Option<i64>, Option<i64>, Option<i64>)>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT f.idx, f.name, f.kind, f.service_month, f.size, f.sha256, m.sender, m.recipient, m.fetched_at, m.expired_at, m.purged_at FROM messages m JOIN files f ON f.message_id = m.id WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?) AND f.idx = ?"))
+                .bind(public_id)
+                .bind(office)
+                .bind(office)
+                .bind(idx)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| {
+                let f =
+                    FileRow { idx: r.get(0), name: r.get(1), kind: r.get(2), service_month: r.get(3), size: r.get(4), sha256: r.get(5) };
+                (f, r.get(6), r.get(7), r.get(8), r.get(9), r.get(10))
+            }))
+        })
+    }
+
     /// Opens a session.
     pub async fn add_session(&self, token_hash: &str, user: i64, terminal: &str, now: i64, expires_at: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql("INSERT INTO sessions (token_hash, user_id, terminal_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"))
                 .bind(token_hash)
                 .bind(user)
@@ -671,7 +741,7 @@ impl Store {
 
     /// Closes a session.
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             sqlx::query(sql("DELETE FROM sessions WHERE token_hash = ?")).bind(token_hash).execute(pool).await?;
         });
         Ok(())
@@ -695,7 +765,7 @@ impl Store {
 
     /// Stores a message, its files and an audit row in one transaction.
     pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
                 .bind(&m.public_id)
@@ -737,7 +807,8 @@ impl Store {
         })
     }
 
-    async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
+    /// A message by internal id (as returned by [`Store::insert_message`]).
+    pub async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
         on_pool!(self, |pool, sql| {
             let Some(r) = sqlx::query(sql(
                 "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id = ?",
@@ -828,7 +899,7 @@ impl Store {
     /// full scans.
     #[doc(hidden)]
     pub async fn explain_list(&self, inbox: bool, f: &ListFilter) -> Result<Option<Vec<String>>> {
-        let Backend::Sqlite(pool) = &self.backend else { return Ok(None) };
+        let Backend::Sqlite(pool, _) = &self.backend else { return Ok(None) };
         let text = format!("EXPLAIN QUERY PLAN {}", Self::list_sql(inbox, f));
         let mut q = sqlx::query(sql_sqlite(&text)).bind("x");
         for v in [&f.counterpart, &f.kind, &f.month].into_iter().flatten() {
@@ -856,18 +927,83 @@ impl Store {
             }
             q.bind(f.limit).fetch_all(pool).await?.iter().map(|r| r.get(0)).collect()
         });
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(m) = self.message_by_id(id).await? {
-                out.push(m);
+        self.messages_by_ids(&ids).await
+    }
+
+    /// Messages with their files for a list of ids, in that order: two queries in all.
+    async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<MessageRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let q_messages = format!(
+            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id IN ({marks})"
+        );
+        let q_files = format!(
+            "SELECT message_id, idx, name, kind, service_month, size, sha256 FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
+        );
+        // Both texts are built from fixed fragments and `?` marks; every id is bound.
+        let (mut rows, files): (std::collections::HashMap<i64, MessageRow>, Vec<(i64, FileRow)>) = on_pool!(self, |pool, sql| {
+            let mut q = sqlx::query(sql(&q_messages));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let ms = q
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let m = MessageRow {
+                        id: r.get(0),
+                        public_id: r.get(1),
+                        sender: r.get(2),
+                        recipient: r.get(3),
+                        note: r.get(4),
+                        sent_at: r.get(5),
+                        fetched_at: r.get(6),
+                        opened_at: r.get(7),
+                        expired_at: r.get(8),
+                        purged_at: r.get(9),
+                        files: Vec::new(),
+                    };
+                    (m.id, m)
+                })
+                .collect();
+            let mut q = sqlx::query(sql(&q_files));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let fs = q
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    (
+                        r.get(0),
+                        FileRow {
+                            idx: r.get(1),
+                            name: r.get(2),
+                            kind: r.get(3),
+                            service_month: r.get(4),
+                            size: r.get(5),
+                            sha256: r.get(6),
+                        },
+                    )
+                })
+                .collect();
+            (ms, fs)
+        });
+        for (mid, f) in files {
+            if let Some(m) = rows.get_mut(&mid) {
+                m.files.push(f);
             }
         }
-        Ok(out)
+        Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
     }
 
     /// Marks a message fetched (first time only); idempotent.
     pub async fn mark_fetched(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql(
                 "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
@@ -888,7 +1024,7 @@ impl Store {
 
     /// Marks a message opened (implies fetched); idempotent.
     pub async fn mark_opened(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             sqlx::query(sql(
                 "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
@@ -915,7 +1051,7 @@ impl Store {
 
     /// Writes an audit row on its own.
     pub async fn audit(&self, a: Audit<'_>, now: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             insert_audit!(pool, sql, &a, now);
         });
         Ok(())
@@ -935,7 +1071,7 @@ impl Store {
     /// Creates a draft with files; returns its id.
     pub async fn create_draft(&self, d: &NewDraft<'_>, now: i64) -> Result<i64> {
         let NewDraft { public_id, office, recipient, note, user, files } = *d;
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql("INSERT INTO drafts (public_id, office, recipient, note, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id"))
                 .bind(public_id)
@@ -1018,7 +1154,7 @@ impl Store {
         user: i64,
         now: i64,
     ) -> Result<bool> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let r = sqlx::query(sql("UPDATE drafts SET recipient = COALESCE(?, recipient), note = COALESCE(?, note), version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? AND version = ?"))
                 .bind(recipient)
                 .bind(note)
@@ -1034,7 +1170,7 @@ impl Store {
 
     /// Appends files to a draft (indexes after the last one) and bumps its version.
     pub async fn add_draft_files(&self, id: i64, files: &[FileRow], user: i64, now: i64) -> Result<()> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             sqlx::query(sql("UPDATE drafts SET version = version + 1, updated_by = ?, updated_at = ? WHERE id = ?"))
                 .bind(user)
@@ -1064,7 +1200,7 @@ impl Store {
 
     /// Removes one file of a draft; `false` if there was none.
     pub async fn remove_draft_file(&self, id: i64, idx: i64, user: i64, now: i64) -> Result<bool> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql("DELETE FROM draft_files WHERE draft_id = ? AND idx = ?")).bind(id).bind(idx).execute(&mut *tx).await?;
             sqlx::query(sql("UPDATE drafts SET version = version + 1, updated_by = ?, updated_at = ? WHERE id = ?"))
@@ -1080,7 +1216,7 @@ impl Store {
 
     /// Deletes a draft; `false` if it did not exist.
     pub async fn delete_draft(&self, id: i64) -> Result<bool> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             sqlx::query(sql("DELETE FROM draft_files WHERE draft_id = ?")).bind(id).execute(&mut *tx).await?;
             let r = sqlx::query(sql("DELETE FROM drafts WHERE id = ?")).bind(id).execute(&mut *tx).await?;
@@ -1099,7 +1235,7 @@ impl Store {
         body: &str,
         now: i64,
     ) -> Result<NoticeRow> {
-        let id: i64 = on_pool!(self, |pool, sql| {
+        let id: i64 = on_writer!(self, |pool, sql| {
             sqlx::query(sql(
                 "INSERT INTO notices (public_id, office, kind, title, body, published_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             ))
@@ -1158,7 +1294,7 @@ impl Store {
         now: i64,
         notice: impl Fn(&str, i64) -> (String, String, String),
     ) -> Result<Vec<Expired>> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let rows = sqlx::query(sql("UPDATE messages SET expired_at = ? WHERE fetched_at IS NULL AND expired_at IS NULL AND sent_at < ? RETURNING public_id, sender, recipient, sent_at")).bind(now).bind(cutoff).fetch_all(&mut *tx).await?;
             let mut out = Vec::with_capacity(rows.len());
@@ -1192,7 +1328,7 @@ impl Store {
     /// Marks the content of messages sent before `cutoff` as purged and returns the blob hashes
     /// no longer referenced by any unpurged message or draft (safe to delete).
     pub async fn purge_content(&self, cutoff: i64, now: i64) -> Result<Vec<String>> {
-        on_pool!(self, |pool, sql| {
+        on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let ids = sqlx::query(sql("UPDATE messages SET purged_at = ? WHERE purged_at IS NULL AND sent_at < ? RETURNING id"))
                 .bind(now)
