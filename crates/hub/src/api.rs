@@ -33,6 +33,33 @@ pub(crate) struct Caller {
     ip: String,
 }
 
+/// Extracting a [`Caller`] authenticates the request (certificate, session on that terminal,
+/// user of that office); a temporary password is refused. Handlers that take one cannot skip it.
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
+        let (peer, ip) = peer_of(parts);
+        caller(st, &peer, &parts.headers, ip, false).await
+    }
+}
+
+/// As [`Caller`], but a temporary password is accepted (logout and changing the password).
+pub(crate) struct TemporaryCaller(Caller);
+
+impl axum::extract::FromRequestParts<AppState> for TemporaryCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
+        let (peer, ip) = peer_of(parts);
+        caller(st, &peer, &parts.headers, ip, true).await.map(TemporaryCaller)
+    }
+}
+
+fn peer_of(parts: &axum::http::request::Parts) -> (PeerCert, SocketAddr) {
+    let peer = parts.extensions.get::<PeerCert>().cloned().unwrap_or_default();
+    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+    (peer, ip)
+}
+
 impl Caller {
     fn audit<'a>(&'a self, action: &'a str, detail: String) -> Audit<'a> {
         Audit {
@@ -248,13 +275,7 @@ pub(crate) async fn login(
 }
 
 #[utoipa::path(delete, path = "/v1/sessions", tag = "sessions", responses((status = 204, description = "完了 / done"), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn logout(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, &peer, &h, ip, true).await?;
+pub(crate) async fn logout(State(st): State<AppState>, TemporaryCaller(c): TemporaryCaller) -> Result<StatusCode, ApiError> {
     st.store.delete_session(&c.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -262,12 +283,9 @@ pub(crate) async fn logout(
 #[utoipa::path(post, path = "/v1/sessions/password", tag = "sessions", request_body = PasswordChange, responses((status = 204, description = "完了 / done"), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn change_password(
     State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
+    TemporaryCaller(c): TemporaryCaller,
     Json(req): Json<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, &peer, &h, ip, true).await?;
     let (cur, hash) = (req.current.clone(), c.user.password_hash.clone());
     if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.map_err(ApiError::internal)? {
         return Err(ApiError::new(ErrorCode::BadCredentials, "現在のパスワードが違います", "current password is wrong"));
@@ -288,13 +306,7 @@ pub(crate) async fn change_password(
 }
 
 #[utoipa::path(post, path = "/v1/enrolment-codes", tag = "terminals", responses((status = 200, description = "成功 / OK", body = EnrolmentCode), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn new_enrolment_code(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-) -> Result<Json<EnrolmentCode>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn new_enrolment_code(State(st): State<AppState>, c: Caller) -> Result<Json<EnrolmentCode>, ApiError> {
     if c.user.role != "admin" {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -318,12 +330,9 @@ fn license_valid(o: &crate::store::Office) -> bool {
 #[utoipa::path(get, path = "/v1/directory/{office}", tag = "directory", params(("office" = String, Path, description = "事業所番号")), responses((status = 200, description = "成功 / OK", body = DirectoryEntry), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn directory(
     State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
+    _caller: Caller,
     Path(office): Path<String>,
 ) -> Result<Json<DirectoryEntry>, ApiError> {
-    caller(&st, &peer, &h, ip, false).await?;
     Ok(Json(match st.store.office(&office).await? {
         Some(o) => {
             DirectoryEntry { license_valid: license_valid(&o), office, registered: true, name: Some(o.name), service_kinds: o.kinds }
@@ -536,14 +545,7 @@ async fn deliver(
 }
 
 #[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn send(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    form: Multipart,
-) -> Result<Response, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn send(State(st): State<AppState>, c: Caller, h: HeaderMap, form: Multipart) -> Result<Response, ApiError> {
     let key = idempotency_key(&h);
     if let Some(r) = replay(&st, &c, &key).await? {
         return Ok(r);
@@ -593,12 +595,9 @@ async fn load_draft(st: &AppState, c: &Caller, id: &str) -> Result<crate::store:
 #[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn create_draft(
     State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
+    c: Caller,
     form: Multipart,
 ) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
     let f = read_form(&st, form, 0).await?;
     let files = put_blobs(&st, &f.uploads).await?;
     let public_id = auth::token()[..32].to_owned();
@@ -615,38 +614,22 @@ pub(crate) async fn create_draft(
 }
 
 #[utoipa::path(get, path = "/v1/drafts", tag = "drafts", responses((status = 200, description = "成功 / OK", body = Vec<DraftInfo>), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn list_drafts(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-) -> Result<Json<Vec<DraftInfo>>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn list_drafts(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<DraftInfo>>, ApiError> {
     Ok(Json(st.store.drafts(&c.terminal.office).await?.iter().map(draft_info).collect()))
 }
 
 #[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn get_draft(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<DraftInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<DraftInfo>, ApiError> {
     Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
 }
 
 #[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn update_draft(
     State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
+    c: Caller,
     Path(id): Path<String>,
     Json(u): Json<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
     let d = load_draft(&st, &c, &id).await?;
     let note: Option<String> = u.note.map(|n| n.chars().take(2000).collect());
     if !st.store.update_draft(d.id, u.version, u.to.as_deref().map(str::trim), note.as_deref(), c.user.id, now()).await? {
@@ -663,13 +646,10 @@ pub(crate) async fn update_draft(
 #[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn add_draft_files(
     State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
+    c: Caller,
     Path(id): Path<String>,
     form: Multipart,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
     let d = load_draft(&st, &c, &id).await?;
     let f = read_form(&st, form, d.files.len()).await?;
     let files = put_blobs(&st, &f.uploads).await?;
@@ -680,12 +660,9 @@ pub(crate) async fn add_draft_files(
 #[utoipa::path(delete, path = "/v1/drafts/{id}/files/{index}", tag = "drafts", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn remove_draft_file(
     State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
+    c: Caller,
     Path((id, idx)): Path<(String, i64)>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
     let d = load_draft(&st, &c, &id).await?;
     if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {
         return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
@@ -694,28 +671,14 @@ pub(crate) async fn remove_draft_file(
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn delete_draft(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let d = load_draft(&st, &c, &id).await?;
     st.store.delete_draft(d.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path), ("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn send_draft(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn send_draft(State(st): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
     let key = idempotency_key(&h);
     if let Some(r) = replay(&st, &c, &key).await? {
         return Ok(r);
@@ -775,51 +738,23 @@ async fn list(st: &AppState, c: &Caller, q: &InboxQuery, inbox: bool) -> Result<
 }
 
 #[utoipa::path(get, path = "/v1/inbox", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn inbox(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Query(q): Query<InboxQuery>,
-) -> Result<Json<MessagePage>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn inbox(State(st): State<AppState>, c: Caller, Query(q): Query<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
     list(&st, &c, &q, true).await
 }
 
 #[utoipa::path(get, path = "/v1/sent", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn sent(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Query(q): Query<InboxQuery>,
-) -> Result<Json<MessagePage>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn sent(State(st): State<AppState>, c: Caller, Query(q): Query<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
     list(&st, &c, &q, false).await
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn message(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<MessageInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn message(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<MessageInfo>, ApiError> {
     let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(info(&m)))
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}/files/{index}", tag = "messages", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "ファイル本体。x-content-sha256 ヘッダーに SHA-256 / the file; SHA-256 in x-content-sha256", content_type = "application/octet-stream"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn download(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path((id, idx)): Path<(String, i64)>,
-) -> Result<Response, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn download(State(st): State<AppState>, c: Caller, Path((id, idx)): Path<(String, i64)>) -> Result<Response, ApiError> {
     let (f, sender, recipient, fetched_at, expired_at, purged_at) =
         st.store.file_for(&id, idx, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     let m = MessageRow {
@@ -905,26 +840,12 @@ async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<Json
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/fetch", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "取得済（冪等） / fetched (idempotent)", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn fetch(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<MessageInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn fetch(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<MessageInfo>, ApiError> {
     receipt(&st, &c, &id, false).await
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/open", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "開封済 / opened", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn open(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<MessageInfo>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn open(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<MessageInfo>, ApiError> {
     receipt(&st, &c, &id, true).await
 }
 
@@ -939,13 +860,7 @@ pub(crate) fn notice_info(n: &crate::store::NoticeRow) -> Notice {
 }
 
 #[utoipa::path(get, path = "/v1/notices", tag = "notices", responses((status = 200, description = "成功 / OK", body = Vec<Notice>), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn notices(
-    State(st): State<AppState>,
-    peer: axum::Extension<PeerCert>,
-    ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    h: HeaderMap,
-) -> Result<Json<Vec<Notice>>, ApiError> {
-    let c = caller(&st, &peer, &h, ip, false).await?;
+pub(crate) async fn notices(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<Notice>>, ApiError> {
     Ok(Json(st.store.notices(Some(&c.terminal.office), None, 100).await?.iter().map(notice_info).collect()))
 }
 
@@ -959,6 +874,7 @@ pub(crate) async fn events(
     h: HeaderMap,
 ) -> Result<Response, ApiError> {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    // Explicit (not the `Caller` extractor): the stream re-checks the caller with these.
     let c = caller(&st, &peer, &h, ip, false).await?;
     let office = c.terminal.office.clone();
     let rx = st.events.subscribe();
