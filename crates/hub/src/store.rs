@@ -1,7 +1,7 @@
 //! Storage: the only module that speaks SQL. Two back ends behind one API: SQLite (WAL,
 //! `synchronous = FULL`, so an acknowledged send survives a crash) as the embedded default, and
 //! PostgreSQL at scale. Each method's SQL is written once with `?` placeholders and expanded for
-//! both back ends ([`on_pool!`]); the migrations are per back end. One conformance suite
+//! both back ends (`on_pool!`); the migrations are per back end. One conformance suite
 //! (`tests/conformance.rs`) runs against both.
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -57,7 +57,7 @@ macro_rules! on_pool {
     };
 }
 
-/// As [`on_pool!`], for statements that write: SQLite's single writer connection.
+/// As `on_pool!`, for statements that write: SQLite's single writer connection.
 macro_rules! on_writer {
     ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
         match &$self.backend {
