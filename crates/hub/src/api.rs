@@ -771,24 +771,31 @@ pub(crate) async fn download(State(st): State<AppState>, c: Caller, Path((id, id
         files: Vec::new(),
     };
     gone_check(&m, &c)?;
-    let blobs = st.blobs.clone();
-    let sha = f.sha256.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&sha)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    // Streamed from disk: the whole file is never held in memory.
+    let path = st.blobs.file_path(&f.sha256).ok_or_else(|| ApiError::internal(format!("blob {} missing", f.sha256)))?;
+    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
+    let mut head = [0u8; 16];
+    let n = {
+        use tokio::io::AsyncReadExt as _;
+        let mut probe = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
+        probe.read(&mut head).await.map_err(ApiError::internal)?
+    };
     let mime = if f.kind.as_deref() == Some("UPKIHON_IMAGE") {
         "image/jpeg"
     } else if f.kind.is_some() {
         "text/csv; charset=Shift_JIS"
     } else {
-        checks::sniff(&f.name, &bytes).map_or("application/octet-stream", |s| s.mime())
+        checks::sniff(&f.name, &head[..n]).map_or("application/octet-stream", |s| s.mime())
     };
     let encoded: String = f
         .name
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
-    let mut resp = bytes.into_response();
+    let mut resp = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let hd = resp.headers_mut();
     hd.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    hd.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size as u64));
     hd.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}")).map_err(ApiError::internal)?,

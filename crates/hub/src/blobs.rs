@@ -69,6 +69,11 @@ impl BlobStore {
         sha.len() == 64 && self.path(sha).exists()
     }
 
+    /// Where a stored blob lives (for streaming it); `None` if absent or not a hash.
+    pub fn file_path(&self, sha: &str) -> Option<PathBuf> {
+        (sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| self.path(sha)).filter(|p| p.exists())
+    }
+
     /// Reads a blob.
     pub fn get(&self, sha: &str) -> std::io::Result<Vec<u8>> {
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
