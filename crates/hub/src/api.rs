@@ -886,15 +886,20 @@ pub(crate) async fn events(
     let office = c.terminal.office.clone();
     let rx = st.events.subscribe();
     let check = tokio::time::interval(std::time::Duration::from_secs(30));
-    let state = (rx, check, st, peer.0.clone(), h.clone(), ip, office);
-    let stream = futures_util::stream::unfold(state, |(mut rx, mut check, st, peer, h, ip, office)| async move {
+    let closing = st.events.closing();
+    let state = (rx, check, closing, st, peer.0.clone(), h.clone(), ip, office);
+    let stream = futures_util::stream::unfold(state, |(mut rx, mut check, mut closing, st, peer, h, ip, office)| async move {
         loop {
+            if *closing.borrow() {
+                return None;
+            }
             tokio::select! {
+                _ = closing.changed() => return None,
                 ev = rx.recv() => match ev {
                     Ok((to, ev)) if to.as_deref().is_none_or(|t| t == office) => {
                         let data = serde_json::to_string(&ev).unwrap_or_default();
                         let out: Result<SseEvent, std::convert::Infallible> = Ok(SseEvent::default().event(ev.name()).data(data));
-                        return Some((out, (rx, check, st, peer, h, ip, office)));
+                        return Some((out, (rx, check, closing, st, peer, h, ip, office)));
                     }
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

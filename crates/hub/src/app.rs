@@ -39,11 +39,20 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct Events {
     tx: tokio::sync::broadcast::Sender<(Option<String>, renkei_protocol::Event)>,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Events {
     fn new() -> Events {
-        Events { tx: tokio::sync::broadcast::channel(1024).0 }
+        Events { tx: tokio::sync::broadcast::channel(1024).0, closing: tokio::sync::watch::channel(false).0 }
+    }
+    /// Ends every event stream (at shutdown, so that they do not hold it up).
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+    /// Resolves when the streams must end.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
     /// Publishes an event (nobody listening is fine).
     pub fn send(&self, to: Option<&str>, ev: renkei_protocol::Event) {
@@ -194,6 +203,9 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets in-flight requests finish (up to `grace`), and waits.
     pub async fn shutdown(self, grace: Duration) -> anyhow::Result<()> {
+        // Event streams never end by themselves: close them so that only real work (uploads in
+        // flight) holds the shutdown.
+        self.state.events.close();
         self.handle.graceful_shutdown(Some(grace));
         self.task.await??;
         self.watcher.abort();

@@ -381,3 +381,22 @@ async fn graceful_shutdown_finishes_an_upload_in_flight() {
         pg.drop_now().await;
     }
 }
+
+#[tokio::test]
+async fn an_open_event_stream_does_not_hold_up_shutdown() {
+    let hub = Hub::start().await;
+    let (b, tb) = hub.session(1).await;
+    let mut ev = b.get(hub.url(paths::EVENTS)).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(ev.status(), 200);
+    let Hub { running, dir, pg, .. } = hub;
+    let t0 = std::time::Instant::now();
+    running.shutdown(std::time::Duration::from_secs(30)).await.unwrap();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "shutdown waited {:?} for an idle event stream", t0.elapsed());
+    // The stream ended cleanly.
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), async { while let Ok(Some(_)) = ev.chunk().await {} }).await;
+    assert!(end.is_ok());
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(pg) = pg {
+        pg.drop_now().await;
+    }
+}
