@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use renkei_protocol::*;
 use std::net::SocketAddr;
 use time::OffsetDateTime;
@@ -429,19 +430,21 @@ async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result
 
 /// Writes blobs (content-addressed: invisible until a row references them) and describes them.
 async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>, ApiError> {
-    let blobs = st.blobs.clone();
-    let data: Vec<(String, Vec<u8>)> = uploads.iter().map(|u| (u.name.clone(), u.bytes.clone())).collect();
-    tokio::task::spawn_blocking(move || {
-        data.into_iter()
-            .zip(0..)
-            .map(|((name, bytes), idx)| {
-                blobs.put(&bytes).map(|sha| FileRow { idx, name, kind: None, service_month: None, size: bytes.len() as i64, sha256: sha })
-            })
-            .collect::<std::io::Result<Vec<_>>>()
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
+    let puts = uploads.iter().map(|u| st.blobs.put(bytes::Bytes::copy_from_slice(&u.bytes)));
+    let shas = futures_util::future::try_join_all(puts).await.map_err(ApiError::internal)?;
+    Ok(uploads
+        .iter()
+        .zip(shas)
+        .zip(0..)
+        .map(|((u, sha256), idx)| FileRow {
+            idx,
+            name: u.name.clone(),
+            kind: None,
+            service_month: None,
+            size: u.bytes.len() as i64,
+            sha256,
+        })
+        .collect())
 }
 
 fn idempotency_key(h: &HeaderMap) -> Option<String> {
@@ -684,14 +687,11 @@ pub(crate) async fn send_draft(State(st): State<AppState>, c: Caller, h: HeaderM
         return Ok(r);
     }
     let d = load_draft(&st, &c, &id).await?;
-    let blobs = st.blobs.clone();
-    let files = d.files.clone();
-    let uploads = tokio::task::spawn_blocking(move || {
-        files.into_iter().map(|f| blobs.get(&f.sha256).map(|bytes| Upload { name: f.name, bytes })).collect::<std::io::Result<Vec<_>>>()
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    let mut uploads = Vec::with_capacity(d.files.len());
+    for f in &d.files {
+        let bytes = st.blobs.get(&f.sha256).await.map_err(ApiError::internal)?;
+        uploads.push(Upload { name: f.name.clone(), bytes: bytes.to_vec() });
+    }
     deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, key, Some((d.id, d.version))).await
 }
 
@@ -771,28 +771,24 @@ pub(crate) async fn download(State(st): State<AppState>, c: Caller, Path((id, id
         files: Vec::new(),
     };
     gone_check(&m, &c)?;
-    // Streamed from disk: the whole file is never held in memory.
-    let path = st.blobs.file_path(&f.sha256).ok_or_else(|| ApiError::internal(format!("blob {} missing", f.sha256)))?;
-    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
-    let mut head = [0u8; 16];
-    let n = {
-        use tokio::io::AsyncReadExt as _;
-        let mut probe = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
-        probe.read(&mut head).await.map_err(ApiError::internal)?
-    };
+    // Streamed: the whole file is never held in memory. The first chunk tells an attachment's type.
+    let mut stream = st.blobs.stream(&f.sha256).await.map_err(ApiError::internal)?;
+    let first: bytes::Bytes = stream.next().await.transpose().map_err(ApiError::internal)?.unwrap_or_default();
+    let head = &first[..first.len().min(16)];
     let mime = if f.kind.as_deref() == Some("UPKIHON_IMAGE") {
         "image/jpeg"
     } else if f.kind.is_some() {
         "text/csv; charset=Shift_JIS"
     } else {
-        checks::sniff(&f.name, &head[..n]).map_or("application/octet-stream", |s| s.mime())
+        checks::sniff(&f.name, head).map_or("application/octet-stream", |s| s.mime())
     };
     let encoded: String = f
         .name
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
-    let mut resp = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let body = futures_util::stream::once(async move { Ok::<_, object_store::Error>(first) }).chain(stream);
+    let mut resp = axum::body::Body::from_stream(body).into_response();
     let hd = resp.headers_mut();
     hd.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     hd.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size as u64));

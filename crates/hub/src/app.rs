@@ -106,9 +106,10 @@ impl AppState {
             self.events.send(Some(&e.sender), renkei_protocol::Event::Expired { id: e.public_id.clone(), recipient: e.recipient.clone() });
         }
         let free = self.store.purge_content(now - r.purge_content_days * 86400, now).await?;
-        let blobs = self.blobs.clone();
         let n = free.len();
-        tokio::task::spawn_blocking(move || free.iter().try_for_each(|sha| blobs.delete(sha))).await??;
+        for sha in &free {
+            self.blobs.delete(sha).await?;
+        }
         metrics::counter!("renkei_messages_expired_total").increment(expired.len() as u64);
         metrics::counter!("renkei_blobs_purged_total").increment(n as u64);
         if !expired.is_empty() || n > 0 {

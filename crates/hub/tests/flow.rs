@@ -308,8 +308,10 @@ async fn events_notices_and_retention() {
     let report = hub.running.state.retention_pass(renkei_hub_now() + 181 * 86400).await.unwrap();
     assert_eq!(report.purged_blobs, 3, "the 3 files of the unit; the PDF is kept for the draft");
     let blobs = &hub.running.state.blobs;
-    assert!(blobs.exists(&d.files[0].sha256));
-    assert!(s1.message.files.iter().all(|f| !blobs.exists(&f.sha256)));
+    assert!(blobs.exists(&d.files[0].sha256).await);
+    for f in &s1.message.files {
+        assert!(!blobs.exists(&f.sha256).await);
+    }
     let m: MessageInfo =
         a.get(hub.url(&format!("/v1/messages/{}", s1.message.id))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
     assert!(m.content_purged);
