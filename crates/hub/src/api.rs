@@ -771,9 +771,16 @@ pub(crate) async fn download(State(st): State<AppState>, c: Caller, Path((id, id
         files: Vec::new(),
     };
     gone_check(&m, &c)?;
-    // Streamed: the whole file is never held in memory. The first chunk tells an attachment's type.
-    let mut stream = st.blobs.stream(&f.sha256).await.map_err(ApiError::internal)?;
-    let first: bytes::Bytes = stream.next().await.transpose().map_err(ApiError::internal)?.unwrap_or_default();
+    // Small files (almost all: standard CSV files are a few KiB) go out in one piece; larger ones
+    // are streamed, never held in memory. The first chunk tells an attachment's type.
+    const SMALL: i64 = 1024 * 1024;
+    let (first, rest): (bytes::Bytes, Option<futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>>) =
+        if f.size <= SMALL {
+            (st.blobs.get(&f.sha256).await.map_err(ApiError::internal)?, None)
+        } else {
+            let mut stream = st.blobs.stream(&f.sha256).await.map_err(ApiError::internal)?;
+            (stream.next().await.transpose().map_err(ApiError::internal)?.unwrap_or_default(), Some(stream))
+        };
     let head = &first[..first.len().min(16)];
     let mime = if f.kind.as_deref() == Some("UPKIHON_IMAGE") {
         "image/jpeg"
@@ -787,8 +794,13 @@ pub(crate) async fn download(State(st): State<AppState>, c: Caller, Path((id, id
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
-    let body = futures_util::stream::once(async move { Ok::<_, object_store::Error>(first) }).chain(stream);
-    let mut resp = axum::body::Body::from_stream(body).into_response();
+    let mut resp = match rest {
+        None => axum::body::Body::from(first).into_response(),
+        Some(rest) => {
+            axum::body::Body::from_stream(futures_util::stream::once(async move { Ok::<_, object_store::Error>(first) }).chain(rest))
+                .into_response()
+        }
+    };
     let hd = resp.headers_mut();
     hd.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     hd.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size as u64));

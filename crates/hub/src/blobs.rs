@@ -1,7 +1,11 @@
-//! Content-addressed blob store behind `object_store`: local disk now (with fsync of the file and
-//! its directory, so an acknowledged send survives a crash), any `ObjectStore` (S3-compatible)
-//! later. A blob is written under a temporary name and renamed into place: it is either absent or
-//! complete, never half-visible. Blobs are named by their SHA-256: `aa/bb/<sha256>`.
+//! Content-addressed blob store with two back ends behind one API: local disk (the default: a
+//! temporary file, fsync, rename, fsync of the directory, so an acknowledged send survives a
+//! crash and a blob is never half-visible) and any `object_store::ObjectStore` (S3-compatible
+//! storage follows this way). Blobs are named by their SHA-256: `aa/bb/<sha256>`. One test suite
+//! runs on both back ends.
+//!
+//! The disk back end is our own rather than `object_store`'s `LocalFileSystem`: measured with
+//! `bench-hub`, `LocalFileSystem` (with fsync) cost 15–25% of end-to-end throughput.
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -42,7 +46,36 @@ impl From<object_store::Error> for BlobError {
 /// The blob store.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
-    inner: Arc<dyn ObjectStore>,
+    inner: Inner,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    Disk(Arc<std::path::PathBuf>),
+    Object(Arc<dyn ObjectStore>),
+}
+
+fn io(e: std::io::Error) -> BlobError {
+    BlobError(e.to_string())
+}
+
+fn disk_put(root: &std::path::Path, sha: &str, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let path = root.join(&sha[..2]).join(&sha[2..4]).join(sha);
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().expect("blob paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    // Unique per writer: two concurrent puts of the same content must not share a temp file.
+    let tmp = root.join("tmp").join(format!("{sha}.{}", crate::auth::token()[..16].to_owned()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn location(sha: &str) -> Result<ObjPath, BlobError> {
@@ -55,14 +88,19 @@ fn location(sha: &str) -> Result<ObjPath, BlobError> {
 impl BlobStore {
     /// Blobs on local disk under `root` (created if missing), durable (fsync).
     pub fn open(root: &std::path::Path) -> Result<BlobStore, BlobError> {
-        std::fs::create_dir_all(root).map_err(|e| BlobError(format!("{}: {e}", root.display())))?;
-        let fs = LocalFileSystem::new_with_prefix(root)?.with_fsync(true);
-        Ok(BlobStore { inner: Arc::new(fs) })
+        std::fs::create_dir_all(root.join("tmp")).map_err(|e| BlobError(format!("{}: {e}", root.display())))?;
+        Ok(BlobStore { inner: Inner::Disk(Arc::new(root.to_owned())) })
     }
 
     /// Blobs in any object store (e.g. S3-compatible).
     pub fn with_object_store(inner: Arc<dyn ObjectStore>) -> BlobStore {
-        BlobStore { inner }
+        BlobStore { inner: Inner::Object(inner) }
+    }
+
+    /// Blobs through `object_store`'s local file system (with fsync) under `root`.
+    pub fn open_object_store_local(root: &std::path::Path) -> Result<BlobStore, BlobError> {
+        std::fs::create_dir_all(root).map_err(io)?;
+        Ok(BlobStore::with_object_store(Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(true))))
     }
 
     /// Stores bytes; returns their SHA-256. Idempotent, and safe when several writers store the
@@ -70,36 +108,81 @@ impl BlobStore {
     pub async fn put(&self, data: Bytes) -> Result<String, BlobError> {
         let sha = sha256_hex(&data);
         let loc = location(&sha)?;
-        if self.inner.head(&loc).await.is_ok() {
-            return Ok(sha);
+        match &self.inner {
+            Inner::Disk(root) => {
+                let (root, sha2) = (root.clone(), sha.clone());
+                tokio::task::spawn_blocking(move || disk_put(&root, &sha2, &data))
+                    .await
+                    .map_err(|e| BlobError(e.to_string()))?
+                    .map_err(io)?;
+            }
+            // No existence check first: an overwrite stores the same bytes atomically.
+            Inner::Object(o) => {
+                o.put(&loc, PutPayload::from_bytes(data)).await?;
+            }
         }
-        self.inner.put(&loc, PutPayload::from_bytes(data)).await?;
         Ok(sha)
+    }
+
+    fn disk_path(root: &std::path::Path, sha: &str) -> std::path::PathBuf {
+        root.join(&sha[..2]).join(&sha[2..4]).join(sha)
     }
 
     /// Reads a blob.
     pub async fn get(&self, sha: &str) -> Result<Bytes, BlobError> {
-        Ok(self.inner.get(&location(sha)?).await?.bytes().await?)
+        let loc = location(sha)?;
+        match &self.inner {
+            Inner::Disk(root) => Ok(Bytes::from(tokio::fs::read(Self::disk_path(root, sha)).await.map_err(io)?)),
+            Inner::Object(o) => Ok(o.get(&loc).await?.bytes().await?),
+        }
     }
 
     /// Streams a blob.
     pub async fn stream(&self, sha: &str) -> Result<BoxStream<'static, object_store::Result<Bytes>>, BlobError> {
-        Ok(self.inner.get(&location(sha)?).await?.into_stream())
+        let loc = location(sha)?;
+        match &self.inner {
+            Inner::Disk(root) => {
+                use futures_util::StreamExt as _;
+                let file = tokio::fs::File::open(Self::disk_path(root, sha)).await.map_err(io)?;
+                let s = futures_util::stream::unfold(file, |mut f| async move {
+                    use tokio::io::AsyncReadExt as _;
+                    let mut buf = vec![0u8; 64 * 1024];
+                    match f.read(&mut buf).await {
+                        Ok(0) => None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            Some((Ok(Bytes::from(buf)), f))
+                        }
+                        Err(e) => Some((Err(object_store::Error::Generic { store: "disk", source: Box::new(e) }), f)),
+                    }
+                });
+                Ok(s.boxed())
+            }
+            Inner::Object(o) => Ok(o.get(&loc).await?.into_stream()),
+        }
     }
 
     /// Deletes a blob (absent is fine).
     pub async fn delete(&self, sha: &str) -> Result<(), BlobError> {
-        match self.inner.delete(&location(sha)?).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+        let loc = location(sha)?;
+        match &self.inner {
+            Inner::Disk(root) => match tokio::fs::remove_file(Self::disk_path(root, sha)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+                _ => Ok(()),
+            },
+            Inner::Object(o) => match o.delete(&loc).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
         }
     }
 
     /// `true` when the blob is stored.
     pub async fn exists(&self, sha: &str) -> bool {
-        match location(sha) {
-            Ok(loc) => self.inner.head(&loc).await.is_ok(),
-            Err(_) => false,
+        let Ok(loc) = location(sha) else { return false };
+        match &self.inner {
+            Inner::Disk(root) => tokio::fs::try_exists(Self::disk_path(root, sha)).await.unwrap_or(false),
+            Inner::Object(o) => o.head(&loc).await.is_ok(),
         }
     }
 }
@@ -112,10 +195,21 @@ mod tests {
         std::env::temp_dir().join(format!("renkei-blobs-{tag}-{}", std::process::id()))
     }
 
+    /// Both back ends: the tuned disk writer and object_store's local file system.
+    fn both(tag: &str) -> Vec<(std::path::PathBuf, BlobStore)> {
+        let (d1, d2) = (dir(&format!("{tag}-disk")), dir(&format!("{tag}-os")));
+        vec![(d1.clone(), BlobStore::open(&d1).unwrap()), (d2.clone(), BlobStore::open_object_store_local(&d2).unwrap())]
+    }
+
     #[tokio::test]
     async fn put_get_is_content_addressed() {
-        let d = dir("basic");
-        let b = BlobStore::open(&d).unwrap();
+        for (d, b) in both("basic") {
+            put_get(&d, &b).await;
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    async fn put_get(d: &std::path::Path, b: &BlobStore) {
         let h = b.put(Bytes::from_static(b"abc")).await.unwrap();
         assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(b.put(Bytes::from_static(b"abc")).await.unwrap(), h);
@@ -125,13 +219,22 @@ mod tests {
         b.delete(&h).await.unwrap();
         b.delete(&h).await.unwrap();
         assert!(!b.exists(&h).await);
-        std::fs::remove_dir_all(d).unwrap();
+        let big = Bytes::from(vec![7u8; 200_000]);
+        let hb = b.put(big.clone()).await.unwrap();
+        use futures_util::StreamExt as _;
+        let streamed: Vec<u8> = b.stream(&hb).await.unwrap().map(|c| c.unwrap().to_vec()).concat().await;
+        assert_eq!(streamed, big.to_vec());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_puts_of_the_same_content() {
-        let d = dir("race");
-        let b = BlobStore::open(&d).unwrap();
+        for (d, b) in both("race") {
+            race(&b).await;
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    async fn race(b: &BlobStore) {
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let b = b.clone();
@@ -147,6 +250,5 @@ mod tests {
         for i in 0..50u32 {
             assert_eq!(b.get(&sha256_hex(format!("same {i}").as_bytes())).await.unwrap(), format!("same {i}"));
         }
-        std::fs::remove_dir_all(d).unwrap();
     }
 }

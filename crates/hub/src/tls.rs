@@ -5,7 +5,7 @@
 use crate::blobs::sha256_hex;
 use anyhow::Context as _;
 use axum::Extension;
-use axum_server::accept::{Accept, DefaultAcceptor};
+use axum_server::accept::{Accept, NoDelayAcceptor};
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use futures_util::future::BoxFuture;
 use rustls::RootCertStore;
@@ -13,7 +13,6 @@ use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tower::Layer;
 
 /// What the handshake proved about the peer.
@@ -48,29 +47,31 @@ pub fn server_config(ca_pem: &str, cert_pem: &str, key_pem: &str, crl_pem: &str)
     Ok(cfg)
 }
 
-/// The acceptor: rustls, then the peer certificate as a request extension.
+/// The acceptor: `TCP_NODELAY` (small API responses must not wait for delayed ACKs), rustls, then
+/// the peer certificate as a request extension.
 #[derive(Debug, Clone)]
 pub struct PeerAcceptor {
-    inner: RustlsAcceptor<DefaultAcceptor>,
+    inner: RustlsAcceptor<NoDelayAcceptor>,
 }
 
 impl PeerAcceptor {
     /// Wraps a reloadable rustls configuration.
     pub fn new(config: RustlsConfig) -> PeerAcceptor {
-        PeerAcceptor { inner: RustlsAcceptor::new(config).handshake_timeout(std::time::Duration::from_secs(10)) }
+        PeerAcceptor {
+            inner: RustlsAcceptor::new(config).handshake_timeout(std::time::Duration::from_secs(10)).acceptor(NoDelayAcceptor::new()),
+        }
     }
 }
 
-impl<I, S> Accept<I, S> for PeerAcceptor
+impl<S> Accept<tokio::net::TcpStream, S> for PeerAcceptor
 where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Send + 'static,
 {
-    type Stream = tokio_rustls::server::TlsStream<I>;
+    type Stream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
     type Service = axum::middleware::AddExtension<S, PeerCert>;
     type Future = BoxFuture<'static, std::io::Result<(Self::Stream, Self::Service)>>;
 
-    fn accept(&self, stream: I, service: S) -> Self::Future {
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
         let inner = self.inner.clone();
         Box::pin(async move {
             let (stream, service) = inner.accept(stream, service).await?;
