@@ -127,6 +127,22 @@ impl Hub {
     }
 }
 
+/// A client for the demo terminal whose files are in `dir`, talking to a hub on `port`
+/// (for hubs running as separate processes).
+pub fn client_for_dir(dir: &std::path::Path, port: u16) -> reqwest::Client {
+    let mut pem = std::fs::read(dir.join("terminal.pem")).unwrap();
+    pem.extend(std::fs::read(dir.join("terminal.key")).unwrap());
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.join("ca.pem")).unwrap()).unwrap();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .resolve("localhost", addr)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
 /// A 第6表/第7表/補足 send unit from office `from` to office `to`.
 pub fn slip_unit(hub: &Hub, from: usize, to: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
     let mut g = renkei_testkit::Generator::new(seed);

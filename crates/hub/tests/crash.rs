@@ -39,22 +39,8 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
 
     let port = free_port();
     let mut child = spawn_hub(&dir, port, db.as_deref());
-    let mk = |port: u16| {
-        let d = &offices[0].terminal_dir;
-        let mut pem = std::fs::read(d.join("terminal.pem")).unwrap();
-        pem.extend(std::fs::read(d.join("terminal.key")).unwrap());
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(d.join("ca.pem")).unwrap()).unwrap();
-        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .identity(reqwest::Identity::from_pem(&pem).unwrap())
-            .resolve("localhost", addr)
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap()
-    };
     let url = move |p: &str| format!("https://localhost:{port}{p}");
-    let client = mk(port);
+    let client = client_for_dir(&offices[0].terminal_dir, port);
     for _ in 0..100 {
         if client.get(url("/healthz")).send().await.is_ok() {
             break;
@@ -113,19 +99,7 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
     // Restart on the same data; check everything from the recipient's side.
     let port2 = free_port();
     let mut child = spawn_hub(&dir, port2, db.as_deref());
-    let c2 = {
-        let d = &offices[1].terminal_dir;
-        let mut pem = std::fs::read(d.join("terminal.pem")).unwrap();
-        pem.extend(std::fs::read(d.join("terminal.key")).unwrap());
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(d.join("ca.pem")).unwrap()).unwrap();
-        let addr: std::net::SocketAddr = format!("127.0.0.1:{port2}").parse().unwrap();
-        reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .identity(reqwest::Identity::from_pem(&pem).unwrap())
-            .resolve("localhost", addr)
-            .build()
-            .unwrap()
-    };
+    let c2 = client_for_dir(&offices[1].terminal_dir, port2);
     let url2 = move |p: &str| format!("https://localhost:{port2}{p}");
     for _ in 0..100 {
         if c2.get(url2("/healthz")).send().await.is_ok() {
