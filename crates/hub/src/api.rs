@@ -306,6 +306,11 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/ca.pem", tag = "terminals", responses((status = 200, description = "CA証明書（PEM） / the hub's CA certificate", content_type = "application/x-pem-file", body = String)))]
+pub(crate) async fn ca_pem(State(st): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], st.ca.cert_pem.clone())
+}
+
 #[utoipa::path(post, path = "/v1/enrolment-codes", tag = "terminals", responses((status = 200, description = "成功 / OK", body = EnrolmentCode), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn new_enrolment_code(State(st): State<AppState>, c: Caller) -> Result<Json<EnrolmentCode>, ApiError> {
     if c.user.role != "admin" {

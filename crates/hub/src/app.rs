@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(paths::ENROL, post(api::enrol))
+        .route(paths::CA, get(api::ca_pem))
         .route(paths::SESSIONS, post(api::login).delete(api::logout))
         .route(paths::PASSWORD, post(api::change_password))
         .route(paths::ENROLMENT_CODES, post(api::new_enrolment_code))

@@ -58,6 +58,14 @@ fn now() -> OffsetDateTime {
 }
 
 impl Ca {
+    /// The CA certificate's fingerprint as people compare it (see
+    /// [`renkei_protocol::fingerprint_display`]).
+    pub fn fingerprint_display(&self) -> String {
+        use rustls_pki_types::pem::PemObject;
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).map(|d| d.to_vec()).unwrap_or_default();
+        renkei_protocol::fingerprint_display(&sha256_hex(&der)).unwrap_or_default()
+    }
+
     /// Creates a CA in `dir` (`ca.pem`, `ca.key`). Refuses to overwrite an existing CA.
     pub fn init(dir: &Path, name: &str) -> anyhow::Result<Ca> {
         std::fs::create_dir_all(dir)?;

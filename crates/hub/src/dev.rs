@@ -104,8 +104,19 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
     Ok(out)
 }
 
-/// What `dev` prints.
-pub fn instructions(cfg: &Config, addr: &std::net::SocketAddr, offices: &[DemoOffice]) -> String {
+/// Creates a one-time enrolment code for `office` (what an administrator gets from the API or the
+/// portal), valid for the configured hours.
+pub async fn enrolment_code(store: &Store, cfg: &Config, office: &str) -> anyhow::Result<String> {
+    let code = auth::enrolment_code();
+    let now = crate::api::now();
+    store
+        .add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), office, now, now + cfg.auth.enrolment_code_hours * 3600)
+        .await?;
+    Ok(code)
+}
+
+/// What `dev` prints. `codes` are fresh enrolment codes for the first offices (for `renkei setup`).
+pub fn instructions(cfg: &Config, addr: &std::net::SocketAddr, offices: &[DemoOffice], ca_fingerprint: &str, codes: &[String]) -> String {
     let mut s = String::new();
     s.push_str(&format!("\nrenkei-hub（開発用）を https://localhost:{} で起動しました。\n", addr.port()));
     s.push_str(&format!(
@@ -122,6 +133,18 @@ pub fn instructions(cfg: &Config, addr: &std::net::SocketAddr, offices: &[DemoOf
             o.staff,
             o.terminal_dir.display()
         ));
+    }
+    s.push_str(&format!("\nCA証明書のフィンガープリント: {ca_fingerprint}\n"));
+    if !codes.is_empty() {
+        s.push_str("\n新しいPCを登録するには（端末登録コードは1回だけ・24時間有効）:\n");
+        for (o, code) in offices.iter().zip(codes) {
+            s.push_str(&format!(
+                "  renkei setup --hub https://localhost:{} --office {} --login {} --code {code}\n",
+                addr.port(),
+                o.number,
+                o.admin
+            ));
+        }
     }
     if let Some(o) = offices.first() {
         let d = o.terminal_dir.display();

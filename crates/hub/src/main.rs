@@ -201,7 +201,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             let running = app::start(cfg.clone()).await?;
-            println!("{}", dev::instructions(&cfg, &running.addr, &offices));
+            let mut codes = Vec::new();
+            for o in offices.iter().take(3) {
+                codes.push(dev::enrolment_code(&running.state.store, &cfg, &o.number).await?);
+            }
+            println!("{}", dev::instructions(&cfg, &running.addr, &offices, &running.state.ca.fingerprint_display(), &codes));
             serve_until_signal(running).await
         }
         Command::Notice { command: NoticeCommand::Add { title, body, office } } => {

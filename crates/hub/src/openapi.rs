@@ -52,7 +52,8 @@ impl Modify for Security {
 #[openapi(
     info(title = "renkei 連携基盤 API", version = "1", description = "ケアプランデータ連携の連携基盤（hub）API v1。エラーは ErrorBody（安定したコード・日本語メッセージ）で返します。"),
     paths(
-        crate::api::enrol, crate::api::login, crate::api::logout, crate::api::change_password, crate::api::new_enrolment_code, crate::api::directory,
+        crate::api::enrol, crate::api::login, crate::api::logout, crate::api::change_password, crate::api::new_enrolment_code, crate::api::ca_pem,
+        crate::api::directory,
         crate::api::send, crate::api::inbox, crate::api::sent, crate::api::message, crate::api::download, crate::api::fetch, crate::api::open,
         crate::api::create_draft, crate::api::list_drafts, crate::api::get_draft, crate::api::update_draft, crate::api::add_draft_files,
         crate::api::remove_draft_file, crate::api::delete_draft, crate::api::send_draft, crate::api::notices, crate::api::events,

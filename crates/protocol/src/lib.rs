@@ -18,6 +18,10 @@ pub const VERSION: &str = "v1";
 pub mod paths {
     /// `POST`: enrol a terminal (CSR + one-time code + credentials). No client certificate needed.
     pub const ENROL: &str = "/v1/enrol";
+    /// `GET`: the hub's CA certificate (PEM). Public: a new PC fetches it at set-up and shows its
+    /// fingerprint ([`crate::fingerprint_display`]) for the clerk to compare with the one on the
+    /// enrolment code sheet.
+    pub const CA: &str = "/v1/ca.pem";
     /// `POST`: log in (open a session on this terminal); `DELETE`: log out.
     pub const SESSIONS: &str = "/v1/sessions";
     /// `POST`: change the password (the only thing a temporary password may do).
@@ -44,6 +48,48 @@ pub mod paths {
     pub const SHA256_HEADER: &str = "x-content-sha256";
     /// Header making a send idempotent.
     pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+}
+
+/// Crockford's base32 alphabet (no I, L, O, U), used for fingerprints read aloud.
+const B32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A certificate fingerprint as people compare it: the first 160 bits of the SHA-256 (given as
+/// hex) in Crockford base32, eight groups of four, each followed by a check character (Luhn mod
+/// 32 over the group), e.g. `7K3Q-P 2D9X-4 …`. A single mistyped character or a swap of two
+/// neighbours in a group changes that group's check character. Returns `None` if `sha256_hex` is
+/// not 64 hex digits.
+pub fn fingerprint_display(sha256_hex: &str) -> Option<String> {
+    if sha256_hex.len() != 64 || !sha256_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..20).map(|i| u8::from_str_radix(&sha256_hex[i * 2..i * 2 + 2], 16).unwrap_or(0)).collect();
+    let mut digits = Vec::with_capacity(32);
+    for chunk in bytes.chunks(5) {
+        let v = chunk.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+        for k in (0..8).rev() {
+            digits.push(((v >> (k * 5)) & 31) as usize);
+        }
+    }
+    let groups: Vec<String> = digits
+        .chunks(4)
+        .map(|g| {
+            let s: String = g.iter().map(|d| B32[*d] as char).collect();
+            format!("{s}-{}", B32[luhn32(g)] as char)
+        })
+        .collect();
+    Some(groups.join(" "))
+}
+
+/// Luhn mod N check digit (N = 32) over base-32 digit values.
+fn luhn32(digits: &[usize]) -> usize {
+    let mut factor = 2;
+    let mut sum = 0;
+    for d in digits.iter().rev() {
+        let addend = factor * d;
+        sum += addend / 32 + addend % 32;
+        factor = if factor == 2 { 1 } else { 2 };
+    }
+    (32 - sum % 32) % 32
 }
 
 /// Every refusal of the API: a stable code, a Japanese message for users, English for logs,
@@ -495,5 +541,28 @@ mod tests {
         assert!(s.contains("\"recipient_not_registered\""), "{s}");
         assert_eq!(ErrorCode::RecipientNotRegistered.status(), 422);
         assert_eq!(serde_json::from_str::<ErrorBody>(&s).unwrap(), b);
+    }
+
+    #[test]
+    fn fingerprints_carry_a_check_character_per_group() {
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let f = fingerprint_display(hex).unwrap();
+        assert_eq!(f.split(' ').count(), 8, "{f}");
+        assert!(f.split(' ').all(|g| g.len() == 6 && g.as_bytes()[4] == b'-'), "{f}");
+        // Every single-character change within a group changes its check character.
+        for g in f.split(' ') {
+            let digits: Vec<usize> = g[..4].bytes().map(|c| B32.iter().position(|b| *b == c).unwrap()).collect();
+            let check = luhn32(&digits);
+            for i in 0..4 {
+                for v in 0..32 {
+                    if v != digits[i] {
+                        let mut d = digits.clone();
+                        d[i] = v;
+                        assert_ne!(luhn32(&d), check, "{g} pos {i} -> {v}");
+                    }
+                }
+            }
+        }
+        assert_eq!(fingerprint_display("xyz"), None);
     }
 }

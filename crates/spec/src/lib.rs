@@ -116,6 +116,7 @@ pub mod field;
 pub mod ids;
 pub mod ms932;
 pub mod name;
+pub mod reconcile;
 pub mod records;
 pub mod unit;
 pub mod validate;

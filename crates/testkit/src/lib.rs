@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 mod generate;
+#[cfg(feature = "hub")]
+pub mod hub;
 mod rng;
 mod samples;
 
