@@ -1,0 +1,414 @@
+//! The hub's API v1 over mutual TLS (`renkei-protocol` types).
+
+use crate::profile::{Profile, write_private};
+use renkei_protocol::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::fmt;
+
+/// Why a call to the hub failed.
+#[derive(Debug, Clone)]
+pub enum HubError {
+    /// The hub refused, with its stable code and Japanese message.
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The hub's error body.
+        body: ErrorBody,
+    },
+    /// The hub could not be reached, or the connection broke (the request may or may not have
+    /// arrived: retry with the same idempotency key).
+    Network(String),
+    /// The hub answered something unexpected.
+    Protocol(String),
+    /// Not logged in on this PC (or the session ended).
+    NotLoggedIn,
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HubError::Api { body, .. } => {
+                write!(f, "{}", body.message)?;
+                for d in &body.details {
+                    write!(f, "\n  {}{}", d.file.as_deref().map(|x| format!("{x}: ")).unwrap_or_default(), d.message)?;
+                }
+                Ok(())
+            }
+            HubError::Network(e) => write!(f, "連携基盤に接続できません（ネットワークを確認してください）: {e}"),
+            HubError::Protocol(e) => write!(f, "連携基盤から予期しない応答がありました: {e}"),
+            HubError::NotLoggedIn => write!(f, "ログインしていません。`renkei login` または画面からログインしてください"),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}
+
+impl HubError {
+    /// The hub's error code, if it refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            HubError::Api { body, .. } => Some(body.code),
+            _ => None,
+        }
+    }
+    /// The session is gone (expired, logged out, revoked): log in again.
+    pub fn needs_login(&self) -> bool {
+        matches!(self, HubError::NotLoggedIn) || matches!(self, HubError::Api { status: 401, .. })
+    }
+}
+
+fn net(e: reqwest::Error) -> HubError {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    HubError::Network(s)
+}
+
+/// A hub session kept on disk (`session.json`, owner-only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Bearer token.
+    pub token: String,
+    /// Login ID.
+    pub login: String,
+    /// User's display name.
+    pub user_name: String,
+    /// `admin` or `staff`.
+    pub role: String,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+    /// The password is temporary and must be changed first.
+    pub must_change_password: bool,
+}
+
+/// Installs ring as rustls's crypto provider (once per process).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A connection to the hub for one profile.
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+/// A downloaded file, its SHA-256 checked.
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// Contents.
+    pub bytes: bytes::Bytes,
+    /// SHA-256 (hex).
+    pub sha256: String,
+}
+
+/// A file to send.
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    /// Bare file name.
+    pub name: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+impl HubClient {
+    /// A client with the profile's terminal certificate, trusting only the hub's CA.
+    pub fn for_profile(p: &Profile) -> anyhow::Result<HubClient> {
+        install_crypto();
+        use anyhow::Context as _;
+        let ca = std::fs::read(p.dir.join("ca.pem")).context("ca.pem がありません（`renkei setup` をやり直してください）")?;
+        let mut ident = std::fs::read(p.dir.join("terminal.pem")).context("terminal.pem がありません")?;
+        ident.extend(std::fs::read(p.dir.join("terminal.key")).context("terminal.key がありません")?);
+        let http = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca)?])
+            .identity(reqwest::Identity::from_pem(&ident)?)
+            .https_only(true)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        let token = load_session(p).map(|s| s.token);
+        Ok(HubClient { base: p.settings.hub.clone(), http, token })
+    }
+
+    /// A client without a certificate trusting `ca_pem` (enrolment).
+    pub fn anonymous(base: &str, ca_pem: &[u8]) -> anyhow::Result<HubClient> {
+        install_crypto();
+        let http = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(ca_pem)?])
+            .https_only(true)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        Ok(HubClient { base: base.trim_end_matches('/').to_owned(), http, token: None })
+    }
+
+    /// Uses this session token.
+    pub fn with_token(mut self, token: Option<String>) -> HubClient {
+        self.token = token;
+        self
+    }
+
+    /// Is there a session token?
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn authed(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, HubError> {
+        let t = self.token.as_ref().ok_or(HubError::NotLoggedIn)?;
+        Ok(rb.bearer_auth(t))
+    }
+
+    async fn reply<T: for<'de> Deserialize<'de>>(r: reqwest::Response) -> Result<T, HubError> {
+        let status = r.status().as_u16();
+        if (200..300).contains(&status) {
+            r.json::<T>().await.map_err(|e| HubError::Protocol(e.to_string()))
+        } else {
+            Err(Self::error(r).await)
+        }
+    }
+
+    async fn error(r: reqwest::Response) -> HubError {
+        let status = r.status().as_u16();
+        match r.json::<ErrorBody>().await {
+            Ok(body) => HubError::Api { status, body },
+            Err(e) => HubError::Protocol(format!("HTTP {status}: {e}")),
+        }
+    }
+
+    async fn empty(r: reqwest::Response) -> Result<(), HubError> {
+        if r.status().is_success() { Ok(()) } else { Err(Self::error(r).await) }
+    }
+
+    /// Enrols this PC (no session needed).
+    pub async fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse, HubError> {
+        Self::reply(self.http.post(self.url(paths::ENROL)).json(req).send().await.map_err(net)?).await
+    }
+
+    /// Logs in; the token is kept in this client.
+    pub async fn login(&mut self, login: &str, password: &str) -> Result<LoginResponse, HubError> {
+        let r = self
+            .http
+            .post(self.url(paths::SESSIONS))
+            .json(&LoginRequest { login: login.into(), password: password.into() })
+            .send()
+            .await
+            .map_err(net)?;
+        let lr: LoginResponse = Self::reply(r).await?;
+        self.token = Some(lr.token.clone());
+        Ok(lr)
+    }
+
+    /// Ends the session on the hub.
+    pub async fn logout(&mut self) -> Result<(), HubError> {
+        let r = self.authed(self.http.delete(self.url(paths::SESSIONS)))?.send().await.map_err(net)?;
+        self.token = None;
+        Self::empty(r).await
+    }
+
+    /// Changes the password.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), HubError> {
+        let r = self
+            .authed(self.http.post(self.url(paths::PASSWORD)))?
+            .json(&PasswordChange { current: current.into(), new: new.into() })
+            .send()
+            .await
+            .map_err(net)?;
+        Self::empty(r).await
+    }
+
+    /// A one-time enrolment code for another PC (administrators).
+    pub async fn enrolment_code(&self) -> Result<EnrolmentCode, HubError> {
+        Self::reply(self.authed(self.http.post(self.url(paths::ENROLMENT_CODES)))?.send().await.map_err(net)?).await
+    }
+
+    /// Looks up an office in the directory.
+    pub async fn directory(&self, office: &str) -> Result<DirectoryEntry, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(&format!("{}/{office}", paths::DIRECTORY))))?.send().await.map_err(net)?).await
+    }
+
+    /// Sends a message. The same `idempotency_key` never makes a second message.
+    pub async fn send(&self, to: &str, note: &str, files: &[OutFile], idempotency_key: &str) -> Result<SendResponse, HubError> {
+        let mut form = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", note.to_owned());
+        for f in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(f.bytes.clone()).file_name(f.name.clone()));
+        }
+        let r = self
+            .authed(self.http.post(self.url(paths::MESSAGES)))?
+            .header(paths::IDEMPOTENCY_KEY, idempotency_key)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(net)?;
+        Self::reply(r).await
+    }
+
+    async fn page(&self, path: &str, q: &InboxQuery) -> Result<MessagePage, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(path)))?.query(q).send().await.map_err(net)?).await
+    }
+
+    /// One page of received messages.
+    pub async fn inbox(&self, q: &InboxQuery) -> Result<MessagePage, HubError> {
+        self.page(paths::INBOX, q).await
+    }
+
+    /// One page of sent messages.
+    pub async fn sent(&self, q: &InboxQuery) -> Result<MessagePage, HubError> {
+        self.page(paths::SENT, q).await
+    }
+
+    /// Every page (follows cursors).
+    pub async fn all(&self, sent: bool, mut q: InboxQuery) -> Result<Vec<MessageInfo>, HubError> {
+        let mut out = Vec::new();
+        loop {
+            let p = if sent { self.sent(&q).await? } else { self.inbox(&q).await? };
+            out.extend(p.messages);
+            match p.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One message.
+    pub async fn message(&self, id: &str) -> Result<MessageInfo, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(&format!("{}/{id}", paths::MESSAGES))))?.send().await.map_err(net)?).await
+    }
+
+    /// Downloads one file and checks its SHA-256 against the hub's header.
+    pub async fn download(&self, id: &str, index: u32) -> Result<Download, HubError> {
+        let r = self.authed(self.http.get(self.url(&format!("{}/{id}/files/{index}", paths::MESSAGES))))?.send().await.map_err(net)?;
+        if !r.status().is_success() {
+            return Err(Self::error(r).await);
+        }
+        let want = r.headers().get(paths::SHA256_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = r.bytes().await.map_err(net)?;
+        let got = hex(&Sha256::digest(&bytes));
+        if want.as_deref() != Some(got.as_str()) {
+            return Err(HubError::Network(format!("ダウンロードしたファイルが壊れています（SHA-256 {got} ≠ {want:?}）")));
+        }
+        Ok(Download { bytes, sha256: got })
+    }
+
+    /// Acknowledges a received message (取得済).
+    pub async fn fetched(&self, id: &str) -> Result<(), HubError> {
+        Self::empty(self.authed(self.http.post(self.url(&format!("{}/{id}/fetch", paths::MESSAGES))))?.send().await.map_err(net)?).await
+    }
+
+    /// Marks a received message opened (開封済).
+    pub async fn opened(&self, id: &str) -> Result<(), HubError> {
+        Self::empty(self.authed(self.http.post(self.url(&format!("{}/{id}/open", paths::MESSAGES))))?.send().await.map_err(net)?).await
+    }
+
+    /// The office's drafts.
+    pub async fn drafts(&self) -> Result<Vec<DraftInfo>, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(paths::DRAFTS)))?.send().await.map_err(net)?).await
+    }
+
+    /// One draft.
+    pub async fn draft(&self, id: &str) -> Result<DraftInfo, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
+    }
+
+    /// Saves a new draft (一時保存).
+    pub async fn create_draft(&self, to: &str, note: &str, files: &[OutFile]) -> Result<DraftInfo, HubError> {
+        let mut form = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", note.to_owned());
+        for f in files {
+            form = form.part("file", reqwest::multipart::Part::bytes(f.bytes.clone()).file_name(f.name.clone()));
+        }
+        Self::reply(self.authed(self.http.post(self.url(paths::DRAFTS)))?.multipart(form).send().await.map_err(net)?).await
+    }
+
+    /// Sends a draft.
+    pub async fn send_draft(&self, id: &str, idempotency_key: &str) -> Result<SendResponse, HubError> {
+        let r = self
+            .authed(self.http.post(self.url(&format!("{}/{id}/send", paths::DRAFTS))))?
+            .header(paths::IDEMPOTENCY_KEY, idempotency_key)
+            .send()
+            .await
+            .map_err(net)?;
+        Self::reply(r).await
+    }
+
+    /// Deletes a draft.
+    pub async fn delete_draft(&self, id: &str) -> Result<(), HubError> {
+        Self::empty(self.authed(self.http.delete(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
+    }
+
+    /// Notices for this office.
+    pub async fn notices(&self) -> Result<Vec<Notice>, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(paths::NOTICES)))?.send().await.map_err(net)?).await
+    }
+
+    /// Opens the server-sent event stream.
+    pub async fn events(&self) -> Result<EventStream, HubError> {
+        let r = self.authed(self.http.get(self.url(paths::EVENTS)))?.send().await.map_err(net)?;
+        if !r.status().is_success() {
+            return Err(Self::error(r).await);
+        }
+        Ok(EventStream { resp: r, buf: String::new() })
+    }
+}
+
+/// Server-sent events from the hub.
+#[derive(Debug)]
+pub struct EventStream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl EventStream {
+    /// The next event; `Ok(None)` when the hub closed the stream.
+    pub async fn next(&mut self) -> Result<Option<Event>, HubError> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if data.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return serde_json::from_str(&data).map(Some).map_err(|e| HubError::Protocol(format!("event: {e}")));
+            }
+            match self.resp.chunk().await.map_err(net)? {
+                Some(c) => self.buf.push_str(&String::from_utf8_lossy(&c).replace("\r\n", "\n")),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The saved session of a profile, if any and not expired.
+pub fn load_session(p: &Profile) -> Option<Session> {
+    let s: Session = serde_json::from_slice(&std::fs::read(p.dir.join("session.json")).ok()?).ok()?;
+    let exp = time::OffsetDateTime::parse(&s.expires_at, &time::format_description::well_known::Rfc3339).ok()?;
+    (exp > time::OffsetDateTime::now_utc()).then_some(s)
+}
+
+/// Saves (or with `None` removes) the session of a profile.
+pub fn save_session(p: &Profile, s: Option<&Session>) -> std::io::Result<()> {
+    let path = p.dir.join("session.json");
+    match s {
+        Some(s) => write_private(&path, &serde_json::to_vec_pretty(s).expect("serializable")),
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+    }
+}
