@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod daemon;
 
 pub mod hub;
 pub mod incoming;
@@ -18,6 +19,7 @@ pub mod output;
 pub mod profile;
 pub mod scan;
 pub mod setup;
+pub mod ui;
 pub mod state;
 
 pub mod watch;

@@ -1,0 +1,295 @@
+//! The daemon: for every profile on this PC, keeps the hub session, listens to the hub's events
+//! (new mail, partner fetched/opened, expiry), fetches automatically if asked, and runs the watch
+//! folder. The web UI ([`crate::ui`]) is its face.
+
+use crate::hub::{HubClient, HubError, Session, load_session, save_session};
+use crate::notify::{Desktop, Hook, Note, Notifications};
+use crate::profile::Profile;
+use crate::state::State;
+use crate::watch;
+use renkei_protocol::{DeliveryState, Event};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, RwLock};
+
+/// Progress of a 一括送信 started from the UI.
+#[derive(Debug, Clone, Default)]
+pub struct BulkProgress {
+    /// Groups to send.
+    pub total: usize,
+    /// Groups done.
+    pub done: usize,
+    /// One line per group: (destination, result in Japanese, ok).
+    pub lines: Vec<(String, String, bool)>,
+    /// Finished.
+    pub finished: bool,
+}
+
+/// One office (profile) served by the daemon.
+#[derive(Debug)]
+pub struct OfficeRt {
+    /// The profile.
+    pub profile: RwLock<Profile>,
+    /// Local state.
+    pub state: State,
+    /// The hub client (with the session token once logged in).
+    pub hub: RwLock<HubClient>,
+    /// The session.
+    pub session: RwLock<Option<Session>>,
+    /// Where notifications go.
+    pub notes: Notifications,
+    /// The last 一括送信 from the UI.
+    pub bulk: Mutex<BulkProgress>,
+    /// Wakes the event loop after a login.
+    pub login_signal: tokio::sync::Notify,
+    /// Connected to the hub's event stream right now.
+    pub live: std::sync::atomic::AtomicBool,
+    /// Last watch-folder result, for the top page.
+    pub last_watch: Mutex<Option<watch::BatchResult>>,
+}
+
+impl OfficeRt {
+    /// Loads a profile's runtime.
+    pub async fn open(p: Profile) -> anyhow::Result<Arc<OfficeRt>> {
+        let state = State::open(&p.dir).await?;
+        let hub = HubClient::for_profile(&p)?;
+        let session = load_session(&p);
+        let hub = hub.with_token(session.as_ref().map(|s| s.token.clone()));
+        let mut notes = Notifications::new(state.clone());
+        if p.settings.desktop_notifications && Desktop::available() {
+            notes = notes.with(Arc::new(Desktop));
+        }
+        if let Some(c) = &p.settings.notify_command {
+            notes = notes.with(Arc::new(Hook { command: c.clone(), office: p.settings.office.clone() }));
+        }
+        Ok(Arc::new(OfficeRt {
+            profile: RwLock::new(p),
+            state,
+            hub: RwLock::new(hub),
+            session: RwLock::new(session),
+            notes,
+            bulk: Mutex::new(BulkProgress::default()),
+            login_signal: tokio::sync::Notify::new(),
+            live: std::sync::atomic::AtomicBool::new(false),
+            last_watch: Mutex::new(None),
+        }))
+    }
+
+    /// The profile's name.
+    pub async fn name(&self) -> String {
+        self.profile.read().await.name.clone()
+    }
+
+    /// Logs in at the hub and keeps the session (also for the CLI on this PC).
+    pub async fn login(&self, login: &str, password: &str) -> Result<Session, HubError> {
+        let mut hub = self.hub.read().await.clone();
+        let r = hub.login(login, password).await?;
+        let s = Session {
+            token: r.token,
+            login: login.to_owned(),
+            user_name: r.user_name,
+            role: r.role,
+            expires_at: r.expires_at,
+            must_change_password: r.must_change_password,
+        };
+        {
+            let mut p = self.profile.write().await;
+            let _ = save_session(&p, Some(&s));
+            if p.settings.login != login {
+                p.settings.login = login.to_owned();
+                let _ = p.save();
+            }
+        }
+        *self.hub.write().await = hub;
+        *self.session.write().await = Some(s.clone());
+        self.login_signal.notify_waiters();
+        Ok(s)
+    }
+
+    /// Ends the session here and at the hub.
+    pub async fn logout(&self) {
+        let mut hub = self.hub.read().await.clone();
+        let _ = hub.logout().await;
+        let _ = save_session(&*self.profile.read().await, None);
+        *self.hub.write().await = hub.with_token(None);
+        *self.session.write().await = None;
+    }
+
+    /// Forgets a session the hub no longer accepts.
+    pub async fn session_lost(&self) {
+        let _ = save_session(&*self.profile.read().await, None);
+        let hub = self.hub.read().await.clone();
+        *self.hub.write().await = hub.with_token(None);
+        *self.session.write().await = None;
+    }
+
+    /// A clone of the hub client.
+    pub async fn client(&self) -> HubClient {
+        self.hub.read().await.clone()
+    }
+
+    async fn note(&self, kind: &str, title: String, body: String) {
+        self.notes.send(Note { kind: kind.into(), title, body }).await;
+    }
+
+    async fn on_event(&self, ev: Event) {
+        let hub = self.client().await;
+        match ev {
+            Event::NewMessage { id, sender, files } => {
+                let name = hub.directory(&sender).await.ok().and_then(|d| d.name).unwrap_or_default();
+                self.note("new_message", "新着メッセージがあります".into(), format!("{name}（{sender}）から {files} 件のファイル [{id}]")).await;
+                let p = self.profile.read().await.clone();
+                if p.settings.auto_fetch
+                    && let Ok(m) = hub.message(&id).await
+                {
+                    match crate::incoming::fetch_message(&hub, &m, &p.import_dir(), p.settings.split_by_kind).await {
+                        Ok(saved) => {
+                            self.note("fetched", "自動で取得しました".into(), format!("{} 件を {} に保存しました", saved.len(), p.import_dir().display()))
+                                .await
+                        }
+                        Err(e) => self.note("error", "自動取得できませんでした".into(), e.to_string()).await,
+                    }
+                }
+            }
+            Event::Receipt { id, state } => {
+                let who = hub.message(&id).await.map(|m| m.recipient).unwrap_or_default();
+                let what = match state {
+                    DeliveryState::Opened => "開封しました",
+                    _ => "データを取得しました",
+                };
+                self.note("receipt", format!("送信先が{what}"), format!("{who} が {what}（{id}）")).await;
+            }
+            Event::Expired { id, recipient } => {
+                self.note("expired", "送信したデータが期限切れになりました".into(), format!("{recipient} が取得しないまま保存期間を過ぎました（{id}）")).await;
+            }
+            Event::Notice { title, .. } => self.note("notice", "お知らせ".into(), title).await,
+        }
+    }
+
+    /// Listens to the hub's events while logged in; reconnects with back-off.
+    pub async fn event_loop(self: Arc<Self>) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let hub = self.client().await;
+            if !hub.has_token() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.login_signal.notified()).await;
+                continue;
+            }
+            match hub.events().await {
+                Ok(mut stream) => {
+                    self.live.store(true, std::sync::atomic::Ordering::Relaxed);
+                    backoff = Duration::from_secs(1);
+                    loop {
+                        match stream.next().await {
+                            Ok(Some(ev)) => self.on_event(ev).await,
+                            Ok(None) => break,
+                            Err(e) => {
+                                tracing::info!(error = %e, "event stream ended");
+                                break;
+                            }
+                        }
+                    }
+                    self.live.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) if e.needs_login() => {
+                    self.session_lost().await;
+                    self.note("error", "ログインが切れました".into(), "もう一度ログインしてください".into()).await;
+                }
+                Err(e) => tracing::info!(error = %e, "cannot reach the hub's events"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Runs the watch folder (when set in the profile).
+    pub async fn watch_loop(self: Arc<Self>) {
+        let (dir, stable) = {
+            let p = self.profile.read().await;
+            match (&p.settings.export_dir, p.settings.watch) {
+                (Some(d), true) => (d.clone(), Duration::from_secs(p.settings.stable_seconds)),
+                _ => return,
+            }
+        };
+        let mut scanner = watch::Scanner::new(&dir, stable);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let files = scanner.scan(std::time::Instant::now());
+            if files.is_empty() {
+                continue;
+            }
+            let (office, auto) = {
+                let p = self.profile.read().await;
+                (p.settings.office.clone(), p.settings.auto_send)
+            };
+            let hub = self.client().await;
+            let hub = hub.has_token().then_some(hub);
+            match watch::process(&dir, &office, &files, auto, hub.as_ref(), &self.state).await {
+                Ok(r) => {
+                    for (to, id, names) in &r.sent {
+                        self.note("watch", "自動送信しました".into(), format!("{to} へ {} 件（{id}）", names.len())).await;
+                    }
+                    for (name, reasons) in &r.refused {
+                        self.note("watch", "送信できないファイルがあります".into(), format!("{name}: {}（エラーフォルダーに移しました）", reasons.join(" / "))).await;
+                    }
+                    if !r.waiting.is_empty() {
+                        self.note("watch", "送信待ちのファイルがあります".into(), format!("{} 件の送信先。「一括送信」で確認して送信してください", r.waiting.len())).await;
+                    }
+                    for (to, why) in &r.failed {
+                        self.note("error", "自動送信できませんでした".into(), format!("{to}: {why}")).await;
+                    }
+                    if !r.failed.is_empty() || (auto && hub.is_none() && !r.waiting.is_empty()) {
+                        // Try again at the next scan.
+                        scanner = watch::Scanner::new(&dir, stable);
+                    }
+                    *self.last_watch.lock().await = Some(r);
+                }
+                Err(e) => self.note("error", "監視フォルダーを処理できません".into(), format!("{e:#}")).await,
+            }
+        }
+    }
+}
+
+/// All offices of this PC.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Offices in profile-name order.
+    pub offices: Vec<Arc<OfficeRt>>,
+}
+
+impl Daemon {
+    /// Opens every profile under `home` (or just `only`).
+    pub async fn open(home: &std::path::Path, only: Option<&str>) -> anyhow::Result<Daemon> {
+        let profiles = match only {
+            Some(n) => vec![Profile::pick(home, Some(n))?],
+            None => Profile::all(home)?,
+        };
+        if profiles.is_empty() {
+            anyhow::bail!("この PC はまだ登録されていません。まず `renkei setup` を実行してください");
+        }
+        let mut offices = Vec::new();
+        for p in profiles {
+            offices.push(OfficeRt::open(p).await?);
+        }
+        Ok(Daemon { offices })
+    }
+
+    /// Starts the background loops.
+    pub fn spawn_loops(&self) {
+        for o in &self.offices {
+            tokio::spawn(o.clone().event_loop());
+            tokio::spawn(o.clone().watch_loop());
+        }
+    }
+
+    /// The office with this profile name.
+    pub async fn office(&self, name: &str) -> Option<Arc<OfficeRt>> {
+        for o in &self.offices {
+            if o.name().await == name {
+                return Some(o.clone());
+            }
+        }
+        None
+    }
+}
