@@ -137,15 +137,20 @@ impl OfficeRt {
         match ev {
             Event::NewMessage { id, sender, files } => {
                 let name = hub.directory(&sender).await.ok().and_then(|d| d.name).unwrap_or_default();
-                self.note("new_message", "新着メッセージがあります".into(), format!("{name}（{sender}）から {files} 件のファイル [{id}]")).await;
+                self.note("new_message", "新着メッセージがあります".into(), format!("{name}（{sender}）から {files} 件のファイル [{id}]"))
+                    .await;
                 let p = self.profile.read().await.clone();
                 if p.settings.auto_fetch
                     && let Ok(m) = hub.message(&id).await
                 {
                     match crate::incoming::fetch_message(&hub, &m, &p.import_dir(), p.settings.split_by_kind).await {
                         Ok(saved) => {
-                            self.note("fetched", "自動で取得しました".into(), format!("{} 件を {} に保存しました", saved.len(), p.import_dir().display()))
-                                .await
+                            self.note(
+                                "fetched",
+                                "自動で取得しました".into(),
+                                format!("{} 件を {} に保存しました", saved.len(), p.import_dir().display()),
+                            )
+                            .await
                         }
                         Err(e) => self.note("error", "自動取得できませんでした".into(), e.to_string()).await,
                     }
@@ -160,7 +165,12 @@ impl OfficeRt {
                 self.note("receipt", format!("送信先が{what}"), format!("{who} が {what}（{id}）")).await;
             }
             Event::Expired { id, recipient } => {
-                self.note("expired", "送信したデータが期限切れになりました".into(), format!("{recipient} が取得しないまま保存期間を過ぎました（{id}）")).await;
+                self.note(
+                    "expired",
+                    "送信したデータが期限切れになりました".into(),
+                    format!("{recipient} が取得しないまま保存期間を過ぎました（{id}）"),
+                )
+                .await;
             }
             Event::Notice { title, .. } => self.note("notice", "お知らせ".into(), title).await,
         }
@@ -231,10 +241,20 @@ impl OfficeRt {
                         self.note("watch", "自動送信しました".into(), format!("{to} へ {} 件（{id}）", names.len())).await;
                     }
                     for (name, reasons) in &r.refused {
-                        self.note("watch", "送信できないファイルがあります".into(), format!("{name}: {}（エラーフォルダーに移しました）", reasons.join(" / "))).await;
+                        self.note(
+                            "watch",
+                            "送信できないファイルがあります".into(),
+                            format!("{name}: {}（エラーフォルダーに移しました）", reasons.join(" / ")),
+                        )
+                        .await;
                     }
                     if !r.waiting.is_empty() {
-                        self.note("watch", "送信待ちのファイルがあります".into(), format!("{} 件の送信先。「一括送信」で確認して送信してください", r.waiting.len())).await;
+                        self.note(
+                            "watch",
+                            "送信待ちのファイルがあります".into(),
+                            format!("{} 件の送信先。「一括送信」で確認して送信してください", r.waiting.len()),
+                        )
+                        .await;
                     }
                     for (to, why) in &r.failed {
                         self.note("error", "自動送信できませんでした".into(), format!("{to}: {why}")).await;

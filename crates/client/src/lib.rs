@@ -19,7 +19,7 @@ pub mod output;
 pub mod profile;
 pub mod scan;
 pub mod setup;
-pub mod ui;
 pub mod state;
+pub mod ui;
 
 pub mod watch;

@@ -1,22 +1,184 @@
-//! `renkei` — the office client (連携クライアント). Today: `renkei check`, the validator a vendor
-//! runs before the national vendor test, and the reference (`rules`, `layout`).
+//! `renkei` — the office client (連携クライアント): set-up, sending and receiving, the daemon with
+//! its local web UI, the validator and the reference.
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use renkei_client::{output, scan};
+use renkei_client::hub::{HubClient, Session, load_session, save_session};
+use renkei_client::outgoing::{self, Outcome};
+use renkei_client::profile::{Profile, home};
+use renkei_client::{daemon, incoming, output, scan, setup, state::State, ui};
+use renkei_protocol::InboxQuery;
 use renkei_spec::diag::Lang;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(name = "renkei", version, about = "ケアプランデータ連携 — 連携クライアント / care-plan data exchange client")]
 struct Cli {
+    /// 使うプロファイル（事業所番号またはプロファイル名）/ profile (office number or name)
+    #[arg(long, global = true, env = "RENKEI_PROFILE")]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// この PC を事業所の端末として登録します（鍵はこの PC で作り、外に出しません）/ enrol this PC
+    Setup {
+        /// 連携基盤の URL / hub URL
+        #[arg(long)]
+        hub: String,
+        /// 事業所番号 / office number
+        #[arg(long)]
+        office: String,
+        /// ログインID / login ID
+        #[arg(long)]
+        login: String,
+        /// 端末登録コード（管理者が発行）/ one-time enrolment code
+        #[arg(long)]
+        code: String,
+        /// この PC の名前（端末一覧に表示）/ a name for this PC
+        #[arg(long)]
+        label: Option<String>,
+        /// CA証明書ファイル（なければ連携基盤から取得して指紋を表示）/ CA certificate file
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// 確認済みの CA の指紋（登録コードの用紙に記載）/ expected CA fingerprint
+        #[arg(long)]
+        ca_fingerprint: Option<String>,
+        /// 指紋の確認を省略します（開発用）/ skip the fingerprint prompt
+        #[arg(long)]
+        yes: bool,
+        /// プロファイル名（既定は事業所番号）/ profile name
+        #[arg(long = "name")]
+        name: Option<String>,
+    },
+    /// この PC のプロファイル（事業所）一覧 / list profiles
+    Profiles,
+    /// 設定の表示と変更（例: --set export_dir=C:\export --set watch=true）/ show or change settings
+    Config {
+        /// KEY=VALUE
+        #[arg(long = "set")]
+        set: Vec<String>,
+    },
+    /// ログイン（パスワードは入力または RENKEI_PASSWORD）/ log in
+    Login {
+        /// ログインID（既定は前回のID）
+        #[arg(long)]
+        login: Option<String>,
+    },
+    /// ログアウト / log out
+    Logout,
+    /// パスワードの変更 / change the password
+    Password,
+    /// 別の PC 用の端末登録コードを発行します（管理者）/ enrolment code for another PC
+    EnrolmentCode,
+    /// ファイル・フォルダー・ZIP を検査して送信します（一括送信: 送信先ごとに1通）/ send
+    Send {
+        /// ファイル、フォルダー、ZIP
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// 送信先（添付ファイルを送るとき）/ destination for attachments
+        #[arg(long)]
+        to: Option<String>,
+        /// メッセージ / note
+        #[arg(long, default_value = "")]
+        note: String,
+        /// 検査と振り分けだけ（送らない）/ check and group only
+        #[arg(long)]
+        dry_run: bool,
+        /// 送信済みでも、もう一度送ります / send again deliberately
+        #[arg(long)]
+        resend: bool,
+        /// 出力形式 / output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// 受信一覧 / received messages
+    Inbox {
+        /// 未取得だけ / only not fetched
+        #[arg(long)]
+        new: bool,
+        /// 送信元 / sender office
+        #[arg(long)]
+        sender: Option<String>,
+        /// 対象年月 YYYYMM / service month
+        #[arg(long)]
+        month: Option<String>,
+        /// 出力形式 / output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// 送信一覧（取得済・開封済・期限切れ）/ sent messages
+    Sent {
+        /// 送信先 / recipient office
+        #[arg(long)]
+        to: Option<String>,
+        /// 出力形式 / output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// 一括取得: 未取得のメッセージをすべてフォルダーに保存します（ID を指定するとそのメッセージだけ）/ fetch
+    Fetch {
+        /// メッセージID（省略時は未取得すべて）
+        ids: Vec<String>,
+        /// 保存先（既定は設定の取込フォルダー）/ destination folder
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// サービス種類ごとのサブフォルダーに分けます / one sub-folder per service kind
+        #[arg(long)]
+        split: bool,
+        /// この送信元からだけ / only from this sender
+        #[arg(long)]
+        sender: Option<String>,
+        /// 出力形式 / output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// 下書き（事業所のすべての端末で共有）/ drafts
+    Drafts {
+        /// 送信する下書きID / send this draft
+        #[arg(long)]
+        send: Option<String>,
+        /// 削除する下書きID / delete this draft
+        #[arg(long)]
+        delete: Option<String>,
+    },
+    /// 予実突合: 予定（送信した UPPLAN）と実績（受信した UPJSK）を比べます / plan vs actual
+    Reconcile {
+        /// 対象年月 YYYYMM
+        #[arg(long)]
+        month: String,
+        /// サービス事業所の事業所番号（連携基盤から最新の予定・実績を取得）
+        #[arg(long, required_unless_present_all = ["plan", "actual"])]
+        partner: Option<String>,
+        /// 予定ファイル（手元のファイルで突合するとき）
+        #[arg(long, requires = "actual")]
+        plan: Option<PathBuf>,
+        /// 実績ファイル
+        #[arg(long, requires = "plan")]
+        actual: Option<PathBuf>,
+        /// 出力形式 / output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// 画面を開きます（常駐プログラムも起動）/ open the web UI (starts the daemon)
+    Ui {
+        /// 待ち受けアドレス（127.0.0.1 のみ）
+        #[arg(long, default_value = "127.0.0.1:8765", env = "RENKEI_UI_LISTEN")]
+        listen: String,
+        /// ブラウザーを開きません / do not open a browser
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// 常駐プログラム（通知・監視フォルダー・画面）/ the daemon, without opening a browser
+    Daemon {
+        /// 待ち受けアドレス（127.0.0.1 のみ）
+        #[arg(long, default_value = "127.0.0.1:8765", env = "RENKEI_UI_LISTEN")]
+        listen: String,
+    },
     /// 標準仕様（4.1・旧形式）に沿っているか、ファイルとフォルダーを検査します
     /// (check files and folders against the standard).
     ///
@@ -81,7 +243,14 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match run(cli) {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("renkei: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
             ExitCode::SUCCESS
@@ -93,8 +262,374 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn password(prompt: &str) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("RENKEI_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("パスワードを入力できません（RENKEI_PASSWORD を設定してください）");
+    }
+    Ok(rpassword::prompt_password(prompt)?)
+}
+
+/// The hub client of a profile with a session: the saved one, else a login (password from
+/// RENKEI_PASSWORD or a prompt).
+async fn connect(p: &Profile) -> anyhow::Result<HubClient> {
+    let c = HubClient::for_profile(p)?;
+    if c.has_token() {
+        return Ok(c);
+    }
+    if p.settings.login.is_empty() {
+        bail!("ログインしていません。`renkei login --login <ログインID>` を実行してください");
+    }
+    login(p, &p.settings.login).await
+}
+
+async fn login(p: &Profile, id: &str) -> anyhow::Result<HubClient> {
+    let mut c = HubClient::for_profile(p)?.with_token(None);
+    let pw = password(&format!("{id} のパスワード: "))?;
+    let r = c.login(id, &pw).await?;
+    let s = Session {
+        token: r.token,
+        login: id.to_owned(),
+        user_name: r.user_name.clone(),
+        role: r.role,
+        expires_at: r.expires_at,
+        must_change_password: r.must_change_password,
+    };
+    save_session(p, Some(&s))?;
+    if r.must_change_password {
+        eprintln!("仮パスワードです。`renkei password` で新しいパスワードに変えてください。");
+    }
+    Ok(c)
+}
+
+fn bar(n: usize, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(n as u64);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
+}
+
+fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let home = home()?;
+    let pick = || Profile::pick(&home, cli.profile.as_deref());
     match cli.command {
+        Command::Setup { hub, office, login, code, label, ca, ca_fingerprint, yes, name } => {
+            let ca_pem = match ca {
+                Some(f) => std::fs::read_to_string(&f).with_context(|| format!("{} を読めません", f.display()))?,
+                None => {
+                    let fetched = setup::fetch_ca(&hub).await?;
+                    println!("連携基盤の CA証明書の指紋:\n  {}", fetched.fingerprint);
+                    match ca_fingerprint {
+                        Some(want) if normalize_fp(&want) == normalize_fp(&fetched.fingerprint) => println!("指紋は一致しました。"),
+                        Some(_) => bail!("CA証明書の指紋が一致しません。接続先が正しいか、管理者に確認してください"),
+                        None if yes => {}
+                        None => {
+                            if !std::io::stdin().is_terminal() {
+                                bail!("指紋を確認できません。--ca-fingerprint で指定してください");
+                            }
+                            eprint!("端末登録コードの用紙にある指紋と同じですか？ [y/N] ");
+                            let mut a = String::new();
+                            std::io::stdin().read_line(&mut a)?;
+                            if !matches!(a.trim(), "y" | "Y" | "yes" | "はい") {
+                                bail!("登録を中止しました");
+                            }
+                        }
+                    }
+                    fetched.pem
+                }
+            };
+            let pw = password(&format!("{login} のパスワード: "))?;
+            let label = label
+                .unwrap_or_else(|| std::env::var("HOSTNAME").or_else(|_| std::env::var("COMPUTERNAME")).unwrap_or_else(|_| "PC".into()));
+            let p =
+                setup::setup(&home, &setup::SetupRequest { hub, office, login, password: pw, code, label, ca_pem, profile: name }).await?;
+            println!(
+                "登録しました: {}（{}） プロファイル「{}」 端末 {}\n次は `renkei ui` で画面を開くか、`renkei login` でログインしてください。",
+                p.settings.office_name, p.settings.office, p.name, p.settings.terminal_id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Profiles => {
+            let all = Profile::all(&home)?;
+            if all.is_empty() {
+                println!("プロファイルはありません（`renkei setup` で登録します）。 {}", home.display());
+            }
+            for p in all {
+                let who = load_session(&p).map(|s| format!("ログイン中: {}", s.user_name)).unwrap_or_else(|| "ログインしていません".into());
+                println!("{}\t{}（{}）\t{}\t{}", p.name, p.settings.office_name, p.settings.office, p.settings.hub, who);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config { set } => {
+            let mut p = pick()?;
+            for kv in &set {
+                let (k, v) = kv.split_once('=').with_context(|| format!("「{kv}」は KEY=VALUE の形で書いてください"))?;
+                let mut table: toml::Table = toml::from_str(&toml::to_string(&p.settings)?)?;
+                let value = match v {
+                    "true" | "false" => toml::Value::Boolean(v == "true"),
+                    _ if v.parse::<i64>().is_ok() => toml::Value::Integer(v.parse()?),
+                    _ => toml::Value::String(v.into()),
+                };
+                table.insert(k.replace('-', "_"), value);
+                p.settings = toml::from_str(&toml::to_string(&table)?).with_context(|| format!("設定「{k}」は使えません"))?;
+            }
+            if !set.is_empty() {
+                p.save()?;
+            }
+            print!("{}", toml::to_string_pretty(&p.settings)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Login { login: id } => {
+            let p = pick()?;
+            let id = id.unwrap_or_else(|| p.settings.login.clone());
+            if id.is_empty() {
+                bail!("--login でログインIDを指定してください");
+            }
+            login(&p, &id).await?;
+            let mut p = p;
+            if p.settings.login != id {
+                p.settings.login = id;
+                p.save()?;
+            }
+            println!("ログインしました。");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logout => {
+            let p = pick()?;
+            let mut c = HubClient::for_profile(&p)?;
+            if c.has_token() {
+                let _ = c.logout().await;
+            }
+            save_session(&p, None)?;
+            println!("ログアウトしました。");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Password => {
+            let p = pick()?;
+            let c = connect(&p).await?;
+            let current = password("今のパスワード: ")?;
+            let new = if let Ok(n) = std::env::var("RENKEI_NEW_PASSWORD") {
+                n
+            } else {
+                rpassword::prompt_password("新しいパスワード: ")?
+            };
+            c.change_password(&current, &new).await?;
+            save_session(&p, None)?;
+            println!("パスワードを変更しました。新しいパスワードでログインし直してください。");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EnrolmentCode => {
+            let p = pick()?;
+            let c = connect(&p).await?;
+            let code = c.enrolment_code().await?;
+            let fp = setup::pem_fingerprint(&std::fs::read_to_string(p.dir.join("ca.pem"))?)?;
+            println!(
+                "端末登録コード: {}\n有効期限: {}（1回だけ使えます）\n連携基盤: {}\nCA証明書の指紋: {fp}",
+                code.code,
+                ui::jst(&code.expires_at),
+                p.settings.hub
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Send { paths, to, note, dry_run, resend, format } => {
+            let p = pick()?;
+            let (cands, unreadable) = outgoing::collect(&paths);
+            if cands.is_empty() && unreadable.is_empty() {
+                bail!("送信するファイルがありません");
+            }
+            let plan = outgoing::plan(&p.settings.office, to.as_deref(), cands, unreadable);
+            let json = format == Format::Json;
+            if !json {
+                print_plan(&plan);
+            }
+            let mut results = Vec::new();
+            let mut failed = false;
+            if !dry_run {
+                let sendable: Vec<_> = plan.groups.iter().filter(|g| !g.files.is_empty()).collect();
+                if !sendable.is_empty() {
+                    let hub = connect(&p).await?;
+                    let state = State::open(&p.dir).await?;
+                    let b = bar(sendable.len(), json);
+                    for g in sendable {
+                        b.set_message(g.to.clone());
+                        let o = outgoing::send_one(&hub, &state, &p.settings.office, &g.to, &note, outgoing::group_files(&plan, g), resend)
+                            .await?;
+                        b.inc(1);
+                        let (status, id, reason) = match &o {
+                            Outcome::Sent { id } => ("sent", id.clone(), String::new()),
+                            Outcome::AlreadySent { id } => ("already_sent", id.clone(), String::new()),
+                            Outcome::Failed { reason, .. } => {
+                                failed = true;
+                                ("failed", String::new(), reason.clone())
+                            }
+                        };
+                        if !json {
+                            b.suspend(|| match &o {
+                                Outcome::Sent { id } => println!("送信しました: {} へ {} ファイル（{id}）", g.to, g.files.len()),
+                                Outcome::AlreadySent { id } => println!("送信済みです（二重には送りません）: {} （{id}）", g.to),
+                                Outcome::Failed { reason, retry } => println!(
+                                    "送信できませんでした: {}: {reason}{}",
+                                    g.to,
+                                    if *retry {
+                                        "\n  → ネットワークが戻ったら同じコマンドをもう一度実行してください（二重には送られません）"
+                                    } else {
+                                        ""
+                                    }
+                                ),
+                            });
+                        }
+                        results.push(serde_json::json!({"to": g.to, "status": status, "message_id": id, "reason": reason, "files": g.files.iter().map(|&i| plan.files[i].name.clone()).collect::<Vec<_>>()}));
+                    }
+                    b.finish_and_clear();
+                }
+            }
+            let held = plan.verdicts.iter().any(|v| !v.ok()) || !plan.unassigned.is_empty() || !plan.unreadable.is_empty();
+            if json {
+                print_json(&serde_json::json!({
+                    "files": plan.verdicts.iter().map(|v| serde_json::json!({"name": v.name, "source": v.source, "to": v.to, "kind": v.kind, "ok": v.ok(), "errors": v.errors, "warnings": v.warnings})).collect::<Vec<_>>(),
+                    "unassigned": plan.unassigned.iter().map(|&i| plan.files[i].name.clone()).collect::<Vec<_>>(),
+                    "unreadable": plan.unreadable.iter().map(|u| serde_json::json!({"source": u.source, "reason": u.reason})).collect::<Vec<_>>(),
+                    "messages": results,
+                }))?;
+            }
+            Ok(if failed || held { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Inbox { new, sender, month, format } => {
+            let p = pick()?;
+            let hub = connect(&p).await?;
+            let q = InboxQuery { status: new.then(|| "not_fetched".into()), sender, month, ..InboxQuery::default() };
+            let msgs = hub.all(false, q).await?;
+            list_messages(&msgs, false, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sent { to, format } => {
+            let p = pick()?;
+            let hub = connect(&p).await?;
+            let msgs = hub.all(true, InboxQuery { sender: to, ..InboxQuery::default() }).await?;
+            list_messages(&msgs, true, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fetch { ids, dir, split, sender, format } => {
+            let p = pick()?;
+            let hub = connect(&p).await?;
+            let dir = dir.unwrap_or_else(|| p.import_dir());
+            let split = split || p.settings.split_by_kind;
+            let mut r = incoming::BulkFetch::default();
+            if ids.is_empty() {
+                r = incoming::fetch_all(&hub, &dir, split, sender.as_deref()).await?;
+            } else {
+                let b = bar(ids.len(), format == Format::Json);
+                for id in &ids {
+                    let m = hub.message(id).await?;
+                    match incoming::fetch_message(&hub, &m, &dir, split).await {
+                        Ok(s) => r.saved.extend(s),
+                        Err(e) => r.failed.push((id.clone(), e.to_string())),
+                    }
+                    b.inc(1);
+                }
+                b.finish_and_clear();
+            }
+            if format == Format::Json {
+                print_json(&serde_json::json!({
+                    "saved": r.saved.iter().map(|s| serde_json::json!({"message_id": s.message, "name": s.name, "path": s.path})).collect::<Vec<_>>(),
+                    "failed": r.failed.iter().map(|(id, why)| serde_json::json!({"message_id": id, "reason": why})).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                for s in &r.saved {
+                    println!("取得: {}", s.path.display());
+                }
+                for (id, why) in &r.failed {
+                    println!("取得できませんでした: {id}: {why}");
+                }
+                println!("{} ファイルを {} に保存しました。", r.saved.len(), dir.display());
+            }
+            Ok(if r.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Drafts { send, delete } => {
+            let p = pick()?;
+            let hub = connect(&p).await?;
+            if let Some(id) = send {
+                let r = hub.send_draft(&id, &format!("draft-{id}")).await?;
+                println!("下書きを送信しました（{}）", r.message.id);
+            } else if let Some(id) = delete {
+                hub.delete_draft(&id).await?;
+                println!("下書きを削除しました。");
+            } else {
+                for d in hub.drafts().await? {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        d.id,
+                        ui::jst(&d.updated_at),
+                        d.to,
+                        d.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(","),
+                        d.updated_by
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile { month, partner, plan, actual, format } => {
+            let (plan_rows, actual_rows, provider) = match (plan, actual) {
+                (Some(pf), Some(af)) => (read_slips(&pf)?, read_slips(&af)?, partner),
+                _ => {
+                    let p = pick()?;
+                    let hub = connect(&p).await?;
+                    let partner = partner.context("--partner を指定してください")?;
+                    let pr = ui::latest_slips(&hub, true, &partner, "UPPLAN", &month)
+                        .await?
+                        .with_context(|| format!("{month} 分の提供票（予定）を {partner} へ送った記録がありません"))?;
+                    let ar = ui::latest_slips(&hub, false, &partner, "UPJSK", &month)
+                        .await?
+                        .with_context(|| format!("{month} 分の提供票（実績）を {partner} から受け取っていません"))?;
+                    (pr, ar, Some(partner))
+                }
+            };
+            let provider = provider.and_then(|x| renkei_spec::ids::OfficeNumber::parse(&x, false).ok());
+            let ym = renkei_spec::calendar::YearMonth::parse(&month);
+            let r = renkei_spec::reconcile::reconcile(&plan_rows, &actual_rows, provider.as_ref(), ym);
+            if format == Format::Json {
+                print_json(&serde_json::json!({
+                    "plan_lines": r.plan_lines, "actual_lines": r.actual_lines, "matched": r.matched,
+                    "differences": r.differences.iter().map(|d| {
+                        let l = d.line();
+                        serde_json::json!({"kind": format!("{:?}", d.kind).to_lowercase(), "insurer": l.insurer, "insured": l.insured, "date": l.date.to_string(), "service_code": l.service_code,
+                          "plan": d.plan.as_ref().map(|x| serde_json::json!({"start": x.start, "end": x.end, "count": x.count, "line": x.line})),
+                          "actual": d.actual.as_ref().map(|x| serde_json::json!({"start": x.start, "end": x.end, "count": x.count, "line": x.line}))})
+                    }).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                println!("予定 {} 行・実績 {} 行、一致 {} 行、違い {} 件", r.plan_lines, r.actual_lines, r.matched, r.differences.len());
+                for d in &r.differences {
+                    let l = d.line();
+                    let side = |x: &Option<renkei_spec::reconcile::SlipLine>| {
+                        x.as_ref().map(|x| format!("{}-{} {}回", x.start, x.end, x.count)).unwrap_or_else(|| "—".into())
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t予定 {}\t実績 {}",
+                        d.kind.label_ja(),
+                        l.insured,
+                        l.date,
+                        l.service_code,
+                        side(&d.plan),
+                        side(&d.actual)
+                    );
+                }
+            }
+            Ok(if r.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Ui { listen, no_browser } => run_daemon(&home, cli.profile.as_deref(), &listen, !no_browser).await,
+        Command::Daemon { listen } => run_daemon(&home, cli.profile.as_deref(), &listen, false).await,
         Command::Check { paths, format, lang, allow_warnings } => {
             let inputs = scan::collect(&paths)?;
             tracing::info!(files = inputs.len(), "checking");
@@ -118,4 +653,108 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn normalize_fp(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+fn read_slips(path: &std::path::Path) -> anyhow::Result<Vec<renkei_spec::validate::Located<renkei_spec::records::Slip>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{} を読めません", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let rep = renkei_spec::validate::check_file(&name, &bytes);
+    match rep.records {
+        Some(renkei_spec::validate::Records::Plan(v) | renkei_spec::validate::Records::Jsk(v)) => Ok(v),
+        _ => bail!("{name} は提供票（UPPLAN / UPJSK）として読めません"),
+    }
+}
+
+fn print_plan(plan: &outgoing::Plan) {
+    for g in &plan.groups {
+        println!(
+            "■ 送信先 {}: {} ファイルを送信{}",
+            g.to,
+            g.files.len(),
+            if g.held.is_empty() { String::new() } else { format!("、{} ファイルは送りません", g.held.len()) }
+        );
+        for u in &g.units {
+            println!("    送信単位: {u}");
+        }
+        for &i in g.files.iter().chain(&g.held) {
+            let v = &plan.verdicts[i];
+            println!("    {} {}", if v.ok() { "○" } else { "×" }, v.source);
+            for e in &v.errors {
+                println!("        エラー: {e}");
+            }
+            for w in &v.warnings {
+                println!("        警告: {w}");
+            }
+        }
+    }
+    for &i in &plan.unassigned {
+        let v = &plan.verdicts[i];
+        println!("■ 送信先が分かりません: {}（添付ファイルは --to で送信先を指定してください）", v.source);
+        for e in &v.errors {
+            println!("        エラー: {e}");
+        }
+    }
+    for u in &plan.unreadable {
+        println!("■ 読めません: {}: {}", u.source, u.reason);
+    }
+}
+
+fn list_messages(msgs: &[renkei_protocol::MessageInfo], sent: bool, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        return print_json(&serde_json::to_value(msgs)?);
+    }
+    if msgs.is_empty() {
+        println!("メッセージはありません。");
+    }
+    for m in msgs {
+        let partner = if sent { &m.recipient } else { &m.sender };
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            m.id,
+            ui::jst(&m.sent_at),
+            partner,
+            m.state.label_ja(),
+            m.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",")
+        );
+    }
+    Ok(())
+}
+
+fn open_browser(url: &str) {
+    let r = if cfg!(target_os = "windows") {
+        std::process::Command::new("cmd").args(["/C", "start", "", url]).spawn()
+    } else if cfg!(target_os = "macos") {
+        std::process::Command::new("open").arg(url).spawn()
+    } else {
+        std::process::Command::new("xdg-open").arg(url).spawn()
+    };
+    if let Err(e) = r {
+        eprintln!("ブラウザーを開けませんでした（{e}）。次の URL を開いてください: {url}");
+    }
+}
+
+async fn run_daemon(home: &std::path::Path, profile: Option<&str>, listen: &str, browser: bool) -> anyhow::Result<ExitCode> {
+    let token = ui::ui_token(home)?;
+    let d = daemon::Daemon::open(home, profile).await?;
+    let running = match ui::serve(d.clone(), token.clone(), listen).await {
+        Ok(r) => r,
+        Err(e) if browser && e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse) => {
+            // Already running: just open the browser on it.
+            let url = format!("http://{listen}/login?token={token}");
+            open_browser(&url);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e),
+    };
+    d.spawn_loops();
+    println!("連携クライアントの画面: {}\n（終了は Ctrl+C）", running.login_url);
+    if browser {
+        open_browser(&running.login_url);
+    }
+    tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -352,7 +352,13 @@ async fn partner_name(ui: &Ui, o: &OfficeRt, number: &str) -> String {
 }
 
 fn size(n: u64) -> String {
-    if n < 1024 { format!("{n} B") } else if n < 1024 * 1024 { format!("{:.1} KB", n as f64 / 1024.0) } else { format!("{:.1} MB", n as f64 / 1048576.0) }
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", n as f64 / 1048576.0)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -597,7 +603,13 @@ async fn list(ui: &Ui, p: &str, sent: bool, f: ListQ, message: Option<String>) -
     let o = logged_in(ui, p).await?;
     let (title, nav) = if sent { ("送信一覧", "sent") } else { ("受信一覧", "inbox") };
     let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-    let q = InboxQuery { sender: some(&f.partner), month: some(&f.month), kind: some(&f.kind), status: some(&f.status), ..InboxQuery::default() };
+    let q = InboxQuery {
+        sender: some(&f.partner),
+        month: some(&f.month),
+        kind: some(&f.kind),
+        status: some(&f.status),
+        ..InboxQuery::default()
+    };
     let hub = o.client().await;
     let msgs = match if sent { hub.sent(&q).await } else { hub.inbox(&q).await } {
         Ok(pg) => pg.messages,
@@ -678,7 +690,8 @@ async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option<String>, e
         }
     }
     let partner = if sent { m.recipient.clone() } else { m.sender.clone() };
-    let kinds: HashMap<String, &'static str> = renkei_spec::name::FileKind::ALL.iter().map(|k| (k.prefix().to_owned(), k.name_ja())).collect();
+    let kinds: HashMap<String, &'static str> =
+        renkei_spec::name::FileKind::ALL.iter().map(|k| (k.prefix().to_owned(), k.name_ja())).collect();
     let files = m
         .files
         .iter()
@@ -786,8 +799,12 @@ async fn download(State(ui): State<S>, Path((p, id, idx)): Path<(String, String,
 // ---------------------------------------------------------------------------------------------
 // 新規作成
 
-const PURPOSES: [(&str, &str); 4] =
-    [("free", "通常の送信・自由記入"), ("no_use", "今月利用なし"), ("over_limit", "区分支給限度額超過の連絡"), ("plan_change", "計画変更の連絡")];
+const PURPOSES: [(&str, &str); 4] = [
+    ("free", "通常の送信・自由記入"),
+    ("no_use", "今月利用なし"),
+    ("over_limit", "区分支給限度額超過の連絡"),
+    ("plan_change", "計画変更の連絡"),
+];
 
 #[derive(Template)]
 #[template(path = "compose.html")]
@@ -826,7 +843,12 @@ async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, String> {
             }
             if crate::archive::is_zip(&bytes) && fname.to_ascii_lowercase().ends_with(".zip") {
                 let entries = crate::archive::extract(&bytes, crate::archive::Limits::default()).map_err(|e| format!("{fname}: {e}"))?;
-                f.files.extend(entries.into_iter().map(|(n, b)| Candidate { source: format!("{fname}!{n}"), name: n, bytes: b, path: None }));
+                f.files.extend(entries.into_iter().map(|(n, b)| Candidate {
+                    source: format!("{fname}!{n}"),
+                    name: n,
+                    bytes: b,
+                    path: None,
+                }));
             } else {
                 f.files.push(Candidate { source: fname.clone(), name: fname, bytes: bytes.to_vec(), path: None });
             }
@@ -907,7 +929,13 @@ pub struct VerdictView {
 
 impl From<&FileVerdict> for VerdictView {
     fn from(v: &FileVerdict) -> VerdictView {
-        VerdictView { name: v.name.clone(), ok: v.ok(), to: v.to.clone().unwrap_or_default(), errors: v.errors.clone(), warnings: v.warnings.clone() }
+        VerdictView {
+            name: v.name.clone(),
+            ok: v.ok(),
+            to: v.to.clone().unwrap_or_default(),
+            errors: v.errors.clone(),
+            warnings: v.warnings.clone(),
+        }
     }
 }
 
@@ -962,7 +990,8 @@ async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp: Multipart)
     if !bad.is_empty() {
         return Ok(page(again(Some(format!("送信できないファイルがあります。直してから送ってください。\n{}", bad.join("\n"))), None, &f)));
     }
-    let files: Vec<crate::hub::OutFile> = f.files.iter().map(|c| crate::hub::OutFile { name: c.name.clone(), bytes: c.bytes.clone() }).collect();
+    let files: Vec<crate::hub::OutFile> =
+        f.files.iter().map(|c| crate::hub::OutFile { name: c.name.clone(), bytes: c.bytes.clone() }).collect();
     let hub = o.client().await;
     if f.action == "draft" {
         return match hub.create_draft(&f.to, &note, &files).await {
@@ -1035,7 +1064,8 @@ async fn drafts_page(ui: &Ui, p: &str, flash: Option<String>) -> Result<Response
     };
     let mut rows = Vec::new();
     for d in list {
-        let to = if d.to.is_empty() { "（未入力）".to_owned() } else { format!("{}（{}）", partner_name(ui, &o, &d.to).await, d.to) };
+        let to =
+            if d.to.is_empty() { "（未入力）".to_owned() } else { format!("{}（{}）", partner_name(ui, &o, &d.to).await, d.to) };
         rows.push(DraftRow {
             id: d.id,
             when: jst(&d.updated_at),
@@ -1230,8 +1260,8 @@ fn hhmm(s: &str) -> String {
     if s == "9999" || s.len() != 4 { "時間なし".into() } else { format!("{}:{}", &s[..2], &s[2..]) }
 }
 
-/// The newest file of `kind` for `month` exchanged with `partner`, parsed.
-async fn latest_slips(
+/// The newest file of `kind` for `month` exchanged with `partner` (sent or received), parsed.
+pub async fn latest_slips(
     hub: &crate::hub::HubClient,
     sent: bool,
     partner: &str,
@@ -1242,7 +1272,9 @@ async fn latest_slips(
     let mut msgs = hub.all(sent, q).await?;
     msgs.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
     for m in msgs {
-        let Some(f) = m.files.iter().find(|f| f.kind.as_deref() == Some(kind) && f.service_month.as_deref() == Some(month)) else { continue };
+        let Some(f) = m.files.iter().find(|f| f.kind.as_deref() == Some(kind) && f.service_month.as_deref() == Some(month)) else {
+            continue;
+        };
         let d = hub.download(&m.id, f.index).await?;
         let rep = renkei_spec::validate::check_file(&f.name, &d.bytes);
         if let Some(renkei_spec::validate::Records::Plan(v) | renkei_spec::validate::Records::Jsk(v)) = rep.records {
@@ -1255,7 +1287,8 @@ async fn latest_slips(
 async fn reconcile(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<ReconcileQ>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
     let l = layout(&ui, &o, "予実突合", "reconcile").await;
-    let mut t = ReconcileT { l, month: q.month.trim().to_owned(), partner: q.partner.trim().to_owned(), summary: None, rows: vec![], error: None };
+    let mut t =
+        ReconcileT { l, month: q.month.trim().to_owned(), partner: q.partner.trim().to_owned(), summary: None, rows: vec![], error: None };
     if t.month.is_empty() || t.partner.is_empty() {
         return Ok(page(t));
     }

@@ -1,4 +1,9 @@
-//! Integration tests of the `renkei` binary against the committed samples.
+//! Integration tests: the `renkei` binary against the committed samples; the client against a
+//! hub in this process (`flow`); the web UI in headless Chromium (`browser`).
+
+mod browser;
+mod common;
+mod flow;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -449,6 +449,25 @@ impl Generator {
         vec![self.file(self.name(FileKind::UpJsk, Some(NameMonth::Month(month)), provider, care, seq), rows, Records::Jsk)]
     }
 
+    /// 実績 answering a 予定: the plan's 第6表 lines for `provider`, sent back by the provider, with
+    /// `change(record number, fields)` applied to each line (to make deliberate differences).
+    pub fn actual_from_plan(
+        &self,
+        plan: &GenFile,
+        provider: &Office,
+        care: &Office,
+        month: YearMonth,
+        seq: FileSeq,
+        mut change: impl FnMut(usize, &mut Vec<(String, bool)>),
+    ) -> GenFile {
+        let bytes = crate::samples::edit_records(&plan.bytes, |i, r| {
+            r[23].0 = provider.number.to_string(); // 更新業者コード: the provider now
+            change(i, r);
+        });
+        let name = self.name(FileKind::UpJsk, Some(NameMonth::Month(month)), provider, care, seq).to_string();
+        GenFile { name, bytes, records: None }
+    }
+
     /// Every deletion kind available in the family, each as its own send unit (seq + i seconds).
     pub fn deletion_units(&mut self, care: &Office, provider: &Office, clients: &[Client], month: YearMonth, seq: FileSeq) -> Vec<GenFile> {
         let mut out = Vec::new();

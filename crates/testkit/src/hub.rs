@@ -1,6 +1,6 @@
 //! An in-process hub on port 0 with a throwaway CA and the three demo offices (feature `hub`).
 
-use renkei_hub::dev::DemoOffice;
+pub use renkei_hub::dev::{DEMO_PASSWORD, DemoOffice};
 use renkei_hub::{Config, Running};
 use std::path::PathBuf;
 

@@ -1,0 +1,250 @@
+//! The client against a real hub in this process: re-runs after a network failure, the watch
+//! folder (with ZIPs), live events with notifications and automatic fetching.
+
+use crate::common::*;
+use renkei_client::hub::HubClient;
+use renkei_client::outgoing::{self, Outcome};
+use renkei_client::watch::{ERROR_DIR, REASON_SUFFIX, SENT_DIR};
+use renkei_protocol::{DeliveryState, InboxQuery};
+use renkei_testkit::hub::TestHub;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// A TCP proxy in front of the hub. While `cut` is set, the first bytes the hub sends back on a
+/// connection are thrown away and the connection is closed: the request arrived and was
+/// processed, the answer never came (what a dropped mobile or office line looks like).
+async fn proxy(upstream: std::net::SocketAddr, cut: Arc<AtomicBool>) -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((down, _)) = l.accept().await {
+            let cut = cut.clone();
+            tokio::spawn(async move {
+                let Ok(up) = tokio::net::TcpStream::connect(upstream).await else { return };
+                let (mut dr, mut dw) = down.into_split();
+                let (mut ur, mut uw) = up.into_split();
+                let a = tokio::spawn(async move {
+                    let mut b = vec![0u8; 65536];
+                    while let Ok(n) = dr.read(&mut b).await {
+                        if n == 0 || uw.write_all(&b[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut b = vec![0u8; 65536];
+                while let Ok(n) = ur.read(&mut b).await {
+                    if n == 0 || cut.load(Ordering::SeqCst) || dw.write_all(&b[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = dw.shutdown().await;
+                a.abort();
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_rerun_after_a_network_failure_sends_nothing_twice() {
+    let hub = TestHub::start().await;
+    let home = tempdir("rerun");
+    let care = enrol(&hub, &home, 0).await;
+    let provider = enrol(&hub, &tempdir("rerun-b"), 1).await;
+    // The care office's PC reaches the hub through a line that will drop.
+    let cut = Arc::new(AtomicBool::new(false));
+    let via = proxy(hub.running.addr, cut.clone()).await;
+    let mut p = profile_of(&care);
+    p.settings.hub = format!("https://localhost:{}", via.port());
+    let c = HubClient::for_profile(&p).unwrap();
+    assert!(c.has_token(), "the saved session is used");
+    let files = slip_unit(&hub, 1, 0, 1, seq(25, 10));
+    let dir = tempdir("rerun-files");
+    write_files(&dir, &files);
+    let (cands, bad) = outgoing::collect(std::slice::from_ref(&dir));
+    let plan = outgoing::plan(&p.settings.office, None, cands, bad);
+    assert_eq!(plan.groups.len(), 1);
+    let g = &plan.groups[0];
+
+    // The line works at first (the connection is open), then drops while the send is on its way.
+    c.inbox(&InboxQuery::default()).await.unwrap();
+    cut.store(true, Ordering::SeqCst);
+    let first = outgoing::send_one(&c, &care.state, &p.settings.office, &g.to, "", outgoing::group_files(&plan, g), false).await.unwrap();
+    assert!(matches!(first, Outcome::Failed { retry: true, .. }), "{first:?}");
+    cut.store(false, Ordering::SeqCst);
+    // The hub did store it: the answer was lost.
+    let inbox = provider.client().await.all(false, InboxQuery::default()).await.unwrap();
+    assert_eq!(inbox.len(), 1);
+
+    // The clerk runs the same send again.
+    let again = outgoing::send_one(&c, &care.state, &p.settings.office, &g.to, "", outgoing::group_files(&plan, g), false).await.unwrap();
+    assert_eq!(again, Outcome::AlreadySent { id: inbox[0].id.clone() });
+    // And once more: the journal answers without asking the hub.
+    assert!(
+        care.state
+            .sent(&outgoing::idempotency_key(&p.settings.office, &g.to, "", &outgoing::group_files(&plan, g)))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let third = outgoing::send_one(&c, &care.state, &p.settings.office, &g.to, "", outgoing::group_files(&plan, g), false).await.unwrap();
+    assert_eq!(third, Outcome::AlreadySent { id: inbox[0].id.clone() });
+    assert_eq!(provider.client().await.all(false, InboxQuery::default()).await.unwrap().len(), 1, "nothing was sent twice");
+    // A deliberate resend makes a second copy.
+    let fourth = outgoing::send_one(&c, &care.state, &p.settings.office, &g.to, "", outgoing::group_files(&plan, g), true).await.unwrap();
+    assert!(matches!(fourth, Outcome::Sent { .. }));
+    assert_eq!(provider.client().await.all(false, InboxQuery::default()).await.unwrap().len(), 2);
+    hub.stop().await;
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, b) in entries {
+        w.start_file(*n, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(b).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, mut f: F) {
+    for _ in 0..150 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn the_watch_folder_sends_valid_units_and_explains_what_it_refuses() {
+    let hub = TestHub::start().await;
+    let care = enrol(&hub, &tempdir("watch"), 0).await;
+    let provider = enrol(&hub, &tempdir("watch-b"), 1).await;
+    let export = tempdir("export");
+    {
+        let mut p = care.profile.write().await;
+        p.settings.export_dir = Some(export.clone());
+        p.settings.watch = true;
+        p.settings.auto_send = true;
+        p.settings.stable_seconds = 1;
+        p.save().unwrap();
+    }
+    tokio::spawn(care.clone().watch_loop());
+    // The care software writes: one unit as files, one unit inside a ZIP (in a sub-folder of
+    // the archive), a unit with a broken 第6表, and a ZIP that tries to escape the folder.
+    let good = slip_unit(&hub, 2, 0, 1, seq(25, 10));
+    write_files(&export, &good);
+    let zipped = slip_unit(&hub, 3, 0, 1, seq(25, 11));
+    let entries: Vec<(String, Vec<u8>)> = zipped.iter().map(|f| (format!("利用票/{}", f.name), f.bytes.clone())).collect();
+    let refs: Vec<(&str, &[u8])> = entries.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    std::fs::write(export.join("提供票.zip"), zip_of(&refs)).unwrap();
+    let broken = slip_unit(&hub, 4, 0, 1, seq(25, 12));
+    for f in &broken {
+        let bytes = if f.name.starts_with("UPPLAN") {
+            renkei_testkit::edit_records(&f.bytes, |_, r| r[14].0 = "ABC".into())
+        } else {
+            f.bytes.clone()
+        };
+        std::fs::write(export.join(&f.name), bytes).unwrap();
+    }
+    std::fs::write(export.join("evil.zip"), zip_of(&[("../../etc/cron.d/x", b"boom")])).unwrap();
+
+    let pc = provider.client().await;
+    wait_for("the partner receives the good units", async || !pc.all(false, InboxQuery::default()).await.unwrap().is_empty()).await;
+    let inbox = pc.all(false, InboxQuery::default()).await.unwrap();
+    assert_eq!(inbox.len(), 1, "one message per destination");
+    let mut names: Vec<String> = inbox[0].files.iter().map(|f| f.name.clone()).collect();
+    names.sort();
+    let mut want: Vec<String> = good.iter().chain(&zipped).map(|f| f.name.clone()).collect();
+    want.sort();
+    assert_eq!(names, want, "both units, the ZIP's entries under their own names");
+    wait_for("files moved", async || !export.join("提供票.zip").exists()).await;
+    let day_dirs: Vec<_> = std::fs::read_dir(export.join(SENT_DIR)).unwrap().flatten().collect();
+    assert_eq!(day_dirs.len(), 1);
+    let sent_files: Vec<String> =
+        std::fs::read_dir(day_dirs[0].path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(sent_files.contains(&"提供票.zip".to_owned()) && sent_files.len() == 4, "{sent_files:?}");
+    // Refused: each file of the broken unit and the ZIP, each with a Japanese reason beside it.
+    let err = export.join(ERROR_DIR);
+    let plan_name = broken.iter().find(|f| f.name.starts_with("UPPLAN")).unwrap().name.clone();
+    let reason = std::fs::read_to_string(err.join(format!("{plan_name}{REASON_SUFFIX}"))).unwrap();
+    assert!(reason.contains("サービスコード") && reason.contains("行目"), "{reason}");
+    let sibling = broken.iter().find(|f| f.name.starts_with("UPSIKYU")).unwrap().name.clone();
+    let reason = std::fs::read_to_string(err.join(format!("{sibling}{REASON_SUFFIX}"))).unwrap();
+    assert!(reason.contains("同じ送信単位"), "{reason}");
+    let reason = std::fs::read_to_string(err.join(format!("evil.zip{REASON_SUFFIX}"))).unwrap();
+    assert!(reason.contains("フォルダーの外"), "{reason}");
+    assert!(!std::path::Path::new("/etc/cron.d/x").exists());
+    // Only what was refused is left in the error folder, nothing is left in the export folder.
+    let left: Vec<_> = std::fs::read_dir(&export).unwrap().flatten().filter(|e| e.path().is_file()).collect();
+    assert!(left.is_empty(), "{left:?}");
+    // The notifications say what happened.
+    let notes = care.state.notifications(false, 20).await.unwrap();
+    assert!(notes.iter().any(|n| n.title == "自動送信しました"), "{notes:?}");
+    assert!(notes.iter().any(|n| n.title == "送信できないファイルがあります"));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn events_notify_run_the_hook_and_fetch_automatically() {
+    let hub = TestHub::start().await;
+    let care = enrol(&hub, &tempdir("ev"), 0).await;
+    let provider = enrol(&hub, &tempdir("ev-b"), 1).await;
+    let import = tempdir("import");
+    let hook_out = tempdir("hook").join("events.txt");
+    {
+        let mut p = provider.profile.write().await;
+        p.settings.import_dir = Some(import.clone());
+        p.settings.auto_fetch = true;
+        p.settings.split_by_kind = true;
+        p.settings.notify_command = Some(format!("echo \"$RENKEI_EVENT $RENKEI_OFFICE $RENKEI_TITLE\" >> '{}'", hook_out.display()));
+        p.save().unwrap();
+    }
+    // Reopen with the new settings (the hook is read at start).
+    let provider = renkei_client::daemon::OfficeRt::open(profile_of(&provider)).await.unwrap();
+    tokio::spawn(provider.clone().event_loop());
+    tokio::spawn(care.clone().event_loop());
+    wait_for("event streams", async || provider.live.load(Ordering::Relaxed) && care.live.load(Ordering::Relaxed)).await;
+
+    let files = slip_unit(&hub, 5, 0, 1, seq(26, 9));
+    let cp = profile_of(&care);
+    let out: Vec<_> = files.iter().map(|f| renkei_client::hub::OutFile { name: f.name.clone(), bytes: f.bytes.clone() }).collect();
+    let sent =
+        outgoing::send_one(&care.client().await, &care.state, &cp.settings.office, &hub.offices[1].number, "", out, false).await.unwrap();
+    let Outcome::Sent { id } = sent else { panic!("{sent:?}") };
+
+    // The provider is told, its hook runs, the files land in the import folder (sub-folder = the
+    // receiver's service kind 15), and the care office learns that the partner fetched.
+    wait_for("auto fetch", async || import.join("15").read_dir().is_ok_and(|d| d.count() == 3)).await;
+    for f in &files {
+        assert_eq!(std::fs::read(import.join("15").join(&f.name)).unwrap(), f.bytes);
+    }
+    let hook = std::fs::read_to_string(&hook_out).unwrap();
+    assert!(hook.contains("new_message 1372000024 新着メッセージがあります"), "{hook}");
+    wait_for("receipt", async || care.state.notifications(false, 10).await.unwrap().iter().any(|n| n.kind == "receipt")).await;
+    let m = care.client().await.message(&id).await.unwrap();
+    assert_eq!(m.state, DeliveryState::Fetched);
+    let notes = provider.state.notifications(true, 10).await.unwrap();
+    assert!(notes.iter().any(|n| n.title == "新着メッセージがあります" && n.body.contains("さくら居宅介護支援事業所")), "{notes:?}");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_terminal_is_refused_and_told_so() {
+    let hub = TestHub::start().await;
+    let care = enrol(&hub, &tempdir("rev"), 0).await;
+    let p = profile_of(&care);
+    hub.revoke(&p.settings.terminal_id).await;
+    // On the connection that was already open, the hub refuses with a plain reason…
+    let e = care.client().await.inbox(&InboxQuery::default()).await.unwrap_err();
+    assert!(e.to_string().contains("失効"), "{e}");
+    // …and a new connection fails at the TLS handshake.
+    let e = HubClient::for_profile(&p).unwrap().inbox(&InboxQuery::default()).await.unwrap_err();
+    assert!(matches!(e, renkei_client::hub::HubError::Network(_)), "the handshake fails: {e:?}");
+    assert!(e.to_string().contains("接続できません"), "{e}");
+    hub.stop().await;
+}
