@@ -46,6 +46,8 @@ pub struct OfficeRt {
     pub live: std::sync::atomic::AtomicBool,
     /// Last watch-folder result, for the top page.
     pub last_watch: Mutex<Option<watch::BatchResult>>,
+    /// Received messages already announced (by event or catch-up).
+    announced: Mutex<std::collections::HashSet<String>>,
 }
 
 impl OfficeRt {
@@ -72,6 +74,7 @@ impl OfficeRt {
             login_signal: tokio::sync::Notify::new(),
             live: std::sync::atomic::AtomicBool::new(false),
             last_watch: Mutex::new(None),
+            announced: Mutex::new(std::collections::HashSet::new()),
         }))
     }
 
@@ -136,9 +139,16 @@ impl OfficeRt {
         let hub = self.client().await;
         match ev {
             Event::NewMessage { id, sender, files } => {
+                if !self.announced.lock().await.insert(id.clone()) {
+                    return;
+                }
                 let name = hub.directory(&sender).await.ok().and_then(|d| d.name).unwrap_or_default();
-                self.note("new_message", "新着メッセージがあります".into(), format!("{name}（{sender}）から {files} 件のファイル [{id}]"))
-                    .await;
+                self.note(
+                    "new_message",
+                    "新着メッセージがあります".into(),
+                    format!("{name}（{sender}）から {files} 件のファイルが届きました"),
+                )
+                .await;
                 let p = self.profile.read().await.clone();
                 if p.settings.auto_fetch
                     && let Ok(m) = hub.message(&id).await
@@ -176,6 +186,40 @@ impl OfficeRt {
         }
     }
 
+    async fn catch_up(&self, hub: &HubClient) {
+        let q = renkei_protocol::InboxQuery { status: Some("not_fetched".into()), ..Default::default() };
+        let Ok(list) = hub.all(false, q).await else { return };
+        let ids: Vec<String> = list.iter().map(|m| m.id.clone()).collect();
+        let viewed = self.state.viewed(&ids).await.unwrap_or_default();
+        let mut fresh = Vec::new();
+        {
+            let mut a = self.announced.lock().await;
+            for m in &list {
+                if !viewed.contains(&m.id) && a.insert(m.id.clone()) {
+                    fresh.push(m.clone());
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        let senders: std::collections::BTreeSet<&str> = fresh.iter().map(|m| m.sender.as_str()).collect();
+        self.note(
+            "new_message",
+            "新着メッセージがあります".into(),
+            format!("未取得のメッセージが {} 件あります（送信元 {}）", fresh.len(), senders.into_iter().collect::<Vec<_>>().join("、")),
+        )
+        .await;
+        let p = self.profile.read().await.clone();
+        if p.settings.auto_fetch {
+            for m in fresh {
+                if let Err(e) = crate::incoming::fetch_message(hub, &m, &p.import_dir(), p.settings.split_by_kind).await {
+                    self.note("error", "自動取得できませんでした".into(), e.to_string()).await;
+                }
+            }
+        }
+    }
+
     /// Listens to the hub's events while logged in; reconnects with back-off.
     pub async fn event_loop(self: Arc<Self>) {
         let mut backoff = Duration::from_secs(1);
@@ -189,6 +233,9 @@ impl OfficeRt {
                 Ok(mut stream) => {
                     self.live.store(true, std::sync::atomic::Ordering::Relaxed);
                     backoff = Duration::from_secs(1);
+                    // What arrived while this PC was off or the line was down (subscribed first,
+                    // so nothing falls between the two).
+                    self.catch_up(&hub).await;
                     loop {
                         match stream.next().await {
                             Ok(Some(ev)) => self.on_event(ev).await,

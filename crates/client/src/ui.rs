@@ -123,6 +123,7 @@ pub fn router(ui: S) -> Router {
         .route("/login", get(ui_login))
         .route("/switch", get(switch))
         .route("/static/{file}", get(static_file))
+        .route("/o/{p}/", get(top))
         .nest("/o/{p}", office)
         .layer(axum::middleware::from_fn_with_state(ui.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
@@ -133,13 +134,19 @@ fn deny(status: StatusCode, text: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.to_owned()).into_response()
 }
 
-fn cookie_token(h: &HeaderMap) -> Option<String> {
+/// The cookie's name carries the port: browsers share cookies between ports of one host.
+fn cookie_name(port: u16) -> String {
+    format!("{COOKIE}_{port}")
+}
+
+fn cookie_token(h: &HeaderMap, port: u16) -> Option<String> {
+    let name = cookie_name(port);
     h.get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
 
@@ -157,7 +164,7 @@ async fn guard(State(ui): State<S>, req: Request, next: Next) -> Response {
     if path == "/login" || path.starts_with("/static/") {
         return next.run(req).await;
     }
-    if !cookie_token(req.headers()).is_some_and(|t| same(&t, &ui.token)) {
+    if !cookie_token(req.headers(), port).is_some_and(|t| same(&t, &ui.token)) {
         return deny(
             StatusCode::UNAUTHORIZED,
             "この画面を開くには、パソコンで「renkei ui」を実行してください（開いたブラウザーで使えます） / run `renkei ui`",
@@ -178,7 +185,7 @@ async fn guard(State(ui): State<S>, req: Request, next: Next) -> Response {
     let h = resp.headers_mut();
     h.insert(header::X_FRAME_OPTIONS, "DENY".parse().expect("static"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, "nosniff".parse().expect("static"));
-    h.insert(header::REFERRER_POLICY, "no-referrer".parse().expect("static"));
+    h.insert(header::REFERRER_POLICY, "same-origin".parse().expect("static"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'".parse().expect("static"),
@@ -196,7 +203,8 @@ async fn ui_login(State(ui): State<S>, Query(q): Query<TokenQ>) -> Response {
     if !same(&q.token, &ui.token) {
         return deny(StatusCode::FORBIDDEN, "鍵が違います。「renkei ui」で開き直してください / wrong token");
     }
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", ui.token);
+    let port = ui.port.load(std::sync::atomic::Ordering::Relaxed);
+    let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", cookie_name(port), ui.token);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
@@ -595,6 +603,14 @@ fn state_class(s: DeliveryState) -> &'static str {
     }
 }
 
+/// The sender's view: 開封 implies 取得, so both are shown.
+fn sent_state(m: &MessageInfo) -> String {
+    match (m.state, m.fetched_at.is_some()) {
+        (DeliveryState::Opened, true) => "取得済・開封済".into(),
+        (s, _) => s.label_ja().into(),
+    }
+}
+
 fn kinds() -> Vec<(String, String)> {
     renkei_spec::name::FileKind::ALL.iter().map(|k| (k.prefix().to_owned(), format!("{}（{}）", k.name_ja(), k.prefix()))).collect()
 }
@@ -627,7 +643,7 @@ async fn list(ui: &Ui, p: &str, sent: bool, f: ListQ, message: Option<String>) -
             files.push(format!("ほか {more} 件"));
         }
         let state = if sent {
-            m.state.label_ja().to_owned()
+            sent_state(&m)
         } else {
             match m.state {
                 DeliveryState::NotFetched => "未取得".into(),
@@ -701,7 +717,7 @@ async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option<String>, e
         })
         .collect();
     let state = if sent {
-        let mut s = m.state.label_ja().to_owned();
+        let mut s = sent_state(&m);
         if let Some(t) = &m.fetched_at {
             s.push_str(&format!("（取得 {}）", jst(t)));
         }

@@ -1,1 +1,344 @@
-pub async fn placeholder() {}
+//! The monthly cycle between two offices through the web UI, in headless Chromium (Debian
+//! `chromium` + `chromium-driver`, driven by fantoccini): 居宅 sends plans with 一括送信 → the
+//! provider is notified, fetches, sends actuals → 居宅 sees 取得済, fetches, and 予実突合 shows the
+//! one deliberate difference. Every screen is saved as a PNG under `target/screenshots/` (CI keeps
+//! them as artefacts; they are not committed).
+
+use crate::common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use renkei_client::daemon::{Daemon, OfficeRt};
+use renkei_client::setup::{SetupRequest, setup};
+use renkei_testkit::hub::{DEMO_PASSWORD, TestHub};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let exe = std::env::var("RENKEI_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    assert!(
+        std::path::Path::new(&exe).exists(),
+        "{exe} is missing: install Debian's chromium, chromium-driver and fonts-ipafont-gothic (.ci/run does)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child =
+        Command::new(exe).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver { child, url: format!("http://127.0.0.1:{port}") }
+}
+
+async fn browser(d: &Driver, downloads: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("RENKEI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--lang=ja", "--window-size=1024,768"],
+            "prefs": {"download.default_directory": downloads.display().to_string()},
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&d.url)
+        .await
+        .expect("chromium session")
+}
+
+fn shots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let d = target.join("screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    // Full page: make the window as tall as the page, then restore.
+    let h = c.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap().as_u64().unwrap_or(768).clamp(768, 4000);
+    c.set_window_size(1024, h as u32 + 90).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    c.set_window_size(1024, 768).await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits until the page (or `css`'s text) contains `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+        {
+            if t.contains(text) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let full = c.source().await.unwrap_or_default();
+    let src: String = full[full.find("<main").unwrap_or(0)..].chars().take(1500).collect();
+    let _ = std::fs::write(shots().join("FAILED.png"), c.screenshot().await.unwrap_or_default());
+    let _ = std::fs::write(shots().join("FAILED.html"), &full);
+    panic!("「{text}」 did not appear in {css} at {:?}; last text: {last}; page: {src}", c.current_url().await.ok().map(|u| u.to_string()));
+}
+
+/// Like [`wait_text`], reloading the page between looks (for server-side state).
+async fn wait_reload(c: &Client, css: &str, text: &str) {
+    for _ in 0..30 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && e.text().await.is_ok_and(|t| t.contains(text))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        c.refresh().await.unwrap();
+    }
+    wait_text(c, css, text).await;
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+/// An enrolled PC (not logged in: the browser logs in) with its UI on port 0.
+async fn pc(hub: &TestHub, i: usize, tweak: impl FnOnce(&mut renkei_client::profile::Settings)) -> (Arc<OfficeRt>, String) {
+    let home = tempdir(&format!("ui{i}"));
+    let o = &hub.offices[i];
+    let code = hub.enrolment_code(&o.number).await;
+    let mut p = setup(
+        &home,
+        &SetupRequest {
+            hub: hub.url(),
+            office: o.number.clone(),
+            login: o.admin.clone(),
+            password: DEMO_PASSWORD.into(),
+            code,
+            label: "受付のPC".into(),
+            ca_pem: hub.ca_pem(),
+            profile: None,
+        },
+    )
+    .await
+    .unwrap();
+    tweak(&mut p.settings);
+    p.save().unwrap();
+    let rt = OfficeRt::open(p).await.unwrap();
+    let d = Daemon { offices: vec![rt.clone()] };
+    d.spawn_loops();
+    let token = renkei_client::ui::ui_token(&home).unwrap();
+    let running = renkei_client::ui::serve(d, token, "127.0.0.1:0").await.unwrap();
+    (rt, running.login_url)
+}
+
+/// The port of `http://127.0.0.1:<port>/…`.
+fn port_of(url: &str) -> u16 {
+    url.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap().parse().unwrap()
+}
+
+async fn log_in(c: &Client, url: &str, shot_name: Option<&str>) {
+    c.goto(url).await.unwrap();
+    wait_text(c, "h1", "ログイン").await;
+    if let Some(n) = shot_name {
+        shot(c, n).await;
+    }
+    fill(c, "input[name=password]", DEMO_PASSWORD).await;
+    click(c, "#login-button").await;
+    wait_text(c, "h1", "トップ").await;
+}
+
+#[tokio::test]
+async fn the_monthly_cycle_between_two_offices_in_the_browser() {
+    let hub = TestHub::start().await;
+    let export = tempdir("care-export");
+    let care_import = tempdir("care-import");
+    let prov_import = tempdir("prov-import");
+    let (_care, care_url) = pc(&hub, 0, |s| {
+        s.export_dir = Some(export.clone());
+        s.import_dir = Some(care_import.clone());
+    })
+    .await;
+    let (_prov, prov_url) = pc(&hub, 1, |s| s.import_dir = Some(prov_import.clone())).await;
+
+    // The month's plans, as the care software exported them.
+    let plans = slip_unit(&hub, 11, 0, 1, seq(25, 10));
+    write_files(&export, &plans);
+    // The provider's actuals: the plan, with one deliberate difference (line 2 was given twice).
+    let plan_file = plans.iter().find(|f| f.name.starts_with("UPPLAN")).unwrap();
+    let g = renkei_testkit::Generator::new(12);
+    let actual = g.actual_from_plan(plan_file, &office(&hub, 1), &office(&hub, 0), MONTH, seq(31, 18), |i, r| {
+        if i == 2 {
+            r[13].0 = "2".into();
+        }
+    });
+    let actual_dir = tempdir("prov-export");
+    let actual_path = actual_dir.join(&actual.name);
+    std::fs::write(&actual_path, &actual.bytes).unwrap();
+
+    let driver = chromedriver();
+    let care = browser(&driver, &tempdir("care-dl")).await;
+    let prov = browser(&driver, &tempdir("prov-dl")).await;
+
+    // Without the install's token, nothing is shown.
+    let port = port_of(&care_url);
+    care.goto(&format!("http://127.0.0.1:{port}/o/1371000017/inbox")).await.unwrap();
+    wait_text(&care, "body", "renkei ui").await;
+
+    // 通所 is at work with the client open.
+    log_in(&prov, &prov_url, None).await;
+    wait_reload(&prov, ".status", "接続中").await;
+
+    // 居宅: log in, トップ, then 一括送信 of the export folder.
+    log_in(&care, &care_url, Some("01-ログイン")).await;
+    wait_text(&care, ".status", "連携基盤").await;
+    shot(&care, "02-トップ").await;
+    click(&care, "nav a[href$='/bulk']").await;
+    let t = wait_text(&care, "main", "ひまわりデイサービス").await;
+    assert!(t.contains("1372000024") && t.contains("送信できます") && t.contains("サービス利用票"), "{t}");
+    shot(&care, "03-一括送信").await;
+    click(&care, "#bulk-send").await;
+    wait_text(&care, "#progress", "一括送信が終わりました").await;
+    wait_text(&care, "#progress", "3 ファイルを送信しました").await;
+    shot(&care, "04-一括送信-完了").await;
+    assert!(export.join("送信済").is_dir(), "sent files leave the export folder");
+
+    // 通所 is told at once (banner), and the top page counts it.
+    wait_text(&prov, "#banner", "新着メッセージがあります").await;
+    wait_reload(&prov, "#unread", "1").await;
+    shot(&prov, "05-通所-トップ-新着通知").await;
+    click(&prov, "nav a[href$='/inbox']").await;
+    let t = wait_text(&prov, "table.list", "未取得").await;
+    assert!(t.contains("新着") && t.contains("さくら居宅介護支援事業所"), "{t}");
+    shot(&prov, "06-受信一覧").await;
+    click(&prov, "table.list tbody a").await;
+    wait_text(&prov, "h1", "受信詳細").await;
+    shot(&prov, "07-受信詳細").await;
+    click(&prov, "#fetch").await;
+    wait_text(&prov, "main", "3 件のファイルを取得しました").await;
+    shot(&prov, "08-データ取得").await;
+    for f in &plans {
+        assert_eq!(std::fs::read(prov_import.join(&f.name)).unwrap(), f.bytes, "{} saved as sent", f.name);
+    }
+
+    // 通所 sends the actuals from 新規作成: the destination's name is shown before sending and
+    // the file is checked inline.
+    click(&prov, "nav a[href$='/compose']").await;
+    fill(&prov, "#to", "1371000017").await;
+    wait_text(&prov, "#to-name", "さくら居宅介護支援事業所").await;
+    prov.find(Locator::Css("#files")).await.unwrap().send_keys(&actual_path.display().to_string()).await.unwrap();
+    wait_text(&prov, "#verdicts", "送信できます").await;
+    fill(&prov, "textarea[name=note]", "6月分の実績です。").await;
+    shot(&prov, "09-新規作成").await;
+    click(&prov, "#send").await;
+    wait_text(&prov, "h1", "送信詳細").await;
+    wait_text(&prov, "#state", "未取得").await;
+    shot(&prov, "10-送信詳細").await;
+
+    // 居宅: the plans were fetched (取得済); the actuals have arrived.
+    click(&care, "nav a[href$='/sent']").await;
+    let t = wait_text(&care, "table.list", "取得済").await;
+    assert!(t.contains("ひまわりデイサービス"), "{t}");
+    shot(&care, "11-送信一覧-取得済").await;
+    wait_text(&care, "#banner", "新着").await;
+    click(&care, "nav a[href$='/inbox']").await;
+    wait_text(&care, "table.list", "未取得").await;
+    click(&care, "#fetch-all").await;
+    wait_text(&care, "main", "一括取得: 1 件のファイル").await;
+    shot(&care, "12-一括取得").await;
+    assert_eq!(std::fs::read(care_import.join(&actual.name)).unwrap(), actual.bytes);
+
+    // 予実突合 shows the one difference.
+    click(&care, "nav a[href$='/reconcile']").await;
+    fill(&care, "input[name=month]", "202506").await;
+    fill(&care, "input[name=partner]", "1372000024").await;
+    click(&care, "#reconcile-run").await;
+    let summary = wait_text(&care, "#summary", "違い 1 件").await;
+    assert!(summary.contains("ひまわりデイサービス"), "{summary}");
+    let rows = care.find_all(Locator::Css("#differences tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = rows[0].text().await.unwrap();
+    assert!(row.contains("時間・回数の違い") && row.contains("1回") && row.contains("2回"), "{row}");
+    shot(&care, "13-予実突合").await;
+
+    // A message without files, saved as a draft (下書きは全端末で共有).
+    click(&care, "nav a[href$='/compose']").await;
+    fill(&care, "#to", "1372000024").await;
+    click(&care, "input[value=no_use]").await;
+    fill(&care, "input[name=month]", "202507").await;
+    fill(&care, "input[name=subject]", "H000000001 山田様").await;
+    click(&care, "#save-draft").await;
+    let t = wait_text(&care, "main", "今月利用なし").await;
+    assert!(t.contains("2025年7月分") && t.contains("ひまわりデイサービス"), "{t}");
+    shot(&care, "14-下書き一覧").await;
+
+    care.close().await.unwrap();
+    prov.close().await.unwrap();
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_ui_refuses_other_hosts_missing_tokens_and_cross_site_posts() {
+    let hub = TestHub::start().await;
+    let (_rt, url) = pc(&hub, 0, |_| {}).await;
+    let port = port_of(&url);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // DNS rebinding: another Host name.
+    let r = http.get(format!("{base}/")).header("host", format!("evil.example:{port}")).send().await.unwrap();
+    assert_eq!(r.status(), 421);
+    // No token cookie.
+    assert_eq!(http.get(format!("{base}/o/1371000017/")).send().await.unwrap().status(), 401);
+    // A wrong token.
+    assert_eq!(http.get(format!("{base}/login?token=00")).send().await.unwrap().status(), 403);
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly"));
+    // With the cookie: the page (login page of the office).
+    let r = http.get(format!("{base}/o/1371000017/login")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let page = r.text().await.unwrap();
+    let csrf = page.split("x-csrf-token\": \"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let form = [("login", "KJ137100001701"), ("password", DEMO_PASSWORD)];
+    // A POST without the CSRF token, or from another site, is refused.
+    let r = http.post(format!("{base}/o/1371000017/login")).header("cookie", &cookie).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{base}/o/1371000017/login?csrf={csrf}"))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http.post(format!("{base}/o/1371000017/login?csrf={csrf}")).header("cookie", &cookie).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303, "the same request with the token logs in");
+    hub.stop().await;
+}
