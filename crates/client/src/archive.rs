@@ -79,7 +79,7 @@ fn decode_name(raw: &[u8]) -> Result<String, ZipError> {
 fn safe_name(name: &str) -> Result<Option<String>, ZipError> {
     let parts: Vec<&str> = name.split(['/', '\\']).collect();
     let absolute = name.starts_with(['/', '\\']) || name.as_bytes().get(1) == Some(&b':');
-    if absolute || parts.iter().any(|p| *p == "..") {
+    if absolute || parts.contains(&"..") {
         return Err(ZipError::Traversal(name.to_owned()));
     }
     let base = parts.iter().rev().find(|p| !p.is_empty()).map(|s| (*s).to_owned());

@@ -316,7 +316,8 @@ fn bar(n: usize, quiet: bool) -> indicatif::ProgressBar {
 }
 
 fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    use std::io::Write as _;
+    writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(v)?)?;
     Ok(())
 }
 
@@ -707,19 +708,22 @@ fn list_messages(msgs: &[renkei_protocol::MessageInfo], sent: bool, format: Form
     if format == Format::Json {
         return print_json(&serde_json::to_value(msgs)?);
     }
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     if msgs.is_empty() {
-        println!("メッセージはありません。");
+        writeln!(out, "メッセージはありません。")?;
     }
     for m in msgs {
         let partner = if sent { &m.recipient } else { &m.sender };
-        println!(
+        writeln!(
+            out,
             "{}\t{}\t{}\t{}\t{}",
             m.id,
             ui::jst(&m.sent_at),
             partner,
             m.state.label_ja(),
             m.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",")
-        );
+        )?;
     }
     Ok(())
 }
