@@ -208,4 +208,30 @@ mod tests {
         assert_eq!(extract(&make_zip(&refs), lim), Err(ZipError::TooManyEntries(30)));
         assert!(matches!(extract(b"PK\x03\x04garbage", Limits::default()), Err(ZipError::NotZip(_))));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever the bytes, extraction returns (files or a reason) and never panics.
+        #[test]
+        fn never_panics_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = extract(&bytes, Limits::default());
+            let mut z = b"PK\x03\x04".to_vec();
+            z.extend(&bytes);
+            let _ = extract(&z, Limits::default());
+        }
+
+        /// A real archive with one byte changed anywhere: still no panic, and what comes out
+        /// stays within the limits.
+        #[test]
+        fn never_panics_on_damaged_archives(pos in 0usize..10_000, val in proptest::prelude::any::<u8>()) {
+            let z = make_zip(&[(b"a/UPPLAN_x.CSV", &[b'1'; 3000]), (b"b.pdf", b"%PDF-1.4 hello")]);
+            let mut d = z.clone();
+            let i = pos % d.len();
+            d[i] = val;
+            let lim = Limits { max_file_bytes: 4000, max_total_bytes: 8000, ..Limits::default() };
+            if let Ok(files) = extract(&d, lim) {
+                proptest::prop_assert!(files.iter().all(|(n, b)| !n.contains(['/', '\\']) && b.len() <= 4000));
+            }
+        }
+    }
 }

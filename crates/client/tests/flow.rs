@@ -248,3 +248,71 @@ async fn a_revoked_terminal_is_refused_and_told_so() {
     assert!(e.to_string().contains("接続できません"), "{e}");
     hub.stop().await;
 }
+
+async fn renkei(home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_renkei"))
+        .args(args)
+        .env("RENKEI_HOME", home)
+        .env("RENKEI_PASSWORD", renkei_testkit::hub::DEMO_PASSWORD)
+        .env_remove("RENKEI_PROFILE")
+        .output()
+        .await
+        .unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// The README's command-line path: set up two PCs with enrolment codes (checking the CA
+/// fingerprint), send a folder, fetch it on the other side, see 取得済.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_from_set_up_to_a_fetched_file() {
+    let hub = TestHub::start().await;
+    let (pc1, pc2) = (tempdir("cli1"), tempdir("cli2"));
+    let fp = hub.ca_fingerprint();
+    let url = hub.url();
+    let o = &hub.offices;
+    // A wrong fingerprint stops set-up before anything is sent or stored.
+    let code = hub.enrolment_code(&o[0].number).await;
+    let (rc, _, err) = renkei(&pc1, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", "AAAA-A"]).await;
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("指紋が一致しません"), "{err}");
+    assert!(std::fs::read_dir(&pc1).unwrap().next().is_none(), "nothing stored");
+    let (rc, out, err) = renkei(&pc1, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", &fp]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("指紋は一致しました") && out.contains("さくら居宅介護支援事業所"), "{out}");
+    // The code was used up.
+    let (rc, _, err) = renkei(&pc2, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--yes"]).await;
+    assert_eq!(rc, 2);
+    assert!(err.contains("端末登録コード"), "{err}");
+    let code = hub.enrolment_code(&o[1].number).await;
+    let (rc, out, err) = renkei(&pc2, &["setup", "--hub", &url, "--office", &o[1].number, "--login", &o[1].admin, "--code", &code, "--yes"]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = pc2.join(&o[1].number).join("terminal.key");
+        assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o600, "the private key is the owner's only");
+    }
+
+    let export = tempdir("cli-export");
+    let files = slip_unit(&hub, 21, 0, 1, seq(27, 9));
+    write_files(&export, &files);
+    let (rc, out, err) = renkei(&pc1, &["send", export.to_str().unwrap()]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("送信しました: 1372000024 へ 3 ファイル"), "{out}");
+    let (rc, out, _) = renkei(&pc1, &["send", export.to_str().unwrap()]).await;
+    assert_eq!(rc, 0);
+    assert!(out.contains("送信済みです"), "{out}");
+
+    let got = tempdir("cli-got");
+    let (rc, out, err) = renkei(&pc2, &["fetch", "--dir", got.to_str().unwrap(), "--format", "json"]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["saved"].as_array().unwrap().len(), 3);
+    for f in &files {
+        assert_eq!(std::fs::read(got.join(&f.name)).unwrap(), f.bytes);
+    }
+    let (_, out, _) = renkei(&pc1, &["sent", "--format", "json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["state"], "fetched", "{out}");
+    hub.stop().await;
+}
