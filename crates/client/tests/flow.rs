@@ -272,19 +272,27 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     let o = &hub.offices;
     // A wrong fingerprint stops set-up before anything is sent or stored.
     let code = hub.enrolment_code(&o[0].number).await;
-    let (rc, _, err) = renkei(&pc1, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", "AAAA-A"]).await;
+    let (rc, _, err) = renkei(
+        &pc1,
+        &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", "AAAA-A"],
+    )
+    .await;
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("指紋が一致しません"), "{err}");
     assert!(std::fs::read_dir(&pc1).unwrap().next().is_none(), "nothing stored");
-    let (rc, out, err) = renkei(&pc1, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", &fp]).await;
+    let (rc, out, err) =
+        renkei(&pc1, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", &fp])
+            .await;
     assert_eq!(rc, 0, "{out}{err}");
     assert!(out.contains("指紋は一致しました") && out.contains("さくら居宅介護支援事業所"), "{out}");
     // The code was used up.
-    let (rc, _, err) = renkei(&pc2, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--yes"]).await;
+    let (rc, _, err) =
+        renkei(&pc2, &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--yes"]).await;
     assert_eq!(rc, 2);
     assert!(err.contains("端末登録コード"), "{err}");
     let code = hub.enrolment_code(&o[1].number).await;
-    let (rc, out, err) = renkei(&pc2, &["setup", "--hub", &url, "--office", &o[1].number, "--login", &o[1].admin, "--code", &code, "--yes"]).await;
+    let (rc, out, err) =
+        renkei(&pc2, &["setup", "--hub", &url, "--office", &o[1].number, "--login", &o[1].admin, "--code", &code, "--yes"]).await;
     assert_eq!(rc, 0, "{out}{err}");
     #[cfg(unix)]
     {

@@ -90,7 +90,11 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("{}", renkei_hub::dev::instructions(&cfg, &hub.addr, &offices, &hub.state.ca.fingerprint_display(), &codes));
     println!("連携クライアントの画面（3事業所、画面上部で切り替え）:\n  {}\n", ui.login_url);
-    println!("試し方: ログイン（パスワード {}）→「一括送信」で {} のファイルを送信 →", renkei_hub::dev::DEMO_PASSWORD, care_export.display());
+    println!(
+        "試し方: ログイン（パスワード {}）→「一括送信」で {} のファイルを送信 →",
+        renkei_hub::dev::DEMO_PASSWORD,
+        care_export.display()
+    );
     println!("        画面上部で ひまわりデイサービス に切り替えてログイン →「受信一覧」→「データ取得」。終了は Ctrl+C。");
     if !args.no_browser {
         let _ = std::process::Command::new(if cfg!(target_os = "macos") { "open" } else { "xdg-open" })
