@@ -220,6 +220,25 @@ impl OfficeRt {
         }
     }
 
+    /// Warns when this PC's terminal certificate expires within 30 days (once a day).
+    pub async fn expiry_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(24 * 3600));
+        loop {
+            tick.tick().await;
+            let dir = self.profile.read().await.dir.clone();
+            match crate::ui::certificate_days_left(&dir) {
+                Some(d) if d < 0 => {
+                    self.note("expiry", "電子証明書の有効期限が切れています".into(), "管理者に端末の再登録を依頼してください".into()).await
+                }
+                Some(d) if d <= 30 => {
+                    self.note("expiry", "電子証明書の有効期限が近づいています".into(), format!("あと {d} 日です。早めに更新してください"))
+                        .await
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Listens to the hub's events while logged in; reconnects with back-off.
     pub async fn event_loop(self: Arc<Self>) {
         let mut backoff = Duration::from_secs(1);
@@ -299,18 +318,32 @@ impl OfficeRt {
                         self.note(
                             "watch",
                             "送信待ちのファイルがあります".into(),
-                            format!("{} 件の送信先。「一括送信」で確認して送信してください", r.waiting.len()),
+                            format!(
+                                "{} 件の送信先。{}",
+                                r.waiting.len(),
+                                if auto {
+                                    "ログインすると自動で送信します"
+                                } else {
+                                    "「一括送信」で確認して送信してください"
+                                }
+                            ),
                         )
                         .await;
                     }
                     for (to, why) in &r.failed {
                         self.note("error", "自動送信できませんでした".into(), format!("{to}: {why}")).await;
                     }
-                    if !r.failed.is_empty() || (auto && hub.is_none() && !r.waiting.is_empty()) {
+                    let wait_for_login = auto && hub.is_none() && !r.waiting.is_empty();
+                    if !r.failed.is_empty() {
                         // Try again at the next scan.
                         scanner = watch::Scanner::new(&dir, stable);
                     }
                     *self.last_watch.lock().await = Some(r);
+                    if wait_for_login {
+                        // Auto-send waits for a login, then takes the folder again.
+                        self.login_signal.notified().await;
+                        scanner = watch::Scanner::new(&dir, stable);
+                    }
                 }
                 Err(e) => self.note("error", "監視フォルダーを処理できません".into(), format!("{e:#}")).await,
             }
@@ -347,6 +380,7 @@ impl Daemon {
         for o in &self.offices {
             tokio::spawn(o.clone().event_loop());
             tokio::spawn(o.clone().watch_loop());
+            tokio::spawn(o.clone().expiry_loop());
         }
     }
 

@@ -460,8 +460,8 @@ struct TopT {
     notes: Vec<(String, String, String)>,
 }
 
-/// Days until the terminal certificate expires.
-fn certificate_days_left(dir: &std::path::Path) -> Option<i64> {
+/// Days until the terminal certificate in a profile folder expires.
+pub fn certificate_days_left(dir: &std::path::Path) -> Option<i64> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let pem = std::fs::read(dir.join("terminal.pem")).ok()?;
