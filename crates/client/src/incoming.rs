@@ -28,18 +28,7 @@ fn kind_folder(name: &str) -> Option<String> {
 /// A path in `dir` for `name` that does not overwrite a different file: `name`, then
 /// `name (2).ext`, … Identical contents reuse the existing file.
 fn target(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    if !p.exists() || std::fs::read(&p).is_ok_and(|b| b == bytes) {
-        return p;
-    }
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) => (&name[..i], &name[i..]),
-        None => (name, ""),
-    };
-    (2..)
-        .map(|k| dir.join(format!("{stem} ({k}){ext}")))
-        .find(|q| !q.exists() || std::fs::read(q).is_ok_and(|b| b == bytes))
-        .expect("a free name")
+    crate::watch::free_name(dir, name, |p| std::fs::read(p).is_ok_and(|b| b == bytes))
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -86,20 +86,24 @@ impl Scanner {
     }
 }
 
+/// A path in `dir` for `name` that does not overwrite another file: `name`, then `name (2).ext`,
+/// … A candidate for which `reuse` says yes (same contents) is taken as it is.
+pub fn free_name(dir: &Path, name: &str, reuse: impl Fn(&Path) -> bool) -> PathBuf {
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    std::iter::once(dir.join(name))
+        .chain((2..).map(|k| dir.join(format!("{stem} ({k}){ext}"))))
+        .find(|p| !p.exists() || reuse(p))
+        .expect("a free name")
+}
+
 /// Moves `path` into `dir`, never overwriting: `name`, `name (2)`, …
 pub fn move_into(path: &Path, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut target = dir.join(&name);
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) => (name[..i].to_owned(), name[i..].to_owned()),
-        None => (name.clone(), String::new()),
-    };
-    let mut k = 2;
-    while target.exists() {
-        target = dir.join(format!("{stem} ({k}){ext}"));
-        k += 1;
-    }
+    let target = free_name(dir, &name, |_| false);
     std::fs::rename(path, &target)?;
     Ok(target)
 }

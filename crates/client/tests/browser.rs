@@ -7,7 +7,6 @@
 use crate::common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use renkei_client::daemon::{Daemon, OfficeRt};
-use renkei_client::setup::{SetupRequest, setup};
 use renkei_testkit::hub::{DEMO_PASSWORD, TestHub};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -129,23 +128,7 @@ async fn click(c: &Client, css: &str) {
 /// An enrolled PC (not logged in: the browser logs in) with its UI on port 0.
 async fn pc(hub: &TestHub, i: usize, tweak: impl FnOnce(&mut renkei_client::profile::Settings)) -> (Arc<OfficeRt>, String) {
     let home = tempdir(&format!("ui{i}"));
-    let o = &hub.offices[i];
-    let code = hub.enrolment_code(&o.number).await;
-    let mut p = setup(
-        &home,
-        &SetupRequest {
-            hub: hub.url(),
-            office: o.number.clone(),
-            login: o.admin.clone(),
-            password: DEMO_PASSWORD.into(),
-            code,
-            label: "受付のPC".into(),
-            ca_pem: hub.ca_pem(),
-            profile: None,
-        },
-    )
-    .await
-    .unwrap();
+    let mut p = set_up_pc(hub, &home, i).await;
     tweak(&mut p.settings);
     p.save().unwrap();
     let rt = OfficeRt::open(p).await.unwrap();

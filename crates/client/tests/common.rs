@@ -21,9 +21,9 @@ pub fn tempdir(tag: &str) -> PathBuf {
     d
 }
 
-/// Enrols a new PC for demo office `i` (0 居宅, 1 通所, 2 訪問) with a fresh enrolment code, the
-/// way `renkei setup` does, and logs in its administrator.
-pub async fn enrol(hub: &TestHub, home: &Path, i: usize) -> Arc<OfficeRt> {
+/// Sets up a new PC for demo office `i` (0 居宅, 1 通所, 2 訪問) with a fresh enrolment code, the
+/// way `renkei setup` does.
+pub async fn set_up_pc(hub: &TestHub, home: &Path, i: usize) -> Profile {
     let o = &hub.offices[i];
     let code = hub.enrolment_code(&o.number).await;
     let p = setup(
@@ -42,6 +42,13 @@ pub async fn enrol(hub: &TestHub, home: &Path, i: usize) -> Arc<OfficeRt> {
     .await
     .expect("setup");
     assert_eq!(p.settings.office_name, o.name, "the office's name is looked up at set-up");
+    p
+}
+
+/// [`set_up_pc`], then its administrator logs in.
+pub async fn enrol(hub: &TestHub, home: &Path, i: usize) -> Arc<OfficeRt> {
+    let o = &hub.offices[i];
+    let p = set_up_pc(hub, home, i).await;
     let rt = OfficeRt::open(p).await.unwrap();
     rt.login(&o.admin, DEMO_PASSWORD).await.expect("login");
     rt
