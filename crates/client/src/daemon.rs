@@ -59,7 +59,7 @@ impl OfficeRt {
         let hub = hub.with_token(session.as_ref().map(|s| s.token.clone()));
         let mut notes = Notifications::new(state.clone());
         if p.settings.desktop_notifications && Desktop::available() {
-            notes = notes.with(Arc::new(Desktop));
+            notes = notes.with(Arc::new(Desktop::default()));
         }
         if let Some(c) = &p.settings.notify_command {
             notes = notes.with(Arc::new(Hook { command: c.clone(), office: p.settings.office.clone() }));

@@ -26,8 +26,17 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
 }
 
 /// The OS's desktop notifications, if any.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Desktop;
+#[derive(Debug, Clone)]
+pub struct Desktop {
+    /// The Linux notifier program (`notify-send`).
+    pub notify_send: String,
+}
+
+impl Default for Desktop {
+    fn default() -> Desktop {
+        Desktop { notify_send: "notify-send".into() }
+    }
+}
 
 impl Desktop {
     /// Is a desktop notifier available here?
@@ -61,7 +70,7 @@ impl Notifier for Desktop {
             c.args(["-NoProfile", "-Command", script]).env("RENKEI_TITLE", &n.title).env("RENKEI_BODY", &n.body);
             c
         } else {
-            let mut c = std::process::Command::new("notify-send");
+            let mut c = std::process::Command::new(&self.notify_send);
             c.args(["--app-name=renkei", &n.title, &n.body]);
             c
         };
@@ -139,5 +148,47 @@ impl Notifications {
                 Ok(Ok(())) => {}
             }
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A stand-in for `notify-send` that records its arguments.
+    fn fake_notifier(dir: &std::path::Path) -> (String, std::path::PathBuf) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let log = dir.join("shown.txt");
+        let exe = dir.join("notify-send");
+        std::fs::write(&exe, format!("#!/bin/sh\nprintf '%s|' \"$@\" >> '{}'\n", log.display())).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (exe.display().to_string(), log)
+    }
+
+    #[tokio::test]
+    async fn every_notification_reaches_the_banner_the_desktop_and_the_hook() {
+        let dir = std::env::temp_dir().join(format!("renkei-notify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = State::open(&dir).await.unwrap();
+        let (exe, shown) = fake_notifier(&dir);
+        let hook_log = dir.join("hook.txt");
+        let n = Notifications::new(state.clone())
+            .with(std::sync::Arc::new(Desktop { notify_send: exe }))
+            .with(std::sync::Arc::new(Hook {
+                command: format!("echo \"$RENKEI_EVENT:$RENKEI_BODY\" >> '{}'", hook_log.display()),
+                office: "1371000017".into(),
+            }))
+            // A notifier that fails is logged and does not stop the others.
+            .with(std::sync::Arc::new(Desktop { notify_send: "/nonexistent/notify-send".into() }));
+        n.send(Note {
+            kind: "new_message".into(), title: "新着メッセージがあります".into(), body: "ひまわり から 3 件".into()
+        })
+        .await;
+        assert_eq!(std::fs::read_to_string(&shown).unwrap(), "--app-name=renkei|新着メッセージがあります|ひまわり から 3 件|");
+        assert_eq!(std::fs::read_to_string(&hook_log).unwrap().trim(), "new_message:ひまわり から 3 件");
+        let banner = state.notifications(true, 10).await.unwrap();
+        assert_eq!(banner.len(), 1);
+        assert_eq!(banner[0].title, "新着メッセージがあります");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
