@@ -274,6 +274,54 @@ async fn conformance(store: &Store) {
     assert!(store.audit_log(100).await.unwrap().iter().any(|(a, ..)| a == "purge"));
 }
 
+/// The office registry, 利用状況 and the public list, identical on both back ends.
+async fn registry_conformance(store: &Store) {
+    use renkei_hub::store::{Office, ParticipantQuery, RegistryRow};
+    let num = |body: &str| renkei_spec::ids::OfficeNumber::from_body(body).unwrap().to_string();
+    let (tokyo_a, tokyo_b, hokkaido, osaka) = (num("137900001"), num("137900002"), num("017900003"), num("277900004"));
+    let row = |n: &str, name: &str, kind: &str, p: i32| RegistryRow { number: n.into(), name: name.into(), kind: kind.into(), prefecture: p, address: format!("住所{name}") };
+    store
+        .import_registry(&[row(&tokyo_a, "東京A", "43", 13), row(&tokyo_b, "東京B", "15", 13), row(&hokkaido, "札幌C", "43", 1)], 10)
+        .await
+        .unwrap();
+    // Re-import updates in place.
+    store.import_registry(&[row(&tokyo_b, "東京B（新）", "15", 13)], 11).await.unwrap();
+    assert!(store.registry_count().await.unwrap() >= 3);
+    let office = |n: &str, name: &str, kinds: &[&str], until: &str| Office {
+        number: n.into(),
+        name: name.into(),
+        kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        license_until: Some(until.into()),
+    };
+    store.upsert_office(&office(&tokyo_a, "東京A居宅", &["43"], "2099-12-31"), 1).await.unwrap();
+    store.upsert_office(&office(&tokyo_b, "東京Bデイ", &["15", "78"], "2000-01-01"), 1).await.unwrap(); // expired
+    store.upsert_office(&office(&osaka, "大阪D訪問", &["11"], "2099-12-31"), 1).await.unwrap(); // not in the registry
+    let usage = store.usage_by_prefecture("2026-11-21").await.unwrap();
+    assert_eq!(usage.len(), 47);
+    let get = |p: i32| usage.iter().find(|u| u.0 == p).copied().unwrap();
+    assert!(get(13).1 >= 2 && get(13).2 >= 1);
+    assert!(get(1).1 >= 1);
+    assert!(get(27).2 >= 1, "participating without a registry row still counts");
+
+    let today = "2026-11-21";
+    let q = |pref: Option<i32>, kind: Option<&str>, text: Option<&str>| ParticipantQuery {
+        prefecture: pref,
+        kind: kind.map(str::to_owned),
+        text: text.map(str::to_owned),
+    };
+    let (list, total) = store.search_participants(&q(Some(13), None, Some("東京A")), today, 10).await.unwrap();
+    assert_eq!((total, list.len()), (1, 1));
+    assert_eq!((list[0].number.as_str(), list[0].address.as_str()), (tokyo_a.as_str(), "住所東京A"));
+    let (list, _) = store.search_participants(&q(None, None, Some(&tokyo_b[..6])), today, 10).await.unwrap();
+    assert!(list.iter().all(|p| p.number != tokyo_b), "an expired license is not listed");
+    let (list, _) = store.search_participants(&q(None, Some("11"), Some("大阪D")), today, 10).await.unwrap();
+    assert_eq!((list.len(), list[0].address.as_str(), list[0].kinds.clone()), (1, "", vec!["11".to_owned()]));
+    let (list, _) = store.search_participants(&q(None, None, Some(&osaka[..7])), today, 10).await.unwrap();
+    assert!(list.iter().any(|p| p.number == osaka), "by the start of the number");
+    let (_, total) = store.search_participants(&q(None, Some("4"), None), today, 10).await.unwrap();
+    assert_eq!(total, 0, "a kind matches whole codes only");
+}
+
 fn all_filter() -> ListFilter {
     ListFilter { limit: 50, ..Default::default() }
 }
@@ -306,6 +354,7 @@ async fn conformance_sqlite() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&format!("sqlite:{}", dir.join("hub.db").display())).await.unwrap();
     conformance(&store).await;
+    registry_conformance(&store).await;
     listing_uses_indexes(&store).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -342,6 +391,7 @@ async fn conformance_postgres() {
     let store = Store::open(&db.url).await.unwrap();
     assert_eq!(store.backend_name(), "postgres");
     conformance(&store).await;
+    registry_conformance(&store).await;
     drop(store);
     db.drop_now().await;
 }
