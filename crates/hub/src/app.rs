@@ -153,6 +153,10 @@ pub fn ensure_pki(cfg: &Config) -> anyhow::Result<(Ca, String, String)> {
 /// The routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(crate::portal::top))
+        .route("/offices", get(crate::portal::offices))
+        .route("/usage", get(crate::portal::usage))
+        .route("/portal/static/portal.css", get(crate::portal::css))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(paths::ENROL, post(api::enrol))

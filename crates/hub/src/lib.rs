@@ -18,6 +18,7 @@ pub mod dev;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod registry;
 pub mod store;
 pub mod tls;

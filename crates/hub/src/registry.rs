@@ -50,7 +50,11 @@ pub fn parse(bytes: &[u8]) -> (Vec<RegistryRow>, Vec<RowError>) {
         }
         let err = |item: &'static str, value: String, message: String| RowError { line: r.line, item, value, message };
         if f.len() < 3 {
-            errors.push(err("行", f.join(","), format!("項目が {} 個しかありません（事業所番号・事業所名・サービス種類コードが必要です）", f.len())));
+            errors.push(err(
+                "行",
+                f.join(","),
+                format!("項目が {} 個しかありません（事業所番号・事業所名・サービス種類コードが必要です）", f.len()),
+            ));
             continue;
         }
         let number = match OfficeNumber::parse(&get(0), false) {
@@ -107,7 +111,13 @@ pub struct ImportReport {
 }
 
 /// Parses and imports, in batches of `batch` rows; `progress(done, total)` after each batch.
-pub async fn import(store: &Store, bytes: &[u8], now: i64, batch: usize, mut progress: impl FnMut(usize, usize)) -> crate::store::Result<ImportReport> {
+pub async fn import(
+    store: &Store,
+    bytes: &[u8],
+    now: i64,
+    batch: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> crate::store::Result<ImportReport> {
     let (rows, errors) = parse(bytes);
     let total = rows.len();
     let mut done = 0;
@@ -126,7 +136,8 @@ mod tests {
     #[test]
     fn reports_each_bad_line_and_keeps_the_good_ones() {
         let sapporo = OfficeNumber::from_body("017000001").unwrap().to_string();
-        let csv = format!("事業所番号,事業所名,サービス種類コード,都道府県コード,所在地\n\
+        let csv = format!(
+            "事業所番号,事業所名,サービス種類コード,都道府県コード,所在地\n\
                    1371000017,さくら居宅介護支援事業所,43,13,東京都千代田区\n\
                    1371000018,番号違い,43\n\
                    1372000024,,15\n\
@@ -136,7 +147,8 @@ mod tests {
                    1371000017,重複,43\n\
                    {sapporo},札幌の事業所,43\n\
                    \n\
-                   短い行\n");
+                   短い行\n"
+        );
         let (rows, errors) = parse(csv.as_bytes());
         let numbers: Vec<&str> = rows.iter().map(|r| r.number.as_str()).collect();
         assert_eq!(numbers, ["1371000017", "1372000024", sapporo.as_str()]);

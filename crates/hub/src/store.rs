@@ -1386,10 +1386,12 @@ impl Store {
     pub async fn usage_by_prefecture(&self, today: &str) -> Result<Vec<(i32, i64, i64)>> {
         on_pool!(self, |pool, sql| {
             let total = sqlx::query(sql("SELECT prefecture, COUNT(*) FROM registry GROUP BY prefecture")).fetch_all(pool).await?;
-            let using = sqlx::query(sql("SELECT SUBSTR(number, 1, 2), COUNT(*) FROM offices WHERE license_until >= ? GROUP BY SUBSTR(number, 1, 2)"))
-                .bind(today)
-                .fetch_all(pool)
-                .await?;
+            let using = sqlx::query(sql(
+                "SELECT SUBSTR(number, 1, 2), COUNT(*) FROM offices WHERE license_until >= ? GROUP BY SUBSTR(number, 1, 2)",
+            ))
+            .bind(today)
+            .fetch_all(pool)
+            .await?;
             let mut out: std::collections::BTreeMap<i32, (i64, i64)> = (1..=47).map(|p| (p, (0, 0))).collect();
             for r in total {
                 let p: i64 = r.get::<i64, _>(0);

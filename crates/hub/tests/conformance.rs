@@ -279,7 +279,13 @@ async fn registry_conformance(store: &Store) {
     use renkei_hub::store::{Office, ParticipantQuery, RegistryRow};
     let num = |body: &str| renkei_spec::ids::OfficeNumber::from_body(body).unwrap().to_string();
     let (tokyo_a, tokyo_b, hokkaido, osaka) = (num("137900001"), num("137900002"), num("017900003"), num("277900004"));
-    let row = |n: &str, name: &str, kind: &str, p: i32| RegistryRow { number: n.into(), name: name.into(), kind: kind.into(), prefecture: p, address: format!("住所{name}") };
+    let row = |n: &str, name: &str, kind: &str, p: i32| RegistryRow {
+        number: n.into(),
+        name: name.into(),
+        kind: kind.into(),
+        prefecture: p,
+        address: format!("住所{name}"),
+    };
     store
         .import_registry(&[row(&tokyo_a, "東京A", "43", 13), row(&tokyo_b, "東京B", "15", 13), row(&hokkaido, "札幌C", "43", 1)], 10)
         .await

@@ -10,9 +10,11 @@
 mod generate;
 #[cfg(feature = "hub")]
 pub mod hub;
+mod registry;
 mod rng;
 mod samples;
 
 pub use generate::*;
+pub use registry::*;
 pub use rng::Rng;
 pub use samples::*;

@@ -1,0 +1,276 @@
+//! The portal's public pages (HTTPS, no client certificate): トップ (システム稼働状況, お知らせ),
+//! 連携事業所一覧 (participating offices, searchable), 利用状況 (per prefecture, with a bar chart
+//! drawn on the server as SVG).
+
+use crate::app::AppState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+/// 都道府県 (JIS X 0401), index = code − 1.
+pub const PREFECTURES: [&str; 47] = [
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
+];
+
+/// The prefecture name of a code (1–47).
+pub fn prefecture_name(code: i32) -> &'static str {
+    usize::try_from(code - 1).ok().and_then(|i| PREFECTURES.get(i)).copied().unwrap_or("不明")
+}
+
+fn today_jst() -> String {
+    time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date().to_string()
+}
+
+fn now_jst() -> String {
+    let t = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9));
+    format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+/// Renders a page with the portal's security headers.
+pub(crate) fn page<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(body) => (
+            [
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+                ),
+                (header::X_FRAME_OPTIONS, "DENY"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "same-origin"),
+                (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+            ],
+            Html(body),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "portal template");
+            (StatusCode::INTERNAL_SERVER_ERROR, "画面を表示できません").into_response()
+        }
+    }
+}
+
+pub(crate) async fn css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../static/portal.css"))
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "portal/top.html")]
+struct TopT {
+    title: &'static str,
+    nav: &'static str,
+    healthy: bool,
+    checked_at: String,
+    participating: i64,
+    messages: i64,
+    notices: Vec<(String, String, String)>,
+}
+
+pub(crate) async fn top(State(st): State<AppState>) -> Response {
+    let messages = st.store.message_count().await;
+    let healthy = messages.is_ok();
+    let participating = st.store.search_participants(&Default::default(), &today_jst(), 0).await.map(|(_, n)| n).unwrap_or(0);
+    let notices = st
+        .store
+        .notices(None, None, 20)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.office.is_none())
+        .map(|n| (crate::api::rfc3339(n.published_at).chars().take(10).collect(), n.title, n.body))
+        .collect();
+    page(&TopT {
+        title: "ケアプランデータ連携ポータル",
+        nav: "top",
+        healthy,
+        checked_at: now_jst(),
+        participating,
+        messages: messages.unwrap_or(0),
+        notices,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct OfficesQ {
+    #[serde(default)]
+    pref: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/offices.html")]
+struct OfficesT {
+    title: &'static str,
+    nav: &'static str,
+    prefectures: Vec<(i32, &'static str)>,
+    kinds: Vec<(String, &'static str)>,
+    pref: Option<i32>,
+    kind: String,
+    q: String,
+    total: i64,
+    rows: Vec<(String, String, String, &'static str, String)>,
+}
+
+/// How many rows the public list shows at once.
+pub const LIST_LIMIT: i64 = 200;
+
+pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ>) -> Response {
+    let pref = q.pref.parse::<i32>().ok().filter(|p| (1..=47).contains(p));
+    let kind = q.kind.trim().to_owned();
+    let query = crate::store::ParticipantQuery {
+        prefecture: pref,
+        kind: (!kind.is_empty()).then(|| kind.clone()),
+        text: (!q.q.trim().is_empty()).then(|| q.q.trim().chars().take(60).collect()),
+    };
+    let (list, total) = st.store.search_participants(&query, &today_jst(), LIST_LIMIT).await.unwrap_or_default();
+    let kind_name = |k: &str| renkei_spec::ids::SERVICE_KINDS.iter().find(|(c, ..)| *c == k).map_or("", |(_, n, _)| *n);
+    let rows = list
+        .into_iter()
+        .map(|p| {
+            let kinds = p.kinds.iter().map(|k| format!("{k} {}", kind_name(k))).collect::<Vec<_>>().join("、");
+            let pref = prefecture_name(p.number[..2].parse().unwrap_or(0));
+            (p.number, p.name, kinds, pref, p.address)
+        })
+        .collect();
+    page(&OfficesT {
+        title: "連携事業所一覧",
+        nav: "offices",
+        prefectures: (1..=47).map(|c| (c, prefecture_name(c))).collect(),
+        kinds: renkei_spec::ids::SERVICE_KINDS.iter().map(|(c, n, _)| ((*c).to_owned(), *n)).collect(),
+        pref,
+        kind,
+        q: q.q,
+        total,
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "portal/usage.html")]
+struct UsageT {
+    title: &'static str,
+    nav: &'static str,
+    as_of: String,
+    total_offices: i64,
+    total_using: i64,
+    total_share: String,
+    svg: String,
+    rows: Vec<(&'static str, i64, i64, String)>,
+}
+
+/// A share as people read it: one decimal place, `—` without a denominator.
+pub fn share(using: i64, total: i64) -> String {
+    if total == 0 { "—".into() } else { format!("{:.1}%", using as f64 * 100.0 / total as f64) }
+}
+
+/// A horizontal bar chart of the share per prefecture, as SVG (no script, no external files).
+pub fn usage_svg(rows: &[(i32, i64, i64)]) -> String {
+    let (w, bar_h, left, right) = (900.0_f64, 16.0_f64, 90.0_f64, 70.0_f64);
+    let max = rows.iter().map(|(_, t, u)| if *t > 0 { *u as f64 / *t as f64 } else { 0.0 }).fold(0.0_f64, f64::max).max(0.01);
+    let h = rows.len() as f64 * (bar_h + 4.0) + 10.0;
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="都道府県別の参加割合" font-size="12" font-family="IPAGothic, sans-serif">"#
+    );
+    for (i, (code, total, using)) in rows.iter().enumerate() {
+        let y = 5.0 + i as f64 * (bar_h + 4.0);
+        let ratio = if *total > 0 { *using as f64 / *total as f64 } else { 0.0 };
+        let bw = (w - left - right) * ratio / max;
+        s.push_str(&format!(
+            r##"<text x="{:.0}" y="{:.1}" text-anchor="end">{}</text><rect x="{left}" y="{y:.1}" width="{bw:.1}" height="{bar_h}" fill="#2e7d32"><title>{} {}</title></rect><text x="{:.1}" y="{:.1}">{}</text>"##,
+            left - 6.0,
+            y + bar_h - 3.0,
+            prefecture_name(*code),
+            prefecture_name(*code),
+            share(*using, *total),
+            left + bw + 4.0,
+            y + bar_h - 3.0,
+            share(*using, *total)
+        ));
+    }
+    s.push_str("</svg>");
+    s
+}
+
+pub(crate) async fn usage(State(st): State<AppState>) -> Response {
+    let data = st.store.usage_by_prefecture(&today_jst()).await.unwrap_or_default();
+    let (to, tu) = data.iter().fold((0, 0), |(a, b), (_, t, u)| (a + t, b + u));
+    page(&UsageT {
+        title: "利用状況（都道府県別）",
+        nav: "usage",
+        as_of: now_jst(),
+        total_offices: to,
+        total_using: tu,
+        total_share: share(tu, to),
+        svg: usage_svg(&data),
+        rows: data.iter().map(|(c, t, u)| (prefecture_name(*c), *t, *u, share(*u, *t))).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_chart() {
+        assert_eq!(share(297, 7416), "4.0%");
+        assert_eq!(share(0, 0), "—");
+        let svg = usage_svg(&[(1, 100, 10), (13, 200, 40), (47, 0, 0)]);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("東京都") && svg.contains("20.0%") && svg.contains("10.0%"));
+        assert_eq!(svg.matches("<rect").count(), 3);
+        assert_eq!(prefecture_name(13), "東京都");
+        assert_eq!(prefecture_name(99), "不明");
+    }
+}
