@@ -1365,19 +1365,24 @@ impl Store {
 
     /// Imports registry rows (insert or update by 事業所番号) in one transaction.
     pub async fn import_registry(&self, rows: &[RegistryRow], now: i64) -> Result<()> {
-        for chunk in rows.chunks(500) {
-            let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-            let stmt = format!(
-                "INSERT INTO registry (number, name, kind, prefecture, address, imported_at) VALUES {values} ON CONFLICT (number) DO UPDATE SET name = excluded.name, kind = excluded.kind, prefecture = excluded.prefecture, address = excluded.address, imported_at = excluded.imported_at"
-            );
-            on_writer!(self, |pool, sql| {
-                let mut q = sqlx::query(sql(&stmt));
+        let stmt = |n: usize| {
+            format!(
+                "INSERT INTO registry (number, name, kind, prefecture, address, imported_at) VALUES {} ON CONFLICT (number) DO UPDATE SET name = excluded.name, kind = excluded.kind, prefecture = excluded.prefecture, address = excluded.address, imported_at = excluded.imported_at",
+                vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ")
+            )
+        };
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            for chunk in rows.chunks(500) {
+                let text = stmt(chunk.len());
+                let mut q = sqlx::query(sql(&text));
                 for r in chunk {
                     q = q.bind(&r.number).bind(&r.name).bind(&r.kind).bind(r.prefecture).bind(&r.address).bind(now);
                 }
-                q.execute(pool).await?;
-            });
-        }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
