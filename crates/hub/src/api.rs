@@ -141,7 +141,7 @@ async fn caller(st: &AppState, peer: &PeerCert, h: &HeaderMap, ip: SocketAddr, a
 }
 
 /// Checks credentials with lockout. Returns the user on success.
-async fn check_credentials(st: &AppState, login: &str, password: &str) -> Result<User, ApiError> {
+pub(crate) async fn check_credentials(st: &AppState, login: &str, password: &str) -> Result<User, ApiError> {
     let bad = || ApiError::new(ErrorCode::BadCredentials, "ログインIDまたはパスワードが違います", "wrong login ID or password");
     let Some(user) = st.store.user_by_login(login).await? else {
         // Same work as a real check, so timing does not reveal which IDs exist.

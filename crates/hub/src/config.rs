@@ -25,6 +25,8 @@ pub struct Config {
     pub auth: Auth,
     /// Retention.
     pub retention: Retention,
+    /// License fee.
+    pub license: License,
 }
 
 /// Retention of messages.
@@ -57,6 +59,29 @@ pub struct Limits {
     pub max_message_bytes: usize,
 }
 
+/// License (ライセンス) settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct License {
+    /// Yearly fee per 事業所番号, in yen (the national system: 21,000).
+    pub fee_yen: i64,
+    /// A campaign that waives the fee (e.g. 「フリーパス」); empty: none.
+    pub campaign: String,
+}
+
+impl Default for License {
+    fn default() -> Self {
+        License { fee_yen: 21_000, campaign: String::new() }
+    }
+}
+
+impl License {
+    /// The fee in effect (0 under a campaign).
+    pub fn fee_now(&self) -> i64 {
+        if self.campaign.is_empty() { self.fee_yen } else { 0 }
+    }
+}
+
 /// Authentication settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -82,6 +107,7 @@ impl Default for Config {
             limits: Limits::default(),
             auth: Auth::default(),
             retention: Retention::default(),
+            license: License::default(),
         }
     }
 }
@@ -218,6 +244,8 @@ mod tests {
             "lockout_minutes",
             "session_hours",
             "enrolment_code_hours",
+            "fee_yen",
+            "campaign",
         ] {
             assert!(text.contains(key), "hub.example.toml lacks {key}");
         }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod metrics;
+pub mod office_portal;
 pub mod openapi;
 pub mod portal;
 pub mod registry;

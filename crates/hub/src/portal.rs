@@ -103,6 +103,14 @@ pub(crate) async fn css() -> Response {
         .into_response()
 }
 
+pub(crate) async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")],
+        include_str!("../static/portal.js"),
+    )
+        .into_response()
+}
+
 #[derive(Template)]
 #[template(path = "portal/top.html")]
 struct TopT {

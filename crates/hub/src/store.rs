@@ -1469,6 +1469,104 @@ impl Store {
             Ok((list, total))
         })
     }
+
+    /// Opens a portal (browser) session.
+    pub async fn add_portal_session(&self, token_hash: &str, user: i64, csrf: &str, now: i64, expires_at: i64) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql("INSERT INTO portal_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"))
+                .bind(token_hash)
+                .bind(user)
+                .bind(csrf)
+                .bind(now)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A live portal session: (user id, CSRF token).
+    pub async fn portal_session(&self, token_hash: &str, now: i64) -> Result<Option<(i64, String)>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT user_id, csrf FROM portal_sessions WHERE token_hash = ? AND expires_at > ?"))
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
+    /// Ends a portal session (`None`: every session of the user, e.g. after a password change).
+    pub async fn end_portal_sessions(&self, token_hash: Option<&str>, user: i64) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql("DELETE FROM portal_sessions WHERE user_id = ? AND (? IS NULL OR token_hash = ?)"))
+                .bind(user)
+                .bind(token_hash)
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The license side of an office.
+    pub async fn license(&self, office: &str) -> Result<Option<LicenseInfo>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql(
+                "SELECT license_until, terms_agreed_at, license_fee, license_paid_at, auto_renew FROM offices WHERE number = ?",
+            ))
+            .bind(office)
+            .fetch_optional(pool)
+            .await?;
+            Ok(r.map(|r| LicenseInfo {
+                until: r.get(0),
+                terms_agreed_at: r.get(1),
+                fee_yen: r.get(2),
+                paid_at: r.get(3),
+                auto_renew: r.get::<i64, _>(4) != 0,
+            }))
+        })
+    }
+
+    /// 利用申請 or renewal: the license runs through `until`, at `fee_yen` (paid at once when 0).
+    pub async fn grant_license(&self, office: &str, until: &str, fee_yen: i64, now: i64) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE offices SET license_until = ?, terms_agreed_at = COALESCE(terms_agreed_at, ?), license_fee = ?, license_paid_at = CASE WHEN ? = 0 THEN ? ELSE NULL END WHERE number = ?"))
+                .bind(until)
+                .bind(now)
+                .bind(fee_yen)
+                .bind(fee_yen)
+                .bind(now)
+                .bind(office)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Switches automatic renewal.
+    pub async fn set_auto_renew(&self, office: &str, on: bool) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE offices SET auto_renew = ? WHERE number = ?")).bind(i64::from(on)).bind(office).execute(pool).await?;
+        });
+        Ok(())
+    }
+}
+
+/// The license of an office as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseInfo {
+    /// Valid through (YYYY-MM-DD).
+    pub until: Option<String>,
+    /// When the terms were agreed (unix seconds).
+    pub terms_agreed_at: Option<i64>,
+    /// Fee of the current period (yen).
+    pub fee_yen: Option<i64>,
+    /// When it was paid.
+    pub paid_at: Option<i64>,
+    /// Renew automatically.
+    pub auto_renew: bool,
 }
 
 /// One row of the office registry.

@@ -77,3 +77,135 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
     assert!(top.contains("正常に稼働しています") && top.contains("参加事業所"), "status");
     hub.stop().await;
 }
+
+/// A browser as far as cookies go: keeps `renkei_portal`, follows nothing by itself.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(hub: &Hub) -> Browser {
+        let http = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(hub.running.state.ca.cert_pem.as_bytes()).unwrap()])
+            .resolve("localhost", hub.running.addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { http, base: hub.url(""), cookie: None }
+    }
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let r = r.send().await.unwrap();
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (r.status().as_u16(), loc, r.text().await.unwrap())
+    }
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        let mut r = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let r = r.send().await.unwrap();
+        if let Some(c) = r.headers().get("set-cookie") {
+            let c = c.to_str().unwrap();
+            assert!(c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+            self.cookie = Some(c.split(';').next().unwrap().to_owned());
+        }
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (r.status().as_u16(), loc, r.text().await.unwrap())
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
+    let hub = Hub::start().await;
+    let store = &hub.running.state.store;
+    let number = renkei_spec::ids::OfficeNumber::from_body("131010001").unwrap().to_string();
+    store
+        .upsert_office(
+            &Office { number: number.clone(), name: "新規居宅介護支援".into(), kinds: vec!["43".into()], license_until: None },
+            1,
+        )
+        .await
+        .unwrap();
+    let hash = renkei_hub::auth::hash_password("Kari2026pass").unwrap();
+    let admin = format!("KJ{number}01");
+    store
+        .add_user(
+            &renkei_hub::store::NewUser {
+                login: &admin,
+                office: &number,
+                role: "admin",
+                name: "管理者",
+                password_hash: &hash,
+                must_change: true,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let mut b = Browser::new(&hub);
+    // Not logged in: to the login page.
+    assert_eq!(b.get("/portal/home").await.1, "/portal/login");
+    let (_, _, page) = b.post("/portal/login", &[("login", &admin), ("password", "wrong1234")]).await;
+    assert!(page.contains("あと2回間違えると"), "lockout warning");
+    let (s, to, _) = b.post("/portal/login", &[("login", &admin), ("password", "Kari2026pass")]).await;
+    assert_eq!((s, to.as_str()), (303, "/portal/password"), "a temporary password leads to the change");
+    assert_eq!(b.get("/portal/apply").await.1, "/portal/password", "nothing else first");
+    let (_, _, page) = b.get("/portal/password").await;
+    let csrf = csrf_of(&page);
+    // A change without the CSRF token is refused.
+    assert_eq!(b.post("/portal/password", &[("current", "Kari2026pass"), ("new", "Shin2026pass"), ("again", "Shin2026pass")]).await.0, 403);
+    let (s, to, _) = b
+        .post(&format!("/portal/password?csrf={csrf}"), &[("current", "Kari2026pass"), ("new", "Shin2026pass"), ("again", "Shin2026pass")])
+        .await;
+    assert_eq!((s, to.as_str()), (303, "/portal/home"));
+    let (_, _, home) = b.get("/portal/home").await;
+    assert!(home.contains("まだ利用申請をしていません"), "{home}");
+
+    // 利用申請: the terms must have been read to the end and agreed to.
+    let (_, _, apply) = b.get("/portal/apply").await;
+    assert!(apply.contains("第11条") && apply.contains("disabled") && apply.contains("¥21,000"), "terms, a disabled agreement, the fee");
+    let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("agree", "on"), ("read", "0")]).await;
+    assert!(page.contains("最後まで読み"), "not read to the end");
+    let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("read", "1")]).await;
+    assert!(page.contains("チェックを入れて"), "not agreed");
+    let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("agree", "on"), ("read", "1")]).await;
+    let until = renkei_hub::office_portal::one_year_from(time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date());
+    let (y, m, d) = (&until[..4], until[5..7].trim_start_matches('0'), until[8..].trim_start_matches('0'));
+    assert!(page.contains("利用申請が完了しました") && page.contains(&format!("{y}年{m}月{d}日 まで（1年間）")), "{page}");
+    assert_eq!(store.office(&number).await.unwrap().unwrap().license_until.as_deref(), Some(until.as_str()));
+
+    // ライセンス: validity, fee, payment, auto-renew.
+    let (_, _, lic) = b.get("/portal/license").await;
+    assert!(lic.contains("¥21,000") && lic.contains("未払い") && lic.contains(r#"<dd id="auto">しない</dd>"#), "{lic}");
+    let (_, _, lic) = b.post(&format!("/portal/license/auto-renew?csrf={csrf}"), &[("on", "1")]).await;
+    assert!(lic.contains(r#"<dd id="auto">する</dd>"#));
+    // A foreign page cannot switch it back (Origin).
+    let r = b
+        .http
+        .post(format!("{}/portal/license/auto-renew?csrf={csrf}", b.base))
+        .header("cookie", b.cookie.clone().unwrap())
+        .header("origin", "https://evil.example")
+        .form(&[("on", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let audit = store.audit_log(50).await.unwrap();
+    for action in ["portal.login", "portal.password", "portal.apply", "portal.auto_renew"] {
+        assert!(audit.iter().any(|(a, ..)| a == action), "audited: {action}");
+    }
+    // Logging out ends the session.
+    b.post(&format!("/portal/logout?csrf={csrf}"), &[]).await;
+    assert_eq!(b.get("/portal/home").await.1, "/portal/login");
+    hub.stop().await;
+}

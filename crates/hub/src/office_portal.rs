@@ -1,0 +1,547 @@
+//! The portal's office pages (HTTPS, no client certificate): login with the office's ID and
+//! password (temporary password → forced change; lockout as in the API), 利用申請 (the terms must
+//! be scrolled to the end before agreeing; agreeing grants a one-year license per 事業所番号) and
+//! ライセンス (validity, fee, payment, auto-renew, renewal).
+//!
+//! Sessions are browser sessions of their own (`portal_sessions`, cookie `renkei_portal`: Secure,
+//! HttpOnly, SameSite=Strict), each with a CSRF token that every state-changing request must carry
+//! (`?csrf=`), besides a same-origin `Origin` when the browser sends one. Every action is audited.
+
+use crate::app::AppState;
+use crate::auth;
+use crate::portal::page;
+use crate::store::{Audit, User};
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+const COOKIE: &str = "renkei_portal";
+
+/// The 利用規約 shown in 利用申請.
+pub const TERMS: &str = include_str!("../templates/portal/terms.txt");
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date()
+}
+
+fn ja_date(d: &str) -> String {
+    match time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")) {
+        Ok(d) => format!("{}年{}月{}日", d.year(), u8::from(d.month()), d.day()),
+        Err(_) => d.to_owned(),
+    }
+}
+
+fn yen(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("¥{out}")
+}
+
+/// The fee as the pages say it.
+fn fee_text(st: &AppState) -> String {
+    let l = &st.config.license;
+    if l.campaign.is_empty() { format!("{}（税込・年額）", yen(l.fee_yen)) } else { format!("¥0（{}期間中）", l.campaign) }
+}
+
+/// A logged-in portal user, with the session's CSRF token (checked here for every state change).
+#[derive(Debug, Clone)]
+pub struct PortalUser {
+    /// The user.
+    pub user: User,
+    /// The session's CSRF token.
+    pub csrf: String,
+    token_hash: String,
+}
+
+impl PortalUser {
+    fn audit(&self, action: &'static str, detail: String) -> Audit<'_> {
+        Audit { action, office: Some(&self.user.office), user_id: Some(self.user.id), detail, ..Default::default() }
+    }
+}
+
+/// Why a portal request was refused.
+#[derive(Debug)]
+pub enum PortalReject {
+    /// Not logged in: to the login page.
+    Login,
+    /// The CSRF token or origin is wrong.
+    Csrf,
+    /// Storage failed.
+    Internal,
+}
+
+impl IntoResponse for PortalReject {
+    fn into_response(self) -> Response {
+        match self {
+            PortalReject::Login => Redirect::to("/portal/login").into_response(),
+            PortalReject::Csrf => (StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF）").into_response(),
+            PortalReject::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "しばらくしてからもう一度お試しください").into_response(),
+        }
+    }
+}
+
+fn cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+impl FromRequestParts<AppState> for PortalUser {
+    type Rejection = PortalReject;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let token = cookie(parts).ok_or(PortalReject::Login)?;
+        let token_hash = auth::token_hash(&token);
+        let (user_id, csrf) =
+            st.store.portal_session(&token_hash, now()).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
+        let user = st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
+            let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            let origin_ok = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"));
+            if given != Some(csrf.as_str()) || !origin_ok {
+                return Err(PortalReject::Csrf);
+            }
+        }
+        Ok(PortalUser { user, csrf, token_hash })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/login.html")]
+struct LoginT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    error: Option<String>,
+    login: String,
+}
+
+pub(crate) async fn login_page() -> Response {
+    page(&LoginT { title: "事業所ログイン", nav: "", who: String::new(), csrf: String::new(), error: None, login: String::new() })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    login: String,
+    password: String,
+}
+
+pub(crate) async fn login_post(State(st): State<AppState>, ConnectInfo(ip): ConnectInfo<SocketAddr>, Form(f): Form<LoginForm>) -> Response {
+    let login = f.login.trim().to_owned();
+    match crate::api::check_credentials(&st, &login, &f.password).await {
+        Ok(user) => {
+            let token = auth::token();
+            let csrf = auth::token();
+            let t = now();
+            if st
+                .store
+                .add_portal_session(&auth::token_hash(&token), user.id, &csrf, t, t + st.config.auth.session_hours * 3600)
+                .await
+                .is_err()
+            {
+                return PortalReject::Internal.into_response();
+            }
+            let ip = ip.ip().to_string();
+            let _ = st
+                .store
+                .audit(
+                    Audit {
+                        action: "portal.login",
+                        office: Some(&user.office),
+                        user_id: Some(user.id),
+                        ip: Some(&ip),
+                        ..Default::default()
+                    },
+                    t,
+                )
+                .await;
+            let to = if user.must_change { "/portal/password" } else { "/portal/home" };
+            let cookie = format!("{COOKIE}={token}; Secure; HttpOnly; SameSite=Strict; Path=/");
+            ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+        }
+        Err(e) => {
+            page(&LoginT {
+                title: "事業所ログイン", nav: "", who: String::new(), csrf: String::new(), error: Some(e.0.message), login
+            })
+        }
+    }
+}
+
+pub(crate) async fn logout(State(st): State<AppState>, u: PortalUser) -> Response {
+    let _ = st.store.end_portal_sessions(Some(&u.token_hash), u.user.id).await;
+    let _ = st.store.audit(u.audit("portal.logout", String::new()), now()).await;
+    ([(header::SET_COOKIE, format!("{COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"))], Redirect::to("/portal/login"))
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "portal/password.html")]
+struct PasswordT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    forced: bool,
+    error: Option<String>,
+}
+
+fn who(u: &User) -> String {
+    format!("{}（{}）", u.name, u.login)
+}
+
+pub(crate) async fn password_page(u: PortalUser) -> Response {
+    page(&PasswordT {
+        title: "パスワードの変更",
+        nav: "",
+        who: who(&u.user),
+        csrf: u.csrf.clone(),
+        forced: u.user.must_change,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    current: String,
+    new: String,
+    again: String,
+}
+
+pub(crate) async fn password_post(State(st): State<AppState>, u: PortalUser, Form(f): Form<PasswordForm>) -> Response {
+    let fail = |msg: &str| {
+        page(&PasswordT {
+            title: "パスワードの変更",
+            nav: "",
+            who: who(&u.user),
+            csrf: u.csrf.clone(),
+            forced: u.user.must_change,
+            error: Some(msg.into()),
+        })
+    };
+    let (cur, hash) = (f.current.clone(), u.user.password_hash.clone());
+    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.unwrap_or(false) {
+        return fail("今のパスワードが違います");
+    }
+    if f.new != f.again {
+        return fail("新しいパスワードが2回とも同じではありません");
+    }
+    if !auth::password_ok(&f.new) || f.new == f.current {
+        return fail("新しいパスワードは8〜64文字で、英字と数字を両方含め、今のパスワードと違うものにしてください");
+    }
+    let new = f.new.clone();
+    let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || auth::hash_password(&new)).await else {
+        return PortalReject::Internal.into_response();
+    };
+    if st.store.set_password(u.user.id, &hash, false).await.is_err() {
+        return PortalReject::Internal.into_response();
+    }
+    // Other browser sessions of this user end; this one goes on.
+    let _ = st.store.audit(u.audit("portal.password", String::new()), now()).await;
+    Redirect::to("/portal/home").into_response()
+}
+
+/// The office's license state in one sentence.
+fn license_state(until: Option<&str>) -> (bool, String) {
+    let today = today().to_string();
+    match until {
+        Some(u) if u >= today.as_str() => (true, format!("ライセンスは {} まで有効です。", ja_date(u))),
+        Some(u) => (false, format!("ライセンスの有効期限（{}）が過ぎています。利用申請（更新）をしてください。", ja_date(u))),
+        None => (false, "まだ利用申請をしていません。利用申請をすると、送受信できるようになります。".into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+struct HomeT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    office: String,
+    office_name: String,
+    licensed: bool,
+    license_state: String,
+    flash: Option<String>,
+}
+
+async fn office_of(st: &AppState, u: &PortalUser) -> Result<crate::store::Office, Response> {
+    match st.store.office(&u.user.office).await {
+        Ok(Some(o)) => Ok(o),
+        _ => Err(PortalReject::Internal.into_response()),
+    }
+}
+
+/// A temporary password must be changed before anything else.
+fn forced_change(u: &PortalUser) -> Option<Response> {
+    u.user.must_change.then(|| Redirect::to("/portal/password").into_response())
+}
+
+pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response {
+    if let Some(r) = forced_change(&u) {
+        return r;
+    }
+    let o = match office_of(&st, &u).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let (licensed, state) = license_state(o.license_until.as_deref());
+    page(&HomeT {
+        title: "事業所トップ",
+        nav: "home",
+        who: who(&u.user),
+        csrf: u.csrf.clone(),
+        office: o.number,
+        office_name: o.name,
+        licensed,
+        license_state: state,
+        flash: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "portal/apply.html")]
+struct ApplyT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    office: String,
+    office_name: String,
+    terms: &'static str,
+    fee: String,
+    error: Option<String>,
+}
+
+pub(crate) async fn apply_page(State(st): State<AppState>, u: PortalUser) -> Response {
+    if let Some(r) = forced_change(&u) {
+        return r;
+    }
+    let o = match office_of(&st, &u).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    page(&ApplyT {
+        title: "利用申請",
+        nav: "apply",
+        who: who(&u.user),
+        csrf: u.csrf.clone(),
+        office: o.number,
+        office_name: o.name,
+        terms: TERMS,
+        fee: fee_text(&st),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ApplyForm {
+    #[serde(default)]
+    agree: Option<String>,
+    #[serde(default)]
+    read: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/applied.html")]
+struct AppliedT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    office: String,
+    office_name: String,
+    until: String,
+    fee: String,
+}
+
+/// One year from `from` (the day before the same date next year), as YYYY-MM-DD.
+pub fn one_year_from(from: time::Date) -> String {
+    // 29 February: the year ends on the last day of February.
+    let next = from
+        .replace_year(from.year() + 1)
+        .or_else(|_| time::Date::from_calendar_date(from.year() + 1, time::Month::March, 1))
+        .unwrap_or_else(|_| from.saturating_add(time::Duration::days(365)));
+    next.saturating_sub(time::Duration::days(1)).to_string()
+}
+
+pub(crate) async fn apply_post(State(st): State<AppState>, u: PortalUser, Form(f): Form<ApplyForm>) -> Response {
+    if let Some(r) = forced_change(&u) {
+        return r;
+    }
+    let o = match office_of(&st, &u).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    if u.user.role != "admin" || f.agree.is_none() || f.read != "1" {
+        let error = if u.user.role != "admin" {
+            "利用申請は事業所の管理者が行います"
+        } else {
+            "利用規約を最後まで読み、「利用規約に同意する」にチェックを入れてください"
+        };
+        return page(&ApplyT {
+            title: "利用申請",
+            nav: "apply",
+            who: who(&u.user),
+            csrf: u.csrf.clone(),
+            office: o.number,
+            office_name: o.name,
+            terms: TERMS,
+            fee: fee_text(&st),
+            error: Some(error.into()),
+        });
+    }
+    // A still-valid license is extended from its end; otherwise the year starts today.
+    let start = o
+        .license_until
+        .as_deref()
+        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
+        .filter(|d| *d >= today())
+        .map_or(today(), |d| d.saturating_add(time::Duration::days(1)));
+    let until = one_year_from(start);
+    let fee = st.config.license.fee_now();
+    if st.store.grant_license(&o.number, &until, fee, now()).await.is_err() {
+        return PortalReject::Internal.into_response();
+    }
+    let _ = st.store.audit(u.audit("portal.apply", format!("until={until} fee={fee}")), now()).await;
+    page(&AppliedT {
+        title: "利用申請の完了",
+        nav: "apply",
+        who: who(&u.user),
+        csrf: u.csrf.clone(),
+        office: o.number,
+        office_name: o.name,
+        until: ja_date(&until),
+        fee: fee_text(&st),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "portal/license.html")]
+struct LicenseT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    office: String,
+    office_name: String,
+    until: String,
+    fee: String,
+    paid: String,
+    auto_renew: bool,
+    admin: bool,
+    flash: Option<String>,
+}
+
+async fn license_view(st: &AppState, u: &PortalUser, flash: Option<String>) -> Response {
+    let o = match office_of(st, u).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let Ok(Some(l)) = st.store.license(&o.number).await else { return PortalReject::Internal.into_response() };
+    let (_, state) = license_state(l.until.as_deref());
+    let paid = match (l.fee_yen, l.paid_at) {
+        (None, _) => "—".to_owned(),
+        (Some(0), _) => "支払いは不要です".to_owned(),
+        (Some(_), Some(t)) => format!("支払済（{}）", crate::api::rfc3339(t).chars().take(10).collect::<String>()),
+        (Some(f), None) => format!("未払い（{}、請求書をお送りします）", yen(f)),
+    };
+    page(&LicenseT {
+        title: "ライセンス",
+        nav: "license",
+        who: who(&u.user),
+        csrf: u.csrf.clone(),
+        office: o.number,
+        office_name: o.name,
+        until: l.until.as_deref().map_or(state.clone(), |d| format!("{}（{}）", ja_date(d), state)),
+        fee: l.fee_yen.map_or_else(|| fee_text(st), yen),
+        paid,
+        auto_renew: l.auto_renew,
+        admin: u.user.role == "admin",
+        flash,
+    })
+}
+
+pub(crate) async fn license_page(State(st): State<AppState>, u: PortalUser) -> Response {
+    if let Some(r) = forced_change(&u) {
+        return r;
+    }
+    license_view(&st, &u, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AutoRenewForm {
+    on: String,
+}
+
+pub(crate) async fn auto_renew(State(st): State<AppState>, u: PortalUser, Form(f): Form<AutoRenewForm>) -> Response {
+    if u.user.role != "admin" {
+        return (StatusCode::FORBIDDEN, "自動更新の設定は事業所の管理者が行います").into_response();
+    }
+    let on = f.on == "1";
+    if st.store.set_auto_renew(&u.user.office, on).await.is_err() {
+        return PortalReject::Internal.into_response();
+    }
+    let _ = st.store.audit(u.audit("portal.auto_renew", format!("on={on}")), now()).await;
+    license_view(&st, &u, Some(if on { "自動更新にしました" } else { "自動更新をやめました" }.into())).await
+}
+
+pub(crate) async fn renew(State(st): State<AppState>, u: PortalUser) -> Response {
+    if u.user.role != "admin" {
+        return (StatusCode::FORBIDDEN, "更新は事業所の管理者が行います").into_response();
+    }
+    let o = match office_of(&st, &u).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let start = o
+        .license_until
+        .as_deref()
+        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
+        .filter(|d| *d >= today())
+        .map_or(today(), |d| d.saturating_add(time::Duration::days(1)));
+    let until = one_year_from(start);
+    let fee = st.config.license.fee_now();
+    if st.store.grant_license(&o.number, &until, fee, now()).await.is_err() {
+        return PortalReject::Internal.into_response();
+    }
+    let _ = st.store.audit(u.audit("portal.renew", format!("until={until} fee={fee}")), now()).await;
+    license_view(&st, &u, Some(format!("{} まで更新しました", ja_date(&until)))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_license_year_and_money() {
+        let d = time::macros::date!(2026 - 11 - 21);
+        assert_eq!(one_year_from(d), "2027-11-20");
+        assert_eq!(one_year_from(time::macros::date!(2024 - 02 - 29)), "2025-02-28");
+        assert_eq!(yen(21000), "¥21,000");
+        assert_eq!(yen(0), "¥0");
+        assert_eq!(ja_date("2027-03-31"), "2027年3月31日");
+        assert!(TERMS.lines().count() > 30, "terms long enough to need scrolling");
+    }
+}
