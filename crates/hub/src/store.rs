@@ -1552,6 +1552,47 @@ impl Store {
         });
         Ok(())
     }
+
+    /// An office's terminals as the portal lists them, with the last login on each.
+    pub async fn terminal_details(&self, office: &str) -> Result<Vec<TerminalDetail>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT t.id, t.label, t.fingerprint, t.not_after, t.created_at, t.revoked_at, (SELECT MAX(s.created_at) FROM sessions s WHERE s.terminal_id = t.id) AS last_seen FROM terminals t WHERE t.office = ? ORDER BY t.created_at, t.id"))
+                .bind(office)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| TerminalDetail {
+                    id: r.get(0),
+                    label: r.get(1),
+                    fingerprint: r.get(2),
+                    not_after: r.get(3),
+                    created_at: r.get(4),
+                    revoked_at: r.get(5),
+                    last_seen: r.get(6),
+                })
+                .collect())
+        })
+    }
+}
+
+/// A terminal with what the portal shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalDetail {
+    /// Terminal id.
+    pub id: String,
+    /// The PC's name.
+    pub label: String,
+    /// SHA-256 of the certificate (hex).
+    pub fingerprint: String,
+    /// Certificate expiry (unix seconds).
+    pub not_after: i64,
+    /// Enrolled at.
+    pub created_at: i64,
+    /// Revoked at.
+    pub revoked_at: Option<i64>,
+    /// Last login on it.
+    pub last_seen: Option<i64>,
 }
 
 /// The license of an office as the portal shows it.

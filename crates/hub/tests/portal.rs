@@ -204,6 +204,42 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     for action in ["portal.login", "portal.password", "portal.apply", "portal.auto_renew"] {
         assert!(audit.iter().any(|(a, ..)| a == action), "audited: {action}");
     }
+    // 証明書・端末: a one-time code for a new PC, the PC enrols with it, shows up, is revoked.
+    let (_, _, page) = b.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
+    assert!(page.contains(&hub.running.state.ca.fingerprint_display()), "the CA fingerprint is on the sheet");
+    let code = page.split(r#"<b id="code">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let (key, csr) = renkei_hub::ca::terminal_key_and_csr("受付のPC").unwrap();
+    let enrol = renkei_protocol::EnrolRequest {
+        login: admin.clone(),
+        password: "Shin2026pass".into(),
+        code: code.clone(),
+        csr_pem: csr,
+        label: "受付のPC".into(),
+    };
+    let r = hub.anonymous().post(hub.url(renkei_protocol::paths::ENROL)).json(&enrol).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let enrolled: renkei_protocol::EnrolResponse = r.json().await.unwrap();
+    let mut pem = enrolled.certificate_pem.clone().into_bytes();
+    pem.extend(key.as_bytes());
+    let pc = hub.client_with(Some(reqwest::Identity::from_pem(&pem).unwrap()));
+    let r = pc
+        .post(hub.url(renkei_protocol::paths::SESSIONS))
+        .json(&renkei_protocol::LoginRequest { login: admin.clone(), password: "Shin2026pass".into() })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the new PC logs in");
+    let (_, _, list) = b.get("/portal/terminals").await;
+    assert!(list.contains("受付のPC") && list.contains(&enrolled.terminal_id) && list.contains("有効"), "{list}");
+    let row = list.split(&enrolled.terminal_id).nth(1).unwrap();
+    assert!(!row.split("</tr>").next().unwrap().contains("<td>—</td>"), "last login is shown");
+    let (_, _, page) = b.post(&format!("/portal/terminals/{}/revoke?csrf={csrf}", enrolled.terminal_id), &[]).await;
+    assert!(page.contains("失効させました"), "{page}");
+    // Another office's terminal cannot be revoked from here.
+    assert_eq!(b.post(&format!("/portal/terminals/Tdemo1/revoke?csrf={csrf}"), &[]).await.0, 404);
+    let fresh = hub.client_with(Some(reqwest::Identity::from_pem(&pem).unwrap()));
+    assert!(fresh.get(hub.url(renkei_protocol::paths::INBOX)).send().await.is_err(), "the revoked PC can no longer connect");
+
     // Logging out ends the session.
     b.post(&format!("/portal/logout?csrf={csrf}"), &[]).await;
     assert_eq!(b.get("/portal/home").await.1, "/portal/login");
