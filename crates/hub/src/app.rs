@@ -167,6 +167,8 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/license/auto-renew", post(crate::office_portal::auto_renew))
         .route("/portal/license/renew", post(crate::office_portal::renew))
         .route("/portal/terminals", get(crate::office_portal::terminals))
+        .route("/portal/records", get(crate::office_portal::records))
+        .route("/portal/records.csv", get(crate::office_portal::records_csv))
         .route("/portal/terminals/code", post(crate::office_portal::new_code))
         .route("/portal/terminals/{id}/revoke", post(crate::office_portal::revoke))
         .route("/healthz", get(|| async { "ok" }))

@@ -1574,6 +1574,63 @@ impl Store {
                 .collect())
         })
     }
+
+    /// The evidence of what an office sent and received between `from` and `to` (unix seconds):
+    /// one row per file, messages in time order.
+    pub async fn evidence(&self, office: &str, from: i64, to: i64) -> Result<Vec<EvidenceRow>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT m.public_id, m.sender, m.recipient, m.sent_at, su.login, m.fetched_at, fu.login, m.opened_at, f.name, f.size, f.sha256 FROM messages m JOIN files f ON f.message_id = m.id LEFT JOIN users su ON su.id = m.sent_by LEFT JOIN users fu ON fu.id = m.fetched_by WHERE (m.sender = ? OR m.recipient = ?) AND m.sent_at >= ? AND m.sent_at < ? ORDER BY m.sent_at, m.id, f.idx"))
+                .bind(office)
+                .bind(office)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| EvidenceRow {
+                    message: r.get(0),
+                    sender: r.get(1),
+                    recipient: r.get(2),
+                    sent_at: r.get(3),
+                    sent_by: r.get(4),
+                    fetched_at: r.get(5),
+                    fetched_by: r.get(6),
+                    opened_at: r.get(7),
+                    file: r.get(8),
+                    size: r.get(9),
+                    sha256: r.get(10),
+                })
+                .collect())
+        })
+    }
+}
+
+/// One file of the evidence report (送受信記録).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// Message id.
+    pub message: String,
+    /// 送信元.
+    pub sender: String,
+    /// 送信先.
+    pub recipient: String,
+    /// Sent at.
+    pub sent_at: i64,
+    /// Who sent (login ID).
+    pub sent_by: Option<String>,
+    /// Fetched at.
+    pub fetched_at: Option<i64>,
+    /// Who fetched.
+    pub fetched_by: Option<String>,
+    /// Opened at.
+    pub opened_at: Option<i64>,
+    /// File name.
+    pub file: String,
+    /// Size.
+    pub size: i64,
+    /// SHA-256.
+    pub sha256: String,
 }
 
 /// A terminal with what the portal shows of it.

@@ -102,7 +102,8 @@ impl Browser {
         }
         let r = r.send().await.unwrap();
         let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        (r.status().as_u16(), loc, r.text().await.unwrap())
+        // Bytes as they came (text() would drop a BOM).
+        (r.status().as_u16(), loc, String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap())
     }
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
         let mut r = self.http.post(format!("{}{path}", self.base)).form(form);
@@ -243,5 +244,46 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     // Logging out ends the session.
     b.post(&format!("/portal/logout?csrf={csrf}"), &[]).await;
     assert_eq!(b.get("/portal/home").await.1, "/portal/login");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_monthly_evidence_report_lists_who_sent_and_fetched_what() {
+    use sha2::Digest as _;
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b, tb) = hub.session(1).await;
+    let files = crate::common::slip_unit(&hub, 0, 1, 7);
+    let r = crate::common::send(&hub, &a, &ta, &hub.offices[1].number, &files, None).await;
+    assert_eq!(r.status(), 201);
+    let sent: renkei_protocol::SendResponse = r.json().await.unwrap();
+    let r = b.post(hub.url(&format!("/v1/messages/{}/fetch", sent.message.id))).bearer_auth(&tb).send().await.unwrap();
+    assert!(r.status().is_success());
+
+    let mut care = Browser::new(&hub);
+    let (s, ..) = care.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    assert_eq!(s, 303);
+    let (_, _, page) = care.get("/portal/records").await;
+    for (name, bytes) in &files {
+        assert!(page.contains(name.as_str()), "{name}");
+        assert!(page.contains(&renkei_hub::blobs::hex(&sha2::Sha256::digest(bytes))), "hash of {name}");
+    }
+    assert!(
+        page.contains("<td>送信</td>") && page.contains(&hub.offices[0].admin) && page.contains(&hub.offices[1].admin),
+        "who sent and who fetched"
+    );
+    let (s, _, csv) = care.get("/portal/records.csv").await;
+    assert_eq!(s, 200);
+    assert!(csv.starts_with('\u{feff}') && csv.contains("区分,送信日時,送信者,相手先,ファイル名,SHA-256,取得,開封\r\n"));
+    assert_eq!(csv.lines().count(), 1 + files.len());
+    // The recipient sees the same message as 受信.
+    let mut day = Browser::new(&hub);
+    day.post("/portal/login", &[("login", &hub.offices[1].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, page) = day.get("/portal/records").await;
+    assert!(page.contains("<td>受信</td>") && page.contains(files[0].0.as_str()));
+    // Another month is empty; a malformed month is refused.
+    let (_, _, page) = care.get("/portal/records?month=202001").await;
+    assert!(page.contains("0 ファイル"));
+    assert_eq!(care.get("/portal/records?month=2020").await.0, 400);
     hub.stop().await;
 }
