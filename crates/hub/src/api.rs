@@ -126,7 +126,7 @@ async fn caller(st: &AppState, peer: &PeerCert, h: &HeaderMap, ip: SocketAddr, a
             "the session belongs to another terminal",
         ));
     }
-    let user = st.store.user(user_id).await?.ok_or_else(expired)?;
+    let user = st.store.user(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
     if user.office != terminal.office {
         return Err(ApiError::new(ErrorCode::Forbidden, "この端末は別の事業所の端末です", "user and terminal belong to different offices"));
     }
@@ -187,6 +187,14 @@ pub(crate) async fn check_credentials(st: &AppState, login: &str, password: &str
         return Err(e);
     }
     st.store.login_succeeded(user.id).await?;
+    // Only someone who knows the password learns that the ID was disabled.
+    if user.disabled {
+        return Err(ApiError::new(
+            ErrorCode::BadCredentials,
+            "このログインIDは使えなくなっています。事業所の管理者に確認してください",
+            "the user has been disabled",
+        ));
+    }
     Ok(user)
 }
 

@@ -168,6 +168,8 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/license/renew", post(crate::office_portal::renew))
         .route("/portal/terminals", get(crate::office_portal::terminals))
         .route("/portal/records", get(crate::office_portal::records))
+        .route("/portal/staff", get(crate::office_portal::staff).post(crate::office_portal::add_staff))
+        .route("/portal/staff/{login}/disable", post(crate::office_portal::disable_staff))
         .route("/portal/records.csv", get(crate::office_portal::records_csv))
         .route("/portal/terminals/code", post(crate::office_portal::new_code))
         .route("/portal/terminals/{id}/revoke", post(crate::office_portal::revoke))

@@ -139,6 +139,8 @@ pub struct User {
     pub failures: i64,
     /// Locked until (unix seconds).
     pub locked_until: Option<i64>,
+    /// Disabled by the office administrator.
+    pub disabled: bool,
 }
 
 /// A user to add.
@@ -387,6 +389,7 @@ macro_rules! user_row {
             must_change: r.get::<i64, _>("must_change") != 0,
             failures: r.get("failures"),
             locked_until: r.get("locked_until"),
+            disabled: r.get::<Option<i64>, _>("disabled_at").is_some(),
         }
     }};
 }
@@ -668,7 +671,7 @@ impl Store {
     /// (not revoked), a live session with this token on that terminal, and its user.
     pub async fn authenticate(&self, fingerprint: &str, token_hash: &str, now: i64) -> Result<Option<(User, Terminal)>> {
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
+            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.disabled_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
                 .bind(token_hash)
                 .bind(fingerprint)
                 .bind(now)
@@ -1603,6 +1606,26 @@ impl Store {
                 })
                 .collect())
         })
+    }
+
+    /// An office's users, by login ID.
+    pub async fn office_users(&self, office: &str) -> Result<Vec<User>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT * FROM users WHERE office = ? ORDER BY login")).bind(office).fetch_all(pool).await?;
+            Ok(rows.iter().map(|r| user_row!(r)).collect())
+        })
+    }
+
+    /// Disables a user: no more logins; every session (API and portal) ends at once.
+    pub async fn disable_user(&self, id: i64, now: i64) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("UPDATE users SET disabled_at = ? WHERE id = ?")).bind(now).bind(id).execute(&mut *tx).await?;
+            sqlx::query(sql("DELETE FROM sessions WHERE user_id = ?")).bind(id).execute(&mut *tx).await?;
+            sqlx::query(sql("DELETE FROM portal_sessions WHERE user_id = ?")).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 }
 

@@ -287,3 +287,49 @@ async fn the_monthly_evidence_report_lists_who_sent_and_fetched_what() {
     assert_eq!(care.get("/portal/records?month=2020").await.0, 400);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn the_administrator_adds_and_disables_staff() {
+    let hub = Hub::start().await;
+    let mut admin = Browser::new(&hub);
+    admin.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, page) = admin.get("/portal/staff").await;
+    let csrf = csrf_of(&page);
+    let (_, _, page) = admin.post(&format!("/portal/staff?csrf={csrf}"), &[("name", "山田 花子")]).await;
+    let login = page.split(r#"<b id="new-login">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let password = page.split(r#"<b id="new-password">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert_eq!(login, format!("KJ{}03", hub.offices[0].number), "the next free ID after the demo admin and staff");
+    assert!(page.contains("仮パスワード"));
+    // The new staff member logs in with the temporary password and must change it first.
+    let mut staff = Browser::new(&hub);
+    let (_, to, _) = staff.post("/portal/login", &[("login", &login), ("password", &password)]).await;
+    assert_eq!(to, "/portal/password");
+    let (_, _, page) = staff.get("/portal/password").await;
+    let scsrf = csrf_of(&page);
+    staff
+        .post(&format!("/portal/password?csrf={scsrf}"), &[("current", &password), ("new", "Hanako2026x"), ("again", "Hanako2026x")])
+        .await;
+    // Staff cannot add staff.
+    assert_eq!(staff.post(&format!("/portal/staff?csrf={scsrf}"), &[("name", "x")]).await.0, 403);
+    // The staff member also uses the office's PC (API session on the demo terminal).
+    let pc = hub.terminal(0);
+    let r = pc
+        .post(hub.url(renkei_protocol::paths::SESSIONS))
+        .json(&renkei_protocol::LoginRequest { login: login.clone(), password: "Hanako2026x".into() })
+        .send()
+        .await
+        .unwrap();
+    let token = r.json::<renkei_protocol::LoginResponse>().await.unwrap().token;
+    assert_eq!(pc.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&token).send().await.unwrap().status(), 200);
+
+    // Disabled: every session ends, no new login.
+    let (_, _, page) = admin.post(&format!("/portal/staff/{login}/disable?csrf={csrf}"), &[]).await;
+    assert!(page.contains("利用停止にしました"), "{page}");
+    assert_eq!(pc.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&token).send().await.unwrap().status(), 401);
+    assert_eq!(staff.get("/portal/home").await.1, "/portal/login");
+    let (_, _, page) = staff.post("/portal/login", &[("login", &login), ("password", "Hanako2026x")]).await;
+    assert!(page.contains("使えなくなっています"), "{page}");
+    // Another office's user cannot be disabled from here.
+    assert_eq!(admin.post(&format!("/portal/staff/{}/disable?csrf={csrf}", hub.offices[1].staff), &[]).await.0, 404);
+    hub.stop().await;
+}
