@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -25,7 +25,7 @@ impl Drop for Driver {
     }
 }
 
-fn chromedriver() -> Driver {
+pub(crate) fn chromedriver() -> Driver {
     let exe = std::env::var("RENKEI_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     assert!(
         std::path::Path::new(&exe).exists(),
@@ -43,8 +43,10 @@ fn chromedriver() -> Driver {
     Driver { child, url: format!("http://127.0.0.1:{port}") }
 }
 
-async fn browser(d: &Driver, downloads: &std::path::Path) -> Client {
+pub(crate) async fn browser(d: &Driver, downloads: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
+    // The hub's portal is served with the test CA's certificate.
+    caps.insert("acceptInsecureCerts".into(), serde_json::Value::Bool(true));
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
@@ -70,7 +72,7 @@ fn shots() -> PathBuf {
     d
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     // Full page: make the window as tall as the page, then restore.
     let h = c.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap().as_u64().unwrap_or(768).clamp(768, 4000);
     c.set_window_size(1024, h as u32 + 90).await.unwrap();
@@ -81,7 +83,7 @@ async fn shot(c: &Client, name: &str) {
 }
 
 /// Waits until the page (or `css`'s text) contains `text`.
-async fn wait_text(c: &Client, css: &str, text: &str) -> String {
+pub(crate) async fn wait_text(c: &Client, css: &str, text: &str) -> String {
     let mut last = String::new();
     for _ in 0..150 {
         if let Ok(e) = c.find(Locator::Css(css)).await
@@ -115,13 +117,13 @@ async fn wait_reload(c: &Client, css: &str, text: &str) {
     wait_text(c, css, text).await;
 }
 
-async fn fill(c: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, value: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap();
     e.clear().await.unwrap();
     e.send_keys(value).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 

@@ -4,6 +4,7 @@
 mod browser;
 mod common;
 mod flow;
+mod portal_walk;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

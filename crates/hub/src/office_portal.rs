@@ -117,7 +117,13 @@ impl FromRequestParts<AppState> for PortalUser {
         let user = st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
         if !matches!(parts.method, Method::GET | Method::HEAD) {
             let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
-            let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            // HTTP/2 carries the host in the URI's authority, HTTP/1.1 in the Host header.
+            let host = parts
+                .uri
+                .authority()
+                .map(|a| a.as_str().to_owned())
+                .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+                .unwrap_or_default();
             let origin_ok = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"));
             if given != Some(csrf.as_str()) || !origin_ok {
                 return Err(PortalReject::Csrf);

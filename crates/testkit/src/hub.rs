@@ -54,9 +54,44 @@ impl TestHub {
         assert!(self.running.state.revoke(terminal_id, "test").await.expect("revoke"), "no terminal {terminal_id}");
     }
 
+    /// Registers a new office without a license, with an administrator holding a temporary
+    /// password (what the operator hands out): returns (事業所番号, login ID, temporary password).
+    pub async fn new_office(&self, body: &str, name: &str, kind: &str) -> (String, String, String) {
+        use renkei_hub::store::{NewUser, Office};
+        let number = renkei_spec::ids::OfficeNumber::from_body(body).expect("valid body").to_string();
+        let store = &self.running.state.store;
+        let now = time_now();
+        store
+            .upsert_office(&Office { number: number.clone(), name: name.into(), kinds: vec![kind.into()], license_until: None }, now)
+            .await
+            .expect("office");
+        let login = format!("KJ{number}01");
+        let password = renkei_hub::auth::temporary_password();
+        let hash = renkei_hub::auth::hash_password(&password).expect("hash");
+        store
+            .add_user(
+                &NewUser { login: &login, office: &number, role: "admin", name: "管理者", password_hash: &hash, must_change: true },
+                now,
+            )
+            .await
+            .expect("user");
+        (number, login, password)
+    }
+
+    /// Imports an office registry CSV as `renkei-hub registry import` does; returns the rows imported.
+    pub async fn import_registry(&self, csv: &[u8]) -> usize {
+        let r = renkei_hub::registry::import(&self.running.state.store, csv, time_now(), 5000, |_, _| {}).await.expect("import");
+        assert!(r.errors.is_empty(), "{:?}", r.errors.first());
+        r.imported
+    }
+
     /// Stops the hub and removes its folder.
     pub async fn stop(self) {
         let _ = self.running.shutdown(std::time::Duration::from_secs(5)).await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+fn time_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
