@@ -19,6 +19,7 @@ pub mod error;
 pub mod metrics;
 pub mod office_portal;
 pub mod openapi;
+pub mod operator;
 pub mod portal;
 pub mod registry;
 pub mod store;

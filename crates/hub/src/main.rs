@@ -57,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: NoticeCommand,
     },
+    /// Operators of the exchange (the console at /operator).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// The office registry (every care office; the denominator of 利用状況).
     Registry {
         #[command(subcommand)]
@@ -66,6 +71,18 @@ enum Command {
     Migrate,
     /// Prints the OpenAPI document of API v1 (JSON).
     Openapi,
+}
+
+#[derive(Subcommand, Debug)]
+enum OperatorCommand {
+    /// Adds an operator account; prints its password once.
+    Add {
+        /// Operator login ID.
+        login: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -236,6 +253,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
                 .await?;
             println!("notice {} published", n.public_id);
+            Ok(())
+        }
+        Command::Operator { command: OperatorCommand::Add { login, name } } => {
+            let store = Store::open(&cfg.database_url()).await?;
+            let password = auth::temporary_password();
+            store.add_operator(&login, &name, &auth::hash_password(&password)?, now).await?;
+            store
+                .audit(
+                    renkei_hub::store::Audit { action: "admin.operator_add", detail: format!("operator={login}"), ..Default::default() },
+                    now,
+                )
+                .await?;
+            println!("operator {login} added; password (shown once): {password}");
             Ok(())
         }
         Command::Registry { command: RegistryCommand::Import { file, batch } } => {

@@ -582,7 +582,7 @@ struct TerminalsT {
     flash: Option<String>,
 }
 
-fn jst_minutes(t: i64) -> String {
+pub(crate) fn jst_minutes(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .map(|t| {
             let t = t.to_offset(time::macros::offset!(+9));

@@ -1627,6 +1627,146 @@ impl Store {
         });
         Ok(())
     }
+
+    /// Adds an operator account; returns its id.
+    pub async fn add_operator(&self, login: &str, name: &str, password_hash: &str, now: i64) -> Result<i64> {
+        on_writer!(self, |pool, sql| {
+            let r = sqlx::query(sql("INSERT INTO operators (login, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id"))
+                .bind(login)
+                .bind(name)
+                .bind(password_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await?;
+            Ok(r.get(0))
+        })
+    }
+
+    /// An operator by login ID or id: (id, login, name, password hash, locked until).
+    pub async fn operator(&self, login: Option<&str>, id: Option<i64>) -> Result<Option<(i64, String, String, String, Option<i64>)>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT id, login, name, password_hash, locked_until FROM operators WHERE login = ? OR id = ?"))
+                .bind(login.unwrap_or(""))
+                .bind(id.unwrap_or(-1))
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))))
+        })
+    }
+
+    /// Records an operator's login result; returns the consecutive failures.
+    pub async fn operator_login_result(&self, id: i64, ok: bool, max: i64, lock_until: i64) -> Result<i64> {
+        on_writer!(self, |pool, sql| {
+            if ok {
+                sqlx::query(sql("UPDATE operators SET failures = 0, locked_until = NULL WHERE id = ?")).bind(id).execute(pool).await?;
+                return Ok(0);
+            }
+            let r = sqlx::query(sql("UPDATE operators SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failures"))
+                .bind(max)
+                .bind(lock_until)
+                .bind(id)
+                .fetch_one(pool)
+                .await?;
+            Ok(r.get(0))
+        })
+    }
+
+    /// Opens an operator session.
+    pub async fn add_operator_session(&self, token_hash: &str, operator: i64, csrf: &str, now: i64, expires_at: i64) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO operator_sessions (token_hash, operator_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            ))
+            .bind(token_hash)
+            .bind(operator)
+            .bind(csrf)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A live operator session: (operator id, CSRF token).
+    pub async fn operator_session(&self, token_hash: &str, now: i64) -> Result<Option<(i64, String)>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT operator_id, csrf FROM operator_sessions WHERE token_hash = ? AND expires_at > ?"))
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| (r.get(0), r.get(1))))
+        })
+    }
+
+    /// Files sent per day (JST) since `since`: (day number since the epoch in JST, files).
+    pub async fn files_per_day(&self, since: i64) -> Result<Vec<(i64, i64)>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT (m.sent_at + 32400) / 86400 AS d, COUNT(*) FROM messages m JOIN files f ON f.message_id = m.id WHERE m.sent_at >= ? GROUP BY (m.sent_at + 32400) / 86400 ORDER BY d"))
+                .bind(since)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// Files sent per prefecture of the sender since `since`.
+    pub async fn files_per_prefecture(&self, since: i64) -> Result<Vec<(String, i64)>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT SUBSTR(m.sender, 1, 2) AS p, COUNT(*) FROM messages m JOIN files f ON f.message_id = m.id WHERE m.sent_at >= ? GROUP BY SUBSTR(m.sender, 1, 2) ORDER BY p"))
+                .bind(since)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// The audit log, newest first, filtered by an action prefix and an office.
+    pub async fn audit_search(&self, action: Option<&str>, office: Option<&str>, limit: i64) -> Result<Vec<AuditRow>> {
+        let like = action.map(|a| format!("{}%", a.replace(['%', '_'], "")));
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT at, action, office, user_id, terminal_id, ip, detail FROM audit WHERE (? IS NULL OR action LIKE ?) AND (? IS NULL OR office = ?) ORDER BY id DESC LIMIT ?"))
+                .bind(&like)
+                .bind(&like)
+                .bind(office)
+                .bind(office)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| AuditRow {
+                    at: r.get(0),
+                    action: r.get(1),
+                    office: r.get(2),
+                    user_id: r.get(3),
+                    terminal_id: r.get(4),
+                    ip: r.get(5),
+                    detail: r.get(6),
+                })
+                .collect())
+        })
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// When.
+    pub at: i64,
+    /// What.
+    pub action: String,
+    /// For which office.
+    pub office: Option<String>,
+    /// Which user.
+    pub user_id: Option<i64>,
+    /// Which terminal.
+    pub terminal_id: Option<String>,
+    /// From where.
+    pub ip: Option<String>,
+    /// Details.
+    pub detail: String,
 }
 
 /// One file of the evidence report (送受信記録).

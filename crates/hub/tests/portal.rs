@@ -333,3 +333,72 @@ async fn the_administrator_adds_and_disables_staff() {
     assert_eq!(admin.post(&format!("/portal/staff/{}/disable?csrf={csrf}", hub.offices[1].staff), &[]).await.0, 404);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
+    let hub = Hub::start().await;
+    let store = &hub.running.state.store;
+    store.add_operator("ops1", "運営 太郎", &renkei_hub::auth::hash_password("Operator2026x").unwrap(), 1).await.unwrap();
+    // Office users have no access to the console.
+    let mut office = Browser::new(&hub);
+    office.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    assert_eq!(office.get("/operator/").await.1, "/operator/login");
+    let mut op = Browser::new(&hub);
+    let (_, _, page) = op.post("/operator/login", &[("login", "ops1"), ("password", "wrong")]).await;
+    assert!(page.contains("違います"));
+    let (s, to, _) = op.post("/operator/login", &[("login", "ops1"), ("password", "Operator2026x")]).await;
+    assert_eq!((s, to.as_str()), (303, "/operator/"));
+    let (_, _, page) = op.get("/operator/registry").await;
+    let csrf = csrf_of(&page);
+
+    // Registry upload: good lines in, bad lines listed with line, item and reason.
+    let figures = prefecture_figures();
+    let mut csv = registry_csv(&figures, |f| f.offices / 100);
+    csv.extend("1371000018,番号違い,43\n9999999999,,43\n".as_bytes());
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(csv).file_name("daicho.csv"));
+    let r = op
+        .http
+        .post(format!("{}/operator/registry?csrf={csrf}", op.base))
+        .header("cookie", op.cookie.clone().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    let expected: u32 = figures.iter().map(|f| f.offices / 100).sum();
+    assert!(page.contains(&format!("<b>{expected}</b> 事業所を取り込みました。エラー 2 行")), "{page}");
+    assert!(page.contains("事業所番号") && page.contains("1371000018"), "per-line errors");
+
+    // A notice shows in the clients' API and on the public portal.
+    let (_, _, page) = op
+        .post(
+            &format!("/operator/notices?csrf={csrf}"),
+            &[("title", "年末年始の運用について"), ("body", "12月29日から1月3日はお休みします。")],
+        )
+        .await;
+    assert!(page.contains("公開しました"));
+    let (a, ta) = hub.session(0).await;
+    let notices: Vec<renkei_protocol::Notice> =
+        a.get(hub.url(renkei_protocol::paths::NOTICES)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(notices.iter().any(|n| n.title == "年末年始の運用について"));
+    let top = hub.anonymous().get(hub.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(top.contains("年末年始の運用について"));
+
+    // Look up an office, revoke its terminal: the PC is refused at once.
+    let (_, _, page) = op.get(&format!("/operator/offices?q={}", hub.offices[0].number)).await;
+    assert!(page.contains("さくら居宅介護支援事業所") && page.contains("Tdemo1") && page.contains(&hub.offices[0].admin), "{page}");
+    let (_, _, page) = op.post(&format!("/operator/terminals/Tdemo1/revoke?csrf={csrf}&q={}", hub.offices[0].number), &[]).await;
+    assert!(page.contains("失効させました"));
+    assert!(hub.terminal(0).get(hub.url(renkei_protocol::paths::INBOX)).send().await.is_err(), "revoked at the handshake");
+    // Without the CSRF token nothing changes.
+    assert_eq!(op.post("/operator/terminals/Tdemo2/revoke", &[]).await.0, 403);
+
+    // Everything above is in the audit log, searchable.
+    let (_, _, page) = op.get("/operator/audit?action=operator.").await;
+    for a in ["operator.login", "operator.registry_import", "operator.notice", "operator.lookup", "operator.revoke"] {
+        assert!(page.contains(a), "audited: {a}");
+    }
+    let (_, _, page) = op.get("/operator/").await;
+    assert!(page.contains(&format!("<b>{expected}</b> 事業所")), "overview counts the registry");
+    hub.stop().await;
+}
