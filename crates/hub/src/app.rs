@@ -32,6 +32,8 @@ pub struct AppState {
     pub events: Events,
     tls: RustlsConfig,
     server_cert: Arc<(String, String)>,
+    /// Login attempts per client address.
+    pub logins: Arc<crate::ratelimit::LoginLimiter>,
 }
 
 /// Broadcast of events to the SSE subscribers of this node, each tagged with its target office
@@ -203,8 +205,32 @@ pub fn router(state: AppState) -> Router {
         .route(paths::INBOX, get(api::inbox))
         .route(paths::SENT, get(api::sent))
         .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_logins))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
+}
+
+/// Too many login attempts from one address: 429 with a Japanese reason, before any password work.
+async fn limit_logins(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    axum::extract::ConnectInfo(ip): axum::extract::ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if req.method() == axum::http::Method::POST
+        && crate::ratelimit::LOGIN_PATHS.contains(&req.uri().path())
+        && !st.logins.allow(ip.ip(), time::OffsetDateTime::now_utc().unix_timestamp())
+    {
+        tracing::warn!(ip = %ip.ip(), path = req.uri().path(), "login attempts over the limit");
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, "60")],
+            "ログインの試行が多すぎます。1分ほど待ってから、もう一度お試しください",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn readyz(axum::extract::State(st): axum::extract::State<AppState>) -> Result<&'static str, crate::error::ApiError> {
@@ -263,6 +289,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         events: Events::new(),
         tls: tls.clone(),
         server_cert: Arc::new((cert, key)),
+        logins: Arc::new(crate::ratelimit::LoginLimiter::new(config.auth.logins_per_minute_per_ip)),
     };
 
     let listener = std::net::TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;

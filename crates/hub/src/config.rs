@@ -94,6 +94,8 @@ pub struct Auth {
     pub session_hours: i64,
     /// Enrolment code lifetime in hours.
     pub enrolment_code_hours: i64,
+    /// Login attempts per client IP address and minute (portal, console, API; 0: no limit).
+    pub logins_per_minute_per_ip: u32,
 }
 
 impl Default for Config {
@@ -120,7 +122,7 @@ impl Default for Limits {
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { max_failures: 3, lockout_minutes: 30, session_hours: 12, enrolment_code_hours: 24 }
+        Auth { max_failures: 3, lockout_minutes: 30, session_hours: 12, enrolment_code_hours: 24, logins_per_minute_per_ip: 30 }
     }
 }
 
@@ -244,6 +246,7 @@ mod tests {
             "lockout_minutes",
             "session_hours",
             "enrolment_code_hours",
+            "logins_per_minute_per_ip",
             "fee_yen",
             "campaign",
         ] {

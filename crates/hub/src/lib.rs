@@ -21,6 +21,7 @@ pub mod office_portal;
 pub mod openapi;
 pub mod operator;
 pub mod portal;
+pub mod ratelimit;
 pub mod registry;
 pub mod store;
 pub mod tls;

@@ -402,3 +402,27 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     assert!(page.contains(&format!("<b>{expected}</b> 事業所")), "overview counts the registry");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_address() {
+    let hub = Hub::start_with(|c| c.auth.logins_per_minute_per_ip = 3).await;
+    let mut b = Browser::new(&hub);
+    for _ in 0..3 {
+        assert_ne!(b.post("/portal/login", &[("login", "KJ0000000000"), ("password", "x")]).await.0, 429);
+    }
+    let (s, _, page) = b.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    assert_eq!(s, 429, "even the right password waits: {page}");
+    assert!(page.contains("1分ほど待って"));
+    // The API login and the console count too; other pages do not.
+    let r = hub
+        .terminal(0)
+        .post(hub.url(renkei_protocol::paths::SESSIONS))
+        .json(&renkei_protocol::LoginRequest { login: "x".into(), password: "y".into() })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(b.post("/operator/login", &[("login", "x"), ("password", "y")]).await.0, 429);
+    assert_eq!(b.get("/usage").await.0, 200);
+    hub.stop().await;
+}
