@@ -86,6 +86,45 @@ impl AppState {
         Ok(revoked.len())
     }
 
+    /// Renews, one year on, the licenses of offices that asked for automatic renewal and end
+    /// within 30 days; tells each office with a notice. Returns the offices renewed.
+    pub async fn renewal_pass(&self, today: time::Date) -> anyhow::Result<Vec<String>> {
+        let by = today.saturating_add(time::Duration::days(30)).to_string();
+        let mut done = Vec::new();
+        for (office, until) in self.store.due_for_renewal(&today.to_string(), &by).await? {
+            let Ok(end) = time::Date::parse(&until, time::macros::format_description!("[year]-[month]-[day]")) else { continue };
+            let new_until = crate::office_portal::one_year_from(end.saturating_add(time::Duration::days(1)));
+            let fee = self.config.license.fee_now();
+            let t = api::now();
+            self.store.grant_license(&office, &new_until, fee, t).await?;
+            self.store
+                .add_notice(
+                    &crate::auth::token()[..32],
+                    Some(&office),
+                    "license",
+                    "ライセンスを自動更新しました",
+                    &format!(
+                        "ライセンスを {new_until} まで更新しました（利用料 {fee} 円）。自動更新はポータルの「ライセンス」でやめられます。"
+                    ),
+                    t,
+                )
+                .await?;
+            self.store
+                .audit(
+                    Audit {
+                        action: "license.auto_renew",
+                        office: Some(&office),
+                        detail: format!("until={new_until} fee={fee}"),
+                        ..Default::default()
+                    },
+                    t,
+                )
+                .await?;
+            done.push(office);
+        }
+        Ok(done)
+    }
+
     /// One retention pass as of `now` (unix seconds): expire unfetched messages (non-delivery
     /// notice and event to the sender), then purge content past its retention (rows and hashes
     /// stay).
@@ -176,6 +215,7 @@ pub fn router(state: AppState) -> Router {
         .route("/operator/notices", get(crate::operator::notices).post(crate::operator::publish))
         .route("/operator/offices", get(crate::operator::offices))
         .route("/operator/terminals/{id}/revoke", post(crate::operator::revoke))
+        .route("/operator/offices/{office}/paid", post(crate::operator::mark_paid))
         .route("/operator/audit", get(crate::operator::audit))
         .route("/portal/staff", get(crate::office_portal::staff).post(crate::office_portal::add_staff))
         .route("/portal/staff/{login}/disable", post(crate::office_portal::disable_staff))
@@ -316,6 +356,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 _ = retention.tick() => {
                     if let Err(e) = watcher.retention_pass(api::now()).await {
                         tracing::error!(error = %e, "retention pass failed");
+                    }
+                    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+                    match watcher.renewal_pass(today).await {
+                        Ok(v) if !v.is_empty() => tracing::info!(renewed = v.len(), "licenses renewed"),
+                        Err(e) => tracing::error!(error = %e, "license renewal failed"),
+                        _ => {}
                     }
                     continue;
                 }

@@ -320,6 +320,7 @@ struct OfficesT {
     q: String,
     error: Option<String>,
     office: Option<(String, String, String, String)>,
+    unpaid: bool,
     terminals: Vec<TerminalView>,
     users: Vec<(String, String, &'static str, &'static str)>,
 }
@@ -334,6 +335,7 @@ async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Option<String
         q: q.to_owned(),
         error: None,
         office: None,
+        unpaid: false,
         terminals: vec![],
         users: vec![],
     };
@@ -346,11 +348,21 @@ async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Option<String
         return page(&t);
     };
     let _ = st.store.audit(op.audit("operator.lookup", Some(q), ""), now()).await;
+    let lic = st.store.license(&o.number).await.ok().flatten();
+    let money = match lic.as_ref().map(|l| (l.fee_yen, l.paid_at)) {
+        Some((Some(f), None)) if f > 0 => {
+            t.unpaid = true;
+            format!("、利用料 {f} 円 未払い")
+        }
+        Some((Some(f), Some(_))) if f > 0 => format!("、利用料 {f} 円 支払済"),
+        _ => String::new(),
+    };
+    let renew = if lic.is_some_and(|l| l.auto_renew) { "、自動更新" } else { "" };
     t.office = Some((
         o.name.clone(),
         o.number.clone(),
         o.kinds.join("、"),
-        o.license_until.clone().map_or("なし".into(), |u| format!("{u} まで")),
+        format!("{}{money}{renew}", o.license_until.clone().map_or("なし".into(), |u| format!("{u} まで"))),
     ));
     t.terminals = st
         .store
@@ -391,6 +403,17 @@ pub(crate) async fn revoke(State(st): State<AppState>, op: Operator, Path(id): P
             office_view(&st, &op, q.q.trim(), Some(format!("端末 {id} を失効させました"))).await
         }
         Ok(false) => office_view(&st, &op, q.q.trim(), Some(format!("端末 {id} は見つからないか、失効済みです"))).await,
+        Err(_) => OperatorReject::Internal.into_response(),
+    }
+}
+
+pub(crate) async fn mark_paid(State(st): State<AppState>, op: Operator, Path(office): Path<String>) -> Response {
+    match st.store.mark_paid(&office, now()).await {
+        Ok(true) => {
+            let _ = st.store.audit(op.audit("operator.paid", Some(&office), ""), now()).await;
+            office_view(&st, &op, &office, Some("入金を記録しました".into())).await
+        }
+        Ok(false) => office_view(&st, &op, &office, Some("未払いの利用料はありません".into())).await,
         Err(_) => OperatorReject::Internal.into_response(),
     }
 }

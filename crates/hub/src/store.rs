@@ -1748,6 +1748,32 @@ impl Store {
                 .collect())
         })
     }
+
+    /// Offices renewing automatically whose license ends on or before `by` but not before
+    /// `today`: (number, valid through).
+    pub async fn due_for_renewal(&self, today: &str, by: &str) -> Result<Vec<(String, String)>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT number, license_until FROM offices WHERE auto_renew = 1 AND license_until >= ? AND license_until <= ? ORDER BY number"))
+                .bind(today)
+                .bind(by)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// Records the payment of the current license period.
+    pub async fn mark_paid(&self, office: &str, now: i64) -> Result<bool> {
+        on_writer!(self, |pool, sql| {
+            let r =
+                sqlx::query(sql("UPDATE offices SET license_paid_at = ? WHERE number = ? AND license_fee > 0 AND license_paid_at IS NULL"))
+                    .bind(now)
+                    .bind(office)
+                    .execute(pool)
+                    .await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
 }
 
 /// One audit record.

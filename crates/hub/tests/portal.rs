@@ -390,12 +390,19 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     let (_, _, page) = op.post(&format!("/operator/terminals/Tdemo1/revoke?csrf={csrf}&q={}", hub.offices[0].number), &[]).await;
     assert!(page.contains("失効させました"));
     assert!(hub.terminal(0).get(hub.url(renkei_protocol::paths::INBOX)).send().await.is_err(), "revoked at the handshake");
+    // A license granted at ¥21,000 is unpaid until the operator records the payment.
+    let number = &hub.offices[1].number;
+    store.grant_license(number, "2099-12-31", 21000, 1).await.unwrap();
+    let (_, _, page) = op.get(&format!("/operator/offices?q={number}")).await;
+    assert!(page.contains("21000 円 未払い") && page.contains("mark-paid"), "{page}");
+    let (_, _, page) = op.post(&format!("/operator/offices/{number}/paid?csrf={csrf}"), &[]).await;
+    assert!(page.contains("入金を記録しました") && page.contains("支払済"), "{page}");
     // Without the CSRF token nothing changes.
     assert_eq!(op.post("/operator/terminals/Tdemo2/revoke", &[]).await.0, 403);
 
     // Everything above is in the audit log, searchable.
     let (_, _, page) = op.get("/operator/audit?action=operator.").await;
-    for a in ["operator.login", "operator.registry_import", "operator.notice", "operator.lookup", "operator.revoke"] {
+    for a in ["operator.login", "operator.registry_import", "operator.notice", "operator.lookup", "operator.revoke", "operator.paid"] {
         assert!(page.contains(a), "audited: {a}");
     }
     let (_, _, page) = op.get("/operator/").await;
@@ -424,5 +431,26 @@ async fn login_attempts_are_limited_per_address() {
     assert_eq!(r.status(), 429);
     assert_eq!(b.post("/operator/login", &[("login", "x"), ("password", "y")]).await.0, 429);
     assert_eq!(b.get("/usage").await.0, 200);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn licenses_that_renew_automatically_are_renewed_before_they_end() {
+    let hub = Hub::start().await;
+    let st = &hub.running.state;
+    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+    let soon = today.saturating_add(time::Duration::days(10));
+    let number = hub.offices[0].number.clone();
+    st.store.grant_license(&number, &soon.to_string(), 21000, 1).await.unwrap();
+    st.store.grant_license(&hub.offices[1].number, &soon.to_string(), 21000, 1).await.unwrap(); // no auto-renew
+    st.store.set_auto_renew(&number, true).await.unwrap();
+    let renewed = st.renewal_pass(today).await.unwrap();
+    assert_eq!(renewed, vec![number.clone()]);
+    let want = renkei_hub::office_portal::one_year_from(soon.saturating_add(time::Duration::days(1)));
+    let lic = st.store.license(&number).await.unwrap().unwrap();
+    assert_eq!((lic.until.as_deref(), lic.fee_yen, lic.paid_at), (Some(want.as_str()), Some(21000), None), "a new unpaid year");
+    let notices = st.store.notices(Some(&number), None, 10).await.unwrap();
+    assert!(notices.iter().any(|n| n.title == "ライセンスを自動更新しました"));
+    assert!(st.renewal_pass(today).await.unwrap().is_empty(), "once");
     hub.stop().await;
 }
