@@ -108,20 +108,32 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let e = fresh.login(&login, "Midori2026ok").await.unwrap_err();
     assert!(matches!(e, renkei_client::hub::HubError::Network(_)), "a revoked terminal cannot connect: {e:?}");
 
-    // Public pages: the registry of 47 prefectures (1/50 of the 2023 figures) and the shares.
+    // The operator imports the registry of 47 prefectures (1/50 of the 2023 figures) in the console.
     let figures = renkei_testkit::prefecture_figures();
-    let imported = hub.import_registry(&renkei_testkit::registry_csv(&figures, |f| f.offices / 50)).await;
-    assert_eq!(imported as u32, figures.iter().map(|f| f.offices / 50).sum::<u32>());
+    let csv_path = tempdir("registry").join("事業所台帳.csv");
+    std::fs::write(&csv_path, renkei_testkit::registry_csv(&figures, |f| f.offices / 50)).unwrap();
+    hub.add_operator("ops1", "Operator2026x").await;
+    c.goto(&format!("{base}/operator/login")).await.unwrap();
+    fill(&c, "input[name=login]", "ops1").await;
+    fill(&c, "input[name=password]", "Operator2026x").await;
+    click(&c, "#login-button").await;
+    wait_text(&c, "h1", "概況").await;
+    click(&c, "nav a[href='/operator/registry']").await;
+    c.find(Locator::Css("#registry-file")).await.unwrap().send_keys(&csv_path.display().to_string()).await.unwrap();
+    click(&c, "#import").await;
+    let expected: u32 = figures.iter().map(|f| f.offices / 50).sum();
+    wait_text(&c, "#report", &format!("{expected} 事業所を取り込みました")).await;
+    shot(&c, "p11-運営者-台帳取り込み").await;
     c.goto(&format!("{base}/usage")).await.unwrap();
     let table = wait_text(&c, "#usage", "東京都").await;
     // 東京都 at 1/50: 17,512/50 = 350 offices; participants: the three demo offices and this one.
     let tokyo = figures.iter().find(|f| f.code == 13).unwrap().offices / 50;
     let share = format!("{:.1}%", 4.0 * 100.0 / f64::from(tokyo));
     assert!(table.contains(&format!("東京都 {tokyo} 4 {share}")), "{table}");
-    shot(&c, "p11-利用状況").await;
+    shot(&c, "p12-利用状況").await;
     c.goto(&format!("{base}/offices?q=みどり")).await.unwrap();
     wait_text(&c, "#results", &number).await;
-    shot(&c, "p12-連携事業所一覧").await;
+    shot(&c, "p13-連携事業所一覧").await;
     c.close().await.unwrap();
     hub.stop().await;
 }

@@ -78,6 +78,12 @@ impl TestHub {
         (number, login, password)
     }
 
+    /// Adds an operator account for the console.
+    pub async fn add_operator(&self, login: &str, password: &str) {
+        let hash = renkei_hub::auth::hash_password(password).expect("hash");
+        self.running.state.store.add_operator(login, "運営者", &hash, time_now()).await.expect("operator");
+    }
+
     /// Imports an office registry CSV as `renkei-hub registry import` does; returns the rows imported.
     pub async fn import_registry(&self, csv: &[u8]) -> usize {
         let r = renkei_hub::registry::import(&self.running.state.store, csv, time_now(), 5000, |_, _| {}).await.expect("import");
