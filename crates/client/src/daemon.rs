@@ -94,6 +94,7 @@ impl OfficeRt {
             role: r.role,
             expires_at: r.expires_at,
             must_change_password: r.must_change_password,
+            password_expires_at: r.password_expires_at,
         };
         {
             let mut p = self.profile.write().await;

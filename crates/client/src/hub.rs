@@ -84,6 +84,9 @@ pub struct Session {
     pub expires_at: String,
     /// The password is temporary and must be changed first.
     pub must_change_password: bool,
+    /// When the password expires (RFC 3339), if it does.
+    #[serde(default)]
+    pub password_expires_at: Option<String>,
 }
 
 /// Installs ring as rustls's crypto provider (once per process).

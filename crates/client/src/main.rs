@@ -296,6 +296,7 @@ async fn login(p: &Profile, id: &str) -> anyhow::Result<HubClient> {
         role: r.role,
         expires_at: r.expires_at,
         must_change_password: r.must_change_password,
+        password_expires_at: r.password_expires_at,
     };
     save_session(p, Some(&s))?;
     if r.must_change_password {

@@ -493,6 +493,17 @@ async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fai
     {
         warnings.push("この事業所のライセンスが有効ではありません。送受信できなくなります。ポータルで更新してください".into());
     }
+    if let Some(s) = o.session.read().await.as_ref()
+        && let Some(exp) = s
+            .password_expires_at
+            .as_deref()
+            .and_then(|e| time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok())
+    {
+        let days = (exp - time::OffsetDateTime::now_utc()).whole_days();
+        if days <= 14 {
+            warnings.push(format!("パスワードの有効期限まであと {} 日です。早めに変更してください", days.max(0)));
+        }
+    }
     if let Some(s) = o.session.read().await.as_ref() {
         warnings.extend(
             time::OffsetDateTime::parse(&s.expires_at, &time::format_description::well_known::Rfc3339)

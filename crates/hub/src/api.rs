@@ -187,6 +187,9 @@ pub(crate) async fn check_credentials(st: &AppState, login: &str, password: &str
         return Err(e);
     }
     st.store.login_succeeded(user.id).await?;
+    let mut user = user;
+    // An expired password must be changed first, as a temporary one.
+    user.must_change |= st.config.auth.password_expires(user.password_set_at).is_some_and(|e| e <= t);
     // Only someone who knows the password learns that the ID was disabled.
     if user.disabled {
         return Err(ApiError::new(
@@ -280,6 +283,7 @@ pub(crate) async fn login(
         role: user.role,
         must_change_password: user.must_change,
         expires_at: rfc3339(expires),
+        password_expires_at: st.config.auth.password_expires(user.password_set_at).map(rfc3339),
     }))
 }
 

@@ -96,6 +96,15 @@ pub struct Auth {
     pub enrolment_code_hours: i64,
     /// Login attempts per client IP address and minute (portal, console, API; 0: no limit).
     pub logins_per_minute_per_ip: u32,
+    /// Days a password is valid; afterwards it must be changed at the next login (0: forever).
+    pub password_max_days: i64,
+}
+
+impl Auth {
+    /// When a password set at `set_at` expires (unix seconds), if it does.
+    pub fn password_expires(&self, set_at: i64) -> Option<i64> {
+        (self.password_max_days > 0).then(|| set_at + self.password_max_days * 86400)
+    }
 }
 
 impl Default for Config {
@@ -122,7 +131,14 @@ impl Default for Limits {
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { max_failures: 3, lockout_minutes: 30, session_hours: 12, enrolment_code_hours: 24, logins_per_minute_per_ip: 30 }
+        Auth {
+            max_failures: 3,
+            lockout_minutes: 30,
+            session_hours: 12,
+            enrolment_code_hours: 24,
+            logins_per_minute_per_ip: 30,
+            password_max_days: 180,
+        }
     }
 }
 
@@ -247,6 +263,7 @@ mod tests {
             "session_hours",
             "enrolment_code_hours",
             "logins_per_minute_per_ip",
+            "password_max_days",
             "fee_yen",
             "campaign",
         ] {

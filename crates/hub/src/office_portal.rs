@@ -114,7 +114,9 @@ impl FromRequestParts<AppState> for PortalUser {
         let token_hash = auth::token_hash(&token);
         let (user_id, csrf) =
             st.store.portal_session(&token_hash, now()).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
-        let user = st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
+        let mut user =
+            st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
+        user.must_change |= st.config.auth.password_expires(user.password_set_at).is_some_and(|e| e <= now());
         if !matches!(parts.method, Method::GET | Method::HEAD) {
             let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
             // HTTP/2 carries the host in the URI's authority, HTTP/1.1 in the Host header.
@@ -299,9 +301,18 @@ async fn office_of(st: &AppState, u: &PortalUser) -> Result<crate::store::Office
     }
 }
 
-/// A temporary password must be changed before anything else.
+/// A temporary or expired password must be changed before anything else.
 fn forced_change(u: &PortalUser) -> Option<Response> {
     u.user.must_change.then(|| Redirect::to("/portal/password").into_response())
+}
+
+/// A warning when the password expires within 14 days.
+fn password_warning(st: &AppState, u: &User) -> Option<String> {
+    let exp = st.config.auth.password_expires(u.password_set_at)?;
+    let days = (exp - now() + 86399).div_euclid(86400);
+    (days <= 14).then(|| {
+        format!("パスワードの有効期限まであと {} 日です（{}）。「パスワードの変更」から変えてください。", days.max(0), jst_minutes(exp))
+    })
 }
 
 pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response {
@@ -322,7 +333,7 @@ pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response 
         office_name: o.name,
         licensed,
         license_state: state,
-        flash: None,
+        flash: password_warning(&st, &u.user),
     })
 }
 

@@ -141,6 +141,8 @@ pub struct User {
     pub locked_until: Option<i64>,
     /// Disabled by the office administrator.
     pub disabled: bool,
+    /// When the password was last set (unix seconds; creation if never changed).
+    pub password_set_at: i64,
 }
 
 /// A user to add.
@@ -390,6 +392,7 @@ macro_rules! user_row {
             failures: r.get("failures"),
             locked_until: r.get("locked_until"),
             disabled: r.get::<Option<i64>, _>("disabled_at").is_some(),
+            password_set_at: r.get::<Option<i64>, _>("password_changed_at").unwrap_or_else(|| r.get("created_at")),
         }
     }};
 }
@@ -559,9 +562,11 @@ impl Store {
     /// Sets a password.
     pub async fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
         on_writer!(self, |pool, sql| {
-            sqlx::query(sql("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL WHERE id = ?"))
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            sqlx::query(sql("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL, password_changed_at = ? WHERE id = ?"))
                 .bind(hash)
                 .bind(i64::from(must_change))
+                .bind(now)
                 .bind(id)
                 .execute(pool)
                 .await?;
@@ -671,7 +676,7 @@ impl Store {
     /// (not revoked), a live session with this token on that terminal, and its user.
     pub async fn authenticate(&self, fingerprint: &str, token_hash: &str, now: i64) -> Result<Option<(User, Terminal)>> {
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.disabled_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
+            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.disabled_at, u.password_changed_at, u.created_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
                 .bind(token_hash)
                 .bind(fingerprint)
                 .bind(now)

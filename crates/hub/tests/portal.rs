@@ -454,3 +454,48 @@ async fn licenses_that_renew_automatically_are_renewed_before_they_end() {
     assert!(st.renewal_pass(today).await.unwrap().is_empty(), "once");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn passwords_expire_with_a_warning_first() {
+    let hub = Hub::start_with(|c| c.auth.password_max_days = 10).await;
+    let store = &hub.running.state.store;
+    let number = hub.offices[0].number.clone();
+    let hash = renkei_hub::auth::hash_password("Aging2026pw").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // One password set 3 days ago (warned), one set 11 days ago (expired).
+    for (login, age) in [("KJ_FRESH", 3), ("KJ_OLD", 11)] {
+        store
+            .add_user(
+                &renkei_hub::store::NewUser {
+                    login,
+                    office: &number,
+                    role: "staff",
+                    name: login,
+                    password_hash: &hash,
+                    must_change: false,
+                },
+                now - age * 86400,
+            )
+            .await
+            .unwrap();
+    }
+    let mut b = Browser::new(&hub);
+    let (_, to, _) = b.post("/portal/login", &[("login", "KJ_FRESH"), ("password", "Aging2026pw")]).await;
+    assert_eq!(to, "/portal/home");
+    let (_, _, home) = b.get("/portal/home").await;
+    assert!(home.contains("パスワードの有効期限まであと 7 日です"), "{home}");
+    let mut old = Browser::new(&hub);
+    let (_, to, _) = old.post("/portal/login", &[("login", "KJ_OLD"), ("password", "Aging2026pw")]).await;
+    assert_eq!(to, "/portal/password", "an expired password must be changed");
+    // The API says so too, and tells when a password expires.
+    let r = hub
+        .terminal(0)
+        .post(hub.url(renkei_protocol::paths::SESSIONS))
+        .json(&renkei_protocol::LoginRequest { login: "KJ_OLD".into(), password: "Aging2026pw".into() })
+        .send()
+        .await
+        .unwrap();
+    let lr: renkei_protocol::LoginResponse = r.json().await.unwrap();
+    assert!(lr.must_change_password && lr.password_expires_at.is_some());
+    hub.stop().await;
+}

@@ -257,6 +257,9 @@ pub struct LoginResponse {
     pub must_change_password: bool,
     /// Expiry (RFC 3339).
     pub expires_at: String,
+    /// When the password expires (RFC 3339), if passwords expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_expires_at: Option<String>,
 }
 
 /// `POST /v1/sessions/password`.
