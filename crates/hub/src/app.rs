@@ -34,6 +34,8 @@ pub struct AppState {
     server_cert: Arc<(String, String)>,
     /// Login attempts per client address.
     pub logins: Arc<crate::ratelimit::LoginLimiter>,
+    /// The registry import running from the operator console, if any.
+    pub import_job: Arc<tokio::sync::Mutex<Option<crate::registry::ImportJob>>>,
 }
 
 /// Broadcast of events to the SSE subscribers of this node, each tagged with its target office
@@ -212,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .route("/operator/login", get(crate::operator::login_page).post(crate::operator::login_post))
         .route("/operator/", get(crate::operator::top))
         .route("/operator/registry", get(crate::operator::registry_page).post(crate::operator::registry_import))
+        .route("/operator/registry/progress", get(crate::operator::registry_progress))
         .route("/operator/notices", get(crate::operator::notices).post(crate::operator::publish))
         .route("/operator/offices", get(crate::operator::offices))
         .route("/operator/terminals/{id}/revoke", post(crate::operator::revoke))
@@ -330,6 +333,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tls: tls.clone(),
         server_cert: Arc::new((cert, key)),
         logins: Arc::new(crate::ratelimit::LoginLimiter::new(config.auth.logins_per_minute_per_ip)),
+        import_job: Arc::new(tokio::sync::Mutex::new(None)),
     };
 
     let listener = std::net::TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;

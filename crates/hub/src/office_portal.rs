@@ -266,6 +266,9 @@ pub(crate) async fn password_post(State(st): State<AppState>, u: PortalUser, For
         return PortalReject::Internal.into_response();
     }
     // Other browser sessions of this user end; this one goes on.
+    if st.store.end_other_portal_sessions(u.user.id, &u.token_hash).await.is_err() {
+        return PortalReject::Internal.into_response();
+    }
     let _ = st.store.audit(u.audit("portal.password", String::new()), now()).await;
     Redirect::to("/portal/home").into_response()
 }

@@ -110,6 +110,25 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
+/// A registry import running in the background (operator console), with its progress.
+#[derive(Debug, Clone, Default)]
+pub struct ImportJob {
+    /// Who started it.
+    pub by: String,
+    /// Offices imported so far.
+    pub done: usize,
+    /// Offices to import (good lines).
+    pub total: usize,
+    /// Refused lines.
+    pub errors: Vec<RowError>,
+    /// Finished (or failed, with `failure`).
+    pub finished: bool,
+    /// Why it stopped, if it failed.
+    pub failure: Option<String>,
+    /// Seconds taken, once finished.
+    pub seconds: f64,
+}
+
 /// Parses and imports, in batches of `batch` rows; `progress(done, total)` after each batch.
 pub async fn import(
     store: &Store,

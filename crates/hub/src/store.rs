@@ -1518,6 +1518,18 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every portal session of a user but one (after a password change).
+    pub async fn end_other_portal_sessions(&self, user: i64, keep_hash: &str) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql("DELETE FROM portal_sessions WHERE user_id = ? AND token_hash <> ?"))
+                .bind(user)
+                .bind(keep_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// The license side of an office.
     pub async fn license(&self, office: &str) -> Result<Option<LicenseInfo>> {
         on_pool!(self, |pool, sql| {

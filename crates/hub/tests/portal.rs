@@ -165,10 +165,16 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     let csrf = csrf_of(&page);
     // A change without the CSRF token is refused.
     assert_eq!(b.post("/portal/password", &[("current", "Kari2026pass"), ("new", "Shin2026pass"), ("again", "Shin2026pass")]).await.0, 403);
+    // A second browser of the same user (say, at home) …
+    let mut other = Browser::new(&hub);
+    other.post("/portal/login", &[("login", &admin), ("password", "Kari2026pass")]).await;
+    assert_eq!(other.get("/portal/password").await.0, 200);
     let (s, to, _) = b
         .post(&format!("/portal/password?csrf={csrf}"), &[("current", "Kari2026pass"), ("new", "Shin2026pass"), ("again", "Shin2026pass")])
         .await;
     assert_eq!((s, to.as_str()), (303, "/portal/home"));
+    // … is logged out by the change.
+    assert_eq!(other.get("/portal/password").await.1, "/portal/login");
     let (_, _, home) = b.get("/portal/home").await;
     assert!(home.contains("まだ利用申請をしていません"), "{home}");
 
@@ -364,7 +370,17 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
         .send()
         .await
         .unwrap();
-    let page = r.text().await.unwrap();
+    assert_eq!(r.headers()["location"], "/operator/registry/progress", "the import runs in the background");
+    // The progress page refreshes itself until the import is done.
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = op.get("/operator/registry/progress").await.2;
+        if page.contains("（完了）") {
+            break;
+        }
+        assert!(page.contains(r#"http-equiv="refresh""#), "refreshes while running");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let expected: u32 = figures.iter().map(|f| f.offices / 100).sum();
     assert!(page.contains(&format!("<b>{expected}</b> 事業所を取り込みました。エラー 2 行")), "{page}");
     assert!(page.contains("事業所番号") && page.contains("1371000018"), "per-line errors");
