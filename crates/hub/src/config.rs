@@ -245,6 +245,16 @@ mod tests {
     }
 
     #[test]
+    fn a_campaign_waives_the_fee() {
+        let mut l = License::default();
+        assert_eq!(l.fee_now(), 21_000);
+        l.campaign = "フリーパス".into();
+        assert_eq!(l.fee_now(), 0);
+        let c = Config::load(None, [("RENKEI_LICENSE__CAMPAIGN".to_owned(), "フリーパス".to_owned())]).unwrap();
+        assert_eq!(c.license.fee_now(), 0, "set from the environment");
+    }
+
+    #[test]
     fn example_config_is_complete_and_loads() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hub.example.toml");
         let c = Config::load(Some(&path), []).unwrap();

@@ -421,8 +421,16 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     for a in ["operator.login", "operator.registry_import", "operator.notice", "operator.lookup", "operator.revoke", "operator.paid"] {
         assert!(page.contains(a), "audited: {a}");
     }
+    // Traffic: today's files appear in the overview.
+    let (b, tb) = hub.session(1).await;
+    let files = crate::common::slip_unit(&hub, 1, 2, 9);
+    assert_eq!(crate::common::send(&hub, &b, &tb, &hub.offices[2].number, &files, None).await.status(), 201);
     let (_, _, page) = op.get("/operator/").await;
     assert!(page.contains(&format!("<b>{expected}</b> 事業所")), "overview counts the registry");
+    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+    let day = format!("{}/{:02}/{:02}", today.year(), u8::from(today.month()), today.day());
+    assert!(page.contains(&format!(r#"<tr><td>{day}</td><td class="num">{}</td></tr>"#, files.len())), "files per day: {page}");
+    assert!(page.contains(&format!(r#"<tr><td>東京都</td><td class="num">{}</td></tr>"#, files.len())), "files per prefecture");
     hub.stop().await;
 }
 
