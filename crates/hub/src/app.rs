@@ -94,8 +94,7 @@ impl AppState {
         let by = today.saturating_add(time::Duration::days(30)).to_string();
         let mut done = Vec::new();
         for (office, until) in self.store.due_for_renewal(&today.to_string(), &by).await? {
-            let Ok(end) = time::Date::parse(&until, time::macros::format_description!("[year]-[month]-[day]")) else { continue };
-            let new_until = crate::office_portal::one_year_from(end.saturating_add(time::Duration::days(1)));
+            let new_until = crate::office_portal::next_year_until(Some(&until));
             let fee = self.config.license.fee_now();
             let t = api::now();
             self.store.grant_license(&office, &new_until, fee, t).await?;

@@ -94,7 +94,8 @@ impl IntoResponse for PortalReject {
     }
 }
 
-fn cookie(parts: &Parts) -> Option<String> {
+/// The value of cookie `name`.
+pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -102,34 +103,41 @@ fn cookie(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// A state-changing request must carry the session's CSRF token (`?csrf=`) and, when the browser
+/// says where it comes from, come from this site (HTTP/2 carries the host in the URI's
+/// authority, HTTP/1.1 in the Host header). Reads (GET, HEAD) pass.
+pub(crate) fn change_allowed(parts: &Parts, csrf: &str) -> bool {
+    if matches!(parts.method, Method::GET | Method::HEAD) {
+        return true;
+    }
+    let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default();
+    let origin_ok = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"));
+    given == Some(csrf) && origin_ok
 }
 
 impl FromRequestParts<AppState> for PortalUser {
     type Rejection = PortalReject;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let token = cookie(parts).ok_or(PortalReject::Login)?;
+        let token = cookie(parts, COOKIE).ok_or(PortalReject::Login)?;
         let token_hash = auth::token_hash(&token);
         let (user_id, csrf) =
             st.store.portal_session(&token_hash, now()).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
         let mut user =
             st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
         user.must_change |= st.config.auth.password_expires(user.password_set_at).is_some_and(|e| e <= now());
-        if !matches!(parts.method, Method::GET | Method::HEAD) {
-            let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
-            // HTTP/2 carries the host in the URI's authority, HTTP/1.1 in the Host header.
-            let host = parts
-                .uri
-                .authority()
-                .map(|a| a.as_str().to_owned())
-                .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-                .unwrap_or_default();
-            let origin_ok = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"));
-            if given != Some(csrf.as_str()) || !origin_ok {
-                return Err(PortalReject::Csrf);
-            }
+        if !change_allowed(parts, &csrf) {
+            return Err(PortalReject::Csrf);
         }
         Ok(PortalUser { user, csrf, token_hash })
     }
@@ -396,6 +404,16 @@ struct AppliedT {
     fee: String,
 }
 
+/// The end of a new license year: a still-valid license (through `current`) is extended from its
+/// end; otherwise the year starts today.
+pub fn next_year_until(current: Option<&str>) -> String {
+    let start = current
+        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
+        .filter(|d| *d >= today())
+        .map_or(today(), |d| d.saturating_add(time::Duration::days(1)));
+    one_year_from(start)
+}
+
 /// One year from `from` (the day before the same date next year), as YYYY-MM-DD.
 pub fn one_year_from(from: time::Date) -> String {
     // 29 February: the year ends on the last day of February.
@@ -432,14 +450,7 @@ pub(crate) async fn apply_post(State(st): State<AppState>, u: PortalUser, Form(f
             error: Some(error.into()),
         });
     }
-    // A still-valid license is extended from its end; otherwise the year starts today.
-    let start = o
-        .license_until
-        .as_deref()
-        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
-        .filter(|d| *d >= today())
-        .map_or(today(), |d| d.saturating_add(time::Duration::days(1)));
-    let until = one_year_from(start);
+    let until = next_year_until(o.license_until.as_deref());
     let fee = st.config.license.fee_now();
     if st.store.grant_license(&o.number, &until, fee, now()).await.is_err() {
         return PortalReject::Internal.into_response();
@@ -535,13 +546,7 @@ pub(crate) async fn renew(State(st): State<AppState>, u: PortalUser) -> Response
         Ok(o) => o,
         Err(r) => return r,
     };
-    let start = o
-        .license_until
-        .as_deref()
-        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
-        .filter(|d| *d >= today())
-        .map_or(today(), |d| d.saturating_add(time::Duration::days(1)));
-    let until = one_year_from(start);
+    let until = next_year_until(o.license_until.as_deref());
     let fee = st.config.license.fee_now();
     if st.store.grant_license(&o.number, &until, fee, now()).await.is_err() {
         return PortalReject::Internal.into_response();

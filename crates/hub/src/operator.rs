@@ -12,7 +12,7 @@ use crate::store::Audit;
 use askama::Template;
 use axum::extract::{Form, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -64,16 +64,7 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = OperatorReject;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == COOKIE)
-            .map(|(_, v)| v.to_owned())
-            .ok_or(OperatorReject::Login)?;
+        let token = crate::office_portal::cookie(parts, COOKIE).ok_or(OperatorReject::Login)?;
         let (id, csrf) = st
             .store
             .operator_session(&auth::token_hash(&token), now())
@@ -82,18 +73,8 @@ impl FromRequestParts<AppState> for Operator {
             .ok_or(OperatorReject::Login)?;
         let (_, login, name, _, _) =
             st.store.operator(None, Some(id)).await.map_err(|_| OperatorReject::Internal)?.ok_or(OperatorReject::Login)?;
-        if !matches!(parts.method, Method::GET | Method::HEAD) {
-            let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
-            let host = parts
-                .uri
-                .authority()
-                .map(|a| a.as_str().to_owned())
-                .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
-                .unwrap_or_default();
-            let origin_ok = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"));
-            if given != Some(csrf.as_str()) || !origin_ok {
-                return Err(OperatorReject::Csrf);
-            }
+        if !crate::office_portal::change_allowed(parts, &csrf) {
+            return Err(OperatorReject::Csrf);
         }
         Ok(Operator { login, name, csrf })
     }
