@@ -448,7 +448,7 @@ async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result
 /// Writes blobs (content-addressed: invisible until a row references them) and describes them.
 async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>, ApiError> {
     let puts = uploads.iter().map(|u| st.blobs.put(bytes::Bytes::copy_from_slice(&u.bytes)));
-    let shas = futures_util::future::try_join_all(puts).await.map_err(ApiError::internal)?;
+    let shas = futures_util::future::try_join_all(puts).await?;
     Ok(uploads
         .iter()
         .zip(shas)
@@ -468,13 +468,59 @@ fn idempotency_key(h: &HeaderMap) -> Option<String> {
     h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200)
 }
 
-async fn replay(st: &AppState, c: &Caller, key: &Option<String>) -> Result<Option<Response>, ApiError> {
-    if let Some(k) = key
-        && let Some(m) = st.store.message_by_idempotency(&c.terminal.office, k).await?
-    {
-        return Ok(Some((StatusCode::OK, Json(SendResponse { message: info(&m), replayed: true, warnings: vec![] })).into_response()));
+/// What an idempotency key is bound to: the endpoint and what the request carries. The same key
+/// with a different digest is refused, never answered with another message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestDigest(String);
+
+impl RequestDigest {
+    /// `POST /v1/messages`: recipient, note, and each file's name and SHA-256, in order.
+    pub(crate) fn send(to: Option<&str>, note: Option<&str>, uploads: &[Upload]) -> RequestDigest {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        let mut line = |k: &str, v: &str| {
+            // Length-prefixed, so that no value can imitate a field boundary.
+            h.update(format!("{k}:{}:", v.len()));
+            h.update(v.as_bytes());
+            h.update(b"\n");
+        };
+        line("endpoint", "POST /v1/messages");
+        line("to", to.unwrap_or(""));
+        line("note", note.unwrap_or(""));
+        for u in uploads {
+            line("file", &u.name);
+            line("sha256", &crate::blobs::sha256_hex(&u.bytes));
+        }
+        RequestDigest(crate::blobs::hex(&h.finalize()))
     }
-    Ok(None)
+    /// `POST /v1/drafts/{id}/send`: the draft (a sent draft is gone, so its id names one send).
+    pub(crate) fn draft_send(draft: &str) -> RequestDigest {
+        RequestDigest(crate::blobs::sha256_hex(format!("endpoint:POST /v1/drafts/{{id}}/send\ndraft:{draft}").as_bytes()))
+    }
+}
+
+/// A request's idempotency key (if it has one) and what the key is bound to.
+#[derive(Debug, Clone)]
+pub(crate) struct Idempotency {
+    key: Option<String>,
+    digest: RequestDigest,
+}
+
+/// The answer to a request whose idempotency key was seen before: the stored message when the
+/// request is the same, a refusal when it is not.
+async fn replay(st: &AppState, c: &Caller, idem: &Idempotency) -> Result<Option<Response>, ApiError> {
+    let (Some(k), digest) = (&idem.key, &idem.digest) else { return Ok(None) };
+    let Some((m, stored)) = st.store.message_by_idempotency(&c.terminal.office, k).await? else { return Ok(None) };
+    // Messages stored before digests were kept replay as they always did.
+    if stored.as_ref().is_some_and(|d| *d != digest.0) {
+        metrics::counter!("renkei_idempotency_key_reused_total").increment(1);
+        return Err(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "この再送キー（Idempotency-Key）は、別の内容の送信にすでに使われています。今回の内容は送信していません。新しい送信には新しいキーを使ってください",
+            "the idempotency key was used for a different request; nothing was sent",
+        ));
+    }
+    Ok(Some((StatusCode::OK, Json(SendResponse { message: info(&m), replayed: true, warnings: vec![] })).into_response()))
 }
 
 /// Checks and stores a message; the common end of a direct send and of sending a draft.
@@ -484,7 +530,7 @@ async fn deliver(
     to: Option<String>,
     note: String,
     uploads: Vec<Upload>,
-    key: Option<String>,
+    idem: Idempotency,
     from_draft: Option<(i64, i64)>,
 ) -> Result<Response, ApiError> {
     let to = to
@@ -520,7 +566,8 @@ async fn deliver(
         sent_by: c.user.id,
         sent_terminal: c.terminal.id.clone(),
         sent_at: now(),
-        idempotency_key: key.clone(),
+        idempotency_key: idem.key.clone(),
+        idempotency_digest: idem.key.as_ref().map(|_| idem.digest.0.clone()),
         files,
         from_draft,
     };
@@ -529,7 +576,7 @@ async fn deliver(
         Ok(id) => id,
         Err(crate::store::StoreError::Conflict(_)) => {
             // A concurrent retry with the same key won the race: answer with its message.
-            if let Some(r) = replay(st, c, &key).await? {
+            if let Some(r) = replay(st, c, &idem).await? {
                 return Ok(r);
             }
             return Err(ApiError::new(
@@ -566,12 +613,12 @@ async fn deliver(
 
 #[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send(State(st): State<AppState>, c: Caller, h: HeaderMap, form: Multipart) -> Result<Response, ApiError> {
-    let key = idempotency_key(&h);
-    if let Some(r) = replay(&st, &c, &key).await? {
+    let f = read_form(&st, form, 0).await?;
+    let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::send(f.to.as_deref(), f.note.as_deref(), &f.uploads) };
+    if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(r);
     }
-    let f = read_form(&st, form, 0).await?;
-    let r = deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, key, None).await;
+    let r = deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, idem, None).await;
     if let Err(e) = &r {
         metrics::counter!("renkei_sends_refused_total", "code" => format!("{:?}", e.0.code)).increment(1);
     }
@@ -699,17 +746,17 @@ pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, Path(id)
 
 #[utoipa::path(post, path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path), ("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send_draft(State(st): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let key = idempotency_key(&h);
-    if let Some(r) = replay(&st, &c, &key).await? {
+    let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::draft_send(&id) };
+    if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(r);
     }
     let d = load_draft(&st, &c, &id).await?;
     let mut uploads = Vec::with_capacity(d.files.len());
     for f in &d.files {
-        let bytes = st.blobs.get(&f.sha256).await.map_err(ApiError::internal)?;
+        let bytes = st.blobs.get(&f.sha256).await?;
         uploads.push(Upload { name: f.name.clone(), bytes: bytes.to_vec() });
     }
-    deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, key, Some((d.id, d.version))).await
+    deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, idem, Some((d.id, d.version))).await
 }
 
 fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {

@@ -36,6 +36,10 @@ pub struct AppState {
     pub logins: Arc<crate::ratelimit::LoginLimiter>,
     /// The registry import running from the operator console, if any.
     pub import_job: Arc<tokio::sync::Mutex<Option<crate::registry::ImportJob>>>,
+    /// Whether the database and the blob store take writes now.
+    pub health: Arc<crate::health::Health>,
+    /// This node's name (readiness probe rows).
+    pub node: Arc<str>,
 }
 
 /// Broadcast of events to the SSE subscribers of this node, each tagged with its target office
@@ -75,6 +79,8 @@ pub struct RetentionReport {
     pub expired: usize,
     /// Blobs whose content was deleted.
     pub purged_blobs: usize,
+    /// Idempotency keys forgotten (older than `retention.idempotency_key_days`).
+    pub forgotten_keys: u64,
 }
 
 impl AppState {
@@ -147,6 +153,7 @@ impl AppState {
             // The non-delivery notice itself reaches subscribers through the notice poll.
             self.events.send(Some(&e.sender), renkei_protocol::Event::Expired { id: e.public_id.clone(), recipient: e.recipient.clone() });
         }
+        let forgotten_keys = self.store.forget_idempotency_keys(now - r.idempotency_key_days * 86400).await?;
         let free = self.store.purge_content(now - r.purge_content_days * 86400, now).await?;
         let n = free.len();
         for sha in &free {
@@ -157,7 +164,15 @@ impl AppState {
         if !expired.is_empty() || n > 0 {
             tracing::info!(expired = expired.len(), purged_blobs = n, "retention pass");
         }
-        Ok(RetentionReport { expired: expired.len(), purged_blobs: n })
+        Ok(RetentionReport { expired: expired.len(), purged_blobs: n, forgotten_keys })
+    }
+
+    /// Probes the storage once and records the outcome.
+    pub async fn probe_storage(&self) {
+        let now = api::now();
+        for (part, state) in crate::health::probe(&self.store, &self.blobs, &self.node, now).await {
+            self.health.set(part, state, now);
+        }
     }
 
     /// Revokes a terminal: its sessions end, its certificate goes on the CRL.
@@ -275,9 +290,21 @@ async fn limit_logins(
     next.run(req).await
 }
 
-async fn readyz(axum::extract::State(st): axum::extract::State<AppState>) -> Result<&'static str, crate::error::ApiError> {
-    st.store.message_count().await?;
-    Ok("ready")
+/// Ready when the database and the blob store both take durable writes (probed in the
+/// background every 0.4 s); otherwise 503 with `Retry-After`, naming the failing part.
+async fn readyz(axum::extract::State(st): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let failing = st.health.failing();
+    if failing.is_empty() {
+        return "ready".into_response();
+    }
+    let text: Vec<String> = failing.iter().map(|p| p.describe()).collect();
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, crate::error::STORAGE_RETRY_AFTER_SECONDS.to_string())],
+        format!("not ready: {}\n", text.join(" / ")),
+    )
+        .into_response()
 }
 
 /// A hub running in this process.
@@ -294,6 +321,7 @@ pub struct Running {
     /// Where `/metrics` is served, if enabled.
     pub metrics_addr: Option<SocketAddr>,
     watcher: tokio::task::JoinHandle<()>,
+    monitor: tokio::task::JoinHandle<()>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -306,6 +334,7 @@ impl Running {
         self.handle.graceful_shutdown(Some(grace));
         self.task.await??;
         self.watcher.abort();
+        self.monitor.abort();
         if let Some(t) = self.metrics_task {
             t.abort();
         }
@@ -318,7 +347,7 @@ impl Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let store = Store::open(&config.database_url()).await?;
+    let store = Store::open_with(&config.database_url(), &config.store_options()).await?;
     let blobs = BlobStore::open(&config.data_dir.join("blobs"))?;
     let (ca, cert, key) = ensure_pki(&config)?;
     let crl = ca.crl(&store.revoked_serials().await?)?;
@@ -333,7 +362,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         server_cert: Arc::new((cert, key)),
         logins: Arc::new(crate::ratelimit::LoginLimiter::new(config.auth.logins_per_minute_per_ip)),
         import_job: Arc::new(tokio::sync::Mutex::new(None)),
+        health: Arc::default(),
+        node: Arc::from(format!("{}-{}", std::process::id(), &crate::auth::token()[..8])),
     };
+    // Know the storage's state before the first request; then keep probing.
+    state.probe_storage().await;
+    let m = state.clone();
+    let monitor = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::health::PROBE_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            m.probe_storage().await;
+        }
+    });
 
     let listener = std::net::TcpListener::bind(&config.listen).with_context(|| format!("listening on {}", config.listen))?;
     listener.set_nonblocking(true)?;
@@ -401,5 +443,5 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         (Some(a), Some(t))
     };
     tracing::info!(%addr, metrics = ?metrics_addr, backend = state.store.backend_name(), "renkei-hub listening");
-    Ok(Running { addr, state, handle, task, metrics_addr, watcher, metrics_task })
+    Ok(Running { addr, state, handle, task, metrics_addr, watcher, monitor, metrics_task })
 }

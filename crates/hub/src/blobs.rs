@@ -27,11 +27,26 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Errors of the blob store.
 #[derive(Debug)]
-pub struct BlobError(String);
+pub enum BlobError {
+    /// The storage is full (ENOSPC): nothing was stored.
+    Full(String),
+    /// Anything else: the storage cannot be read or written now, or the blob is missing.
+    Failed(String),
+}
+
+impl BlobError {
+    /// The storage is full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, BlobError::Full(_))
+    }
+}
 
 impl std::fmt::Display for BlobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "blob store: {}", self.0)
+        match self {
+            BlobError::Full(e) => write!(f, "blob store full: {e}"),
+            BlobError::Failed(e) => write!(f, "blob store: {e}"),
+        }
     }
 }
 
@@ -39,7 +54,7 @@ impl std::error::Error for BlobError {}
 
 impl From<object_store::Error> for BlobError {
     fn from(e: object_store::Error) -> Self {
-        BlobError(e.to_string())
+        BlobError::Failed(e.to_string())
     }
 }
 
@@ -51,45 +66,132 @@ pub struct BlobStore {
 
 #[derive(Debug, Clone)]
 enum Inner {
-    Disk(Arc<std::path::PathBuf>),
+    Disk(Arc<Disk>),
     Object(Arc<dyn ObjectStore>),
 }
 
-fn io(e: std::io::Error) -> BlobError {
-    BlobError(e.to_string())
+/// The disk back end: `root` holds the blobs; this process writes its temporary files in its
+/// own folder under `root/tmp`, which it holds a lock on for as long as it lives.
+#[derive(Debug)]
+struct Disk {
+    root: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    _lock: std::fs::File,
 }
 
-fn disk_put(root: &std::path::Path, sha: &str, data: &[u8]) -> std::io::Result<()> {
+fn io(e: std::io::Error) -> BlobError {
+    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        BlobError::Full(e.to_string())
+    } else {
+        BlobError::Failed(e.to_string())
+    }
+}
+
+/// Removes what crashed processes left in `tmp`: folders whose lock nobody holds, and loose
+/// files. Never touches `root`'s blobs (a committed row only ever points there). Returns how
+/// many files were removed.
+fn sweep_tmp(tmp: &std::path::Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for e in std::fs::read_dir(tmp)? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "lock") {
+            let Ok(f) = std::fs::OpenOptions::new().write(true).open(&p) else { continue };
+            if f.try_lock().is_ok() {
+                let dir = p.with_extension("");
+                removed += std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::remove_file(&p)?;
+            }
+        } else if p.is_file() {
+            std::fs::remove_file(&p)?;
+            removed += 1;
+        } else if p.is_dir() && !p.with_extension("lock").exists() {
+            removed += std::fs::read_dir(&p).map(|d| d.count()).unwrap_or(0);
+            std::fs::remove_dir_all(&p)?;
+        }
+    }
+    Ok(removed)
+}
+
+/// This process's own temporary folder under `tmp`, locked.
+fn own_tmp(tmp: &std::path::Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    loop {
+        let name = crate::auth::token()[..16].to_owned();
+        let lock_path = tmp.join(format!("{name}.lock"));
+        let f = match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        // A sweeper in another process may have locked the new file first (and will delete
+        // it): take another name then.
+        if f.try_lock().is_err() {
+            continue;
+        }
+        let dir = tmp.join(&name);
+        std::fs::create_dir(&dir)?;
+        return Ok((dir, f));
+    }
+}
+
+fn disk_put(d: &Disk, sha: &str, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let path = root.join(&sha[..2]).join(&sha[2..4]).join(sha);
+    let path = d.root.join(&sha[..2]).join(&sha[2..4]).join(sha);
     if path.exists() {
         return Ok(());
     }
     let dir = path.parent().expect("blob paths have a parent");
     std::fs::create_dir_all(dir)?;
     // Unique per writer: two concurrent puts of the same content must not share a temp file.
-    let tmp = root.join("tmp").join(format!("{sha}.{}", crate::auth::token()[..16].to_owned()));
-    {
+    let tmp = d.tmp.join(format!("{sha}.{}", crate::auth::token()[..16].to_owned()));
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = written {
+        // No litter: a failed write (disk full, I/O error) leaves no temporary file.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, &path)?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// Writes, syncs and removes a small file in this process's temporary folder: proves the disk
+/// takes writes now.
+fn disk_probe(d: &Disk) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let p = d.tmp.join("probe");
+    let r = (|| {
+        let mut f = std::fs::File::create(&p)?;
+        f.write_all(&[0u8; 4096])?;
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&p);
+    r
 }
 
 fn location(sha: &str) -> Result<ObjPath, BlobError> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(BlobError(format!("not a sha256: {sha:?}")));
+        return Err(BlobError::Failed(format!("not a sha256: {sha:?}")));
     }
     Ok(ObjPath::from(format!("{}/{}/{sha}", &sha[..2], &sha[2..4])))
 }
 
 impl BlobStore {
-    /// Blobs on local disk under `root` (created if missing), durable (fsync).
+    /// Blobs on local disk under `root` (created if missing), durable (fsync). Temporary files
+    /// that crashed processes left behind are removed first.
     pub fn open(root: &std::path::Path) -> Result<BlobStore, BlobError> {
-        std::fs::create_dir_all(root.join("tmp")).map_err(|e| BlobError(format!("{}: {e}", root.display())))?;
-        Ok(BlobStore { inner: Inner::Disk(Arc::new(root.to_owned())) })
+        let ctx = |e: std::io::Error| BlobError::Failed(format!("{}: {e}", root.display()));
+        let tmp = root.join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(ctx)?;
+        let swept = sweep_tmp(&tmp).map_err(ctx)?;
+        if swept > 0 {
+            tracing::info!(files = swept, "removed temporary blob files left by a crash");
+        }
+        let (own, lock) = own_tmp(&tmp).map_err(ctx)?;
+        Ok(BlobStore { inner: Inner::Disk(Arc::new(Disk { root: root.to_owned(), tmp: own, _lock: lock })) })
     }
 
     /// Blobs in any object store (e.g. S3-compatible).
@@ -109,11 +211,11 @@ impl BlobStore {
         let sha = sha256_hex(&data);
         let loc = location(&sha)?;
         match &self.inner {
-            Inner::Disk(root) => {
-                let (root, sha2) = (root.clone(), sha.clone());
-                tokio::task::spawn_blocking(move || disk_put(&root, &sha2, &data))
+            Inner::Disk(d) => {
+                let (d, sha2) = (d.clone(), sha.clone());
+                tokio::task::spawn_blocking(move || disk_put(&d, &sha2, &data))
                     .await
-                    .map_err(|e| BlobError(e.to_string()))?
+                    .map_err(|e| BlobError::Failed(e.to_string()))?
                     .map_err(io)?;
             }
             // No existence check first: an overwrite stores the same bytes atomically.
@@ -132,7 +234,7 @@ impl BlobStore {
     pub async fn get(&self, sha: &str) -> Result<Bytes, BlobError> {
         let loc = location(sha)?;
         match &self.inner {
-            Inner::Disk(root) => Ok(Bytes::from(tokio::fs::read(Self::disk_path(root, sha)).await.map_err(io)?)),
+            Inner::Disk(d) => Ok(Bytes::from(tokio::fs::read(Self::disk_path(&d.root, sha)).await.map_err(io)?)),
             Inner::Object(o) => Ok(o.get(&loc).await?.bytes().await?),
         }
     }
@@ -141,9 +243,9 @@ impl BlobStore {
     pub async fn stream(&self, sha: &str) -> Result<BoxStream<'static, object_store::Result<Bytes>>, BlobError> {
         let loc = location(sha)?;
         match &self.inner {
-            Inner::Disk(root) => {
+            Inner::Disk(d) => {
                 use futures_util::StreamExt as _;
-                let file = tokio::fs::File::open(Self::disk_path(root, sha)).await.map_err(io)?;
+                let file = tokio::fs::File::open(Self::disk_path(&d.root, sha)).await.map_err(io)?;
                 let s = futures_util::stream::unfold(file, |mut f| async move {
                     use tokio::io::AsyncReadExt as _;
                     let mut buf = vec![0u8; 64 * 1024];
@@ -166,7 +268,7 @@ impl BlobStore {
     pub async fn delete(&self, sha: &str) -> Result<(), BlobError> {
         let loc = location(sha)?;
         match &self.inner {
-            Inner::Disk(root) => match tokio::fs::remove_file(Self::disk_path(root, sha)).await {
+            Inner::Disk(d) => match tokio::fs::remove_file(Self::disk_path(&d.root, sha)).await {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
                 _ => Ok(()),
             },
@@ -177,11 +279,26 @@ impl BlobStore {
         }
     }
 
+    /// Proves that the store takes a durable write now (the readiness probe).
+    pub async fn probe(&self) -> Result<(), BlobError> {
+        match &self.inner {
+            Inner::Disk(d) => {
+                let d = d.clone();
+                tokio::task::spawn_blocking(move || disk_probe(&d)).await.map_err(|e| BlobError::Failed(e.to_string()))?.map_err(io)
+            }
+            Inner::Object(o) => {
+                let loc = ObjPath::from("health/probe");
+                o.put(&loc, PutPayload::from_static(b"ok")).await?;
+                Ok(())
+            }
+        }
+    }
+
     /// `true` when the blob is stored.
     pub async fn exists(&self, sha: &str) -> bool {
         let Ok(loc) = location(sha) else { return false };
         match &self.inner {
-            Inner::Disk(root) => tokio::fs::try_exists(Self::disk_path(root, sha)).await.unwrap_or(false),
+            Inner::Disk(d) => tokio::fs::try_exists(Self::disk_path(&d.root, sha)).await.unwrap_or(false),
             Inner::Object(o) => o.head(&loc).await.is_ok(),
         }
     }

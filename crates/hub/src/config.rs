@@ -27,6 +27,25 @@ pub struct Config {
     pub retention: Retention,
     /// License fee.
     pub license: License,
+    /// Storage connections.
+    pub storage: Storage,
+}
+
+/// How the hub uses its database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Storage {
+    /// Milliseconds a request waits for a database connection (SQLite: for the writer) before it
+    /// is answered 503 with `Retry-After`.
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL connections per hub node.
+    pub max_connections: u32,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage { acquire_timeout_ms: 1500, max_connections: 16 }
+    }
 }
 
 /// Retention of messages.
@@ -39,11 +58,15 @@ pub struct Retention {
     pub purge_content_days: i64,
     /// Seconds between retention passes.
     pub interval_seconds: i64,
+    /// Days an idempotency key is kept: within them, a retry with the same key is answered with
+    /// the message it first created (or refused if the request differs); afterwards the key is
+    /// forgotten and may be used again.
+    pub idempotency_key_days: i64,
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { expire_unfetched_days: 30, purge_content_days: 180, interval_seconds: 300 }
+        Retention { expire_unfetched_days: 30, purge_content_days: 180, interval_seconds: 300, idempotency_key_days: 7 }
     }
 }
 
@@ -119,6 +142,7 @@ impl Default for Config {
             auth: Auth::default(),
             retention: Retention::default(),
             license: License::default(),
+            storage: Storage::default(),
         }
     }
 }
@@ -146,6 +170,14 @@ impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("hub.db").display()))
+    }
+
+    /// How the store connects.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            acquire_timeout: std::time::Duration::from_millis(self.storage.acquire_timeout_ms.max(1)),
+            max_connections: self.storage.max_connections.max(1),
+        }
     }
 
     /// Loads: defaults, the TOML file (if given), then `RENKEI_*` variables from `env`.
@@ -276,6 +308,9 @@ mod tests {
             "password_max_days",
             "fee_yen",
             "campaign",
+            "idempotency_key_days",
+            "acquire_timeout_ms",
+            "max_connections",
         ] {
             assert!(text.contains(key), "hub.example.toml lacks {key}");
         }

@@ -34,15 +34,63 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is told to wait after a storage fault.
+pub const STORAGE_RETRY_AFTER_SECONDS: u32 = 10;
+
+impl ApiError {
+    /// 503: the storage is full; nothing was stored.
+    pub fn storage_full(part: crate::health::Part, cause: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(part = part.name(), %cause, "storage full");
+        metrics::counter!("renkei_storage_failures_total", "part" => part.name(), "kind" => "full").increment(1);
+        ApiError::new(
+            ErrorCode::StorageFull,
+            "連携基盤の保存領域が一杯のため、保存できませんでした（この操作は記録されていません）。しばらくしてからもう一度お試しください",
+            "the hub's storage is full; nothing was stored, retry later",
+        )
+    }
+    /// 503: the storage cannot be reached or written; nothing was stored.
+    pub fn storage_unavailable(part: crate::health::Part, cause: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(part = part.name(), %cause, "storage unavailable");
+        metrics::counter!("renkei_storage_failures_total", "part" => part.name(), "kind" => "unavailable").increment(1);
+        let ja = match part {
+            crate::health::Part::Database => {
+                "連携基盤のデータベースに接続できないため、処理できませんでした（この操作は記録されていません）。しばらくしてからもう一度お試しください"
+            }
+            crate::health::Part::Blobs => {
+                "連携基盤のファイル保存領域に書き込めないため、保存できませんでした（この操作は記録されていません）。しばらくしてからもう一度お試しください"
+            }
+        };
+        ApiError::new(ErrorCode::StorageUnavailable, ja, "the hub's storage is unavailable; nothing was stored, retry later")
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
+        use crate::store::StoreError;
+        match e {
+            StoreError::Full(_) => ApiError::storage_full(crate::health::Part::Database, e),
+            StoreError::Unavailable(_) => ApiError::storage_unavailable(crate::health::Part::Database, e),
+            StoreError::Conflict(_) | StoreError::Backend(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(e: crate::blobs::BlobError) -> Self {
+        if e.is_full() {
+            ApiError::storage_full(crate::health::Part::Blobs, e)
+        } else {
+            ApiError::storage_unavailable(crate::health::Part::Blobs, e)
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return (status, [(axum::http::header::RETRY_AFTER, STORAGE_RETRY_AFTER_SECONDS.to_string())], Json(self.0)).into_response();
+        }
         (status, Json(self.0)).into_response()
     }
 }

@@ -16,6 +16,7 @@ pub mod checks;
 pub mod config;
 pub mod dev;
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod office_portal;
 pub mod openapi;

@@ -73,19 +73,34 @@ macro_rules! on_writer {
     };
 }
 
-/// Errors of the store, never sqlx types.
+/// Errors of the store, never sqlx types. Storage faults are told apart from refusals and bugs,
+/// so that the doors can answer "try again later" (503) for the former.
 #[derive(Debug)]
 pub enum StoreError {
     /// A uniqueness constraint was hit (e.g. a repeated idempotency key).
     Conflict(String),
+    /// The storage is full (SQLITE_FULL, PostgreSQL `disk_full`, ENOSPC): nothing was written.
+    Full(String),
+    /// The database cannot be reached or cannot write now (connection refused or lost, pool
+    /// exhausted, I/O error, server shutting down): nothing was acknowledged.
+    Unavailable(String),
     /// Anything else, with context.
     Backend(String),
+}
+
+impl StoreError {
+    /// A storage fault that goes away by itself (full, unavailable): worth a retry later.
+    pub fn is_fault(&self) -> bool {
+        matches!(self, StoreError::Full(_) | StoreError::Unavailable(_))
+    }
 }
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Conflict(s) => write!(f, "conflict: {s}"),
+            StoreError::Full(s) => write!(f, "storage full: {s}"),
+            StoreError::Unavailable(s) => write!(f, "storage unavailable: {s}"),
             StoreError::Backend(s) => write!(f, "storage: {s}"),
         }
     }
@@ -93,10 +108,48 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// The class of a database error code: SQLite result codes (numbers; the primary code is the low
+/// byte) and PostgreSQL SQLSTATEs (five characters).
+fn classify_code(code: &str) -> Option<fn(String) -> StoreError> {
+    if let Ok(n) = code.parse::<i64>()
+        && code.len() < 5
+    {
+        // SQLite: 13 FULL; 10 IOERR, 14 CANTOPEN, 5 BUSY, 6 LOCKED, 8 READONLY, 15 PROTOCOL.
+        return match n & 0xff {
+            13 => Some(StoreError::Full),
+            5 | 6 | 8 | 10 | 14 | 15 => Some(StoreError::Unavailable),
+            _ => None,
+        };
+    }
+    match code {
+        "53100" => Some(StoreError::Full),
+        // insufficient resources, connection exceptions, operator intervention (shutdown,
+        // crash, cannot connect now), serialization failure and deadlock, read-only transaction.
+        c if c.starts_with("53") || c.starts_with("08") || c.starts_with("57P") => Some(StoreError::Unavailable),
+        "40001" | "40P01" | "25006" | "58030" => Some(StoreError::Unavailable),
+        _ => None,
+    }
+}
+
+fn io_is_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+            sqlx::Error::Database(d) => match d.code().as_deref().and_then(classify_code) {
+                Some(class) => class(e.to_string()),
+                None => StoreError::Backend(e.to_string()),
+            },
+            sqlx::Error::Io(io) if io_is_full(io) => StoreError::Full(e.to_string()),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Backend(e.to_string()),
         }
     }
@@ -274,6 +327,9 @@ pub struct NewMessage {
     pub sent_at: i64,
     /// Idempotency key.
     pub idempotency_key: Option<String>,
+    /// Digest of the request the key was sent with (a later request with the same key must
+    /// have the same digest to be answered with this message).
+    pub idempotency_digest: Option<String>,
     /// Files.
     pub files: Vec<FileRow>,
     /// The draft `(id, version)` this message consumes: deleted in the same transaction, and the
@@ -426,23 +482,81 @@ macro_rules! insert_audit {
     }};
 }
 
+/// How the store connects.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a request waits for a connection (and SQLite for a lock) before the store
+    /// answers [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// PostgreSQL connections per hub node.
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { acquire_timeout: Duration::from_secs(10), max_connections: 16 }
+    }
+}
+
+/// `true` when a SQLite connection is outside any transaction and may serve again. SQLite can
+/// stay inside a transaction that sqlx believes ended (a COMMIT that failed with SQLITE_FULL
+/// leaves it open; a ROLLBACK after SQLite already rolled back fails and leaves sqlx's count
+/// behind). `BEGIN` fails inside a transaction, so `BEGIN; ROLLBACK` tells, and it runs after
+/// any rollback still queued on the connection.
+async fn sqlite_clean(conn: &mut sqlx::SqliteConnection) -> bool {
+    if let Err(e) = sqlx::raw_sql("BEGIN; ROLLBACK").execute(&mut *conn).await {
+        tracing::warn!(error = %e, "database connection left inside a transaction: closed and reopened");
+        return false;
+    }
+    if sqlx::Connection::is_in_transaction(conn) {
+        tracing::warn!("database connection with a transaction still counted: closed and reopened");
+        return false;
+    }
+    true
+}
+
 impl Store {
     /// Opens a database by URL and migrates it: `sqlite:<path>` (created if missing) or
     /// `postgres://…`. Any other scheme is an error, never a new empty database.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, &StoreOptions::default()).await
+    }
+
+    /// As [`Store::open`], with options.
+    ///
+    /// Every connection is checked when it goes back to its pool: one that is still inside a
+    /// transaction (a COMMIT that failed, a request cancelled mid-transaction, a ROLLBACK that
+    /// failed) is closed instead of reused, so that a failed write can never make later writes
+    /// land in a transaction that is never committed.
+    pub async fn open_with(url: &str, o: &StoreOptions) -> Result<Store> {
         let backend = if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+                .busy_timeout(o.acquire_timeout);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(o.acquire_timeout)
+                .after_release(|conn, _| Box::pin(async move { Ok(sqlite_clean(conn).await) }))
+                .connect_with(opts.clone())
+                .await?;
             sqlx::migrate!("migrations/sqlite").run(&writer).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-            let readers = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            let readers = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(o.acquire_timeout)
+                .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
+                .connect_with(opts)
+                .await?;
             Backend::Sqlite(readers, writer)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(o.max_connections)
+                .acquire_timeout(o.acquire_timeout)
+                .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
+                .connect(url)
+                .await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
             Backend::Postgres(pool)
         } else {
@@ -755,27 +869,57 @@ impl Store {
         Ok(())
     }
 
-    /// The message a sender stored under an idempotency key.
-    pub async fn message_by_idempotency(&self, sender: &str, key: &str) -> Result<Option<MessageRow>> {
-        let id: Option<i64> = on_pool!(self, |pool, sql| {
-            sqlx::query(sql("SELECT id FROM messages WHERE sender = ? AND idempotency_key = ?"))
+    /// The message a sender stored under an idempotency key, with the digest of the request it
+    /// was stored for (`None` for messages stored before digests were kept).
+    pub async fn message_by_idempotency(&self, sender: &str, key: &str) -> Result<Option<(MessageRow, Option<String>)>> {
+        let found: Option<(i64, Option<String>)> = on_pool!(self, |pool, sql| {
+            sqlx::query(sql("SELECT id, idempotency_digest FROM messages WHERE sender = ? AND idempotency_key = ?"))
                 .bind(sender)
                 .bind(key)
                 .fetch_optional(pool)
                 .await?
-                .map(|r| r.get(0))
+                .map(|r| (r.get(0), r.get(1)))
         });
-        match id {
-            Some(id) => self.message_by_id(id).await,
+        match found {
+            Some((id, digest)) => Ok(self.message_by_id(id).await?.map(|m| (m, digest))),
             None => Ok(None),
         }
+    }
+
+    /// Forgets idempotency keys of messages sent before `cutoff` (the same key may then be used
+    /// again); returns how many.
+    pub async fn forget_idempotency_keys(&self, cutoff: i64) -> Result<u64> {
+        on_writer!(self, |pool, sql| {
+            let r = sqlx::query(sql(
+                "UPDATE messages SET idempotency_key = NULL, idempotency_digest = NULL WHERE idempotency_key IS NOT NULL AND sent_at < ?",
+            ))
+            .bind(cutoff)
+            .execute(pool)
+            .await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    /// Proves that the database takes a durable write now (the readiness probe): one row per
+    /// hub node, upserted.
+    pub async fn probe_write(&self, node: &str, now: i64) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO health_probe (node, probed_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET probed_at = excluded.probed_at",
+            ))
+            .bind(node)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Stores a message, its files and an audit row in one transaction.
     pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
                 .bind(&m.public_id)
                 .bind(&m.sender)
                 .bind(&m.recipient)
@@ -784,6 +928,7 @@ impl Store {
                 .bind(&m.sent_terminal)
                 .bind(m.sent_at)
                 .bind(&m.idempotency_key)
+                .bind(&m.idempotency_digest)
                 .fetch_one(&mut *tx)
                 .await?;
             let id: i64 = r.get(0);

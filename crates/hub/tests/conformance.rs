@@ -101,6 +101,7 @@ async fn conformance(store: &Store) {
             sent_terminal: "TA".into(),
             sent_at: 1000 + i * 100,
             idempotency_key: Some(format!("k{i}")),
+            idempotency_digest: Some(format!("digest{i}")),
             from_draft: None,
             files: if i % 2 == 0 {
                 vec![file(0, "UPPLAN_x.CSV", Some("UPPLAN"), Some("202506")), file(1, "UPSIKYU_x.CSV", Some("UPSIKYU"), Some("202506"))]
@@ -134,6 +135,7 @@ async fn conformance(store: &Store) {
         sent_terminal: "TA".into(),
         sent_at: 9,
         idempotency_key: Some("k1".into()),
+        idempotency_digest: Some("other".into()),
         from_draft: None,
         files: vec![file(0, "n", None, None)],
     };
@@ -142,8 +144,15 @@ async fn conformance(store: &Store) {
         "{name}: idempotency key is unique per sender"
     );
     assert_eq!(store.message_count().await.unwrap(), 5, "{name}: the conflicting insert left nothing");
-    assert_eq!(store.message_by_idempotency(&a.number, "k1").await.unwrap().unwrap().public_id, "m1");
+    let (m1, digest) = store.message_by_idempotency(&a.number, "k1").await.unwrap().unwrap();
+    assert_eq!((m1.public_id.as_str(), digest.as_deref()), ("m1", Some("digest1")), "{name}: the key keeps the first request's digest");
     assert_eq!(store.message_by_idempotency(&b.number, "k1").await.unwrap(), None);
+    // Keys are forgotten after their time (here: messages sent before 1250, i.e. m0–m2).
+    assert_eq!(store.forget_idempotency_keys(1250).await.unwrap(), 3, "{name}");
+    assert_eq!(store.message_by_idempotency(&a.number, "k1").await.unwrap(), None, "{name}: forgotten");
+    assert!(store.message_by_idempotency(&a.number, "k3").await.unwrap().is_some(), "{name}: still kept");
+    store.probe_write("node-a", 1).await.unwrap();
+    store.probe_write("node-a", 2).await.unwrap();
     let m0 = store.message_for("m0", &b.number).await.unwrap().unwrap();
     assert_eq!(m0.files.len(), 2);
     assert_eq!(m0.note, "第0便　よろしくお願いします");
@@ -216,6 +225,7 @@ async fn conformance(store: &Store) {
         sent_terminal: "TA".into(),
         sent_at: 20,
         idempotency_key: None,
+        idempotency_digest: None,
         files: vec![file(0, "b.pdf", None, None)],
         from_draft: Some((d, version)),
     };

@@ -4,6 +4,7 @@
 mod common;
 mod conformance;
 mod crash;
+mod faults;
 mod flow;
 mod portal;
 mod security;

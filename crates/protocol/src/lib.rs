@@ -176,8 +176,16 @@ pub enum ErrorCode {
     /// 410: the message expired unfetched, or its content was purged after the retention period
     /// (its record and hashes are kept).
     Gone,
+    /// 422: the idempotency key was used before for a different request (another recipient,
+    /// note, files or draft); nothing was sent. Use a new key for a new message.
+    IdempotencyKeyReused,
     /// 500: the hub failed; nothing was stored.
     Internal,
+    /// 503: the hub's storage is full; nothing was stored. Retry after `Retry-After` seconds.
+    StorageFull,
+    /// 503: the hub cannot reach or write its database or file storage; nothing was stored.
+    /// Retry after `Retry-After` seconds.
+    StorageUnavailable,
 }
 
 impl ErrorCode {
@@ -192,11 +200,17 @@ impl ErrorCode {
             Conflict => 409,
             Gone => 410,
             TooLarge => 413,
-            RecipientNotRegistered | FileNameInvalid | SenderMismatch | ReceiverMismatch | SendUnitInvalid | AttachmentRefused | Empty => {
-                422
-            }
+            RecipientNotRegistered
+            | FileNameInvalid
+            | SenderMismatch
+            | ReceiverMismatch
+            | SendUnitInvalid
+            | AttachmentRefused
+            | Empty
+            | IdempotencyKeyReused => 422,
             AccountLocked => 423,
             Internal => 500,
+            StorageFull | StorageUnavailable => 503,
         }
     }
 }

@@ -1,0 +1,343 @@
+//! Storage faults under load: the disk fills up (a real tmpfs, mounted by the test) and is freed
+//! again; PostgreSQL is stopped and started mid-load (a private cluster, started by the test).
+//! A load driver records every acknowledged send and fetch; afterwards, on a restarted hub, every
+//! one of them is checked (content by SHA-256, state by listing). Nothing acknowledged may be
+//! lost, and every refusal while storage is failing must be a 503 with `Retry-After`.
+
+use crate::common::*;
+use renkei_protocol::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A tmpfs of a fixed size, unmounted on drop. `None` where mounting is not permitted (not
+/// root); CI runs as root, so there the test fails instead of skipping.
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    pub fn mount(tag: &str, megabytes: u32) -> Option<Tmpfs> {
+        let dir =
+            std::env::temp_dir().join(format!("renkei-tmpfs-{tag}-{}-{}", std::process::id(), renkei_hub::auth::token()[..6].to_owned()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0700"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = std::fs::remove_dir(&dir);
+            assert!(std::env::var_os("CI").is_none(), "CI must be able to mount a tmpfs (run as root) for the disk-full tests");
+            eprintln!("SKIPPED: cannot mount a tmpfs here (not root); the disk-full test runs in CI");
+            return None;
+        }
+        Some(Tmpfs { dir })
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Fills the file system holding `dir` to the last byte; returns the filler's path.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for chunk in [1 << 20, 64 << 10, 4 << 10, 512, 1] {
+        let buf = vec![0x5a_u8; chunk];
+        while f.write_all(&buf).and_then(|_| f.flush()).is_ok() {}
+    }
+    let _ = f.sync_all();
+    path
+}
+
+/// What the load driver saw.
+#[derive(Default)]
+pub struct Ledger {
+    /// Acknowledged sends: message id → (file SHA-256, acknowledged after the fault was cleared).
+    pub sent: HashMap<String, (String, bool)>,
+    /// Acknowledged fetches.
+    pub fetched: HashSet<String>,
+    /// Refusals by (status, code); a refusal with status 503 must carry Retry-After.
+    pub refusals: BTreeMap<(u16, String), usize>,
+    /// 503s without Retry-After.
+    pub without_retry_after: usize,
+    /// Transport errors (timeouts, resets).
+    pub transport: usize,
+}
+
+/// Records a refusal: its status, its error code, and whether a 503 carried Retry-After.
+async fn refused(l: &Mutex<Ledger>, r: reqwest::Response) {
+    let status = r.status().as_u16();
+    let retry_after = r.headers().get("retry-after").is_some();
+    let body = r.text().await.unwrap_or_default();
+    let code =
+        serde_json::from_str::<ErrorBody>(&body).map(|b| format!("{:?}", b.code)).unwrap_or_else(|_| format!("non-json: {body:.80}"));
+    let mut l = l.lock().unwrap();
+    if status == 503 && !retry_after {
+        l.without_retry_after += 1;
+    }
+    *l.refusals.entry((status, code)).or_default() += 1;
+}
+
+/// Runs senders (office 0 → 1) and a receiver (office 1) against `hub` until `stop`.
+pub fn load(
+    hub: &Hub,
+    sender: (reqwest::Client, String),
+    receiver: (reqwest::Client, String),
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+    cleared: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let to = hub.offices[1].number.clone();
+    for w in 0..4 {
+        let (c, token) = sender.clone();
+        let (url, ledger, stop, cleared, to) = (hub.url(paths::MESSAGES), ledger.clone(), stop.clone(), cleared.clone(), to.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let body = format!("{w}-{i} 連絡事項\n").repeat(300).into_bytes();
+                let files = vec![(format!("連絡{w}-{i}.txt"), body.clone())];
+                let after_clear = cleared.load(Ordering::Relaxed);
+                let r = c
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header(paths::IDEMPOTENCY_KEY, format!("fault-{w}-{i}"))
+                    .multipart(form(&to, "fault test", &files))
+                    .timeout(Duration::from_secs(20))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        let s: SendResponse = r.json().await.unwrap();
+                        assert_eq!(s.message.files[0].sha256, renkei_hub::blobs::sha256_hex(&body));
+                        ledger.lock().unwrap().sent.insert(s.message.id, (s.message.files[0].sha256.clone(), after_clear));
+                    }
+                    Ok(r) => {
+                        refused(&ledger, r).await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(_) => ledger.lock().unwrap().transport += 1,
+                }
+            }
+        }));
+    }
+    let (c, token) = receiver;
+    let (hub_url, ledger2) = (hub.url(""), ledger.clone());
+    tasks.push(tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            let page = c
+                .get(format!("{hub_url}{}", paths::INBOX))
+                .bearer_auth(&token)
+                .query(&[("status", "not_fetched"), ("limit", "20")])
+                .timeout(Duration::from_secs(20))
+                .send()
+                .await;
+            let page: MessagePage = match page {
+                Ok(r) if r.status() == 200 => r.json().await.unwrap(),
+                Ok(r) => {
+                    refused(&ledger2, r).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                Err(_) => {
+                    ledger2.lock().unwrap().transport += 1;
+                    continue;
+                }
+            };
+            if page.messages.is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            for m in page.messages {
+                let body = c.get(format!("{hub_url}/v1/messages/{}/files/0", m.id)).bearer_auth(&token).send().await;
+                match body {
+                    Ok(b) if b.status() == 200 => {
+                        let b = b.bytes().await.unwrap();
+                        assert_eq!(renkei_hub::blobs::sha256_hex(&b), m.files[0].sha256, "downloaded content of {}", m.id);
+                    }
+                    _ => continue,
+                }
+                let r = c.post(format!("{hub_url}/v1/messages/{}/fetch", m.id)).bearer_auth(&token).send().await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        ledger2.lock().unwrap().fetched.insert(m.id.clone());
+                    }
+                    Ok(r) => {
+                        refused(&ledger2, r).await;
+                    }
+                    Err(_) => ledger2.lock().unwrap().transport += 1,
+                }
+            }
+        }
+    }));
+    tasks
+}
+
+/// Every message of office `i`'s inbox (all pages).
+pub async fn whole_inbox(hub: &Hub, c: &reqwest::Client, token: &str) -> HashMap<String, MessageInfo> {
+    let mut out = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut q = vec![("limit", "200".to_owned())];
+        if let Some(cur) = &cursor {
+            q.push(("cursor", cur.clone()));
+        }
+        let page: MessagePage = c.get(hub.url(paths::INBOX)).bearer_auth(token).query(&q).send().await.unwrap().json().await.unwrap();
+        out.extend(page.messages.into_iter().map(|m| (m.id.clone(), m)));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+/// Checks every acknowledged send and fetch against the hub (content by SHA-256); returns
+/// (lost, reverted fetches, partial).
+pub async fn verify(hub: &Hub, ledger: &Ledger) -> (usize, usize, usize) {
+    let (c, token) = hub.session(1).await;
+    let inbox = whole_inbox(hub, &c, &token).await;
+    let (mut lost, mut reverted, mut partial) = (0, 0, 0);
+    for (id, (sha, _)) in &ledger.sent {
+        let Some(m) = inbox.get(id) else {
+            eprintln!("LOST: acknowledged message {id}");
+            lost += 1;
+            continue;
+        };
+        let body = c.get(hub.url(&format!("/v1/messages/{id}/files/0"))).bearer_auth(&token).send().await.unwrap();
+        if body.status() != 200 || renkei_hub::blobs::sha256_hex(&body.bytes().await.unwrap()) != *sha || m.files[0].sha256 != *sha {
+            eprintln!("PARTIAL: message {id} does not hold the acknowledged content");
+            partial += 1;
+        }
+    }
+    for id in &ledger.fetched {
+        if inbox.get(id).is_none_or(|m| m.fetched_at.is_none()) {
+            eprintln!("REVERTED: acknowledged fetch of {id}");
+            reverted += 1;
+        }
+    }
+    (lost, reverted, partial)
+}
+
+/// Polls `/readyz` until its status is `want`; returns how long that took.
+async fn ready_within(hub: &Hub, want: u16, limit: Duration) -> Option<Duration> {
+    let c = hub.anonymous();
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if let Ok(r) = c.get(hub.url("/readyz")).timeout(Duration::from_secs(2)).send().await
+            && r.status() == want
+        {
+            return Some(t0.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+fn tmp_litter(data_dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![data_dir.join("blobs").join("tmp")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_none_or(|x| x != "lock") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn disk_full_then_freed_loses_nothing_acknowledged() {
+    let Some(fs) = Tmpfs::mount("full", 48) else { return };
+    let data = fs.dir.join("data");
+    let hub = Hub::start_with(|c| c.data_dir = data.clone()).await;
+    let (sender, receiver) = (hub.session(0).await, hub.session(1).await);
+    let ledger: Arc<Mutex<Ledger>> = Arc::default();
+    let (stop, cleared) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let tasks = load(&hub, sender, receiver.clone(), ledger.clone(), stop.clone(), cleared.clone());
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = ledger.lock().unwrap().sent.len();
+    assert!(before > 10, "the load did not get going ({before} sends)");
+    let filler = tokio::task::spawn_blocking({
+        let d = fs.dir.clone();
+        move || fill(&d)
+    })
+    .await
+    .unwrap();
+    let t_full = Instant::now();
+    let not_ready = ready_within(&hub, 503, Duration::from_secs(5)).await;
+    // Logins while the disk is full: refused with a 503, or answered with a token that works.
+    let c = hub.terminal(1);
+    for _ in 0..5 {
+        let r = c
+            .post(hub.url(paths::SESSIONS))
+            .json(&LoginRequest { login: hub.offices[1].admin.clone(), password: renkei_hub::dev::DEMO_PASSWORD.into() })
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            let t = r.json::<LoginResponse>().await.unwrap().token;
+            let inbox = c.get(hub.url(paths::INBOX)).bearer_auth(&t).send().await.unwrap();
+            assert_eq!(inbox.status(), 200, "a token answered while the disk was full must work");
+        } else {
+            assert_eq!(r.status(), 503, "{}", r.text().await.unwrap());
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(2500).saturating_sub(t_full.elapsed())).await;
+    let during = ledger.lock().unwrap().refusals.clone();
+    std::fs::remove_file(&filler).unwrap();
+    cleared.store(true, Ordering::Relaxed);
+    let t_free = Instant::now();
+    let ready_again = ready_within(&hub, 200, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let recovery = t_free.elapsed();
+
+    // Restart on the same data and check every acknowledgement.
+    let Hub { running, dir, offices, config, pg } = hub;
+    running.shutdown(Duration::from_secs(5)).await.unwrap();
+    let hub = Hub { running: renkei_hub::start(config.clone()).await.unwrap(), dir, offices, config, pg };
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+    let (lost, reverted, partial) = verify(&hub, &ledger).await;
+    let after_clear = ledger.sent.values().filter(|(_, after)| *after).count();
+    eprintln!(
+        "disk full trial: acknowledged sends {} (after freeing {after_clear}), acknowledged fetches {}, lost {lost}, reverted {reverted}, partial {partial}; refusals {:?}; not ready after {:?}, ready again after {:?}; transport errors {}",
+        ledger.sent.len(),
+        ledger.fetched.len(),
+        ledger.refusals,
+        not_ready,
+        ready_again,
+        ledger.transport
+    );
+    assert_eq!((lost, reverted, partial), (0, 0, 0), "acknowledged data lost");
+    assert!(during.iter().any(|((s, code), _)| *s == 503 && code == "StorageFull"), "the full disk was never reported: {during:?}");
+    assert!(ledger.refusals.keys().all(|(s, _)| *s == 503), "storage faults must answer 503 only: {:?}", ledger.refusals);
+    assert_eq!(ledger.without_retry_after, 0, "503 without Retry-After");
+    assert!(after_clear > 0, "no send was acknowledged after the disk was freed (recovery {recovery:?})");
+    assert!(not_ready.is_some_and(|d| d <= Duration::from_millis(1500)), "/readyz did not report the full disk in time: {not_ready:?}");
+    assert!(ready_again.is_some_and(|d| d <= Duration::from_millis(1500)), "/readyz did not recover in time: {ready_again:?}");
+    let litter = tmp_litter(&hub.dir);
+    assert!(litter.is_empty(), "temporary blob files left behind: {litter:?}");
+    hub.running.shutdown(Duration::from_secs(5)).await.unwrap();
+    if let Some(pg) = hub.pg {
+        pg.drop_now().await;
+    }
+    drop(fs);
+}
