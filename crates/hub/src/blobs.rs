@@ -343,6 +343,35 @@ mod tests {
         assert_eq!(streamed, big.to_vec());
     }
 
+    #[tokio::test]
+    async fn opening_sweeps_what_crashed_writers_left_but_not_a_live_writers_files() {
+        let d = dir("sweep");
+        let live = BlobStore::open(&d).unwrap();
+        let Inner::Disk(disk) = &live.inner else { unreachable!() };
+        let in_flight = disk.tmp.join("in-flight");
+        std::fs::write(&in_flight, b"being written").unwrap();
+        // A crashed process: its folder and lock file remain, nobody holds the lock.
+        let tmp = d.join("tmp");
+        std::fs::create_dir_all(tmp.join("dead")).unwrap();
+        std::fs::write(tmp.join("dead").join("x.part"), b"half").unwrap();
+        std::fs::write(tmp.join("dead.lock"), b"").unwrap();
+        // The layout before per-process folders: loose files.
+        std::fs::write(tmp.join("loose.1234"), b"old").unwrap();
+        let h = live.put(Bytes::from_static(b"kept")).await.unwrap();
+
+        let second = BlobStore::open(&d).unwrap();
+        assert!(!tmp.join("dead").exists() && !tmp.join("dead.lock").exists(), "a dead writer's folder is swept");
+        assert!(!tmp.join("loose.1234").exists(), "loose files are swept");
+        assert!(in_flight.exists(), "a live writer's file is never touched");
+        assert_eq!(second.get(&h).await.unwrap().as_ref(), b"kept", "blobs are never touched");
+        assert!(second.probe().await.is_ok());
+        drop((live, second));
+        // Once the writer is gone, its folder goes at the next start.
+        let _third = BlobStore::open(&d).unwrap();
+        assert!(!in_flight.exists());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_puts_of_the_same_content() {
         for (d, b) in both("race") {

@@ -2056,3 +2056,80 @@ pub struct Participant {
     /// 所在地 (from the registry; empty if not there).
     pub address: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(code: &str) -> &'static str {
+        match classify_code(code).map(|f| f(String::new())) {
+            Some(StoreError::Full(_)) => "full",
+            Some(StoreError::Unavailable(_)) => "unavailable",
+            Some(_) => "other",
+            None => "none",
+        }
+    }
+
+    #[test]
+    fn storage_faults_are_told_apart_from_refusals() {
+        // SQLite: primary and extended result codes.
+        assert_eq!(class("13"), "full");
+        assert_eq!(class("10"), "unavailable");
+        assert_eq!(class(&(10 | (4 << 8)).to_string()), "unavailable", "SQLITE_IOERR_WRITE");
+        assert_eq!(class("5"), "unavailable", "SQLITE_BUSY");
+        assert_eq!(class("2067"), "none", "SQLITE_CONSTRAINT_UNIQUE is a conflict, not a fault");
+        assert_eq!(class("787"), "none", "SQLITE_CONSTRAINT_FOREIGNKEY");
+        // PostgreSQL SQLSTATEs.
+        assert_eq!(class("53100"), "full");
+        assert_eq!(class("53300"), "unavailable", "too many connections");
+        assert_eq!(class("08006"), "unavailable");
+        assert_eq!(class("57P01"), "unavailable", "admin shutdown");
+        assert_eq!(class("23505"), "none");
+        assert_eq!(class("42P01"), "none", "a missing table is a bug, not a fault");
+        let full = std::io::Error::from_raw_os_error(28);
+        assert!(matches!(StoreError::from(sqlx::Error::Io(full)), StoreError::Full(_)));
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_fault());
+        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_fault());
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_in_a_transaction_is_not_reused() {
+        let dir = std::env::temp_dir().join(format!("renkei-store-poison-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("t.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let Backend::Sqlite(_, writer) = &store.backend else { unreachable!() };
+        let other = SqlitePool::connect(&url).await.unwrap();
+        let committed = |node: &'static str| {
+            let other = other.clone();
+            async move {
+                let n: i64 =
+                    sqlx::query("SELECT COUNT(*) FROM health_probe WHERE node = ?").bind(node).fetch_one(&other).await.unwrap().get(0);
+                n == 1
+            }
+        };
+
+        // A COMMIT that fails (here a deferred foreign key; on a full disk SQLITE_FULL).
+        let mut tx = writer.begin().await.unwrap();
+        sqlx::raw_sql("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await.unwrap();
+        sqlx::query("INSERT INTO files (message_id, idx, name, size, sha256) VALUES (999999, 0, 'x', 1, 'y')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert!(tx.commit().await.is_err(), "the deferred constraint fails the COMMIT");
+        store.probe_write("after-commit", 1).await.unwrap();
+        assert!(committed("after-commit").await);
+
+        // SQLite inside a transaction that sqlx does not count (what a failed write on a full
+        // disk left behind): the connection must be closed, not reused.
+        {
+            let mut conn = writer.acquire().await.unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await.unwrap();
+        }
+        store.probe_write("after-leak", 2).await.unwrap();
+        assert!(committed("after-leak").await, "a write after a leaked transaction was acknowledged but never committed");
+        other.close().await;
+        store.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

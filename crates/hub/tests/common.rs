@@ -39,7 +39,8 @@ impl Hub {
         tweak(&mut config);
         let offices = renkei_hub::dev::setup(&config).await.unwrap();
         let running = renkei_hub::start(config.clone()).await.unwrap();
-        assert_eq!(running.state.store.backend_name(), if pg.is_some() { "postgres" } else { "sqlite" });
+        let want = if config.database_url().starts_with("postgres") { "postgres" } else { "sqlite" };
+        assert_eq!(running.state.store.backend_name(), want);
         Hub { running, dir, offices, config, pg }
     }
 
@@ -120,6 +121,8 @@ impl Hub {
 
     pub async fn stop(self) {
         self.running.shutdown(std::time::Duration::from_secs(5)).await.unwrap();
+        let litter = tmp_litter(&self.dir);
+        assert!(litter.is_empty(), "temporary blob files left behind: {litter:?}");
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Some(pg) = self.pg {
             pg.drop_now().await;
@@ -180,4 +183,21 @@ pub async fn error(r: reqwest::Response) -> ErrorBody {
     let b: ErrorBody = r.json().await.unwrap();
     assert_eq!(status, b.code.status(), "{b:?}");
     b
+}
+
+/// Files left in `blobs/tmp` (locks of live processes aside): must be none after every test.
+pub fn tmp_litter(data_dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![data_dir.join("blobs").join("tmp")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_none_or(|x| x != "lock") {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

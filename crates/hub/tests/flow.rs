@@ -158,6 +158,96 @@ async fn directory_lookup() {
 }
 
 #[tokio::test]
+async fn a_reused_key_answers_only_the_same_request() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b_no, c_no) = (hub.offices[1].number.clone(), hub.offices[2].number.clone());
+    let pdf = |s: &str| vec![("連絡.pdf".to_owned(), format!("%PDF-1.4 {s}").into_bytes())];
+    let first = send(&hub, &a, &ta, &b_no, &pdf("one"), Some("k-1")).await;
+    assert_eq!(first.status(), 201);
+    let first: SendResponse = first.json().await.unwrap();
+    // Another recipient, other content, another note, another file name: each refused, nothing sent.
+    let other_name = vec![("別名.pdf".to_owned(), b"%PDF-1.4 one".to_vec())];
+    for (to, files) in [(&c_no, pdf("one")), (&b_no, pdf("two")), (&b_no, other_name)] {
+        let e = error(send(&hub, &a, &ta, to, &files, Some("k-1")).await).await;
+        assert_eq!(e.code, ErrorCode::IdempotencyKeyReused);
+        assert!(e.message.contains("別の内容の送信にすでに使われています"), "{}", e.message);
+    }
+    let other_note = a
+        .post(hub.url(paths::MESSAGES))
+        .bearer_auth(&ta)
+        .header(paths::IDEMPOTENCY_KEY, "k-1")
+        .multipart(form(&b_no, "別のメモ", &pdf("one")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(other_note).await.code, ErrorCode::IdempotencyKeyReused);
+    assert_eq!(hub.running.state.store.message_count().await.unwrap(), 1, "nothing was sent for the refused requests");
+    // The same request again is a replay of the first message.
+    let again: SendResponse = send(&hub, &a, &ta, &b_no, &pdf("one"), Some("k-1")).await.json().await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.message.id, first.message.id);
+    // Keys belong to the office: another office may use the same key for its own message.
+    let (c, tc) = hub.session(2).await;
+    assert_eq!(send(&hub, &c, &tc, &b_no, &pdf("three"), Some("k-1")).await.status(), 201);
+
+    // Drafts: a key used for a direct send is refused on a draft send (the draft stays unsent);
+    // the key a draft was sent with replays that send only.
+    let d: DraftInfo = a
+        .post(hub.url(paths::DRAFTS))
+        .bearer_auth(&ta)
+        .multipart(form(&b_no, "下書き", &pdf("draft")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let send_draft = |id: String, key: &'static str| {
+        a.post(hub.url(&format!("/v1/drafts/{id}/send"))).bearer_auth(&ta).header(paths::IDEMPOTENCY_KEY, key).send()
+    };
+    let e = error(send_draft(d.id.clone(), "k-1").await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::IdempotencyKeyReused);
+    assert_eq!(a.get(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&ta).send().await.unwrap().status(), 200, "still a draft");
+    let sent = send_draft(d.id.clone(), "k-draft").await.unwrap();
+    assert_eq!(sent.status(), 201);
+    let sent: SendResponse = sent.json().await.unwrap();
+    let replay = send_draft(d.id.clone(), "k-draft").await.unwrap();
+    assert_eq!(replay.status(), 200);
+    let replay: SendResponse = replay.json().await.unwrap();
+    assert!(replay.replayed && replay.message.id == sent.message.id);
+    let d2: DraftInfo = a
+        .post(hub.url(paths::DRAFTS))
+        .bearer_auth(&ta)
+        .multipart(form(&b_no, "", &pdf("draft2")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error(send_draft(d2.id.clone(), "k-draft").await.unwrap()).await.code, ErrorCode::IdempotencyKeyReused);
+    assert_eq!(error(send(&hub, &a, &ta, &b_no, &pdf("one"), Some("k-draft")).await).await.code, ErrorCode::IdempotencyKeyReused);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_the_configured_days() {
+    let hub = Hub::start_with(|c| c.retention.idempotency_key_days = 7).await;
+    let (a, ta) = hub.session(0).await;
+    let to = hub.offices[1].number.clone();
+    let files = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 x".to_vec())];
+    assert_eq!(send(&hub, &a, &ta, &to, &files, Some("week")).await.status(), 201);
+    let r = hub.running.state.retention_pass(renkei_hub_now() + 6 * 86400).await.unwrap();
+    assert_eq!(r.forgotten_keys, 0);
+    assert_eq!(send(&hub, &a, &ta, &to, &files, Some("week")).await.status(), 200, "kept for 7 days");
+    let r = hub.running.state.retention_pass(renkei_hub_now() + 8 * 86400).await.unwrap();
+    assert_eq!(r.forgotten_keys, 1);
+    assert_eq!(send(&hub, &a, &ta, &to, &files, Some("week")).await.status(), 201, "a forgotten key makes a new message");
+    hub.stop().await;
+}
+
+#[tokio::test]
 async fn drafts_are_shared_by_the_offices_terminals() {
     let hub = Hub::start().await;
     let (pc1, t1) = hub.session(0).await;
