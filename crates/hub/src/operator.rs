@@ -149,6 +149,9 @@ struct TopT {
     participating: i64,
     per_day: Vec<(String, i64)>,
     per_pref: Vec<(&'static str, i64)>,
+    /// Storage parts: (description, ok, since in JST).
+    storage: Vec<(String, bool, String)>,
+    storage_failing: bool,
 }
 
 pub(crate) async fn top(State(st): State<AppState>, op: Operator) -> Response {
@@ -179,6 +182,13 @@ pub(crate) async fn top(State(st): State<AppState>, op: Operator) -> Response {
         participating: st.store.search_participants(&Default::default(), &today, 0).await.map(|(_, n)| n).unwrap_or(0),
         per_day,
         per_pref,
+        storage_failing: !st.health.failing().is_empty(),
+        storage: st
+            .health
+            .parts()
+            .into_iter()
+            .map(|p| (p.describe(), p.state.is_ok(), if p.since > 0 { jst_minutes(p.since) } else { "起動時".into() }))
+            .collect(),
     })
 }
 

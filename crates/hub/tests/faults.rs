@@ -264,6 +264,12 @@ async fn disk_full_then_freed_loses_nothing_acknowledged() {
     .unwrap();
     let t_full = Instant::now();
     let not_ready = ready_within(&hub, 503, Duration::from_secs(5)).await;
+    // What the operator console shows.
+    let failing = hub.running.state.health.failing();
+    assert!(
+        failing.iter().any(|p| p.part == renkei_hub::health::Part::Blobs && p.describe().contains("空き容量がありません")),
+        "{failing:?}"
+    );
     // Logins while the disk is full: refused with a 503, or answered with a token that works.
     let c = hub.terminal(1);
     for _ in 0..5 {
@@ -293,6 +299,11 @@ async fn disk_full_then_freed_loses_nothing_acknowledged() {
         t.await.unwrap();
     }
     let recovery = t_free.elapsed();
+    assert!(hub.running.state.health.failing().is_empty());
+    let m = reqwest::get(format!("http://{}/metrics", hub.running.metrics_addr.unwrap())).await.unwrap().text().await.unwrap();
+    for want in [r#"renkei_storage_failures_total{part="blobs",kind="full"}"#, r#"renkei_storage_ready{part="blobs"} 1"#] {
+        assert!(m.contains(want), "{want} not in the metrics");
+    }
 
     // Restart on the same data and check every acknowledgement.
     let Hub { running, dir, offices, config, pg } = hub;

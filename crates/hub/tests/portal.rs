@@ -427,6 +427,7 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     assert_eq!(crate::common::send(&hub, &b, &tb, &hub.offices[2].number, &files, None).await.status(), 201);
     let (_, _, page) = op.get("/operator/").await;
     assert!(page.contains(&format!("<b>{expected}</b> 事業所")), "overview counts the registry");
+    assert!(page.contains("データベース: 正常") && page.contains("ファイル保存領域: 正常"), "storage state on the overview");
     let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
     let day = format!("{}/{:02}/{:02}", today.year(), u8::from(today.month()), today.day());
     assert!(page.contains(&format!(r#"<tr><td>{day}</td><td class="num">{}</td></tr>"#, files.len())), "files per day: {page}");
