@@ -18,8 +18,9 @@ fn spawn_hub(dir: &std::path::Path, port: u16, db: Option<&str>) -> Child {
         .env("RENKEI_DATA_DIR", dir)
         .env("RENKEI_LISTEN", format!("127.0.0.1:{port}"))
         .env("RENKEI_LOG", "warn")
+        .env("RENKEI_METRICS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(if std::env::var_os("RENKEI_TEST_HUB_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() });
     if let Some(db) = db {
         c.env("RENKEI_DATABASE_URL", db);
     }
@@ -108,6 +109,8 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let tb = login(c2.clone(), offices[1].admin.clone(), url2(paths::SESSIONS)).await;
+    let litter = tmp_litter(&dir);
+    assert!(litter.is_empty(), "the restarted hub left the killed one's temporary files: {litter:?}");
     let page: MessagePage =
         c2.get(url2(paths::INBOX)).bearer_auth(&tb).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
     let stored: HashMap<String, MessageInfo> = page.messages.into_iter().map(|m| (m.id.clone(), m)).collect();
@@ -132,6 +135,104 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
         }
     }
     eprintln!("crash test: {} acknowledged, {} stored", acked.len(), stored.len());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(pg) = pg {
+        pg.drop_now().await;
+    }
+}
+
+#[tokio::test]
+async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
+    // 60 messages waiting, sent through an in-process hub; then the real binary on the same data.
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    for i in 0..60 {
+        let files = vec![(format!("連絡{i}.txt"), format!("{i}\n").repeat(1000).into_bytes())];
+        assert_eq!(send(&hub, &a, &ta, &hub.offices[1].number.clone(), &files, None).await.status(), 201);
+    }
+    let (dir, db, offices) = (hub.dir.clone(), hub.config.database_url.clone(), hub.offices.clone());
+    let Hub { running, pg, .. } = hub;
+    running.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let port = free_port();
+    let mut child = spawn_hub(&dir, port, db.as_deref());
+    let url = move |p: &str| format!("https://localhost:{port}{p}");
+    let c = client_for_dir(&offices[1].terminal_dir, port);
+    for _ in 0..100 {
+        if c.get(url("/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r: LoginResponse = c
+        .post(url(paths::SESSIONS))
+        .json(&LoginRequest { login: offices[1].admin.clone(), password: renkei_hub::dev::DEMO_PASSWORD.into() })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page: MessagePage =
+        c.get(url(paths::INBOX)).bearer_auth(&r.token).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page.messages.len(), 60);
+    // Two receivers acknowledge fetches (and opens) concurrently; the hub dies under them.
+    let acked: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for (w, chunk) in page.messages.chunks(30).enumerate() {
+        let (c, token, acked, ids) = (c.clone(), r.token.clone(), acked.clone(), chunk.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
+        tasks.push(tokio::spawn(async move {
+            for (i, id) in ids.iter().enumerate() {
+                let open = (i + w) % 3 == 0;
+                let what = if open { "open" } else { "fetch" };
+                match c.post(format!("https://localhost:{port}/v1/messages/{id}/{what}")).bearer_auth(&token).send().await {
+                    Ok(r) if r.status() == 200 => acked.lock().unwrap().push((id.clone(), open)),
+                    _ => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+
+    let port2 = free_port();
+    let mut child = spawn_hub(&dir, port2, db.as_deref());
+    let c2 = client_for_dir(&offices[1].terminal_dir, port2);
+    let url2 = move |p: &str| format!("https://localhost:{port2}{p}");
+    for _ in 0..100 {
+        if c2.get(url2("/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tb: LoginResponse = c2
+        .post(url2(paths::SESSIONS))
+        .json(&LoginRequest { login: offices[1].admin.clone(), password: renkei_hub::dev::DEMO_PASSWORD.into() })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page: MessagePage =
+        c2.get(url2(paths::INBOX)).bearer_auth(&tb.token).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
+    let stored: HashMap<String, MessageInfo> = page.messages.into_iter().map(|m| (m.id.clone(), m)).collect();
+    for (id, open) in &acked {
+        let m = &stored[id];
+        assert!(m.fetched_at.is_some(), "acknowledged fetch of {id} reverted");
+        if *open {
+            assert!(m.opened_at.is_some(), "acknowledged open of {id} reverted");
+        }
+    }
+    assert!(!acked.is_empty(), "no receipt was acknowledged before the kill");
+    eprintln!("receipt crash test: {} acknowledged receipts of 60, none reverted", acked.len());
     child.kill().unwrap();
     child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
