@@ -52,6 +52,11 @@ impl HubError {
             _ => None,
         }
     }
+    /// Worth retrying later with the same idempotency key: the hub could not be reached, or it
+    /// said its storage is full or unavailable (503; nothing was stored).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, HubError::Network(_)) || matches!(self, HubError::Api { status: 503, .. })
+    }
     /// The session is gone (expired, logged out, revoked): log in again.
     pub fn needs_login(&self) -> bool {
         matches!(self, HubError::NotLoggedIn) || matches!(self, HubError::Api { status: 401, .. })

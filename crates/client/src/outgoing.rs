@@ -291,7 +291,7 @@ pub async fn send_one(
             state.record_sent(&key, to, &r.message.id, &names).await?;
             Ok(if r.replayed { Outcome::AlreadySent { id: r.message.id } } else { Outcome::Sent { id: r.message.id } })
         }
-        Err(e) => Ok(Outcome::Failed { retry: matches!(e, HubError::Network(_)), reason: e.to_string() }),
+        Err(e) => Ok(Outcome::Failed { retry: e.is_transient(), reason: e.to_string() }),
     }
 }
 
