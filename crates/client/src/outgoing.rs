@@ -8,7 +8,7 @@
 //! deliberate second copy.
 
 use crate::archive;
-use crate::hub::{HubClient, HubError, OutFile, hex};
+use crate::hub::{HubClient, OutFile, hex};
 use crate::state::State;
 use renkei_spec::diag::Severity;
 use renkei_spec::unit::UnitKind;
