@@ -420,3 +420,22 @@ pub fn save_session(p: &Profile, s: Option<&Session>) -> std::io::Result<()> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: ErrorCode) -> HubError {
+        HubError::Api { status, body: ErrorBody { code, message: String::new(), message_en: String::new(), details: vec![] } }
+    }
+
+    #[test]
+    fn storage_faults_and_network_failures_are_retried_refusals_are_not() {
+        assert!(HubError::Network("reset".into()).is_transient());
+        assert!(api(503, ErrorCode::StorageFull).is_transient());
+        assert!(api(503, ErrorCode::StorageUnavailable).is_transient());
+        assert!(!api(422, ErrorCode::IdempotencyKeyReused).is_transient());
+        assert!(!api(422, ErrorCode::SendUnitInvalid).is_transient());
+        assert!(!api(500, ErrorCode::Internal).is_transient());
+    }
+}
