@@ -326,7 +326,7 @@ async fn disk_full_then_freed_loses_nothing_acknowledged() {
     assert!(ledger.refusals.keys().all(|(s, _)| *s == 503), "storage faults must answer 503 only: {:?}", ledger.refusals);
     assert_eq!(ledger.without_retry_after, 0, "503 without Retry-After");
     assert!(after_clear > 0, "no send was acknowledged after the disk was freed (recovery {recovery:?})");
-    assert!(not_ready.is_some_and(|d| d <= Duration::from_millis(1500)), "/readyz did not report the full disk in time: {not_ready:?}");
+    assert!(not_ready.is_some_and(|d| d <= Duration::from_secs(1)), "/readyz did not report the full disk in time: {not_ready:?}");
     assert!(ready_again.is_some_and(|d| d <= Duration::from_millis(1500)), "/readyz did not recover in time: {ready_again:?}");
     hub.stop().await;
     drop(fs);
