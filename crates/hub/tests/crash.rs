@@ -143,6 +143,57 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
     }
 }
 
+/// A hub running as a child process on a test's data, with a logged-in client of one office.
+struct ChildHub {
+    child: Child,
+    port: u16,
+    client: reqwest::Client,
+    token: String,
+}
+
+impl ChildHub {
+    async fn start(dir: &std::path::Path, db: Option<&str>, office: &renkei_hub::dev::DemoOffice) -> ChildHub {
+        let port = free_port();
+        let child = spawn_hub(dir, port, db);
+        let client = client_for_dir(&office.terminal_dir, port);
+        let mut hub = ChildHub { child, port, client, token: String::new() };
+        for _ in 0..100 {
+            if hub.client.get(hub.url("/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let login = LoginRequest { login: office.admin.clone(), password: renkei_hub::dev::DEMO_PASSWORD.into() };
+        let r: LoginResponse = hub.client.post(hub.url(paths::SESSIONS)).json(&login).send().await.unwrap().json().await.unwrap();
+        hub.token = r.token;
+        hub
+    }
+
+    fn url(&self, p: &str) -> String {
+        format!("https://localhost:{}{p}", self.port)
+    }
+
+    async fn inbox(&self) -> HashMap<String, MessageInfo> {
+        let page: MessagePage = self
+            .client
+            .get(self.url(paths::INBOX))
+            .bearer_auth(&self.token)
+            .query(&[("limit", "200")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page.messages.into_iter().map(|m| (m.id.clone(), m)).collect()
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
     // 60 messages waiting, sent through an in-process hub; then the real binary on the same data.
@@ -156,38 +207,19 @@ async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
     let Hub { running, pg, .. } = hub;
     running.shutdown(Duration::from_secs(5)).await.unwrap();
 
-    let port = free_port();
-    let mut child = spawn_hub(&dir, port, db.as_deref());
-    let url = move |p: &str| format!("https://localhost:{port}{p}");
-    let c = client_for_dir(&offices[1].terminal_dir, port);
-    for _ in 0..100 {
-        if c.get(url("/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let r: LoginResponse = c
-        .post(url(paths::SESSIONS))
-        .json(&LoginRequest { login: offices[1].admin.clone(), password: renkei_hub::dev::DEMO_PASSWORD.into() })
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page: MessagePage =
-        c.get(url(paths::INBOX)).bearer_auth(&r.token).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
-    assert_eq!(page.messages.len(), 60);
+    let first = ChildHub::start(&dir, db.as_deref(), &offices[1]).await;
+    let waiting: Vec<String> = first.inbox().await.into_keys().collect();
+    assert_eq!(waiting.len(), 60);
     // Two receivers acknowledge fetches (and opens) concurrently; the hub dies under them.
     let acked: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
     let mut tasks = Vec::new();
-    for (w, chunk) in page.messages.chunks(30).enumerate() {
-        let (c, token, acked, ids) = (c.clone(), r.token.clone(), acked.clone(), chunk.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
+    for (w, chunk) in waiting.chunks(30).enumerate() {
+        let (c, token, acked, ids, base) = (first.client.clone(), first.token.clone(), acked.clone(), chunk.to_vec(), first.url(""));
         tasks.push(tokio::spawn(async move {
             for (i, id) in ids.iter().enumerate() {
                 let open = (i + w) % 3 == 0;
                 let what = if open { "open" } else { "fetch" };
-                match c.post(format!("https://localhost:{port}/v1/messages/{id}/{what}")).bearer_auth(&token).send().await {
+                match c.post(format!("{base}/v1/messages/{id}/{what}")).bearer_auth(&token).send().await {
                     Ok(r) if r.status() == 200 => acked.lock().unwrap().push((id.clone(), open)),
                     _ => return,
                 }
@@ -195,35 +227,14 @@ async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    first.kill();
     for t in tasks {
         let _ = t.await;
     }
     let acked = acked.lock().unwrap().clone();
 
-    let port2 = free_port();
-    let mut child = spawn_hub(&dir, port2, db.as_deref());
-    let c2 = client_for_dir(&offices[1].terminal_dir, port2);
-    let url2 = move |p: &str| format!("https://localhost:{port2}{p}");
-    for _ in 0..100 {
-        if c2.get(url2("/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let tb: LoginResponse = c2
-        .post(url2(paths::SESSIONS))
-        .json(&LoginRequest { login: offices[1].admin.clone(), password: renkei_hub::dev::DEMO_PASSWORD.into() })
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let page: MessagePage =
-        c2.get(url2(paths::INBOX)).bearer_auth(&tb.token).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
-    let stored: HashMap<String, MessageInfo> = page.messages.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let second = ChildHub::start(&dir, db.as_deref(), &offices[1]).await;
+    let stored = second.inbox().await;
     for (id, open) in &acked {
         let m = &stored[id];
         assert!(m.fetched_at.is_some(), "acknowledged fetch of {id} reverted");
@@ -233,8 +244,7 @@ async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
     }
     assert!(!acked.is_empty(), "no receipt was acknowledged before the kill");
     eprintln!("receipt crash test: {} acknowledged receipts of 60, none reverted", acked.len());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    second.kill();
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(pg) = pg {
         pg.drop_now().await;
