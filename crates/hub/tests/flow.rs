@@ -193,16 +193,11 @@ async fn a_reused_key_answers_only_the_same_request() {
 
     // Drafts: a key used for a direct send is refused on a draft send (the draft stays unsent);
     // the key a draft was sent with replays that send only.
-    let d: DraftInfo = a
-        .post(hub.url(paths::DRAFTS))
-        .bearer_auth(&ta)
-        .multipart(form(&b_no, "下書き", &pdf("draft")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let new_draft = |content: &'static str| async {
+        let r = a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form(&b_no, "下書き", &pdf(content))).send().await.unwrap();
+        r.json::<DraftInfo>().await.unwrap()
+    };
+    let d = new_draft("draft").await;
     let send_draft = |id: String, key: &'static str| {
         a.post(hub.url(&format!("/v1/drafts/{id}/send"))).bearer_auth(&ta).header(paths::IDEMPOTENCY_KEY, key).send()
     };
@@ -216,16 +211,7 @@ async fn a_reused_key_answers_only_the_same_request() {
     assert_eq!(replay.status(), 200);
     let replay: SendResponse = replay.json().await.unwrap();
     assert!(replay.replayed && replay.message.id == sent.message.id);
-    let d2: DraftInfo = a
-        .post(hub.url(paths::DRAFTS))
-        .bearer_auth(&ta)
-        .multipart(form(&b_no, "", &pdf("draft2")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d2 = new_draft("draft2").await;
     assert_eq!(error(send_draft(d2.id.clone(), "k-draft").await.unwrap()).await.code, ErrorCode::IdempotencyKeyReused);
     assert_eq!(error(send(&hub, &a, &ta, &b_no, &pdf("one"), Some("k-draft")).await).await.code, ErrorCode::IdempotencyKeyReused);
     hub.stop().await;
