@@ -87,8 +87,12 @@ impl Scanner {
 }
 
 /// A path in `dir` for `name` that does not overwrite another file: `name`, then `name (2).ext`,
-/// … A candidate for which `reuse` says yes (same contents) is taken as it is.
+/// … A candidate for which `reuse` says yes (same contents) is taken as it is. The name is first
+/// made safe on every system (`renkei_protocol::names::safe_name`): never outside `dir`, never a
+/// device name, no invisible characters.
 pub fn free_name(dir: &Path, name: &str, reuse: impl Fn(&Path) -> bool) -> PathBuf {
+    let name = renkei_protocol::names::safe_name(name);
+    let name = name.as_str();
     let (stem, ext) = match name.rfind('.') {
         Some(i) if i > 0 => (&name[..i], &name[i..]),
         _ => (name, ""),
@@ -238,6 +242,10 @@ mod tests {
             move_into(&d.join("x.CSV"), &d.join(ERROR_DIR)).unwrap();
         }
         assert!(d.join(ERROR_DIR).join("x.CSV").exists() && d.join(ERROR_DIR).join("x (2).CSV").exists());
+        // Names from elsewhere never leave the folder nor name a device.
+        for (given, want) in [("../../etc/passwd", "_.._etc_passwd"), ("CON.txt", "_CON.txt"), ("a\u{202e}txt.exe", "a_txt.exe")] {
+            assert_eq!(free_name(&d, given, |_| false), d.join(want), "{given}");
+        }
         write_reason(&d.join(ERROR_DIR).join("x.CSV"), &["1行目 だめ".into()]).unwrap();
         let r = std::fs::read_to_string(d.join(ERROR_DIR).join("x.CSV.理由.txt")).unwrap();
         assert!(r.contains("1行目 だめ"), "{r}");

@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::checks::{self, Upload};
 use crate::error::ApiError;
+use crate::service::{accounts, licence};
 use crate::store::{Audit, FileRow, ListFilter, MessageRow, NewMessage, Terminal, User};
 use crate::tls::PeerCert;
 use axum::Json;
@@ -107,7 +108,7 @@ async fn caller(st: &AppState, peer: &PeerCert, h: &HeaderMap, ip: SocketAddr, a
         let token_hash = auth::token_hash(token);
         if let Some((user, terminal)) = st.store.authenticate(fp, &token_hash, now()).await?
             && user.office == terminal.office
-            && (allow_temporary || !user.must_change)
+            && (allow_temporary || !accounts::password_state(&user, &st.config.auth, now()).must_change())
         {
             return Ok(Caller { user, terminal, token_hash, ip: ip.ip().to_string() });
         }
@@ -130,75 +131,43 @@ async fn caller(st: &AppState, peer: &PeerCert, h: &HeaderMap, ip: SocketAddr, a
     if user.office != terminal.office {
         return Err(ApiError::new(ErrorCode::Forbidden, "この端末は別の事業所の端末です", "user and terminal belong to different offices"));
     }
-    if user.must_change && !allow_temporary {
-        return Err(ApiError::new(
-            ErrorCode::PasswordChangeRequired,
-            "仮パスワードのままです。先にパスワードを変更してください",
-            "change the temporary password first",
-        ));
+    match accounts::password_state(&user, &st.config.auth, now()) {
+        _ if allow_temporary => {}
+        accounts::PasswordState::Current => {}
+        accounts::PasswordState::Temporary => {
+            return Err(ApiError::new(
+                ErrorCode::PasswordChangeRequired,
+                "仮パスワードのままです。先にパスワードを変更してください",
+                "change the temporary password first",
+            ));
+        }
+        accounts::PasswordState::Expired => {
+            return Err(ApiError::new(
+                ErrorCode::PasswordChangeRequired,
+                "パスワードの有効期限が切れています。先にパスワードを変更してください",
+                "the password expired; change it first",
+            ));
+        }
     }
     Ok(Caller { user, terminal, token_hash, ip: ip.ip().to_string() })
 }
 
-/// Checks credentials with lockout. Returns the user on success.
-pub(crate) async fn check_credentials(st: &AppState, login: &str, password: &str) -> Result<User, ApiError> {
-    let bad = || ApiError::new(ErrorCode::BadCredentials, "ログインIDまたはパスワードが違います", "wrong login ID or password");
-    let Some(user) = st.store.user_by_login(login).await? else {
-        // Same work as a real check, so timing does not reveal which IDs exist.
-        let _ = tokio::task::spawn_blocking(|| {
-            auth::verify_password("x", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$3x1Q6cqu6wTWlKAx7SN4B0ZAPXjjEQNhuBtuEgbCAOU")
-        })
-        .await;
-        return Err(bad());
-    };
-    let t = now();
-    if let Some(until) = user.locked_until
-        && until > t
-    {
-        let when = OffsetDateTime::from_unix_timestamp(until).map(|d| d.to_offset(time::macros::offset!(+9))).ok();
-        let hm = when.map_or(String::new(), |d| format!("{:02}:{:02}", d.hour(), d.minute()));
-        return Err(ApiError::new(
-            ErrorCode::AccountLocked,
-            format!("パスワードを続けて間違えたため、{hm}（日本時間）までログインできません"),
-            "locked after repeated failures",
-        ));
-    }
-    let (pw, hash) = (password.to_owned(), user.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash)).await.map_err(ApiError::internal)?;
-    if !ok {
-        let failures = st.store.login_failed(user.id, st.config.auth.max_failures, t + st.config.auth.lockout_minutes * 60).await?;
-        let left = st.config.auth.max_failures - failures;
-        let mut e = bad();
-        if left > 0 {
-            e.0.message = format!(
-                "ログインIDまたはパスワードが違います（あと{left}回間違えると{}分間ログインできなくなります）",
-                st.config.auth.lockout_minutes
-            );
-        } else {
-            e = ApiError::new(
-                ErrorCode::AccountLocked,
-                format!(
-                    "パスワードを{}回続けて間違えたため、{}分間ログインできません",
-                    st.config.auth.max_failures, st.config.auth.lockout_minutes
-                ),
-                "locked after repeated failures",
-            );
-        }
-        return Err(e);
-    }
-    st.store.login_succeeded(user.id).await?;
-    let mut user = user;
-    // An expired password must be changed first, as a temporary one.
-    user.must_change |= st.config.auth.password_expires(user.password_set_at).is_some_and(|e| e <= t);
-    // Only someone who knows the password learns that the ID was disabled.
-    if user.disabled {
-        return Err(ApiError::new(
+/// A failed login as the API (and the portal, which shows its message) answers it.
+pub(crate) fn login_refused(st: &AppState, e: accounts::LoginError) -> ApiError {
+    match e {
+        accounts::LoginError::Credentials => ApiError::new(
+            ErrorCode::BadCredentials,
+            accounts::credentials_message(&st.config.auth),
+            "wrong login ID or password, or locked",
+        ),
+        accounts::LoginError::Disabled => ApiError::new(
             ErrorCode::BadCredentials,
             "このログインIDは使えなくなっています。事業所の管理者に確認してください",
             "the user has been disabled",
-        ));
+        ),
+        accounts::LoginError::Store(e) => e.into(),
+        accounts::LoginError::Internal(e) => ApiError::internal(e),
     }
-    Ok(user)
 }
 
 #[utoipa::path(post, path = "/v1/enrol", tag = "terminals", request_body = EnrolRequest, responses((status = 200, description = "成功 / OK", body = EnrolResponse), (status = 400, description = "コード・CSR不正 / bad code or CSR", body = ErrorBody), (status = 401, description = "ログインIDまたはパスワードが違う / bad credentials", body = ErrorBody), (status = 423, description = "ロック中 / locked", body = ErrorBody)), security(()))]
@@ -207,7 +176,9 @@ pub(crate) async fn enrol(
     ConnectInfo(ip): ConnectInfo<SocketAddr>,
     Json(req): Json<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
-    let user = check_credentials(&st, &req.login, &req.password).await?;
+    let user = accounts::login_user(&st.store, &st.config.auth, &req.login, &req.password, accounts::Door::Web, now())
+        .await
+        .map_err(|e| login_refused(&st, e))?;
     let t = now();
     if !st.store.use_enrolment_code(&auth::token_hash(&auth::normalize_code(&req.code)), &user.office, t).await? {
         return Err(ApiError::new(
@@ -250,7 +221,9 @@ pub(crate) async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let terminal = terminal(&st, &peer).await?;
-    let user = check_credentials(&st, &req.login, &req.password).await?;
+    let user = accounts::login_user(&st.store, &st.config.auth, &req.login, &req.password, accounts::Door::Terminal, now())
+        .await
+        .map_err(|e| login_refused(&st, e))?;
     if user.office != terminal.office {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -276,12 +249,13 @@ pub(crate) async fn login(
             t,
         )
         .await?;
+    let must_change = accounts::password_state(&user, &st.config.auth, t).must_change();
     Ok(Json(LoginResponse {
         token,
         office: user.office,
         user_name: user.name,
         role: user.role,
-        must_change_password: user.must_change,
+        must_change_password: must_change,
         expires_at: rfc3339(expires),
         password_expires_at: st.config.auth.password_expires(user.password_set_at).map(rfc3339),
     }))
@@ -299,22 +273,32 @@ pub(crate) async fn change_password(
     TemporaryCaller(c): TemporaryCaller,
     Json(req): Json<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let (cur, hash) = (req.current.clone(), c.user.password_hash.clone());
-    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.map_err(ApiError::internal)? {
-        return Err(ApiError::new(ErrorCode::BadCredentials, "現在のパスワードが違います", "current password is wrong"));
+    let t = now();
+    match accounts::change_password(
+        &st.store,
+        &c.user,
+        &req.current,
+        &req.new,
+        accounts::Keeping::Api(&c.token_hash),
+        c.audit("password", String::new()),
+        t,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(accounts::PasswordError::WrongCurrent) => {
+            return Err(ApiError::new(ErrorCode::BadCredentials, "現在のパスワードが違います", "current password is wrong"));
+        }
+        Err(accounts::PasswordError::Policy) => {
+            return Err(ApiError::new(
+                ErrorCode::PasswordPolicy,
+                accounts::PASSWORD_RULE,
+                "8-64 characters with letters and digits, different from the current one",
+            ));
+        }
+        Err(accounts::PasswordError::Store(e)) => return Err(e.into()),
+        Err(accounts::PasswordError::Internal(e)) => return Err(ApiError::internal(e)),
     }
-    if !auth::password_ok(&req.new) || req.new == req.current {
-        return Err(ApiError::new(
-            ErrorCode::PasswordPolicy,
-            "新しいパスワードは8〜64文字で、英字と数字を両方含め、今のパスワードと違うものにしてください",
-            "8-64 characters with letters and digits, different from the current one",
-        ));
-    }
-    let new = req.new.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
-    st.store.set_password(c.user.id, &hash, false).await?;
-    st.store.audit(c.audit("password", String::new()), now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -340,11 +324,6 @@ pub(crate) async fn new_enrolment_code(State(st): State<AppState>, c: Caller) ->
     Ok(Json(EnrolmentCode { code, expires_at: rfc3339(exp) }))
 }
 
-fn license_valid(o: &crate::store::Office) -> bool {
-    let today = OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date().to_string();
-    o.license_until.as_deref().is_some_and(|u| u >= today.as_str())
-}
-
 #[utoipa::path(get, path = "/v1/directory/{office}", tag = "directory", params(("office" = String, Path, description = "事業所番号")), responses((status = 200, description = "成功 / OK", body = DirectoryEntry), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn directory(
     State(st): State<AppState>,
@@ -352,9 +331,13 @@ pub(crate) async fn directory(
     Path(office): Path<String>,
 ) -> Result<Json<DirectoryEntry>, ApiError> {
     Ok(Json(match st.store.office(&office).await? {
-        Some(o) => {
-            DirectoryEntry { license_valid: license_valid(&o), office, registered: true, name: Some(o.name), service_kinds: o.kinds }
-        }
+        Some(o) => DirectoryEntry {
+            license_valid: licence::is_valid(&o, &licence::today_jst()),
+            office,
+            registered: true,
+            name: Some(o.name),
+            service_kinds: o.kinds,
+        },
         None => DirectoryEntry { office, registered: false, license_valid: false, name: None, service_kinds: vec![] },
     }))
 }
@@ -422,6 +405,18 @@ async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result
                 let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
                 if name.is_empty() {
                     return Err(ApiError::new(ErrorCode::BadRequest, "ファイル名のないファイルがあります", "file without a name"));
+                }
+                // One rule for names, here and in the client (renkei_protocol::names).
+                if let Some(why) = names::name_problem(&name) {
+                    let shown: String =
+                        name.chars().map(|c| if c.is_control() || c.is_whitespace() && c != ' ' { '?' } else { c }).take(40).collect();
+                    let shown = if name.chars().count() > 40 { format!("{shown}…") } else { shown };
+                    return Err(ApiError::new(
+                        ErrorCode::FileNameInvalid,
+                        format!("「{shown}」: {why}。ファイル名を変えてから送ってください"),
+                        "file name not allowed",
+                    )
+                    .with_details(vec![ErrorDetail { file: Some(shown), item: None, rule: None, message: why.into() }]));
                 }
                 if already + out.uploads.len() >= limits.max_files {
                     return Err(too_large(format!("1通で送れるファイルは{}個までです", limits.max_files)));
@@ -539,18 +534,20 @@ async fn deliver(
     let not_registered = || {
         ApiError::new(
             ErrorCode::RecipientNotRegistered,
-            "入力された番号はケアプランデータ連携システムに対応していません",
+            licence::LicenceRefusal::RecipientNotParticipating.message(),
             "the recipient is not registered or has no valid license",
         )
     };
     let recipient = st.store.office(&to).await?.ok_or_else(not_registered)?;
-    if !license_valid(&recipient) {
-        return Err(not_registered());
-    }
     if recipient.number == c.terminal.office {
         return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
     }
     let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    match licence::may_exchange(&sender, &recipient, &licence::today_jst()) {
+        Ok(()) => {}
+        Err(licence::LicenceRefusal::RecipientNotParticipating) => return Err(not_registered()),
+        Err(r) => return Err(ApiError::new(ErrorCode::LicenseExpired, r.message(), "the sending office has no valid license")),
+    }
     let (classes, warnings) = checks::check_send(&sender, &recipient, &uploads)?;
     let files: Vec<FileRow> = put_blobs(st, &uploads)
         .await?

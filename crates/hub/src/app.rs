@@ -202,7 +202,7 @@ pub fn ensure_pki(cfg: &Config) -> anyhow::Result<(Ca, String, String)> {
     if !cert.exists() {
         let (c, k) = ca.issue_server(&cfg.server_names)?;
         std::fs::write(&cert, c)?;
-        std::fs::write(&key, k)?;
+        crate::files::write_private(&key, k.as_bytes())?;
     }
     Ok((ca, std::fs::read_to_string(cert)?, std::fs::read_to_string(key)?))
 }
@@ -346,7 +346,10 @@ impl Running {
 /// Opens storage and starts the hub on `config.listen` (port 0 allowed).
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    crate::files::private_dir(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    if let Some(db) = config.sqlite_path() {
+        crate::files::ensure_private_file(&db).with_context(|| format!("creating {}", db.display()))?;
+    }
     let store = Store::open_with(&config.database_url(), &config.store_options()).await?;
     let blobs = BlobStore::open(&config.data_dir.join("blobs"))?;
     let (ca, cert, key) = ensure_pki(&config)?;

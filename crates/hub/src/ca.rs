@@ -37,13 +37,7 @@ pub struct Issued {
 }
 
 fn write_private(path: &Path, data: &str) -> std::io::Result<()> {
-    std::fs::write(path, data)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
+    crate::files::write_private(path, data.as_bytes())
 }
 
 fn random_serial() -> SerialNumber {
@@ -68,7 +62,7 @@ impl Ca {
 
     /// Creates a CA in `dir` (`ca.pem`, `ca.key`). Refuses to overwrite an existing CA.
     pub fn init(dir: &Path, name: &str) -> anyhow::Result<Ca> {
-        std::fs::create_dir_all(dir)?;
+        crate::files::private_dir(dir)?;
         if dir.join("ca.pem").exists() {
             bail!("a CA already exists in {}", dir.display());
         }

@@ -172,6 +172,15 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("hub.db").display()))
     }
 
+    /// The SQLite database file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let rest = url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
     /// How the store connects.
     pub fn store_options(&self) -> crate::store::StoreOptions {
         crate::store::StoreOptions {

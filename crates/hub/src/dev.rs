@@ -52,7 +52,10 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
         .collect();
     let all: Vec<(String, String, &'static str)> =
         DEMO.iter().map(|(b, n, k)| ((*b).to_owned(), (*n).to_owned(), *k)).chain(extra).take(n).collect();
-    std::fs::create_dir_all(&cfg.data_dir)?;
+    crate::files::private_dir(&cfg.data_dir)?;
+    if let Some(db) = cfg.sqlite_path() {
+        crate::files::ensure_private_file(&db)?;
+    }
     let (ca, _, _) = ensure_pki(cfg)?;
     let store = Store::open(&cfg.database_url()).await?;
     let now = crate::api::now();
@@ -94,9 +97,9 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
                     now,
                 )
                 .await?;
-            std::fs::create_dir_all(&terminal_dir)?;
+            crate::files::private_dir(&terminal_dir)?;
             std::fs::write(terminal_dir.join("terminal.pem"), &issued.cert_pem)?;
-            std::fs::write(terminal_dir.join("terminal.key"), &key)?;
+            crate::files::write_private(&terminal_dir.join("terminal.key"), key.as_bytes())?;
             std::fs::write(terminal_dir.join("ca.pem"), &ca.cert_pem)?;
         }
         out.push(DemoOffice { number, name: name.into(), kind, admin, staff, terminal_dir });

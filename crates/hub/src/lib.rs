@@ -16,6 +16,7 @@ pub mod checks;
 pub mod config;
 pub mod dev;
 pub mod error;
+pub mod files;
 pub mod health;
 pub mod metrics;
 pub mod office_portal;
@@ -24,6 +25,7 @@ pub mod operator;
 pub mod portal;
 pub mod ratelimit;
 pub mod registry;
+pub mod service;
 pub mod store;
 pub mod tls;
 

@@ -308,7 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ca { command } => {
-            std::fs::create_dir_all(&cfg.data_dir)?;
+            renkei_hub::files::private_dir(&cfg.data_dir)?;
             match command {
                 CaCommand::Init => {
                     app::ensure_pki(&cfg)?;

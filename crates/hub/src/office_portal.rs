@@ -10,6 +10,7 @@
 use crate::app::AppState;
 use crate::auth;
 use crate::portal::page;
+use crate::service::accounts;
 use crate::store::{Audit, User};
 use askama::Template;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
@@ -80,6 +81,8 @@ pub enum PortalReject {
     Login,
     /// The CSRF token or origin is wrong.
     Csrf,
+    /// The password is temporary or expired: to the change page, before anything else.
+    ChangePassword,
     /// Storage failed.
     Internal,
 }
@@ -89,6 +92,7 @@ impl IntoResponse for PortalReject {
         match self {
             PortalReject::Login => Redirect::to("/portal/login").into_response(),
             PortalReject::Csrf => (StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF）").into_response(),
+            PortalReject::ChangePassword => Redirect::to("/portal/password").into_response(),
             PortalReject::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "しばらくしてからもう一度お試しください").into_response(),
         }
     }
@@ -125,21 +129,42 @@ pub(crate) fn change_allowed(parts: &Parts, csrf: &str) -> bool {
     given == Some(csrf) && origin_ok
 }
 
-impl FromRequestParts<AppState> for PortalUser {
+/// A portal user whose password may be temporary or expired: only for changing it and logging
+/// out. Every other page takes [`PortalUser`], which sends such a user to the change first.
+#[derive(Debug, Clone)]
+pub struct PortalUserAnyPassword(pub PortalUser);
+
+async fn portal_user(parts: &Parts, st: &AppState) -> Result<PortalUser, PortalReject> {
+    let token = cookie(parts, COOKIE).ok_or(PortalReject::Login)?;
+    let token_hash = auth::token_hash(&token);
+    let (user_id, csrf) =
+        st.store.portal_session(&token_hash, now()).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
+    let mut user = st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
+    user.must_change = accounts::password_state(&user, &st.config.auth, now()).must_change();
+    if !change_allowed(parts, &csrf) {
+        return Err(PortalReject::Csrf);
+    }
+    Ok(PortalUser { user, csrf, token_hash })
+}
+
+impl FromRequestParts<AppState> for PortalUserAnyPassword {
     type Rejection = PortalReject;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let token = cookie(parts, COOKIE).ok_or(PortalReject::Login)?;
-        let token_hash = auth::token_hash(&token);
-        let (user_id, csrf) =
-            st.store.portal_session(&token_hash, now()).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
-        let mut user =
-            st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
-        user.must_change |= st.config.auth.password_expires(user.password_set_at).is_some_and(|e| e <= now());
-        if !change_allowed(parts, &csrf) {
-            return Err(PortalReject::Csrf);
+        portal_user(parts, st).await.map(PortalUserAnyPassword)
+    }
+}
+
+impl FromRequestParts<AppState> for PortalUser {
+    type Rejection = PortalReject;
+
+    /// Every request, page or change: a temporary or expired password goes to the change page.
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let u = portal_user(parts, st).await?;
+        if u.user.must_change {
+            return Err(PortalReject::ChangePassword);
         }
-        Ok(PortalUser { user, csrf, token_hash })
+        Ok(u)
     }
 }
 
@@ -166,7 +191,10 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login_post(State(st): State<AppState>, ConnectInfo(ip): ConnectInfo<SocketAddr>, Form(f): Form<LoginForm>) -> Response {
     let login = f.login.trim().to_owned();
-    match crate::api::check_credentials(&st, &login, &f.password).await {
+    match accounts::login_user(&st.store, &st.config.auth, &login, &f.password, accounts::Door::Web, now())
+        .await
+        .map_err(|e| crate::api::login_refused(&st, e))
+    {
         Ok(user) => {
             let token = auth::token();
             let csrf = auth::token();
@@ -193,7 +221,7 @@ pub(crate) async fn login_post(State(st): State<AppState>, ConnectInfo(ip): Conn
                     t,
                 )
                 .await;
-            let to = if user.must_change { "/portal/password" } else { "/portal/home" };
+            let to = if accounts::password_state(&user, &st.config.auth, t).must_change() { "/portal/password" } else { "/portal/home" };
             let cookie = format!("{COOKIE}={token}; Secure; HttpOnly; SameSite=Strict; Path=/");
             ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
         }
@@ -205,7 +233,7 @@ pub(crate) async fn login_post(State(st): State<AppState>, ConnectInfo(ip): Conn
     }
 }
 
-pub(crate) async fn logout(State(st): State<AppState>, u: PortalUser) -> Response {
+pub(crate) async fn logout(State(st): State<AppState>, PortalUserAnyPassword(u): PortalUserAnyPassword) -> Response {
     let _ = st.store.end_portal_sessions(Some(&u.token_hash), u.user.id).await;
     let _ = st.store.audit(u.audit("portal.logout", String::new()), now()).await;
     ([(header::SET_COOKIE, format!("{COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"))], Redirect::to("/portal/login"))
@@ -227,7 +255,7 @@ fn who(u: &User) -> String {
     format!("{}（{}）", u.name, u.login)
 }
 
-pub(crate) async fn password_page(u: PortalUser) -> Response {
+pub(crate) async fn password_page(PortalUserAnyPassword(u): PortalUserAnyPassword) -> Response {
     page(&PasswordT {
         title: "パスワードの変更",
         nav: "",
@@ -245,7 +273,11 @@ pub(crate) struct PasswordForm {
     again: String,
 }
 
-pub(crate) async fn password_post(State(st): State<AppState>, u: PortalUser, Form(f): Form<PasswordForm>) -> Response {
+pub(crate) async fn password_post(
+    State(st): State<AppState>,
+    PortalUserAnyPassword(u): PortalUserAnyPassword,
+    Form(f): Form<PasswordForm>,
+) -> Response {
     let fail = |msg: &str| {
         page(&PasswordT {
             title: "パスワードの変更",
@@ -256,28 +288,20 @@ pub(crate) async fn password_post(State(st): State<AppState>, u: PortalUser, For
             error: Some(msg.into()),
         })
     };
-    let (cur, hash) = (f.current.clone(), u.user.password_hash.clone());
-    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.unwrap_or(false) {
-        return fail("今のパスワードが違います");
-    }
     if f.new != f.again {
         return fail("新しいパスワードが2回とも同じではありません");
     }
-    if !auth::password_ok(&f.new) || f.new == f.current {
-        return fail("新しいパスワードは8〜64文字で、英字と数字を両方含め、今のパスワードと違うものにしてください");
+    // Every other session of this user ends (browser and terminals); this one goes on.
+    let audit = u.audit("portal.password", String::new());
+    match accounts::change_password(&st.store, &u.user, &f.current, &f.new, accounts::Keeping::Portal(&u.token_hash), audit, now()).await {
+        Ok(()) => {}
+        Err(accounts::PasswordError::WrongCurrent) => return fail("今のパスワードが違います"),
+        Err(accounts::PasswordError::Policy) => return fail(accounts::PASSWORD_RULE),
+        Err(e) => {
+            tracing::error!(error = ?e, "portal password change failed");
+            return PortalReject::Internal.into_response();
+        }
     }
-    let new = f.new.clone();
-    let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || auth::hash_password(&new)).await else {
-        return PortalReject::Internal.into_response();
-    };
-    if st.store.set_password(u.user.id, &hash, false).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    // Other browser sessions of this user end; this one goes on.
-    if st.store.end_other_portal_sessions(u.user.id, &u.token_hash).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    let _ = st.store.audit(u.audit("portal.password", String::new()), now()).await;
     Redirect::to("/portal/home").into_response()
 }
 
@@ -312,11 +336,6 @@ async fn office_of(st: &AppState, u: &PortalUser) -> Result<crate::store::Office
     }
 }
 
-/// A temporary or expired password must be changed before anything else.
-fn forced_change(u: &PortalUser) -> Option<Response> {
-    u.user.must_change.then(|| Redirect::to("/portal/password").into_response())
-}
-
 /// A warning when the password expires within 14 days.
 fn password_warning(st: &AppState, u: &User) -> Option<String> {
     let exp = st.config.auth.password_expires(u.password_set_at)?;
@@ -327,9 +346,6 @@ fn password_warning(st: &AppState, u: &User) -> Option<String> {
 }
 
 pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     let o = match office_of(&st, &u).await {
         Ok(o) => o,
         Err(r) => return r,
@@ -363,9 +379,6 @@ struct ApplyT {
 }
 
 pub(crate) async fn apply_page(State(st): State<AppState>, u: PortalUser) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     let o = match office_of(&st, &u).await {
         Ok(o) => o,
         Err(r) => return r,
@@ -425,9 +438,6 @@ pub fn one_year_from(from: time::Date) -> String {
 }
 
 pub(crate) async fn apply_post(State(st): State<AppState>, u: PortalUser, Form(f): Form<ApplyForm>) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     let o = match office_of(&st, &u).await {
         Ok(o) => o,
         Err(r) => return r,
@@ -515,9 +525,6 @@ async fn license_view(st: &AppState, u: &PortalUser, flash: Option<String>) -> R
 }
 
 pub(crate) async fn license_page(State(st): State<AppState>, u: PortalUser) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     license_view(&st, &u, None).await
 }
 
@@ -654,9 +661,6 @@ async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(String, Str
 }
 
 pub(crate) async fn terminals(State(st): State<AppState>, u: PortalUser) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     terminals_view(&st, &u, None, None).await
 }
 
@@ -707,7 +711,8 @@ fn month_range(m: &str) -> Option<(String, String, i64, i64)> {
     let (y, mo) = if m.is_empty() {
         (today.year(), u8::from(today.month()))
     } else {
-        if m.len() != 6 {
+        // Digits only, before any slicing: input is never sliced inside a character.
+        if m.len() != 6 || !m.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         (m[..4].parse().ok()?, m[4..].parse().ok()?)
@@ -721,6 +726,17 @@ fn month_range(m: &str) -> Option<(String, String, i64, i64)> {
     .ok()?;
     let at = |d: time::Date| d.midnight().assume_offset(time::macros::offset!(+9)).unix_timestamp();
     Some((format!("{y}{mo:02}"), format!("{y}年{mo}月"), at(start), at(next)))
+}
+
+#[cfg(test)]
+mod month_tests {
+    #[test]
+    fn any_month_text_is_answered_never_a_panic() {
+        for bad in ["２０２５０６", "20250６", "2025-6", "ああ", "202513", "999999x", "\u{202e}20250"] {
+            assert!(super::month_range(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(super::month_range("202506").map(|r| r.1), Some("2025年6月".into()));
+    }
 }
 
 type Line = (&'static str, String, String, String, String, String, String, String);
@@ -762,9 +778,6 @@ struct RecordsT {
 }
 
 pub(crate) async fn records(State(st): State<AppState>, u: PortalUser, axum::extract::Query(q): axum::extract::Query<MonthQ>) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     let Some((month, label, from, to)) = month_range(q.month.trim()) else {
         return (StatusCode::BAD_REQUEST, "対象月は西暦6桁（例: 202506）で指定してください").into_response();
     };
@@ -873,9 +886,6 @@ async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(String, Stri
 }
 
 pub(crate) async fn staff(State(st): State<AppState>, u: PortalUser) -> Response {
-    if let Some(r) = forced_change(&u) {
-        return r;
-    }
     staff_view(&st, &u, None, None).await
 }
 

@@ -102,33 +102,21 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login_post(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
     let fail = |e: String| page(&LoginT { title: "運営者ログイン", nav: "", who: String::new(), flash: None, error: Some(e) });
-    let Ok(found) = st.store.operator(Some(f.login.trim()), None).await else { return OperatorReject::Internal.into_response() };
-    let Some((id, login, _, hash, locked)) = found else {
-        let _ = tokio::task::spawn_blocking(|| {
-            auth::verify_password("x", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$3x1Q6cqu6wTWlKAx7SN4B0ZAPXjjEQNhuBtuEgbCAOU")
-        })
-        .await;
-        return fail("運営者IDまたはパスワードが違います".into());
-    };
     let t = now();
-    if locked.is_some_and(|l| l > t) {
-        return fail("パスワードを続けて間違えたため、しばらくログインできません".into());
-    }
-    let pw = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash)).await.unwrap_or(false);
-    let a = &st.config.auth;
-    let Ok(failures) = st.store.operator_login_result(id, ok, a.max_failures, t + a.lockout_minutes * 60).await else {
-        return OperatorReject::Internal.into_response();
+    let (id, login) = match crate::service::accounts::login_operator(&st.store, &st.config.auth, f.login.trim(), &f.password, t).await {
+        Ok(found) => found,
+        Err(crate::service::accounts::LoginError::Credentials) => {
+            let _ = st
+                .store
+                .audit(Audit { action: "operator.login_failed", detail: format!("operator={}", f.login.trim()), ..Default::default() }, t)
+                .await;
+            return fail(crate::service::accounts::credentials_message(&st.config.auth));
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "operator login failed");
+            return OperatorReject::Internal.into_response();
+        }
     };
-    if !ok {
-        let _ =
-            st.store.audit(Audit { action: "operator.login_failed", detail: format!("operator={login}"), ..Default::default() }, t).await;
-        return fail(if failures >= a.max_failures {
-            format!("パスワードを{}回続けて間違えたため、{}分間ログインできません", a.max_failures, a.lockout_minutes)
-        } else {
-            "運営者IDまたはパスワードが違います".into()
-        });
-    }
     let (token, csrf) = (auth::token(), auth::token());
     if st.store.add_operator_session(&auth::token_hash(&token), id, &csrf, t, t + 8 * 3600).await.is_err() {
         return OperatorReject::Internal.into_response();

@@ -192,6 +192,10 @@ pub struct User {
     pub failures: i64,
     /// Locked until (unix seconds).
     pub locked_until: Option<i64>,
+    /// Consecutive failures without a terminal certificate (portal, enrolment).
+    pub web_failures: i64,
+    /// Locked for logins without a terminal certificate until (unix seconds).
+    pub web_locked_until: Option<i64>,
     /// Disabled by the office administrator.
     pub disabled: bool,
     /// When the password was last set (unix seconds; creation if never changed).
@@ -447,6 +451,8 @@ macro_rules! user_row {
             must_change: r.get::<i64, _>("must_change") != 0,
             failures: r.get("failures"),
             locked_until: r.get("locked_until"),
+            web_failures: r.get("web_failures"),
+            web_locked_until: r.get("web_locked_until"),
             disabled: r.get::<Option<i64>, _>("disabled_at").is_some(),
             password_set_at: r.get::<Option<i64>, _>("password_changed_at").unwrap_or_else(|| r.get("created_at")),
         }
@@ -480,6 +486,28 @@ macro_rules! insert_audit {
             .execute($exec)
             .await?;
     }};
+}
+
+/// Which consecutive-failure counter a login attempt counts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockoutCounter {
+    /// A user logging in from an enrolled terminal (certificate).
+    Terminal,
+    /// A user logging in without a certificate (portal, terminal enrolment).
+    Web,
+    /// An operator (console).
+    Operator,
+}
+
+impl LockoutCounter {
+    /// (table, failures column, locked-until column): fixed names, never input.
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            LockoutCounter::Terminal => ("users", "failures", "locked_until"),
+            LockoutCounter::Web => ("users", "web_failures", "web_locked_until"),
+            LockoutCounter::Operator => ("operators", "failures", "locked_until"),
+        }
+    }
 }
 
 /// How the store connects.
@@ -651,39 +679,66 @@ impl Store {
         })
     }
 
-    /// Records a failed login; locks when `max` consecutive failures are reached. Returns the
-    /// failure count.
-    pub async fn login_failed(&self, id: i64, max: i64, lock_until: i64) -> Result<i64> {
+    /// Records a login attempt on one lockout counter: a success clears it; a failure counts
+    /// (starting again from 1 when an earlier lock has ended) and locks until `lock_until` when
+    /// `max` consecutive failures are reached. Returns the failure count.
+    pub async fn login_attempt(&self, counter: LockoutCounter, id: i64, ok: bool, now: i64, max: i64, lock_until: i64) -> Result<i64> {
+        let (table, f, l) = counter.columns();
         on_writer!(self, |pool, sql| {
-            let r = sqlx::query(sql("UPDATE users SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failures"))
-                .bind(max)
-                .bind(lock_until)
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
+            if ok {
+                sqlx::query(sql(&format!("UPDATE {table} SET {f} = 0, {l} = NULL WHERE id = ?"))).bind(id).execute(pool).await?;
+                return Ok(0);
+            }
+            let ended = format!("{l} IS NOT NULL AND {l} <= ?");
+            let r = sqlx::query(sql(&format!(
+                "UPDATE {table} SET {f} = CASE WHEN {ended} THEN 1 ELSE {f} + 1 END, \
+                 {l} = CASE WHEN (CASE WHEN {ended} THEN 1 ELSE {f} + 1 END) >= ? THEN ? WHEN {ended} THEN NULL ELSE {l} END \
+                 WHERE id = ? RETURNING {f}"
+            )))
+            .bind(now)
+            .bind(now)
+            .bind(max)
+            .bind(lock_until)
+            .bind(now)
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
             Ok(r.get(0))
         })
     }
 
-    /// Clears failures after a good login (and an expired lock).
-    pub async fn login_succeeded(&self, id: i64) -> Result<()> {
+    /// Sets a password and ends every session of the user but `keep_api` / `keep_portal` (the
+    /// session that made the change), with its audit row, in one transaction.
+    pub async fn set_password_ending_sessions(
+        &self,
+        id: i64,
+        hash: &str,
+        must_change: bool,
+        keep: (Option<&str>, Option<&str>),
+        audit: Audit<'_>,
+        now: i64,
+    ) -> Result<()> {
         on_writer!(self, |pool, sql| {
-            sqlx::query(sql("UPDATE users SET failures = 0, locked_until = NULL WHERE id = ?")).bind(id).execute(pool).await?;
-        });
-        Ok(())
-    }
-
-    /// Sets a password.
-    pub async fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
-        on_writer!(self, |pool, sql| {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            sqlx::query(sql("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL, password_changed_at = ? WHERE id = ?"))
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("UPDATE users SET password_hash = ?, must_change = ?, failures = 0, locked_until = NULL, web_failures = 0, web_locked_until = NULL, password_changed_at = ? WHERE id = ?"))
                 .bind(hash)
                 .bind(i64::from(must_change))
                 .bind(now)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            sqlx::query(sql("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?"))
+                .bind(id)
+                .bind(keep.0.unwrap_or(""))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql("DELETE FROM portal_sessions WHERE user_id = ? AND token_hash <> ?"))
+                .bind(id)
+                .bind(keep.1.unwrap_or(""))
+                .execute(&mut *tx)
+                .await?;
+            insert_audit!(&mut *tx, sql, &audit, now);
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -790,7 +845,7 @@ impl Store {
     /// (not revoked), a live session with this token on that terminal, and its user.
     pub async fn authenticate(&self, fingerprint: &str, token_hash: &str, now: i64) -> Result<Option<(User, Terminal)>> {
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.disabled_at, u.password_changed_at, u.created_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
+            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.web_failures, u.web_locked_until, u.disabled_at, u.password_changed_at, u.created_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
                 .bind(token_hash)
                 .bind(fingerprint)
                 .bind(now)
@@ -1663,18 +1718,6 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every portal session of a user but one (after a password change).
-    pub async fn end_other_portal_sessions(&self, user: i64, keep_hash: &str) -> Result<()> {
-        on_writer!(self, |pool, sql| {
-            sqlx::query(sql("DELETE FROM portal_sessions WHERE user_id = ? AND token_hash <> ?"))
-                .bind(user)
-                .bind(keep_hash)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// The license side of an office.
     pub async fn license(&self, office: &str) -> Result<Option<LicenseInfo>> {
         on_pool!(self, |pool, sql| {
@@ -1813,23 +1856,6 @@ impl Store {
                 .fetch_optional(pool)
                 .await?;
             Ok(r.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))))
-        })
-    }
-
-    /// Records an operator's login result; returns the consecutive failures.
-    pub async fn operator_login_result(&self, id: i64, ok: bool, max: i64, lock_until: i64) -> Result<i64> {
-        on_writer!(self, |pool, sql| {
-            if ok {
-                sqlx::query(sql("UPDATE operators SET failures = 0, locked_until = NULL WHERE id = ?")).bind(id).execute(pool).await?;
-                return Ok(0);
-            }
-            let r = sqlx::query(sql("UPDATE operators SET failures = failures + 1, locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END WHERE id = ? RETURNING failures"))
-                .bind(max)
-                .bind(lock_until)
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
-            Ok(r.get(0))
         })
     }
 

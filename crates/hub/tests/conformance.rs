@@ -43,17 +43,29 @@ async fn conformance(store: &Store) {
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{name}: {dup:?}");
     let got = store.user_by_login("KJ1").await.unwrap().unwrap();
     assert_eq!((got.id, got.name.as_str(), got.must_change, got.failures, got.locked_until), (u, "管理者　太郎", true, 0, None), "{name}");
-    assert_eq!(store.login_failed(u, 3, 500).await.unwrap(), 1);
-    assert_eq!(store.login_failed(u, 3, 500).await.unwrap(), 2);
+    assert_eq!(store.login_attempt(LockoutCounter::Terminal, u, false, 10, 3, 500).await.unwrap(), 1);
+    assert_eq!(store.login_attempt(LockoutCounter::Terminal, u, false, 11, 3, 500).await.unwrap(), 2);
     assert_eq!(store.user(u).await.unwrap().unwrap().locked_until, None, "{name}: not locked before the limit");
-    assert_eq!(store.login_failed(u, 3, 500).await.unwrap(), 3);
+    assert_eq!(store.login_attempt(LockoutCounter::Terminal, u, false, 12, 3, 500).await.unwrap(), 3);
     assert_eq!(store.user(u).await.unwrap().unwrap().locked_until, Some(500), "{name}: locked at the limit");
-    store.login_succeeded(u).await.unwrap();
+    // Failures without a certificate count apart and never touch the terminal counter.
+    assert_eq!(store.login_attempt(LockoutCounter::Web, u, false, 13, 3, 600).await.unwrap(), 1);
+    let got = store.user(u).await.unwrap().unwrap();
+    assert_eq!((got.failures, got.locked_until, got.web_failures, got.web_locked_until), (3, Some(500), 1, None), "{name}");
+    // A lock that has ended starts the count again: one wrong try after it does not lock again.
+    assert_eq!(
+        store.login_attempt(LockoutCounter::Terminal, u, false, 501, 3, 900).await.unwrap(),
+        1,
+        "{name}: the count restarts after the lock"
+    );
+    assert_eq!(store.user(u).await.unwrap().unwrap().locked_until, None, "{name}: the ended lock is cleared");
+    store.login_attempt(LockoutCounter::Terminal, u, true, 502, 3, 900).await.unwrap();
     let got = store.user(u).await.unwrap().unwrap();
     assert_eq!((got.failures, got.locked_until), (0, None));
-    store.set_password(u, "h2", false).await.unwrap();
+    let audit = Audit { action: "password", office: Some(&b.number), user_id: Some(u), ..Default::default() };
+    store.set_password_ending_sessions(u, "h2", false, (None, None), audit, 503).await.unwrap();
     let got = store.user(u).await.unwrap().unwrap();
-    assert_eq!((got.password_hash.as_str(), got.must_change), ("h2", false));
+    assert_eq!((got.password_hash.as_str(), got.must_change, got.password_set_at, got.web_failures), ("h2", false, 503, 0));
     let staff = store
         .add_user(&NewUser { login: "KJ2", office: &b.number, role: "staff", name: "職員", password_hash: "h", must_change: false }, 1)
         .await

@@ -79,14 +79,14 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
 }
 
 /// A browser as far as cookies go: keeps `renkei_portal`, follows nothing by itself.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookie: Option<String>,
 }
 
 impl Browser {
-    fn new(hub: &Hub) -> Browser {
+    pub(crate) fn new(hub: &Hub) -> Browser {
         let http = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(hub.running.state.ca.cert_pem.as_bytes()).unwrap()])
             .resolve("localhost", hub.running.addr)
@@ -95,7 +95,7 @@ impl Browser {
             .unwrap();
         Browser { http, base: hub.url(""), cookie: None }
     }
-    async fn get(&self, path: &str) -> (u16, String, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String, String) {
         let mut r = self.http.get(format!("{}{path}", self.base));
         if let Some(c) = &self.cookie {
             r = r.header("cookie", c);
@@ -105,7 +105,7 @@ impl Browser {
         // Bytes as they came (text() would drop a BOM).
         (r.status().as_u16(), loc, String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap())
     }
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
         let mut r = self.http.post(format!("{}{path}", self.base)).form(form);
         if let Some(c) = &self.cookie {
             r = r.header("cookie", c);
@@ -121,7 +121,7 @@ impl Browser {
     }
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     page.split("csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
@@ -157,7 +157,7 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     // Not logged in: to the login page.
     assert_eq!(b.get("/portal/home").await.1, "/portal/login");
     let (_, _, page) = b.post("/portal/login", &[("login", &admin), ("password", "wrong1234")]).await;
-    assert!(page.contains("あと2回間違えると"), "lockout warning");
+    assert!(page.contains("3回続けて間違えると、そのIDは30分間ログインできなくなります"), "lockout warning");
     let (s, to, _) = b.post("/portal/login", &[("login", &admin), ("password", "Kari2026pass")]).await;
     assert_eq!((s, to.as_str()), (303, "/portal/password"), "a temporary password leads to the change");
     assert_eq!(b.get("/portal/apply").await.1, "/portal/password", "nothing else first");
@@ -522,5 +522,20 @@ async fn passwords_expire_with_a_warning_first() {
         .unwrap();
     let lr: renkei_protocol::LoginResponse = r.json().await.unwrap();
     assert!(lr.must_change_password && lr.password_expires_at.is_some());
+    // The session that login gave reads and sends nothing until the password is changed: the
+    // state is checked at every request, not only at login.
+    let t = hub.terminal(0);
+    let inbox = t.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&lr.token).send().await.unwrap();
+    let e = crate::common::error(inbox).await;
+    assert_eq!(e.code, renkei_protocol::ErrorCode::PasswordChangeRequired);
+    assert!(e.message.contains("有効期限が切れています"), "{}", e.message);
+    let files = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 x".to_vec())];
+    let sent = crate::common::send(&hub, &t, &lr.token, &hub.offices[1].number, &files, None).await;
+    assert_eq!(sent.status(), 403);
+    // Nor a portal change before the password is changed (a POST, not only a page view).
+    let (_, _, page) = old.get("/portal/password").await;
+    let csrf = csrf_of(&page);
+    let (s, to, _) = old.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
+    assert_eq!((s, to.as_str()), (303, "/portal/password"), "no enrolment code with an expired password");
     hub.stop().await;
 }

@@ -148,19 +148,48 @@ async fn three_failures_lock_the_login() {
     let hub = Hub::start().await;
     let a = hub.terminal(0);
     let login = hub.offices[0].staff.clone();
-    let try_login = |pw: &str| a.post(hub.url(paths::SESSIONS)).json(&LoginRequest { login: login.clone(), password: pw.into() }).send();
-    let e = error(try_login("wrong1").await.unwrap()).await;
-    assert_eq!(e.code, ErrorCode::BadCredentials);
-    assert!(e.message.contains("あと2回"), "{}", e.message);
-    assert_eq!(error(try_login("wrong2").await.unwrap()).await.code, ErrorCode::BadCredentials);
-    assert_eq!(error(try_login("wrong3").await.unwrap()).await.code, ErrorCode::AccountLocked);
-    // Even the right password is refused while locked.
-    let e = error(try_login(renkei_hub::dev::DEMO_PASSWORD).await.unwrap()).await;
-    assert_eq!(e.code, ErrorCode::AccountLocked);
-    assert!(e.message.contains("日本時間"), "{}", e.message);
-    // An unknown login ID looks the same as a wrong password.
-    let r = a.post(hub.url(paths::SESSIONS)).json(&LoginRequest { login: "KJ999".into(), password: "x".into() }).send().await.unwrap();
-    assert_eq!(error(r).await.code, ErrorCode::BadCredentials);
+    let try_login =
+        |l: String, pw: &'static str| a.post(hub.url(paths::SESSIONS)).json(&LoginRequest { login: l, password: pw.into() }).send();
+    let answer = "ログインIDまたはパスワードが違います（3回続けて間違えると、そのIDは30分間ログインできなくなります）";
+    for pw in ["wrong1", "wrong2", "wrong3"] {
+        let e = error(try_login(login.clone(), pw).await.unwrap()).await;
+        assert_eq!((e.code, e.message.as_str()), (ErrorCode::BadCredentials, answer));
+    }
+    // Locked: even the right password is refused, with the same answer as a wrong one, and an
+    // unknown ID gets that answer too: nobody learns which IDs exist or are locked.
+    let locked = error(try_login(login.clone(), renkei_hub::dev::DEMO_PASSWORD).await.unwrap()).await;
+    let unknown = error(try_login("KJ999999999999".into(), "x").await.unwrap()).await;
+    assert_eq!((locked.code, locked.message.as_str()), (ErrorCode::BadCredentials, answer));
+    assert_eq!((unknown.code, unknown.message.as_str()), (ErrorCode::BadCredentials, answer));
+    let u = hub.running.state.store.user_by_login(&login).await.unwrap().unwrap();
+    assert_eq!(u.failures, 3, "attempts while locked do not count");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn failures_without_a_certificate_never_lock_the_offices_terminals() {
+    let hub = Hub::start_with(|c| c.auth.logins_per_minute_per_ip = 0).await;
+    let admin = hub.offices[0].admin.clone();
+    // Anyone on the internet can try the portal (no certificate) and the enrolment door.
+    let anon = hub.anonymous();
+    for _ in 0..3 {
+        let r = anon.post(hub.url("/portal/login")).form(&[("login", admin.as_str()), ("password", "guessing1")]).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let enrol =
+        EnrolRequest { login: admin.clone(), password: "guessing2".into(), code: "x".into(), csr_pem: String::new(), label: String::new() };
+    assert_eq!(error(anon.post(hub.url(paths::ENROL)).json(&enrol).send().await.unwrap()).await.code, ErrorCode::BadCredentials);
+    // The portal is locked for this ID now …
+    let r = anon
+        .post(hub.url("/portal/login"))
+        .form(&[("login", admin.as_str()), ("password", renkei_hub::dev::DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("ログインIDまたはパスワードが違います"), "the portal door is locked");
+    // … but the office's enrolled terminal still logs in.
+    let (c, t) = hub.session(0).await;
+    assert_eq!(c.get(hub.url(paths::INBOX)).bearer_auth(&t).send().await.unwrap().status(), 200);
     hub.stop().await;
 }
 
@@ -282,5 +311,90 @@ async fn another_office_cannot_touch_a_draft() {
     assert_eq!(error(c.get(hub.url(paths::DRAFTS)).bearer_auth(&ta).send().await.unwrap()).await.code, ErrorCode::SessionRequired);
     assert_eq!(error(c.get(hub.url(paths::NOTICES)).bearer_auth(&ta).send().await.unwrap()).await.code, ErrorCode::SessionRequired);
     assert_eq!(error(c.get(hub.url(paths::EVENTS)).bearer_auth(&ta).send().await.unwrap()).await.code, ErrorCode::SessionRequired);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_of_the_user() {
+    let hub = Hub::start().await;
+    let admin = hub.offices[0].admin.clone();
+    let (pc1, t1) = hub.session(0).await;
+    let (pc1b, t1b) = (pc1.clone(), hub.login(&pc1, &admin).await);
+    // A second API session of the same user (another login on the same PC).
+    assert_eq!(pc1b.get(hub.url(paths::INBOX)).bearer_auth(&t1b).send().await.unwrap().status(), 200);
+    let change = PasswordChange { current: renkei_hub::dev::DEMO_PASSWORD.into(), new: "Atarashii2026".into() };
+    let r = pc1.post(hub.url(paths::PASSWORD)).bearer_auth(&t1).json(&change).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(pc1.get(hub.url(paths::INBOX)).bearer_auth(&t1).send().await.unwrap().status(), 200, "the changing session goes on");
+    let other = pc1b.get(hub.url(paths::INBOX)).bearer_auth(&t1b).send().await.unwrap();
+    assert_eq!(error(other).await.code, ErrorCode::SessionRequired, "every other API session ended");
+    // A change from the portal ends the API sessions too.
+    let mut b = crate::portal::Browser::new(&hub);
+    let (_, to, _) = b.post("/portal/login", &[("login", admin.as_str()), ("password", "Atarashii2026")]).await;
+    assert_eq!(to, "/portal/home");
+    let (_, _, page) = b.get("/portal/password").await;
+    let csrf = crate::portal::csrf_of(&page);
+    let form = [("current", "Atarashii2026"), ("new", "Mouikkai2026"), ("again", "Mouikkai2026")];
+    let (s, to, _) = b.post(&format!("/portal/password?csrf={csrf}"), &form).await;
+    assert_eq!((s, to.as_str()), (303, "/portal/home"));
+    let api = pc1.get(hub.url(paths::INBOX)).bearer_auth(&t1).send().await.unwrap();
+    assert_eq!(error(api).await.code, ErrorCode::SessionRequired, "the portal change ended the API session");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn an_office_whose_licence_lapsed_cannot_send() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let st = &hub.running.state;
+    let mut o = st.store.office(&hub.offices[0].number).await.unwrap().unwrap();
+    o.license_until = Some("2020-03-31".into());
+    st.store.upsert_office(&o, 1).await.unwrap();
+    let files = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 x".to_vec())];
+    let e = error(send(&hub, &a, &ta, &hub.offices[1].number, &files, None).await).await;
+    assert_eq!(e.code, ErrorCode::LicenseExpired);
+    assert!(e.message.contains("ライセンスの有効期限（2020-03-31）が過ぎている"), "{}", e.message);
+    assert_eq!(st.store.message_count().await.unwrap(), 0);
+    // What it already received stays readable.
+    assert_eq!(a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().status(), 200);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn unsafe_file_names_are_refused_at_the_door() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let to = hub.offices[1].number.clone();
+    let long = "あ".repeat(100) + ".pdf";
+    for name in ["CON.txt", "C:evil.pdf", "evil\u{202e}fdp.pdf", "trailing .pdf ", "..", long.as_str(), "tab\there.pdf"] {
+        let files = vec![(name.to_owned(), b"%PDF-1.4 x".to_vec())];
+        let e = error(send(&hub, &a, &ta, &to, &files, None).await).await;
+        assert_eq!(e.code, ErrorCode::FileNameInvalid, "{name:?}: {e:?}");
+        assert!(e.message.contains("ファイル名"), "{name:?}: {}", e.message);
+        // Drafts take the same rule.
+        let r = a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form(&to, "", &files)).send().await.unwrap();
+        assert_eq!(error(r).await.code, ErrorCode::FileNameInvalid, "draft {name:?}");
+    }
+    assert_eq!(hub.running.state.store.message_count().await.unwrap(), 0);
+    hub.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn files_the_hub_creates_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let hub = Hub::start().await;
+    let mode =
+        |p: std::path::PathBuf| std::fs::metadata(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).permissions().mode() & 0o777;
+    let d = hub.dir.clone();
+    assert_eq!(mode(d.clone()), 0o700);
+    for f in [d.join("ca/ca.key"), d.join("ca/server.key"), hub.offices[0].terminal_dir.join("terminal.key")] {
+        assert_eq!(mode(f.clone()), 0o600, "{}", f.display());
+    }
+    if hub.pg.is_none() {
+        for f in ["hub.db", "hub.db-wal", "hub.db-shm"] {
+            assert_eq!(mode(d.join(f)) & 0o077, 0, "{f} is readable by others");
+        }
+    }
     hub.stop().await;
 }

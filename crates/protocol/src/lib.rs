@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 /// API version in paths.
 pub const VERSION: &str = "v1";
 
+pub mod names;
+
 /// Route paths.
 pub mod paths {
     /// `POST`: enrol a terminal (CSR + one-time code + credentials). No client certificate needed.
@@ -171,6 +173,8 @@ pub enum ErrorCode {
     TooLarge,
     /// 422: a message needs at least one file.
     Empty,
+    /// 403: the sending office's licence is not valid (never applied, or lapsed).
+    LicenseExpired,
     /// 409: the draft was changed on another terminal since it was read.
     Conflict,
     /// 410: the message expired unfetched, or its content was purged after the retention period
@@ -195,7 +199,7 @@ impl ErrorCode {
         match self {
             BadRequest | PasswordPolicy | EnrolmentCodeInvalid | CsrInvalid => 400,
             CertificateRequired | TerminalUnknown | SessionRequired | BadCredentials => 401,
-            PasswordChangeRequired | Forbidden => 403,
+            PasswordChangeRequired | Forbidden | LicenseExpired => 403,
             NotFound => 404,
             Conflict => 409,
             Gone => 410,

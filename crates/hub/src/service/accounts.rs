@@ -1,0 +1,209 @@
+//! Accounts: checking a password (one lockout rule for office users and operators, one answer
+//! for unknown, wrong and locked IDs), the state of a password (temporary, expired), and
+//! changing it (every other session of the user ends).
+
+use crate::auth;
+use crate::config::Auth;
+use crate::store::{Audit, LockoutCounter, Store, StoreError, User};
+
+/// Through which door a login comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// With an enrolled terminal's certificate (the office client's API).
+    Terminal,
+    /// Without a certificate (the portal, terminal enrolment). Failures here lock these doors
+    /// only, so that nobody can lock an office out of its enrolled terminals from outside.
+    Web,
+}
+
+impl Door {
+    fn counter(self) -> LockoutCounter {
+        match self {
+            Door::Terminal => LockoutCounter::Terminal,
+            Door::Web => LockoutCounter::Web,
+        }
+    }
+}
+
+/// Why a login failed.
+#[derive(Debug)]
+pub enum LoginError {
+    /// Unknown ID, wrong password or locked ID: one answer (and the same work) for all three,
+    /// so that nobody learns which IDs exist or are locked.
+    Credentials,
+    /// The password was right, but the administrator disabled the user.
+    Disabled,
+    /// The store failed.
+    Store(StoreError),
+    /// Hashing failed.
+    Internal(String),
+}
+
+impl From<StoreError> for LoginError {
+    fn from(e: StoreError) -> Self {
+        LoginError::Store(e)
+    }
+}
+
+/// A hash of nothing, verified for unknown IDs so that they cost what a real check costs.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$3x1Q6cqu6wTWlKAx7SN4B0ZAPXjjEQNhuBtuEgbCAOU";
+
+/// What a credential check needs to know of an account.
+#[derive(Debug, Clone)]
+struct Credential {
+    id: i64,
+    hash: String,
+    locked_until: Option<i64>,
+}
+
+/// The one lockout rule. The password is always verified (unknown and locked IDs too); a
+/// locked ID is refused like a wrong password and its count does not move; a failure counts,
+/// starting again from 1 once an earlier lock has ended; `max_failures` consecutive failures
+/// lock for `lockout_minutes`; a success clears the count.
+async fn verify(
+    store: &Store,
+    cfg: &Auth,
+    counter: LockoutCounter,
+    cred: Option<Credential>,
+    password: &str,
+    now: i64,
+) -> Result<i64, LoginError> {
+    let hash = cred.as_ref().map_or(DUMMY_HASH.to_owned(), |c| c.hash.clone());
+    let pw = password.to_owned();
+    let ok =
+        tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash)).await.map_err(|e| LoginError::Internal(e.to_string()))?;
+    let Some(c) = cred else { return Err(LoginError::Credentials) };
+    if c.locked_until.is_some_and(|l| l > now) {
+        return Err(LoginError::Credentials);
+    }
+    store.login_attempt(counter, c.id, ok, now, cfg.max_failures, now + cfg.lockout_minutes * 60).await?;
+    if ok { Ok(c.id) } else { Err(LoginError::Credentials) }
+}
+
+/// Checks an office user's login ID and password at `door`.
+pub async fn login_user(store: &Store, cfg: &Auth, login: &str, password: &str, door: Door, now: i64) -> Result<User, LoginError> {
+    let user = store.user_by_login(login).await?;
+    let cred = user.as_ref().map(|u| Credential {
+        id: u.id,
+        hash: u.password_hash.clone(),
+        locked_until: match door {
+            Door::Terminal => u.locked_until,
+            Door::Web => u.web_locked_until,
+        },
+    });
+    verify(store, cfg, door.counter(), cred, password, now).await?;
+    let user = user.ok_or(LoginError::Credentials)?;
+    // Only someone who knows the password learns that the ID was disabled.
+    if user.disabled {
+        return Err(LoginError::Disabled);
+    }
+    Ok(user)
+}
+
+/// Checks an operator's login ID and password; returns the operator's id and login.
+pub async fn login_operator(store: &Store, cfg: &Auth, login: &str, password: &str, now: i64) -> Result<(i64, String), LoginError> {
+    let op = store.operator(Some(login), None).await?;
+    let cred = op.as_ref().map(|(id, _, _, hash, locked)| Credential { id: *id, hash: hash.clone(), locked_until: *locked });
+    let id = verify(store, cfg, LockoutCounter::Operator, cred, password, now).await?;
+    Ok((id, op.map(|o| o.1).unwrap_or_default()))
+}
+
+/// The one answer to a failed login (Japanese).
+pub fn credentials_message(cfg: &Auth) -> String {
+    format!(
+        "ログインIDまたはパスワードが違います（{}回続けて間違えると、そのIDは{}分間ログインできなくなります）",
+        cfg.max_failures, cfg.lockout_minutes
+    )
+}
+
+/// The state of a user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordState {
+    /// In force.
+    Current,
+    /// A temporary password (new user, reset): must be changed before anything else.
+    Temporary,
+    /// Past `auth.password_max_days`: must be changed before anything else.
+    Expired,
+}
+
+impl PasswordState {
+    /// Nothing but changing the password (and logging out) is allowed.
+    pub fn must_change(self) -> bool {
+        self != PasswordState::Current
+    }
+}
+
+/// The state of `user`'s password at `now`: checked by every door at every request.
+pub fn password_state(user: &User, cfg: &Auth, now: i64) -> PasswordState {
+    if user.must_change {
+        PasswordState::Temporary
+    } else if cfg.password_expires(user.password_set_at).is_some_and(|e| e <= now) {
+        PasswordState::Expired
+    } else {
+        PasswordState::Current
+    }
+}
+
+/// Why a password change was refused.
+#[derive(Debug)]
+pub enum PasswordError {
+    /// The current password is wrong.
+    WrongCurrent,
+    /// The new password breaks the rules.
+    Policy,
+    /// The store failed.
+    Store(StoreError),
+    /// Hashing failed.
+    Internal(String),
+}
+
+impl From<StoreError> for PasswordError {
+    fn from(e: StoreError) -> Self {
+        PasswordError::Store(e)
+    }
+}
+
+/// The session that changes the password, which goes on; every other session of the user (API
+/// and portal) ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Keeping<'a> {
+    /// An API session (token hash).
+    Api(&'a str),
+    /// A portal session (token hash).
+    Portal(&'a str),
+}
+
+/// The rule for new passwords (Japanese), shown wherever one is chosen.
+pub const PASSWORD_RULE: &str = "新しいパスワードは8〜64文字で、英字と数字を両方含め、今のパスワードと違うものにしてください";
+
+/// Changes `user`'s password: the current one must be right and the new one follow the rules;
+/// every other session of the user ends; audited in the same transaction.
+pub async fn change_password(
+    store: &Store,
+    user: &User,
+    current: &str,
+    new: &str,
+    keeping: Keeping<'_>,
+    audit: Audit<'_>,
+    now: i64,
+) -> Result<(), PasswordError> {
+    let (cur, hash) = (current.to_owned(), user.password_hash.clone());
+    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.map_err(|e| PasswordError::Internal(e.to_string()))? {
+        return Err(PasswordError::WrongCurrent);
+    }
+    if !auth::password_ok(new) || new == current {
+        return Err(PasswordError::Policy);
+    }
+    let n = new.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&n))
+        .await
+        .map_err(|e| PasswordError::Internal(e.to_string()))?
+        .map_err(|e| PasswordError::Internal(e.to_string()))?;
+    let keep = match keeping {
+        Keeping::Api(h) => (Some(h), None),
+        Keeping::Portal(h) => (None, Some(h)),
+    };
+    store.set_password_ending_sessions(user.id, &hash, false, keep, audit, now).await?;
+    Ok(())
+}
