@@ -9,6 +9,7 @@ use crate::tls::{PeerAcceptor, server_config};
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler as _;
 use axum::routing::{get, post};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
@@ -189,6 +190,9 @@ impl AppState {
     }
 }
 
+/// How often the CRL is signed anew (it is valid for 7 days).
+pub const CRL_REFRESH: Duration = Duration::from_secs(24 * 3600);
+
 /// Paths of the data directory.
 pub fn ca_dir(cfg: &Config) -> std::path::PathBuf {
     cfg.data_dir.join("ca")
@@ -215,7 +219,7 @@ pub fn router(state: AppState) -> Router {
         .route("/usage", get(crate::portal::usage))
         .route("/portal/static/portal.css", get(crate::portal::css))
         .route("/portal/static/portal.js", get(crate::portal::js))
-        .route("/portal/login", get(crate::office_portal::login_page).post(crate::office_portal::login_post))
+        .route("/portal/login", get(crate::office_portal::login_page).post(crate::office_portal::login_post.layer(small_body())))
         .route("/portal/logout", post(crate::office_portal::logout))
         .route("/portal/password", get(crate::office_portal::password_page).post(crate::office_portal::password_post))
         .route("/portal/home", get(crate::office_portal::home))
@@ -225,7 +229,7 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/license/renew", post(crate::office_portal::renew))
         .route("/portal/terminals", get(crate::office_portal::terminals))
         .route("/portal/records", get(crate::office_portal::records))
-        .route("/operator/login", get(crate::operator::login_page).post(crate::operator::login_post))
+        .route("/operator/login", get(crate::operator::login_page).post(crate::operator::login_post.layer(small_body())))
         .route("/operator/", get(crate::operator::top))
         .route("/operator/registry", get(crate::operator::registry_page).post(crate::operator::registry_import))
         .route("/operator/registry/progress", get(crate::operator::registry_progress))
@@ -241,10 +245,10 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/terminals/{id}/revoke", post(crate::office_portal::revoke))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route(paths::ENROL, post(api::enrol))
+        .route(paths::ENROL, post(api::enrol.layer(small_body())))
         .route(paths::CA, get(api::ca_pem))
-        .route(paths::SESSIONS, post(api::login).delete(api::logout))
-        .route(paths::PASSWORD, post(api::change_password))
+        .route(paths::SESSIONS, post(api::login.layer(small_body())).delete(api::logout))
+        .route(paths::PASSWORD, post(api::change_password.layer(small_body())))
         .route(paths::ENROLMENT_CODES, post(api::new_enrolment_code))
         .route("/v1/directory/{office}", get(api::directory))
         .route(paths::MESSAGES, post(api::send))
@@ -265,6 +269,14 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit_logins))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
+}
+
+/// Login, enrolment and password bodies are small (a CSR is about 1 KiB): 64 KiB at most, so
+/// that nobody makes the hub buffer megabytes before any check.
+pub const SMALL_BODY_BYTES: usize = 64 * 1024;
+
+fn small_body() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(SMALL_BODY_BYTES)
 }
 
 /// Too many login attempts from one address: 429 with a Japanese reason, before any password work.
@@ -398,9 +410,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         let every = watcher.config.retention.interval_seconds.max(1) as u64;
         let mut retention = tokio::time::interval(Duration::from_secs(every));
+        // The CRL is signed for 7 days: sign a fresh one every day, revocations or not.
+        let mut crl_daily = tokio::time::interval_at(tokio::time::Instant::now() + CRL_REFRESH, CRL_REFRESH);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = crl_daily.tick() => {
+                    match watcher.reload_tls().await {
+                        Ok(n) => tracing::info!(revoked = n, "CRL renewed"),
+                        Err(e) => tracing::error!(error = %e, "CRL renewal failed"),
+                    }
+                    continue;
+                }
                 _ = retention.tick() => {
                     if let Err(e) = watcher.retention_pass(api::now()).await {
                         tracing::error!(error = %e, "retention pass failed");

@@ -80,3 +80,19 @@ mod tests {
         assert_eq!(normalize_code(&enrolment_code()).len(), 12);
     }
 }
+
+/// Compares secrets in time that depends on their length only, not on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod ct_tests {
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(super::constant_time_eq(b"abc", b"abc"));
+        assert!(!super::constant_time_eq(b"abc", b"abd"));
+        assert!(!super::constant_time_eq(b"abc", b"abcd"));
+        assert!(super::constant_time_eq(b"", b""));
+    }
+}

@@ -36,6 +36,9 @@ pub struct Issued {
     pub not_after: i64,
 }
 
+/// Lifetime of a server certificate, in days (browsers accept at most 397).
+pub const SERVER_CERT_DAYS: i64 = 397;
+
 fn write_private(path: &Path, data: &str) -> std::io::Result<()> {
     crate::files::write_private(path, data.as_bytes())
 }
@@ -108,7 +111,9 @@ impl Ca {
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.not_before = now() - Duration::hours(1);
-        p.not_after = now() + Duration::days(825);
+        // Within the 397 days browsers accept for a server certificate.
+        p.not_after = now() + Duration::days(SERVER_CERT_DAYS);
+        p.use_authority_key_identifier_extension = true;
         p.serial_number = Some(random_serial());
         let cert = self.with_issuer(|i| Ok(p.signed_by(&key, i)?))?;
         Ok((cert.pem(), key.serialize_pem()))
@@ -128,6 +133,7 @@ impl Ca {
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let not_after = now() + Duration::days(730);
+        p.use_authority_key_identifier_extension = true;
         p.not_before = now() - Duration::hours(1);
         p.not_after = not_after;
         let serial = random_serial();

@@ -199,7 +199,9 @@ impl Config {
         }
         for (k, v) in env {
             let Some(rest) = k.strip_prefix("RENKEI_") else { continue };
-            if rest == "LOG" || rest == "LANG" || rest.starts_with("TEST_") {
+            // Variables of the office client and of the logs, which share the prefix on a PC
+            // that runs both; and the tests'.
+            if CLIENT_VARIABLES.contains(&rest) || rest.starts_with("TEST_") {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
@@ -212,6 +214,11 @@ impl Config {
         Ok(cfg)
     }
 }
+
+/// `RENKEI_*` variables that belong to the office client (`renkei`) or to logging, not to the
+/// hub's configuration.
+const CLIENT_VARIABLES: &[&str] =
+    &["LOG", "LOG_FORMAT", "LANG", "HOME", "PROFILE", "PASSWORD", "NEW_PASSWORD", "OFFICE", "UI_LISTEN", "EVENT", "TITLE", "BODY"];
 
 fn merge(base: &mut toml::Value, over: toml::Value) {
     match (base, over) {
@@ -280,6 +287,9 @@ mod tests {
         assert_eq!(c.auth.lockout_minutes, 5);
         assert_eq!(c.auth.max_failures, 3);
         assert!(Config::load(None, [("RENKEI_LIMITS__MAX_FILEZ".into(), "9".into())]).is_err());
+        // The office client's variables on the same PC do not disturb the hub.
+        let c = Config::load(None, [("RENKEI_HOME".into(), "/home/x/pc".into()), ("RENKEI_PROFILE".into(), "1371000010".into())]).unwrap();
+        assert_eq!(c, Config::default());
         std::fs::write(&f, "listn = \"x\"\n").unwrap();
         assert!(Config::load(Some(&f), []).is_err());
         std::fs::remove_dir_all(dir).unwrap();

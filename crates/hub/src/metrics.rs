@@ -24,7 +24,17 @@ pub fn handle() -> Option<PrometheusHandle> {
 /// Middleware: request count and latency by route template and status.
 pub async fn track(req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    // Bounded label values: the methods the API knows, everything else as one.
+    let method = match *req.method() {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::PATCH => "PATCH",
+        axum::http::Method::DELETE => "DELETE",
+        axum::http::Method::HEAD => "HEAD",
+        axum::http::Method::PUT => "PUT",
+        axum::http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
     let start = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();

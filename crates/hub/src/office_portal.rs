@@ -119,14 +119,32 @@ pub(crate) fn change_allowed(parts: &Parts, csrf: &str) -> bool {
         return true;
     }
     let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
+    given.is_some_and(|g| auth::constant_time_eq(g.as_bytes(), csrf.as_bytes())) && same_origin(parts)
+}
+
+/// When the browser says where a request comes from (`Origin`), it must be this site (HTTP/2
+/// carries the host in the URI's authority, HTTP/1.1 in the Host header).
+pub(crate) fn same_origin(parts: &Parts) -> bool {
     let host = parts
         .uri
         .authority()
         .map(|a| a.as_str().to_owned())
         .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
         .unwrap_or_default();
-    let origin_ok = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"));
-    given == Some(csrf) && origin_ok
+    parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"))
+}
+
+/// A login form posted from this site only (login CSRF: another site must not log a browser
+/// into an account of its choosing).
+#[derive(Debug, Clone, Copy)]
+pub struct SameOrigin;
+
+impl FromRequestParts<AppState> for SameOrigin {
+    type Rejection = PortalReject;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        if same_origin(parts) { Ok(SameOrigin) } else { Err(PortalReject::Csrf) }
+    }
 }
 
 /// A portal user whose password may be temporary or expired: only for changing it and logging
@@ -189,7 +207,12 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-pub(crate) async fn login_post(State(st): State<AppState>, ConnectInfo(ip): ConnectInfo<SocketAddr>, Form(f): Form<LoginForm>) -> Response {
+pub(crate) async fn login_post(
+    State(st): State<AppState>,
+    _: SameOrigin,
+    ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let login = f.login.trim().to_owned();
     match accounts::login_user(&st.store, &st.config.auth, &login, &f.password, accounts::Door::Web, now())
         .await

@@ -100,7 +100,7 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-pub(crate) async fn login_post(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+pub(crate) async fn login_post(State(st): State<AppState>, _: crate::office_portal::SameOrigin, Form(f): Form<LoginForm>) -> Response {
     let fail = |e: String| page(&LoginT { title: "運営者ログイン", nav: "", who: String::new(), flash: None, error: Some(e) });
     let t = now();
     let (id, login) = match crate::service::accounts::login_operator(&st.store, &st.config.auth, f.login.trim(), &f.password, t).await {

@@ -23,14 +23,15 @@ impl LoginLimiter {
         if self.per_minute == 0 {
             return true;
         }
-        let window = now / 60;
+        // A window opens at an address's first attempt and lasts 60 s (not the calendar
+        // minute, which would let a burst straddle two minutes).
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.len() > 100_000 {
-            seen.retain(|_, (w, _)| *w == window);
+            seen.retain(|_, (start, _)| now - *start < 60);
         }
-        let e = seen.entry(ip).or_insert((window, 0));
-        if e.0 != window {
-            *e = (window, 0);
+        let e = seen.entry(ip).or_insert((now, 0));
+        if now - e.0 >= 60 {
+            *e = (now, 0);
         }
         e.1 += 1;
         e.1 <= self.per_minute
@@ -51,7 +52,10 @@ mod tests {
         assert!((0..3).all(|_| l.allow(a, 120)));
         assert!(!l.allow(a, 130), "fourth in the same minute");
         assert!(l.allow(b, 130), "another address");
-        assert!(l.allow(a, 180), "the next minute");
+        assert!(l.allow(a, 180), "60 s after the first attempt");
+        let c: IpAddr = "10.0.0.3".parse().unwrap();
+        assert!((0..3).all(|_| l.allow(c, 59)));
+        assert!(!l.allow(c, 61), "a burst across a calendar minute is still one window");
         assert!(LoginLimiter::new(0).allow(a, 0));
     }
 }

@@ -398,3 +398,61 @@ async fn files_the_hub_creates_are_owner_only() {
     }
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn certificates_name_their_issuer_and_server_certificates_live_at_most_397_days() {
+    let hub = Hub::start().await;
+    let server = std::fs::read_to_string(hub.dir.join("ca/server.pem")).unwrap();
+    let terminal = std::fs::read_to_string(hub.offices[0].terminal_dir.join("terminal.pem")).unwrap();
+    for (what, pem) in [("server", &server), ("terminal", &terminal)] {
+        let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
+        let cert = p.parse_x509().unwrap();
+        let aki = cert
+            .extensions()
+            .iter()
+            .any(|e| matches!(e.parsed_extension(), x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(_)));
+        assert!(aki, "{what} certificate without an Authority Key Identifier");
+        if what == "server" {
+            let days = (cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp()) / 86400;
+            assert!(days <= 397, "server certificate valid {days} days");
+        }
+    }
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn login_doors_take_small_bodies_from_this_site_only() {
+    let hub = Hub::start().await;
+    let a = hub.terminal(0);
+    let big = LoginRequest { login: "x".repeat(1 << 20), password: "y".into() };
+    for path in [paths::SESSIONS, paths::ENROL] {
+        let r = a.post(hub.url(path)).json(&big).send().await.unwrap();
+        assert_eq!(r.status(), 413, "{path} buffered a 1 MiB body");
+    }
+    let r = hub
+        .anonymous()
+        .post(hub.url("/portal/login"))
+        .form(&[("login", "x".repeat(1 << 20)), ("password", "y".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // A login form posted from another site is refused (login CSRF).
+    for path in ["/portal/login", "/operator/login"] {
+        let r = hub
+            .anonymous()
+            .post(hub.url(path))
+            .header("origin", "https://evil.example")
+            .form(&[("login", hub.offices[0].admin.as_str()), ("password", renkei_hub::dev::DEMO_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    // Metric labels stay bounded whatever method a client invents.
+    let r = a.request(reqwest::Method::from_bytes(b"FROBNICATE").unwrap(), hub.url(paths::INBOX)).send().await.unwrap();
+    assert!(r.status().is_client_error());
+    let m = reqwest::get(format!("http://{}/metrics", hub.running.metrics_addr.unwrap())).await.unwrap().text().await.unwrap();
+    assert!(!m.contains("FROBNICATE") && m.contains("method=\"other\""), "raw methods reach the metric labels");
+    hub.stop().await;
+}
