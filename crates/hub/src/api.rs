@@ -196,6 +196,24 @@ pub(crate) async fn enrol(
     let label: String = req.label.chars().take(60).collect();
     let term = Terminal { id: terminal_id.clone(), office: office.number.clone(), label, serial: issued.serial.clone(), revoked_at: None };
     st.store.add_terminal(&term, &issued.fingerprint, issued.not_after, t).await?;
+    // Every new terminal is announced to the office at once: a certificate obtained with stolen
+    // credentials does not go unnoticed.
+    let when = crate::office_portal::jst_minutes(t);
+    let notice = st
+        .store
+        .add_notice(
+            &auth::token()[..32],
+            Some(&office.number),
+            "terminal_enrolled",
+            "新しい端末が登録されました",
+            &format!(
+                "{when}（日本時間）、{}さん（{}）のログインIDで端末「{}」が登録されました。心当たりがなければ、すぐにポータルの「証明書・端末」でこの端末を失効し、パスワードを変更してください。",
+                user.name, user.login, term.label
+            ),
+            t,
+        )
+        .await?;
+    st.events.send(Some(&office.number), Event::Notice { id: notice.public_id.clone(), title: notice.title.clone() });
     let ip = ip.ip().to_string();
     st.store
         .audit(
@@ -395,7 +413,11 @@ async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result
     let mut out = Form { to: None, note: None, uploads: Vec::new() };
     let mut total = 0usize;
     let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::new(ErrorCode::BadRequest, "送信データを読めませんでした。もう一度送ってください", format!("multipart: {e}"))
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "送信データを読めませんでした。もう一度送ってください",
+            format!("multipart: {e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()),
+        )
     };
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         match field.name() {
@@ -548,7 +570,18 @@ async fn deliver(
         Err(licence::LicenceRefusal::RecipientNotParticipating) => return Err(not_registered()),
         Err(r) => return Err(ApiError::new(ErrorCode::LicenseExpired, r.message(), "the sending office has no valid license")),
     }
-    let (classes, warnings) = checks::check_send(&sender, &recipient, &uploads)?;
+    // Validating the standard's files is CPU work: off the async workers, at most one per core,
+    // so that a large send never stalls other requests (health checks, downloads).
+    let permit = st.validation.clone().acquire_owned().await.map_err(ApiError::internal)?;
+    let (s2, r2) = (sender.clone(), recipient.clone());
+    let (uploads, checked) = tokio::task::spawn_blocking(move || {
+        let r = checks::check_send(&s2, &r2, &uploads);
+        drop(permit);
+        (uploads, r)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (classes, warnings) = checked?;
     let files: Vec<FileRow> = put_blobs(st, &uploads)
         .await?
         .into_iter()

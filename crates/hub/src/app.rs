@@ -41,6 +41,8 @@ pub struct AppState {
     pub health: Arc<crate::health::Health>,
     /// This node's name (readiness probe rows).
     pub node: Arc<str>,
+    /// Validations of sends running at once (one per core), off the async workers.
+    pub validation: Arc<tokio::sync::Semaphore>,
 }
 
 /// Broadcast of events to the SSE subscribers of this node, each tagged with its target office
@@ -379,6 +381,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         import_job: Arc::new(tokio::sync::Mutex::new(None)),
         health: Arc::default(),
         node: Arc::from(format!("{}-{}", std::process::id(), &crate::auth::token()[..8])),
+        validation: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
     };
     // Know the storage's state before the first request; then keep probing.
     state.probe_storage().await;

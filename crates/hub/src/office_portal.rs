@@ -350,6 +350,10 @@ struct HomeT {
     licensed: bool,
     license_state: String,
     flash: Option<String>,
+    /// Notices to this office (newest first): (title, body, when).
+    notices: Vec<(String, String, String)>,
+    /// One of them announces a new terminal: offer the way to revoke it.
+    enrolled: bool,
 }
 
 async fn office_of(st: &AppState, u: &PortalUser) -> Result<crate::store::Office, Response> {
@@ -374,7 +378,16 @@ pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response 
         Err(r) => return r,
     };
     let (licensed, state) = license_state(o.license_until.as_deref());
+    let mine: Vec<crate::store::NoticeRow> = match st.store.notices(Some(&o.number), None, 20).await {
+        Ok(v) => v.into_iter().filter(|n| n.office.as_deref() == Some(o.number.as_str())).take(5).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "portal notices");
+            return PortalReject::Internal.into_response();
+        }
+    };
     page(&HomeT {
+        enrolled: mine.iter().any(|n| n.kind == "terminal_enrolled"),
+        notices: mine.into_iter().map(|n| (n.title, n.body, jst_minutes(n.published_at))).collect(),
         title: "事業所トップ",
         nav: "home",
         who: who(&u.user),

@@ -81,6 +81,12 @@ async fn refused(l: &Mutex<Ledger>, r: reqwest::Response) {
     let body = r.text().await.unwrap_or_default();
     let code =
         serde_json::from_str::<ErrorBody>(&body).map(|b| format!("{:?}", b.code)).unwrap_or_else(|_| format!("non-json: {body:.80}"));
+    // A body cut short on the way (the connection, not the storage) is a transport error: the
+    // client retries it with the same key, as after a reset.
+    if status == 400 && body.contains("incomplete multipart stream") {
+        l.lock().unwrap().transport += 1;
+        return;
+    }
     let mut l = l.lock().unwrap();
     if status == 503 && !retry_after {
         l.without_retry_after += 1;

@@ -141,6 +141,19 @@ async fn enrolment_of_a_second_pc() {
     // Staff cannot issue codes.
     let e = error(pc2.post(hub.url(paths::ENROLMENT_CODES)).bearer_auth(&t2).send().await.unwrap()).await;
     assert_eq!(e.code, ErrorCode::Forbidden);
+    // The office is told at once (a notice on every terminal, with what to do).
+    let (a, ta) = hub.session(0).await;
+    let notices: Vec<Notice> = a.get(hub.url(paths::NOTICES)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    let n = notices.iter().find(|n| n.title == "新しい端末が登録されました").expect("enrolment announced");
+    assert!(n.body.contains("受付PC") && n.body.contains("失効"), "{}", n.body);
+    let (c, tc) = hub.session(1).await;
+    let others: Vec<Notice> = c.get(hub.url(paths::NOTICES)).bearer_auth(&tc).send().await.unwrap().json().await.unwrap();
+    assert!(others.iter().all(|n| n.title != "新しい端末が登録されました"), "only the office itself is told");
+    // And on the portal's top page, with the way to revoke it.
+    let mut b = crate::portal::Browser::new(&hub);
+    b.post("/portal/login", &[("login", hub.offices[0].admin.as_str()), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, home) = b.get("/portal/home").await;
+    assert!(home.contains("新しい端末が登録されました") && home.contains("端末を確認・失効する"), "{home}");
     hub.stop().await;
 }
 
