@@ -5,12 +5,12 @@
 use crate::app::AppState;
 use crate::auth;
 use crate::checks::{self, Upload};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson, ApiMultipart, ApiPath, ApiQuery};
 use crate::service::{accounts, licence};
 use crate::store::{Audit, FileRow, ListFilter, MessageRow, NewMessage, Terminal, User};
 use crate::tls::PeerCert;
 use axum::Json;
-use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
+use axum::extract::{ConnectInfo, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
@@ -174,7 +174,7 @@ pub(crate) fn login_refused(st: &AppState, e: accounts::LoginError) -> ApiError 
 pub(crate) async fn enrol(
     State(st): State<AppState>,
     ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    Json(req): Json<EnrolRequest>,
+    ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let user = accounts::login_user(&st.store, &st.config.auth, &req.login, &req.password, accounts::Door::Web, now())
         .await
@@ -236,7 +236,7 @@ pub(crate) async fn login(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,
     ConnectInfo(ip): ConnectInfo<SocketAddr>,
-    Json(req): Json<LoginRequest>,
+    ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let terminal = terminal(&st, &peer).await?;
     let user = accounts::login_user(&st.store, &st.config.auth, &req.login, &req.password, accounts::Door::Terminal, now())
@@ -289,7 +289,7 @@ pub(crate) async fn logout(State(st): State<AppState>, TemporaryCaller(c): Tempo
 pub(crate) async fn change_password(
     State(st): State<AppState>,
     TemporaryCaller(c): TemporaryCaller,
-    Json(req): Json<PasswordChange>,
+    ApiJson(req): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let t = now();
     match accounts::change_password(
@@ -346,7 +346,7 @@ pub(crate) async fn new_enrolment_code(State(st): State<AppState>, c: Caller) ->
 pub(crate) async fn directory(
     State(st): State<AppState>,
     _caller: Caller,
-    Path(office): Path<String>,
+    ApiPath(office): ApiPath<String>,
 ) -> Result<Json<DirectoryEntry>, ApiError> {
     Ok(Json(match st.store.office(&office).await? {
         Some(o) => DirectoryEntry {
@@ -642,7 +642,12 @@ async fn deliver(
 }
 
 #[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = crate::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn send(State(st): State<AppState>, c: Caller, h: HeaderMap, form: Multipart) -> Result<Response, ApiError> {
+pub(crate) async fn send(
+    State(st): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    ApiMultipart(form): ApiMultipart,
+) -> Result<Response, ApiError> {
     let f = read_form(&st, form, 0).await?;
     let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::send(f.to.as_deref(), f.note.as_deref(), &f.uploads) };
     if let Some(r) = replay(&st, &c, &idem).await? {
@@ -693,7 +698,7 @@ async fn load_draft(st: &AppState, c: &Caller, id: &str) -> Result<crate::store:
 pub(crate) async fn create_draft(
     State(st): State<AppState>,
     c: Caller,
-    form: Multipart,
+    ApiMultipart(form): ApiMultipart,
 ) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
     let f = read_form(&st, form, 0).await?;
     let files = put_blobs(&st, &f.uploads).await?;
@@ -716,7 +721,7 @@ pub(crate) async fn list_drafts(State(st): State<AppState>, c: Caller) -> Result
 }
 
 #[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<DraftInfo>, ApiError> {
+pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<DraftInfo>, ApiError> {
     Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
 }
 
@@ -724,8 +729,8 @@ pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, Path(id): P
 pub(crate) async fn update_draft(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<String>,
-    Json(u): Json<DraftUpdate>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(u): ApiJson<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
     let d = load_draft(&st, &c, &id).await?;
     let note: Option<String> = u.note.map(|n| n.chars().take(2000).collect());
@@ -744,8 +749,8 @@ pub(crate) async fn update_draft(
 pub(crate) async fn add_draft_files(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<String>,
-    form: Multipart,
+    ApiPath(id): ApiPath<String>,
+    ApiMultipart(form): ApiMultipart,
 ) -> Result<Json<DraftInfo>, ApiError> {
     let d = load_draft(&st, &c, &id).await?;
     let f = read_form(&st, form, d.files.len()).await?;
@@ -758,7 +763,7 @@ pub(crate) async fn add_draft_files(
 pub(crate) async fn remove_draft_file(
     State(st): State<AppState>,
     c: Caller,
-    Path((id, idx)): Path<(String, i64)>,
+    ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Json<DraftInfo>, ApiError> {
     let d = load_draft(&st, &c, &id).await?;
     if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {
@@ -768,14 +773,19 @@ pub(crate) async fn remove_draft_file(
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
     let d = load_draft(&st, &c, &id).await?;
     st.store.delete_draft(d.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path), ("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn send_draft(State(st): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn send_draft(
+    State(st): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::draft_send(&id) };
     if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(r);
@@ -832,23 +842,27 @@ async fn list(st: &AppState, c: &Caller, q: &InboxQuery, inbox: bool) -> Result<
 }
 
 #[utoipa::path(get, path = "/v1/inbox", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn inbox(State(st): State<AppState>, c: Caller, Query(q): Query<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
+pub(crate) async fn inbox(State(st): State<AppState>, c: Caller, ApiQuery(q): ApiQuery<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
     list(&st, &c, &q, true).await
 }
 
 #[utoipa::path(get, path = "/v1/sent", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn sent(State(st): State<AppState>, c: Caller, Query(q): Query<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
+pub(crate) async fn sent(State(st): State<AppState>, c: Caller, ApiQuery(q): ApiQuery<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
     list(&st, &c, &q, false).await
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn message(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<MessageInfo>, ApiError> {
+pub(crate) async fn message(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<MessageInfo>, ApiError> {
     let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(info(&m)))
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}/files/{index}", tag = "messages", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "ファイル本体。x-content-sha256 ヘッダーに SHA-256 / the file; SHA-256 in x-content-sha256", content_type = "application/octet-stream"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn download(State(st): State<AppState>, c: Caller, Path((id, idx)): Path<(String, i64)>) -> Result<Response, ApiError> {
+pub(crate) async fn download(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath((id, idx)): ApiPath<(String, i64)>,
+) -> Result<Response, ApiError> {
     let (f, sender, recipient, fetched_at, expired_at, purged_at) =
         st.store.file_for(&id, idx, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     let m = MessageRow {
@@ -949,12 +963,12 @@ async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<Json
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/fetch", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "取得済（冪等） / fetched (idempotent)", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn fetch(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<MessageInfo>, ApiError> {
+pub(crate) async fn fetch(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<MessageInfo>, ApiError> {
     receipt(&st, &c, &id, false).await
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/open", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "開封済 / opened", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn open(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> Result<Json<MessageInfo>, ApiError> {
+pub(crate) async fn open(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<MessageInfo>, ApiError> {
     receipt(&st, &c, &id, true).await
 }
 

@@ -267,6 +267,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::EVENTS, get(api::events))
         .route(paths::INBOX, get(api::inbox))
         .route(paths::SENT, get(api::sent))
+        .fallback(crate::error::not_found)
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit_logins))
         .layer(axum::middleware::from_fn(crate::metrics::track))

@@ -456,3 +456,40 @@ async fn login_doors_take_small_bodies_from_this_site_only() {
     assert!(!m.contains("FROBNICATE") && m.contains("method=\"other\""), "raw methods reach the metric labels");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn every_api_refusal_is_the_json_error_body() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let json_error = |what: &'static str| {
+        move |r: reqwest::Response| async move {
+            let status = r.status().as_u16();
+            let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            let text = r.text().await.unwrap();
+            let b: ErrorBody = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not an ErrorBody ({status}, {ct}): {text}"));
+            assert_eq!(status, b.code.status(), "{what}");
+            assert!(ct.starts_with("application/json"), "{what}: {ct}");
+            assert!(!b.message.is_empty() && !b.message.is_ascii(), "{what}: a Japanese message");
+            b.code
+        }
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, ErrorCode)> = vec![
+        ("bad limit", a.get(hub.url(paths::INBOX)).query(&[("limit", "たくさん")]), ErrorCode::BadRequest),
+        ("bad index", a.get(hub.url("/v1/messages/x/files/abc")), ErrorCode::BadRequest),
+        ("login as text", a.post(hub.url(paths::SESSIONS)).body("login=x"), ErrorCode::BadRequest),
+        ("login JSON syntax", a.post(hub.url(paths::SESSIONS)).header("content-type", "application/json").body("{"), ErrorCode::BadRequest),
+        (
+            "login field type",
+            a.post(hub.url(paths::SESSIONS)).json(&serde_json::json!({"login": 1, "password": []})),
+            ErrorCode::BadRequest,
+        ),
+        ("send without multipart", a.post(hub.url(paths::MESSAGES)).json(&serde_json::json!({"to": "x"})), ErrorCode::BadRequest),
+        ("unknown route", a.get(hub.url("/v1/nothing-here")), ErrorCode::NotFound),
+        ("wrong method", a.put(hub.url(paths::INBOX)), ErrorCode::MethodNotAllowed),
+    ];
+    for (what, req, want) in cases {
+        let r = req.bearer_auth(&ta).send().await.unwrap();
+        assert_eq!(json_error(what)(r).await, want, "{what}");
+    }
+    hub.stop().await;
+}

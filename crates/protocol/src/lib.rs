@@ -175,6 +175,8 @@ pub enum ErrorCode {
     Empty,
     /// 403: the sending office's licence is not valid (never applied, or lapsed).
     LicenseExpired,
+    /// 405: the path does not take this method.
+    MethodNotAllowed,
     /// 409: the draft was changed on another terminal since it was read.
     Conflict,
     /// 410: the message expired unfetched, or its content was purged after the retention period
@@ -201,6 +203,7 @@ impl ErrorCode {
             CertificateRequired | TerminalUnknown | SessionRequired | BadCredentials => 401,
             PasswordChangeRequired | Forbidden | LicenseExpired => 403,
             NotFound => 404,
+            MethodNotAllowed => 405,
             Conflict => 409,
             Gone => 410,
             TooLarge => 413,
