@@ -999,12 +999,22 @@ pub(crate) async fn events(
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     // Explicit (not the `Caller` extractor): the stream re-checks the caller with these.
     let c = caller(&st, &peer, &h, ip, false).await?;
+    let limits = &st.config.limits;
+    let keys =
+        [(format!("s:{}", c.token_hash), limits.event_streams_per_session), (format!("a:{}", ip.ip()), limits.event_streams_per_address)];
+    let Some(slot) = st.streams.open(&keys) else {
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            "お知らせの受信（イベント）の接続が多すぎます。使っていない画面を閉じてから、もう一度お試しください",
+            "too many event streams for this session or address",
+        ));
+    };
     let office = c.terminal.office.clone();
     let rx = st.events.subscribe();
     let check = tokio::time::interval(std::time::Duration::from_secs(30));
     let closing = st.events.closing();
-    let state = (rx, check, closing, st, peer.0.clone(), h.clone(), ip, office);
-    let stream = futures_util::stream::unfold(state, |(mut rx, mut check, mut closing, st, peer, h, ip, office)| async move {
+    let state = (rx, check, closing, st, peer.0.clone(), h.clone(), ip, (office, slot));
+    let stream = futures_util::stream::unfold(state, |(mut rx, mut check, mut closing, st, peer, h, ip, (office, slot))| async move {
         loop {
             if *closing.borrow() {
                 return None;
@@ -1015,7 +1025,7 @@ pub(crate) async fn events(
                     Ok((to, ev)) if to.as_deref().is_none_or(|t| t == office) => {
                         let data = serde_json::to_string(&ev).unwrap_or_default();
                         let out: Result<SseEvent, std::convert::Infallible> = Ok(SseEvent::default().event(ev.name()).data(data));
-                        return Some((out, (rx, check, closing, st, peer, h, ip, office)));
+                        return Some((out, (rx, check, closing, st, peer, h, ip, (office, slot))));
                     }
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

@@ -43,6 +43,47 @@ pub struct AppState {
     pub node: Arc<str>,
     /// Validations of sends running at once (one per core), off the async workers.
     pub validation: Arc<tokio::sync::Semaphore>,
+    /// Open event streams per session and per address.
+    pub streams: Arc<StreamCounts>,
+}
+
+/// Open event streams, counted per key (a session, an address).
+#[derive(Debug, Default)]
+pub struct StreamCounts(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+/// One open stream's place in [`StreamCounts`]; given back when dropped.
+#[derive(Debug)]
+pub struct StreamSlot {
+    counts: Arc<StreamCounts>,
+    keys: Vec<String>,
+}
+
+impl StreamCounts {
+    /// Takes a place for a stream under every `(key, limit)`, or none if any is full.
+    pub fn open(self: &Arc<Self>, keys: &[(String, usize)]) -> Option<StreamSlot> {
+        let mut m = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.iter().any(|(k, limit)| m.get(k).copied().unwrap_or(0) >= *limit) {
+            return None;
+        }
+        for (k, _) in keys {
+            *m.entry(k.clone()).or_default() += 1;
+        }
+        Some(StreamSlot { counts: self.clone(), keys: keys.iter().map(|(k, _)| k.clone()).collect() })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut m = self.counts.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for k in &self.keys {
+            if let Some(n) = m.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(k);
+                }
+            }
+        }
+    }
 }
 
 /// Broadcast of events to the SSE subscribers of this node, each tagged with its target office
@@ -296,6 +337,16 @@ async fn limit_logins(
         && !st.logins.allow(ip.ip(), time::OffsetDateTime::now_utc().unix_timestamp())
     {
         tracing::warn!(ip = %ip.ip(), path = req.uri().path(), "login attempts over the limit");
+        if req.uri().path().starts_with("/v1/") {
+            let mut r = crate::error::ApiError::new(
+                renkei_protocol::ErrorCode::TooManyRequests,
+                "ログインの試行が多すぎます。1分ほど待ってから、もう一度お試しください",
+                "too many login attempts from this address",
+            )
+            .into_response();
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+            return r;
+        }
         return (
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             [(axum::http::header::RETRY_AFTER, "60")],
@@ -384,6 +435,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         health: Arc::default(),
         node: Arc::from(format!("{}-{}", std::process::id(), &crate::auth::token()[..8])),
         validation: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
+        streams: Arc::default(),
     };
     // Know the storage's state before the first request; then keep probing.
     state.probe_storage().await;
@@ -401,7 +453,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let handle = Handle::new();
-    let server = axum_server::from_tcp(listener)?.acceptor(PeerAcceptor::new(tls)).handle(handle.clone());
+    let mut server =
+        axum_server::from_tcp(listener)?.acceptor(PeerAcceptor::new(tls, config.limits.max_connections)).handle(handle.clone());
+    // Slow clients do not hold connections: headers within the limit; HTTP/2 pings find dead peers.
+    let timer = hyper_util::rt::TokioTimer::new();
+    let b = server.http_builder();
+    b.http1().timer(timer.clone()).header_read_timeout(Duration::from_secs(config.limits.header_read_timeout_seconds.max(1)));
+    b.http2().timer(timer).keep_alive_interval(Some(Duration::from_secs(30))).keep_alive_timeout(Duration::from_secs(10));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move { server.serve(app).await });
 

@@ -80,6 +80,14 @@ pub struct Limits {
     pub max_file_bytes: usize,
     /// Bytes per message.
     pub max_message_bytes: usize,
+    /// Connections open at once (more are closed before the TLS handshake).
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers (slow clients are cut).
+    pub header_read_timeout_seconds: u64,
+    /// Event streams (`/v1/events`) open at once per session.
+    pub event_streams_per_session: usize,
+    /// Event streams open at once per client address.
+    pub event_streams_per_address: usize,
 }
 
 /// License (ライセンス) settings.
@@ -149,7 +157,15 @@ impl Default for Config {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_files: 100, max_file_bytes: 10 * 1024 * 1024, max_message_bytes: 50 * 1024 * 1024 }
+        Limits {
+            max_files: 100,
+            max_file_bytes: 10 * 1024 * 1024,
+            max_message_bytes: 50 * 1024 * 1024,
+            max_connections: 4096,
+            header_read_timeout_seconds: 10,
+            event_streams_per_session: 4,
+            event_streams_per_address: 64,
+        }
     }
 }
 
@@ -328,6 +344,9 @@ mod tests {
             "fee_yen",
             "campaign",
             "idempotency_key_days",
+            "header_read_timeout_seconds",
+            "event_streams_per_session",
+            "event_streams_per_address",
             "acquire_timeout_ms",
             "max_connections",
         ] {

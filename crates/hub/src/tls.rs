@@ -47,19 +47,66 @@ pub fn server_config(ca_pem: &str, cert_pem: &str, key_pem: &str, crl_pem: &str)
     Ok(cfg)
 }
 
-/// The acceptor: `TCP_NODELAY` (small API responses must not wait for delayed ACKs), rustls, then
-/// the peer certificate as a request extension.
+/// The acceptor: a cap on open connections, `TCP_NODELAY` (small API responses must not wait for
+/// delayed ACKs), rustls with a handshake timeout, then the peer certificate as a request
+/// extension.
 #[derive(Debug, Clone)]
 pub struct PeerAcceptor {
     inner: RustlsAcceptor<NoDelayAcceptor>,
+    connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl PeerAcceptor {
-    /// Wraps a reloadable rustls configuration.
-    pub fn new(config: RustlsConfig) -> PeerAcceptor {
+    /// Wraps a reloadable rustls configuration; at most `max_connections` connections are open at
+    /// once (more are closed at once, before the handshake).
+    pub fn new(config: RustlsConfig, max_connections: usize) -> PeerAcceptor {
         PeerAcceptor {
             inner: RustlsAcceptor::new(config).handshake_timeout(std::time::Duration::from_secs(10)).acceptor(NoDelayAcceptor::new()),
+            connections: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
         }
+    }
+}
+
+/// A connection that holds one of the acceptor's permits for as long as it is open.
+#[derive(Debug)]
+pub struct Counted<T> {
+    inner: T,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 
@@ -67,16 +114,21 @@ impl<S> Accept<tokio::net::TcpStream, S> for PeerAcceptor
 where
     S: Send + 'static,
 {
-    type Stream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Stream = Counted<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>;
     type Service = axum::middleware::AddExtension<S, PeerCert>;
     type Future = BoxFuture<'static, std::io::Result<(Self::Stream, Self::Service)>>;
 
     fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
         let inner = self.inner.clone();
+        let permit = self.connections.clone().try_acquire_owned();
         Box::pin(async move {
+            let Ok(permit) = permit else {
+                metrics::counter!("renkei_connections_refused_total").increment(1);
+                return Err(std::io::Error::other("too many connections"));
+            };
             let (stream, service) = inner.accept(stream, service).await?;
             let fingerprint = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c.as_ref()));
-            Ok((stream, Extension(PeerCert { fingerprint }).layer(service)))
+            Ok((Counted { inner: stream, _permit: permit }, Extension(PeerCert { fingerprint }).layer(service)))
         })
     }
 }

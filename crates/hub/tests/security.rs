@@ -493,3 +493,77 @@ async fn every_api_refusal_is_the_json_error_body() {
     }
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn event_streams_are_capped_per_session() {
+    let hub = Hub::start_with(|c| c.limits.event_streams_per_session = 2).await;
+    let (a, ta) = hub.session(0).await;
+    let open = || a.get(hub.url(paths::EVENTS)).bearer_auth(&ta).send();
+    let s1 = open().await.unwrap();
+    let s2 = open().await.unwrap();
+    assert_eq!((s1.status(), s2.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK));
+    let e = error(open().await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::TooManyRequests);
+    // Another session of the office has its own allowance.
+    let (b, tb) = hub.second_terminal(0).await;
+    assert_eq!(b.get(hub.url(paths::EVENTS)).bearer_auth(&tb).send().await.unwrap().status(), 200);
+    // A closed stream gives its place back.
+    drop(s1);
+    let mut again = None;
+    for _ in 0..50 {
+        let r = open().await.unwrap();
+        if r.status() == 200 {
+            again = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "the closed stream's place was not given back");
+    drop((s2, again));
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn connections_are_capped_and_slow_headers_are_cut() {
+    let hub = Hub::start_with(|c| {
+        c.limits.max_connections = 2;
+        c.limits.header_read_timeout_seconds = 1;
+    })
+    .await;
+    // A client that sends half a request's headers and then nothing is cut off.
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject as _;
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(hub.running.state.ca.cert_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let mut cfg = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+    let tcp = tokio::net::TcpStream::connect(hub.running.addr).await.unwrap();
+    let mut tls = connector.connect(rustls_pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), tls.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "a client that never finishes its headers keeps its connection");
+    drop(tls);
+    // Two connections are the cap here: a third is closed until one of them ends.
+    let (c1, c2) = (hub.anonymous(), hub.anonymous());
+    for c in [&c1, &c2] {
+        assert_eq!(c.get(hub.url("/healthz")).send().await.unwrap().status(), 200);
+    }
+    let c3 = hub.anonymous();
+    assert!(c3.get(hub.url("/healthz")).send().await.is_err(), "a third connection was served");
+    drop(c1);
+    let mut served = false;
+    for _ in 0..50 {
+        if c3.get(hub.url("/healthz")).send().await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(served, "a freed connection's place was not given back");
+    drop((c2, c3));
+    hub.stop().await;
+}

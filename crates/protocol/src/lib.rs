@@ -185,6 +185,8 @@ pub enum ErrorCode {
     /// 422: the idempotency key was used before for a different request (another recipient,
     /// note, files or draft); nothing was sent. Use a new key for a new message.
     IdempotencyKeyReused,
+    /// 429: too many attempts or open streams from this address or session; wait and retry.
+    TooManyRequests,
     /// 500: the hub failed; nothing was stored.
     Internal,
     /// 503: the hub's storage is full; nothing was stored. Retry after `Retry-After` seconds.
@@ -216,6 +218,7 @@ impl ErrorCode {
             | Empty
             | IdempotencyKeyReused => 422,
             AccountLocked => 423,
+            TooManyRequests => 429,
             Internal => 500,
             StorageFull | StorageUnavailable => 503,
         }
