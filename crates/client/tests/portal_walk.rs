@@ -95,8 +95,13 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let sent = outgoing::send_one(&client, &state, &number, &hub.offices[1].number, "", out, false).await.unwrap();
     assert!(matches!(sent, Outcome::Sent { .. }), "the new office sends: {sent:?}");
 
+    // The office is told at once on its portal top page, with the way to the terminals.
+    c.goto(&format!("{base}/portal/home")).await.unwrap();
+    let notices = wait_text(&c, "#office-notices", "新しい端末が登録されました").await;
+    assert!(notices.contains("相談室のPC"), "{notices}");
+    shot(&c, "p09a-事業所トップ-新しい端末").await;
+    click(&c, "#to-terminals").await;
     // The PC shows up in the portal with its last login; revoking it stops it at once.
-    c.refresh().await.unwrap();
     let list = wait_text(&c, "#terminals", "相談室のPC").await;
     assert!(list.contains("有効"), "{list}");
     shot(&c, "p09-証明書・端末").await;
@@ -118,6 +123,9 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     fill(&c, "input[name=password]", "Operator2026x").await;
     click(&c, "#login-button").await;
     wait_text(&c, "h1", "概況").await;
+    let storage = wait_text(&c, "#storage", "データベース: 正常").await;
+    assert!(storage.contains("ファイル保存領域: 正常"), "{storage}");
+    shot(&c, "p10a-運営者-概況").await;
     click(&c, "nav a[href='/operator/registry']").await;
     c.find(Locator::Css("#registry-file")).await.unwrap().send_keys(&csv_path.display().to_string()).await.unwrap();
     click(&c, "#import").await;
