@@ -396,6 +396,9 @@ fn info(m: &MessageRow) -> MessageInfo {
     }
 }
 
+/// Sends up to this size are validated on the async worker (cheaper than a thread hand-off).
+const INLINE_VALIDATION_BYTES: usize = 256 * 1024;
+
 fn too_large(ja: String) -> ApiError {
     ApiError::new(ErrorCode::TooLarge, ja, "upload too large")
 }
@@ -570,17 +573,25 @@ async fn deliver(
         Err(licence::LicenceRefusal::RecipientNotParticipating) => return Err(not_registered()),
         Err(r) => return Err(ApiError::new(ErrorCode::LicenseExpired, r.message(), "the sending office has no valid license")),
     }
-    // Validating the standard's files is CPU work: off the async workers, at most one per core,
-    // so that a large send never stalls other requests (health checks, downloads).
-    let permit = st.validation.clone().acquire_owned().await.map_err(ApiError::internal)?;
-    let (s2, r2) = (sender.clone(), recipient.clone());
-    let (uploads, checked) = tokio::task::spawn_blocking(move || {
-        let r = checks::check_send(&s2, &r2, &uploads);
-        drop(permit);
+    // Validating the standard's files is CPU work: a large send is validated off the async
+    // workers, at most one per core, so that it never stalls other requests (health checks,
+    // downloads); a small one (the usual month's unit, a few KiB) inline, where a thread
+    // hand-off would cost more than the check.
+    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
+    let (uploads, checked) = if total <= INLINE_VALIDATION_BYTES {
+        let r = checks::check_send(&sender, &recipient, &uploads);
         (uploads, r)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    } else {
+        let permit = st.validation.clone().acquire_owned().await.map_err(ApiError::internal)?;
+        let (s2, r2) = (sender.clone(), recipient.clone());
+        tokio::task::spawn_blocking(move || {
+            let r = checks::check_send(&s2, &r2, &uploads);
+            drop(permit);
+            (uploads, r)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    };
     let (classes, warnings) = checked?;
     let files: Vec<FileRow> = put_blobs(st, &uploads)
         .await?
