@@ -455,11 +455,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let handle = Handle::new();
     let mut server =
         axum_server::from_tcp(listener)?.acceptor(PeerAcceptor::new(tls, config.limits.max_connections)).handle(handle.clone());
-    // Slow clients do not hold connections: headers within the limit; HTTP/2 pings find dead peers.
+    // Slow clients do not hold connections: headers within the limit.
     let timer = hyper_util::rt::TokioTimer::new();
     let b = server.http_builder();
-    b.http1().timer(timer.clone()).header_read_timeout(Duration::from_secs(config.limits.header_read_timeout_seconds.max(1)));
-    b.http2().timer(timer).keep_alive_interval(Some(Duration::from_secs(30))).keep_alive_timeout(Duration::from_secs(10));
+    b.http1().timer(timer).header_read_timeout(Duration::from_secs(config.limits.header_read_timeout_seconds.max(1)));
+
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move { server.serve(app).await });
 
