@@ -226,7 +226,13 @@ async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Kill as soon as some receipts are acknowledged (and while others are in flight).
+    for _ in 0..200 {
+        if acked.lock().unwrap().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     first.kill();
     for t in tasks {
         let _ = t.await;
