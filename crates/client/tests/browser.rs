@@ -277,8 +277,9 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     fill(&care, "input[name=month]", "202507").await;
     fill(&care, "input[name=subject]", "H000000001 山田様").await;
     click(&care, "#save-draft").await;
-    let t = wait_text(&care, "main", "今月利用なし").await;
-    assert!(t.contains("2025年7月分") && t.contains("ひまわりデイサービス"), "{t}");
+    // The compose page itself says 今月利用なし (a choice): wait for what only the list shows.
+    let t = wait_text(&care, "main", "2025年7月分").await;
+    assert!(t.contains("今月利用なし") && t.contains("ひまわりデイサービス"), "{t}");
     shot(&care, "14-下書き一覧").await;
 
     care.close().await.unwrap();
