@@ -198,7 +198,7 @@ pub(crate) async fn enrol(
     st.store.add_terminal(&term, &issued.fingerprint, issued.not_after, t).await?;
     // Every new terminal is announced to the office at once: a certificate obtained with stolen
     // credentials does not go unnoticed.
-    let when = crate::office_portal::jst_minutes(t);
+    let when = crate::jst::jst_minutes(t);
     let notice = st
         .store
         .add_notice(

@@ -18,6 +18,7 @@ pub mod dev;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod jst;
 pub mod metrics;
 pub mod office_portal;
 pub mod openapi;

@@ -9,6 +9,7 @@
 
 use crate::app::AppState;
 use crate::auth;
+use crate::jst::jst_minutes;
 use crate::portal::page;
 use crate::service::accounts;
 use crate::store::{Audit, User};
@@ -642,15 +643,6 @@ struct TerminalsT {
     code: Option<(String, String)>,
     rows: Vec<TerminalRow>,
     flash: Option<String>,
-}
-
-pub(crate) fn jst_minutes(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .map(|t| {
-            let t = t.to_offset(time::macros::offset!(+9));
-            format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-        })
-        .unwrap_or_default()
 }
 
 async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(String, String)>, flash: Option<String>) -> Response {

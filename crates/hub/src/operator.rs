@@ -6,7 +6,7 @@
 
 use crate::app::AppState;
 use crate::auth;
-use crate::office_portal::jst_minutes;
+use crate::jst::jst_minutes;
 use crate::portal::{page, prefecture_name};
 use crate::store::Audit;
 use askama::Template;
