@@ -38,36 +38,15 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
     let Hub { running, pg, .. } = hub;
     running.shutdown(Duration::from_secs(5)).await.unwrap();
 
-    let port = free_port();
-    let mut child = spawn_hub(&dir, port, db.as_deref());
-    let url = move |p: &str| format!("https://localhost:{port}{p}");
-    let client = client_for_dir(&offices[0].terminal_dir, port);
-    for _ in 0..100 {
-        if client.get(url("/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let login = |c: reqwest::Client, l: String, url: String| async move {
-        let r: LoginResponse = c
-            .post(url)
-            .json(&LoginRequest { login: l, password: renkei_hub::dev::DEMO_PASSWORD.into() })
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r.token
-    };
-    let token = login(client.clone(), offices[0].admin.clone(), url(paths::SESSIONS)).await;
+    let first = ChildHub::start(&dir, db.as_deref(), &offices[0]).await;
+    let (client, token) = (first.client.clone(), first.token.clone());
 
     // Four senders in a loop, each file ~256 KiB so that uploads are in flight when the hub dies.
     let acked: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
     let mut tasks = Vec::new();
     for w in 0..4 {
         let (client, token, acked, unit, to) = (client.clone(), token.clone(), acked.clone(), unit.clone(), offices[1].number.clone());
-        let url = url(paths::MESSAGES);
+        let url = first.url(paths::MESSAGES);
         tasks.push(tokio::spawn(async move {
             for i in 0.. {
                 let mut files = unit.clone();
@@ -89,8 +68,7 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    first.kill();
     for t in tasks {
         let _ = t.await;
     }
@@ -98,22 +76,10 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
     assert!(acked.len() >= 2, "the load did not get going ({} sends acknowledged)", acked.len());
 
     // Restart on the same data; check everything from the recipient's side.
-    let port2 = free_port();
-    let mut child = spawn_hub(&dir, port2, db.as_deref());
-    let c2 = client_for_dir(&offices[1].terminal_dir, port2);
-    let url2 = move |p: &str| format!("https://localhost:{port2}{p}");
-    for _ in 0..100 {
-        if c2.get(url2("/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let tb = login(c2.clone(), offices[1].admin.clone(), url2(paths::SESSIONS)).await;
+    let second = ChildHub::start(&dir, db.as_deref(), &offices[1]).await;
     let litter = tmp_litter(&dir);
     assert!(litter.is_empty(), "the restarted hub left the killed one's temporary files: {litter:?}");
-    let page: MessagePage =
-        c2.get(url2(paths::INBOX)).bearer_auth(&tb).query(&[("limit", "200")]).send().await.unwrap().json().await.unwrap();
-    let stored: HashMap<String, MessageInfo> = page.messages.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let stored = second.inbox().await;
     for (id, shas) in &acked {
         let m = stored.get(id).unwrap_or_else(|| panic!("acknowledged message {id} lost"));
         assert_eq!(&m.files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>(), shas);
@@ -122,9 +88,10 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
     for m in stored.values() {
         assert_eq!(m.files.len(), unit.len() + 1, "partial message {}", m.id);
         for f in &m.files {
-            let body = c2
-                .get(url2(&format!("/v1/messages/{}/files/{}", m.id, f.index)))
-                .bearer_auth(&tb)
+            let body = second
+                .client
+                .get(second.url(&format!("/v1/messages/{}/files/{}", m.id, f.index)))
+                .bearer_auth(&second.token)
                 .send()
                 .await
                 .unwrap()
@@ -135,8 +102,7 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
         }
     }
     eprintln!("crash test: {} acknowledged, {} stored", acked.len(), stored.len());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    second.kill();
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(pg) = pg {
         pg.drop_now().await;
