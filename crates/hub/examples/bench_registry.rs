@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         let mut found = 0;
         for _ in 0..50 {
             let t = Instant::now();
-            let (_, total) = store.search_participants(q, &today, renkei_hub::portal::LIST_LIMIT).await?;
+            let (_, total) = store.search_participants(q, &today, renkei_hub::web::portal::public::LIST_LIMIT).await?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
             found = total;
         }

@@ -58,7 +58,7 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
     }
     let (ca, _, _) = ensure_pki(cfg)?;
     let store = Store::open(&cfg.database_url()).await?;
-    let now = crate::api::now();
+    let now = crate::jst::now();
     let license = time::OffsetDateTime::now_utc().date().saturating_add(time::Duration::days(365)).to_string();
     let mut out = Vec::new();
     for (i, (body, name, kind)) in all.iter().enumerate() {
@@ -111,7 +111,7 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
 /// portal), valid for the configured hours.
 pub async fn enrolment_code(store: &Store, cfg: &Config, office: &str) -> anyhow::Result<String> {
     let code = auth::enrolment_code();
-    let now = crate::api::now();
+    let now = crate::jst::now();
     store
         .add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), office, now, now + cfg.auth.enrolment_code_hours * 3600)
         .await?;

@@ -3,16 +3,17 @@
 //! Office mailboxes over mutual TLS: terminals enrolled with certificates from the hub's CA,
 //! users with argon2id passwords and lockout, sends checked at the door against the standard
 //! (`renkei-spec`), and per-recipient delivery state (未取得 → 取得済 → 開封済).
-//! HTTP handlers call the store; only [`store`] speaks SQL.
+//!
+//! Layers, each using only those below it: the doors ([`web`]: API, portal, operator console;
+//! and the admin command line in `main.rs`) translate requests; [`service`] holds every rule
+//! once; [`store`] alone speaks SQL and [`blobs`] holds file content.
 
 #![deny(missing_docs)]
 
-mod api;
 pub mod app;
 pub mod auth;
 pub mod blobs;
 pub mod ca;
-pub mod checks;
 pub mod config;
 pub mod dev;
 pub mod error;
@@ -20,15 +21,14 @@ pub mod files;
 pub mod health;
 pub mod jst;
 pub mod metrics;
-pub mod office_portal;
-pub mod openapi;
-pub mod operator;
-pub mod portal;
 pub mod ratelimit;
 pub mod registry;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod tls;
+pub mod web;
 
 pub use app::{Running, start};
 pub use config::Config;
+pub use state::AppState;

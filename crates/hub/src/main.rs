@@ -299,7 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", renkei_hub::openapi::json());
+            println!("{}", renkei_hub::web::api::openapi::json());
             Ok(())
         }
         Command::Migrate => {

@@ -237,10 +237,10 @@ async fn idempotency_keys_are_forgotten_after_the_configured_days() {
     let to = hub.offices[1].number.clone();
     let files = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 x".to_vec())];
     assert_eq!(send(&hub, &a, &ta, &to, &files, Some("week")).await.status(), 201);
-    let r = hub.running.state.retention_pass(renkei_hub_now() + 6 * 86400).await.unwrap();
+    let r = renkei_hub::service::retention::pass(&hub.running.state, renkei_hub_now() + 6 * 86400).await.unwrap();
     assert_eq!(r.forgotten_keys, 0);
     assert_eq!(send(&hub, &a, &ta, &to, &files, Some("week")).await.status(), 200, "kept for 7 days");
-    let r = hub.running.state.retention_pass(renkei_hub_now() + 8 * 86400).await.unwrap();
+    let r = renkei_hub::service::retention::pass(&hub.running.state, renkei_hub_now() + 8 * 86400).await.unwrap();
     assert_eq!(r.forgotten_keys, 1);
     assert_eq!(send(&hub, &a, &ta, &to, &files, Some("week")).await.status(), 201, "a forgotten key makes a new message");
     hub.stop().await;
@@ -378,7 +378,7 @@ async fn events_notices_and_retention() {
     // A second message stays unfetched; 31 days later it expires: event, notice, 410, state.
     let files2 = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 test".to_vec())];
     let s2: SendResponse = send(&hub, &a, &ta, &to, &files2, None).await.json().await.unwrap();
-    let report = hub.running.state.retention_pass(renkei_hub_now() + 31 * 86400).await.unwrap();
+    let report = renkei_hub::service::retention::pass(&hub.running.state, renkei_hub_now() + 31 * 86400).await.unwrap();
     assert_eq!(report.expired, 1);
     assert!(read_until(&mut ev_a, &mut ba, "event: expired").await, "{ba}");
     let sent: MessagePage = a.get(hub.url(paths::SENT)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
@@ -394,7 +394,7 @@ async fn events_notices_and_retention() {
     // A draft still uses the PDF; 181 days later content is purged but the draft's blob stays.
     let d: DraftInfo =
         a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form("", "", &files2)).send().await.unwrap().json().await.unwrap();
-    let report = hub.running.state.retention_pass(renkei_hub_now() + 181 * 86400).await.unwrap();
+    let report = renkei_hub::service::retention::pass(&hub.running.state, renkei_hub_now() + 181 * 86400).await.unwrap();
     assert_eq!(report.purged_blobs, 3, "the 3 files of the unit; the PDF is kept for the draft");
     let blobs = &hub.running.state.blobs;
     assert!(blobs.exists(&d.files[0].sha256).await);

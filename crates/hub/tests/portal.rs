@@ -48,10 +48,10 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
     let page = r.text().await.unwrap();
     for f in &figures {
         let (total, using) = (f.offices / SCALE, f.using / SCALE);
-        let name = renkei_hub::portal::prefecture_name(i32::from(f.code));
+        let name = renkei_hub::registry::prefecture_name(i32::from(f.code));
         // Demo offices (Tokyo: three) participate too.
         let using = using + if f.code == 13 { 3 } else { 0 };
-        let share = renkei_hub::portal::share(i64::from(using), i64::from(total));
+        let share = renkei_hub::web::portal::public::share(i64::from(using), i64::from(total));
         let row =
             format!(r#"<tr><td>{name}</td><td class="num">{total}</td><td class="num">{using}</td><td class="num">{share}</td></tr>"#);
         assert!(page.contains(&row), "missing {row}");
@@ -186,7 +186,7 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("read", "1")]).await;
     assert!(page.contains("チェックを入れて"), "not agreed");
     let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("agree", "on"), ("read", "1")]).await;
-    let until = renkei_hub::office_portal::one_year_from(time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date());
+    let until = renkei_hub::service::licence::one_year_from(time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date());
     let (y, m, d) = (&until[..4], until[5..7].trim_start_matches('0'), until[8..].trim_start_matches('0'));
     assert!(page.contains("利用申請が完了しました") && page.contains(&format!("{y}年{m}月{d}日 まで（1年間）")), "{page}");
     assert_eq!(store.office(&number).await.unwrap().unwrap().license_until.as_deref(), Some(until.as_str()));
@@ -469,14 +469,14 @@ async fn licenses_that_renew_automatically_are_renewed_before_they_end() {
     st.store.grant_license(&number, &soon.to_string(), 21000, 1).await.unwrap();
     st.store.grant_license(&hub.offices[1].number, &soon.to_string(), 21000, 1).await.unwrap(); // no auto-renew
     st.store.set_auto_renew(&number, true).await.unwrap();
-    let renewed = st.renewal_pass(today).await.unwrap();
+    let renewed = renkei_hub::service::licence::renewal_pass(st, today).await.unwrap();
     assert_eq!(renewed, vec![number.clone()]);
-    let want = renkei_hub::office_portal::one_year_from(soon.saturating_add(time::Duration::days(1)));
+    let want = renkei_hub::service::licence::one_year_from(soon.saturating_add(time::Duration::days(1)));
     let lic = st.store.license(&number).await.unwrap().unwrap();
     assert_eq!((lic.until.as_deref(), lic.fee_yen, lic.paid_at), (Some(want.as_str()), Some(21000), None), "a new unpaid year");
     let notices = st.store.notices(Some(&number), None, 10).await.unwrap();
     assert!(notices.iter().any(|n| n.title == "ライセンスを自動更新しました"));
-    assert!(st.renewal_pass(today).await.unwrap().is_empty(), "once");
+    assert!(renkei_hub::service::licence::renewal_pass(st, today).await.unwrap().is_empty(), "once");
     hub.stop().await;
 }
 

@@ -129,7 +129,7 @@ async fn revoked_certificate_is_refused_at_the_handshake_without_restart() {
     let hub = Hub::start().await;
     let (a, ta) = hub.session(0).await;
     assert_eq!(a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().status(), 200);
-    assert!(hub.running.state.revoke("Tdemo1", "test").await.unwrap());
+    assert!(renkei_hub::service::terminals::revoke(&hub.running.state, "Tdemo1", "test").await.unwrap());
     // A new connection with the revoked certificate fails the TLS handshake.
     let fresh = hub.terminal(0);
     let err = fresh.get(hub.url("/healthz")).send().await.expect_err("handshake must fail");

@@ -51,7 +51,10 @@ impl TestHub {
 
     /// Revokes a terminal as the operator would (`renkei-hub ca revoke`).
     pub async fn revoke(&self, terminal_id: &str) {
-        assert!(self.running.state.revoke(terminal_id, "test").await.expect("revoke"), "no terminal {terminal_id}");
+        assert!(
+            renkei_hub::service::terminals::revoke(&self.running.state, terminal_id, "test").await.expect("revoke"),
+            "no terminal {terminal_id}"
+        );
     }
 
     /// Registers a new office without a license, with an administrator holding a temporary

@@ -4,7 +4,9 @@
 
 use crate::auth;
 use crate::config::Auth;
+use crate::error::ApiError;
 use crate::store::{Audit, LockoutCounter, Store, StoreError, User};
+use renkei_protocol::ErrorCode;
 
 /// Through which door a login comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,4 +208,20 @@ pub async fn change_password(
     };
     store.set_password_ending_sessions(user.id, &hash, false, keep, audit, now).await?;
     Ok(())
+}
+
+/// A failed login as every door answers it (the portal and the console show its message).
+pub fn refusal(cfg: &Auth, e: LoginError) -> ApiError {
+    match e {
+        LoginError::Credentials => {
+            ApiError::new(ErrorCode::BadCredentials, credentials_message(cfg), "wrong login ID or password, or locked")
+        }
+        LoginError::Disabled => ApiError::new(
+            ErrorCode::BadCredentials,
+            "このログインIDは使えなくなっています。事業所の管理者に確認してください",
+            "the user has been disabled",
+        ),
+        LoginError::Store(e) => e.into(),
+        LoginError::Internal(e) => ApiError::internal(e),
+    }
 }

@@ -2,12 +2,8 @@
 //! own licence; to be sent to, the recipient's. One rule for both sides, by the date in Japan.
 //! An office whose licence lapsed still reads and fetches what it already received.
 
-use crate::store::Office;
-
-/// Today's date in Japan (`YYYY-MM-DD`), the day licences are counted in.
-pub fn today_jst() -> String {
-    time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date().to_string()
-}
+use crate::state::AppState;
+use crate::store::{Audit, Office};
 
 /// `true` when `office`'s licence is valid on `today` (`YYYY-MM-DD`, Japan).
 pub fn is_valid(office: &Office, today: &str) -> bool {
@@ -53,6 +49,64 @@ pub fn may_exchange(sender: &Office, recipient: &Office, today: &str) -> Result<
         return Err(LicenceRefusal::RecipientNotParticipating);
     }
     Ok(())
+}
+
+/// The end of a new license year: a still-valid license (through `current`) is extended from its
+/// end; otherwise the year starts today.
+pub fn next_year_until(current: Option<&str>) -> String {
+    let start = current
+        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
+        .filter(|d| *d >= crate::jst::today())
+        .map_or(crate::jst::today(), |d| d.saturating_add(time::Duration::days(1)));
+    one_year_from(start)
+}
+
+/// One year from `from` (the day before the same date next year), as YYYY-MM-DD.
+pub fn one_year_from(from: time::Date) -> String {
+    // 29 February: the year ends on the last day of February.
+    let next = from
+        .replace_year(from.year() + 1)
+        .or_else(|_| time::Date::from_calendar_date(from.year() + 1, time::Month::March, 1))
+        .unwrap_or_else(|_| from.saturating_add(time::Duration::days(365)));
+    next.saturating_sub(time::Duration::days(1)).to_string()
+}
+
+/// Renews, one year on, the licenses of offices that asked for automatic renewal and end
+/// within 30 days; tells each office with a notice. Returns the offices renewed.
+pub async fn renewal_pass(st: &AppState, today: time::Date) -> anyhow::Result<Vec<String>> {
+    let by = today.saturating_add(time::Duration::days(30)).to_string();
+    let mut done = Vec::new();
+    for (office, until) in st.store.due_for_renewal(&today.to_string(), &by).await? {
+        let new_until = next_year_until(Some(&until));
+        let fee = st.config.license.fee_now();
+        let t = crate::jst::now();
+        st.store.grant_license(&office, &new_until, fee, t).await?;
+        st.store
+            .add_notice(
+                &crate::auth::token()[..32],
+                Some(&office),
+                "license",
+                "ライセンスを自動更新しました",
+                &format!(
+                    "ライセンスを {new_until} まで更新しました（利用料 {fee} 円）。自動更新はポータルの「ライセンス」でやめられます。"
+                ),
+                t,
+            )
+            .await?;
+        st.store
+            .audit(
+                Audit {
+                    action: "license.auto_renew",
+                    office: Some(&office),
+                    detail: format!("until={new_until} fee={fee}"),
+                    ..Default::default()
+                },
+                t,
+            )
+            .await?;
+        done.push(office);
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! portal, the operator console and the admin command line). Services take the acting user,
 //! terminal or address and return domain results, never HTTP responses; the doors only
 //! translate them.
-//!
-//! Written so far: [`accounts`] (password check with the one lockout rule for users and
-//! operators, password state, password change) and [`licence`] (who may send and receive).
 
 pub mod accounts;
+pub mod checks;
 pub mod licence;
+pub mod mailbox;
+pub mod retention;
+pub mod sessions;
+pub mod terminals;

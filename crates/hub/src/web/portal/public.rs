@@ -2,113 +2,17 @@
 //! 連携事業所一覧 (participating offices, searchable), 利用状況 (per prefecture, with a bar chart
 //! drawn on the server as SVG).
 
-use crate::app::AppState;
+use crate::registry::prefecture_name;
+use crate::state::AppState;
+use crate::web::page::page;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
-
-/// 都道府県 (JIS X 0401), index = code − 1.
-pub const PREFECTURES: [&str; 47] = [
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-];
-
-/// The prefecture name of a code (1–47).
-pub fn prefecture_name(code: i32) -> &'static str {
-    usize::try_from(code - 1).ok().and_then(|i| PREFECTURES.get(i)).copied().unwrap_or("不明")
-}
-
-fn today_jst() -> String {
-    time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date().to_string()
-}
 
 fn now_jst() -> String {
     let t = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9));
     format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-}
-
-/// Renders a page with the portal's security headers.
-pub(crate) fn page<T: Template>(t: &T) -> Response {
-    match t.render() {
-        Ok(body) => (
-            [
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-                ),
-                (header::X_FRAME_OPTIONS, "DENY"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::REFERRER_POLICY, "same-origin"),
-                (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
-            ],
-            Html(body),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "portal template");
-            (StatusCode::INTERNAL_SERVER_ERROR, "画面を表示できません").into_response()
-        }
-    }
-}
-
-pub(crate) async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../static/portal.css"))
-        .into_response()
-}
-
-pub(crate) async fn js() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")],
-        include_str!("../static/portal.js"),
-    )
-        .into_response()
 }
 
 #[derive(Template)]
@@ -126,7 +30,8 @@ struct TopT {
 pub(crate) async fn top(State(st): State<AppState>) -> Response {
     let messages = st.store.message_count().await;
     let healthy = messages.is_ok();
-    let participating = st.store.search_participants(&Default::default(), &today_jst(), 0).await.map(|(_, n)| n).unwrap_or(0);
+    let participating =
+        st.store.search_participants(&Default::default(), &crate::jst::today_string(), 0).await.map(|(_, n)| n).unwrap_or(0);
     let notices = st
         .store
         .notices(None, None, 20)
@@ -134,7 +39,7 @@ pub(crate) async fn top(State(st): State<AppState>) -> Response {
         .unwrap_or_default()
         .into_iter()
         .filter(|n| n.office.is_none())
-        .map(|n| (crate::api::rfc3339(n.published_at).chars().take(10).collect(), n.title, n.body))
+        .map(|n| (crate::jst::rfc3339(n.published_at).chars().take(10).collect(), n.title, n.body))
         .collect();
     page(&TopT {
         title: "ケアプランデータ連携ポータル",
@@ -182,7 +87,7 @@ pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ
         kind: (!kind.is_empty()).then(|| kind.clone()),
         text: (!q.q.trim().is_empty()).then(|| q.q.trim().chars().take(60).collect()),
     };
-    let (list, total) = st.store.search_participants(&query, &today_jst(), LIST_LIMIT).await.unwrap_or_default();
+    let (list, total) = st.store.search_participants(&query, &crate::jst::today_string(), LIST_LIMIT).await.unwrap_or_default();
     let kind_name = |k: &str| renkei_spec::ids::SERVICE_KINDS.iter().find(|(c, ..)| *c == k).map_or("", |(_, n, _)| *n);
     let rows = list
         .into_iter()
@@ -252,7 +157,7 @@ pub fn usage_svg(rows: &[(i32, i64, i64)]) -> String {
 }
 
 pub(crate) async fn usage(State(st): State<AppState>) -> Response {
-    let data = st.store.usage_by_prefecture(&today_jst()).await.unwrap_or_default();
+    let data = st.store.usage_by_prefecture(&crate::jst::today_string()).await.unwrap_or_default();
     let (to, tu) = data.iter().fold((0, 0), |(a, b), (_, t, u)| (a + t, b + u));
     page(&UsageT {
         title: "利用状況（都道府県別）",

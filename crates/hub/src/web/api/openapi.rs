@@ -52,11 +52,11 @@ impl Modify for Security {
 #[openapi(
     info(title = "renkei 連携基盤 API", version = "1", description = "ケアプランデータ連携の連携基盤（hub）API v1。エラーは ErrorBody（安定したコード・日本語メッセージ）で返します。"),
     paths(
-        crate::api::enrol, crate::api::login, crate::api::logout, crate::api::change_password, crate::api::new_enrolment_code, crate::api::ca_pem,
-        crate::api::directory,
-        crate::api::send, crate::api::inbox, crate::api::sent, crate::api::message, crate::api::download, crate::api::fetch, crate::api::open,
-        crate::api::create_draft, crate::api::list_drafts, crate::api::get_draft, crate::api::update_draft, crate::api::add_draft_files,
-        crate::api::remove_draft_file, crate::api::delete_draft, crate::api::send_draft, crate::api::notices, crate::api::events,
+        crate::web::api::terminals::enrol, crate::web::api::sessions::login, crate::web::api::sessions::logout, crate::web::api::sessions::change_password, crate::web::api::terminals::new_enrolment_code, crate::web::api::terminals::ca_pem,
+        crate::web::api::directory::directory,
+        crate::web::api::send::send, crate::web::api::messages::inbox, crate::web::api::messages::sent, crate::web::api::messages::message, crate::web::api::messages::download, crate::web::api::messages::fetch, crate::web::api::messages::open,
+        crate::web::api::drafts::create_draft, crate::web::api::drafts::list_drafts, crate::web::api::drafts::get_draft, crate::web::api::drafts::update_draft, crate::web::api::drafts::add_draft_files,
+        crate::web::api::drafts::remove_draft_file, crate::web::api::drafts::delete_draft, crate::web::api::drafts::send_draft, crate::web::api::notices::notices, crate::web::api::events::events,
     ),
     components(schemas(ErrorBody, ErrorDetail, ErrorCode, DeliveryState, Event)),
     modifiers(&Security),

@@ -1,0 +1,280 @@
+//! The mailbox: sending (checked at the door, stored once per idempotency key) and receipts
+//! (取得 / 開封). The API's send, draft send, fetch and open all end here.
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::jst::{now, rfc3339};
+use crate::service::checks::{self, Upload};
+use crate::service::licence;
+use crate::service::sessions::Caller;
+use crate::state::AppState;
+use crate::store::{FileRow, MessageRow, NewMessage};
+use renkei_protocol::*;
+
+/// A stored message as the API describes it.
+pub fn info(m: &MessageRow) -> MessageInfo {
+    let state = if m.opened_at.is_some() {
+        DeliveryState::Opened
+    } else if m.fetched_at.is_some() {
+        DeliveryState::Fetched
+    } else if m.expired_at.is_some() {
+        DeliveryState::Expired
+    } else {
+        DeliveryState::NotFetched
+    };
+    MessageInfo {
+        id: m.public_id.clone(),
+        sender: m.sender.clone(),
+        recipient: m.recipient.clone(),
+        note: m.note.clone(),
+        sent_at: rfc3339(m.sent_at),
+        state,
+        fetched_at: m.fetched_at.map(rfc3339),
+        opened_at: m.opened_at.map(rfc3339),
+        expired_at: m.expired_at.map(rfc3339),
+        content_purged: m.purged_at.is_some(),
+        files: m
+            .files
+            .iter()
+            .map(|f| FileInfo {
+                index: f.idx as u32,
+                name: f.name.clone(),
+                kind: f.kind.clone(),
+                service_month: f.service_month.clone(),
+                size: f.size as u64,
+                sha256: f.sha256.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Sends up to this size are validated on the async worker (cheaper than a thread hand-off).
+pub const INLINE_VALIDATION_BYTES: usize = 256 * 1024;
+
+/// Writes blobs (content-addressed: invisible until a row references them) and describes them.
+pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>, ApiError> {
+    let puts = uploads.iter().map(|u| st.blobs.put(bytes::Bytes::copy_from_slice(&u.bytes)));
+    let shas = futures_util::future::try_join_all(puts).await?;
+    Ok(uploads
+        .iter()
+        .zip(shas)
+        .zip(0..)
+        .map(|((u, sha256), idx)| FileRow {
+            idx,
+            name: u.name.clone(),
+            kind: None,
+            service_month: None,
+            size: u.bytes.len() as i64,
+            sha256,
+        })
+        .collect())
+}
+
+/// What an idempotency key is bound to: the endpoint and what the request carries. The same key
+/// with a different digest is refused, never answered with another message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestDigest(String);
+
+impl RequestDigest {
+    /// `POST /v1/messages`: recipient, note, and each file's name and SHA-256, in order.
+    pub fn send(to: Option<&str>, note: Option<&str>, uploads: &[Upload]) -> RequestDigest {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        let mut line = |k: &str, v: &str| {
+            // Length-prefixed, so that no value can imitate a field boundary.
+            h.update(format!("{k}:{}:", v.len()));
+            h.update(v.as_bytes());
+            h.update(b"\n");
+        };
+        line("endpoint", "POST /v1/messages");
+        line("to", to.unwrap_or(""));
+        line("note", note.unwrap_or(""));
+        for u in uploads {
+            line("file", &u.name);
+            line("sha256", &crate::blobs::sha256_hex(&u.bytes));
+        }
+        RequestDigest(crate::blobs::hex(&h.finalize()))
+    }
+    /// `POST /v1/drafts/{id}/send`: the draft (a sent draft is gone, so its id names one send).
+    pub fn draft_send(draft: &str) -> RequestDigest {
+        RequestDigest(crate::blobs::sha256_hex(format!("endpoint:POST /v1/drafts/{{id}}/send\ndraft:{draft}").as_bytes()))
+    }
+}
+
+/// A request's idempotency key (if it has one) and what the key is bound to.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The `Idempotency-Key` header, if any.
+    pub key: Option<String>,
+    /// What the key is bound to.
+    pub digest: RequestDigest,
+}
+
+/// The answer to a request whose idempotency key was seen before: the stored message when the
+/// request is the same, a refusal when it is not.
+pub async fn replay(st: &AppState, c: &Caller, idem: &Idempotency) -> Result<Option<SendResponse>, ApiError> {
+    let (Some(k), digest) = (&idem.key, &idem.digest) else { return Ok(None) };
+    let Some((m, stored)) = st.store.message_by_idempotency(&c.terminal.office, k).await? else { return Ok(None) };
+    // Messages stored before digests were kept replay as they always did.
+    if stored.as_ref().is_some_and(|d| *d != digest.0) {
+        metrics::counter!("renkei_idempotency_key_reused_total").increment(1);
+        return Err(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "この再送キー（Idempotency-Key）は、別の内容の送信にすでに使われています。今回の内容は送信していません。新しい送信には新しいキーを使ってください",
+            "the idempotency key was used for a different request; nothing was sent",
+        ));
+    }
+    Ok(Some(SendResponse { message: info(&m), replayed: true, warnings: vec![] }))
+}
+
+/// Checks and stores a message; the common end of a direct send and of sending a draft.
+pub async fn deliver(
+    st: &AppState,
+    c: &Caller,
+    to: Option<String>,
+    note: String,
+    uploads: Vec<Upload>,
+    idem: Idempotency,
+    from_draft: Option<(i64, i64)>,
+) -> Result<SendResponse, ApiError> {
+    let to = to
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
+    let not_registered = || {
+        ApiError::new(
+            ErrorCode::RecipientNotRegistered,
+            licence::LicenceRefusal::RecipientNotParticipating.message(),
+            "the recipient is not registered or has no valid license",
+        )
+    };
+    let recipient = st.store.office(&to).await?.ok_or_else(not_registered)?;
+    if recipient.number == c.terminal.office {
+        return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
+    }
+    let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    match licence::may_exchange(&sender, &recipient, &crate::jst::today_string()) {
+        Ok(()) => {}
+        Err(licence::LicenceRefusal::RecipientNotParticipating) => return Err(not_registered()),
+        Err(r) => return Err(ApiError::new(ErrorCode::LicenseExpired, r.message(), "the sending office has no valid license")),
+    }
+    // Validating the standard's files is CPU work: a large send is validated off the async
+    // workers, at most one per core, so that it never stalls other requests (health checks,
+    // downloads); a small one (the usual month's unit, a few KiB) inline, where a thread
+    // hand-off would cost more than the check.
+    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
+    let (uploads, checked) = if total <= INLINE_VALIDATION_BYTES {
+        let r = checks::check_send(&sender, &recipient, &uploads);
+        (uploads, r)
+    } else {
+        let permit = st.validation.clone().acquire_owned().await.map_err(ApiError::internal)?;
+        let (s2, r2) = (sender.clone(), recipient.clone());
+        tokio::task::spawn_blocking(move || {
+            let r = checks::check_send(&s2, &r2, &uploads);
+            drop(permit);
+            (uploads, r)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    };
+    let (classes, warnings) = checked?;
+    let files: Vec<FileRow> = put_blobs(st, &uploads)
+        .await?
+        .into_iter()
+        .zip(classes)
+        .map(|(f, cl)| FileRow { kind: cl.kind, service_month: cl.service_month, ..f })
+        .collect();
+    let m = NewMessage {
+        public_id: auth::token()[..32].to_owned(),
+        sender: sender.number.clone(),
+        recipient: recipient.number.clone(),
+        note,
+        sent_by: c.user.id,
+        sent_terminal: c.terminal.id.clone(),
+        sent_at: now(),
+        idempotency_key: idem.key.clone(),
+        idempotency_digest: idem.key.as_ref().map(|_| idem.digest.0.clone()),
+        files,
+        from_draft,
+    };
+    let detail = format!("to={} files={}{}", m.recipient, m.files.len(), if from_draft.is_some() { " draft" } else { "" });
+    let id = match st.store.insert_message(&m, c.audit("send", detail)).await {
+        Ok(id) => id,
+        Err(crate::store::StoreError::Conflict(_)) => {
+            // A concurrent retry with the same key won the race: answer with its message.
+            if let Some(r) = replay(st, c, &idem).await? {
+                return Ok(r);
+            }
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "下書きが別の端末で変更または送信されました。下書き一覧を確認してください",
+                "the draft changed meanwhile",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let stored = MessageRow {
+        id,
+        public_id: m.public_id,
+        sender: m.sender,
+        recipient: m.recipient,
+        note: m.note,
+        sent_at: m.sent_at,
+        fetched_at: None,
+        opened_at: None,
+        expired_at: None,
+        purged_at: None,
+        files: m.files,
+    };
+    tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
+    metrics::counter!("renkei_messages_sent_total").increment(1);
+    metrics::counter!("renkei_files_received_total").increment(stored.files.len() as u64);
+    metrics::counter!("renkei_bytes_received_total").increment(stored.files.iter().map(|f| f.size as u64).sum());
+    st.events.send(
+        Some(&stored.recipient),
+        Event::NewMessage { id: stored.public_id.clone(), sender: stored.sender.clone(), files: stored.files.len() as u32 },
+    );
+    Ok(SendResponse { message: info(&stored), replayed: false, warnings })
+}
+
+/// Expired messages cannot be fetched by the recipient; purged content is gone for everyone.
+/// Refuses a message whose content is gone (purged, or expired before the recipient fetched it).
+pub fn gone_check(m: &MessageRow, c: &Caller) -> Result<(), ApiError> {
+    if m.purged_at.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Gone,
+            "保存期間が過ぎたため、このメッセージのファイルは削除されています（送受信の記録とファイルのハッシュ値は残っています）",
+            "content purged after the retention period",
+        ));
+    }
+    if m.expired_at.is_some() && m.fetched_at.is_none() && m.recipient == c.terminal.office {
+        return Err(ApiError::new(
+            ErrorCode::Gone,
+            "受信されないまま保存期間が過ぎたため、このメッセージは取得できません。送信元に再送を依頼してください",
+            "expired unfetched",
+        ));
+    }
+    Ok(())
+}
+
+/// Acknowledges a received message (取得, or 開封 when `open`); the sender hears of it.
+pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<MessageInfo, ApiError> {
+    let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    if m.recipient != c.terminal.office {
+        return Err(ApiError::new(ErrorCode::Forbidden, "受信したメッセージだけが対象です", "only the recipient can acknowledge"));
+    }
+    gone_check(&m, c)?;
+    let before = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
+    let t = now();
+    if open {
+        st.store.mark_opened(m.id, c.user.id, &c.terminal.id, t, c.audit("open", m.public_id.clone())).await?;
+    } else {
+        st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit("fetch", m.public_id.clone())).await?;
+    }
+    let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    let after = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
+    if after != before {
+        let i = info(&m);
+        st.events.send(Some(&m.sender), Event::Receipt { id: i.id.clone(), state: i.state });
+    }
+    Ok(info(&m))
+}

@@ -1,0 +1,155 @@
+//! `/v1/drafts`: 下書き (shared by all terminals of an office), and sending one.
+
+use super::Caller;
+use super::send::{idempotency_key, read_form, sent};
+use crate::auth;
+use crate::error::ApiError;
+use crate::jst::{now, rfc3339};
+use crate::service::checks::Upload;
+use crate::service::mailbox::{Idempotency, RequestDigest, deliver, put_blobs, replay};
+use crate::state::AppState;
+use crate::web::api::extract::{ApiJson, ApiMultipart, ApiPath};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use renkei_protocol::*;
+
+fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
+    DraftInfo {
+        id: d.public_id.clone(),
+        to: d.recipient.clone(),
+        note: d.note.clone(),
+        files: d
+            .files
+            .iter()
+            .map(|f| {
+                let n = renkei_spec::name::parse(&f.name, renkei_spec::name::Profile::LENIENT).ok().map(|p| p.name);
+                FileInfo {
+                    index: f.idx as u32,
+                    name: f.name.clone(),
+                    kind: n.as_ref().map(|n| n.kind.prefix().to_owned()),
+                    service_month: n.and_then(|n| n.service_month()).map(|m| m.to_string()),
+                    size: f.size as u64,
+                    sha256: f.sha256.clone(),
+                }
+            })
+            .collect(),
+        version: d.version,
+        updated_at: rfc3339(d.updated_at),
+        updated_by: d.updated_by.clone(),
+    }
+}
+
+fn draft_gone() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "下書きが見つかりません（別の端末で削除または送信された可能性があります）", "no such draft")
+}
+
+async fn load_draft(st: &AppState, c: &Caller, id: &str) -> Result<crate::store::DraftRow, ApiError> {
+    st.store.draft(&c.terminal.office, id).await?.ok_or_else(draft_gone)
+}
+
+#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::web::api::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn create_draft(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiMultipart(form): ApiMultipart,
+) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
+    let f = read_form(&st, form, 0).await?;
+    let files = put_blobs(&st, &f.uploads).await?;
+    let public_id = auth::token()[..32].to_owned();
+    let draft = crate::store::NewDraft {
+        public_id: &public_id,
+        office: &c.terminal.office,
+        recipient: f.to.as_deref().unwrap_or(""),
+        note: f.note.as_deref().unwrap_or(""),
+        user: c.user.id,
+        files: &files,
+    };
+    st.store.create_draft(&draft, now()).await?;
+    Ok((StatusCode::CREATED, Json(draft_info(&load_draft(&st, &c, &public_id).await?))))
+}
+
+#[utoipa::path(get, path = "/v1/drafts", tag = "drafts", responses((status = 200, description = "成功 / OK", body = Vec<DraftInfo>), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn list_drafts(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<DraftInfo>>, ApiError> {
+    Ok(Json(st.store.drafts(&c.terminal.office).await?.iter().map(draft_info).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<DraftInfo>, ApiError> {
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+#[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn update_draft(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(u): ApiJson<DraftUpdate>,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let d = load_draft(&st, &c, &id).await?;
+    let note: Option<String> = u.note.map(|n| n.chars().take(2000).collect());
+    if !st.store.update_draft(d.id, u.version, u.to.as_deref().map(str::trim), note.as_deref(), c.user.id, now()).await? {
+        let cur = load_draft(&st, &c, &id).await?;
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("この下書きは {} さんが別の端末で変更しました。最新の内容を読み込んでからもう一度編集してください", cur.updated_by),
+            "the draft changed on another terminal",
+        ));
+    }
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+#[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn add_draft_files(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiMultipart(form): ApiMultipart,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let d = load_draft(&st, &c, &id).await?;
+    let f = read_form(&st, form, d.files.len()).await?;
+    let files = put_blobs(&st, &f.uploads).await?;
+    st.store.add_draft_files(d.id, &files, c.user.id, now()).await?;
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+#[utoipa::path(delete, path = "/v1/drafts/{id}/files/{index}", tag = "drafts", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn remove_draft_file(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiPath((id, idx)): ApiPath<(String, i64)>,
+) -> Result<Json<DraftInfo>, ApiError> {
+    let d = load_draft(&st, &c, &id).await?;
+    if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
+    }
+    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+}
+
+#[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    let d = load_draft(&st, &c, &id).await?;
+    st.store.delete_draft(d.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path), ("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn send_draft(
+    State(st): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::draft_send(&id) };
+    if let Some(r) = replay(&st, &c, &idem).await? {
+        return Ok(sent(r));
+    }
+    let d = load_draft(&st, &c, &id).await?;
+    let mut uploads = Vec::with_capacity(d.files.len());
+    for f in &d.files {
+        let bytes = st.blobs.get(&f.sha256).await?;
+        uploads.push(Upload { name: f.name.clone(), bytes: bytes.to_vec() });
+    }
+    deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, idem, Some((d.id, d.version))).await.map(sent)
+}

@@ -1,0 +1,108 @@
+//! `POST /v1/messages`: a send (multipart), read within the limits and handed to the mailbox.
+
+use super::Caller;
+use crate::error::ApiError;
+use crate::service::checks::Upload;
+use crate::service::mailbox::{Idempotency, RequestDigest, deliver, replay};
+use crate::state::AppState;
+use crate::web::api::extract::ApiMultipart;
+use axum::Json;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use renkei_protocol::*;
+
+fn too_large(ja: String) -> ApiError {
+    ApiError::new(ErrorCode::TooLarge, ja, "upload too large")
+}
+
+/// The parts of a send or draft form.
+pub(crate) struct Form {
+    pub(crate) to: Option<String>,
+    pub(crate) note: Option<String>,
+    pub(crate) uploads: Vec<Upload>,
+}
+
+/// Reads a multipart form (`to`, `note`, `file`…), enforcing the upload limits while streaming.
+pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result<Form, ApiError> {
+    let limits = &st.config.limits;
+    let mut out = Form { to: None, note: None, uploads: Vec::new() };
+    let mut total = 0usize;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "送信データを読めませんでした。もう一度送ってください",
+            format!("multipart: {e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()),
+        )
+    };
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("to") => out.to = Some(field.text().await.map_err(bad)?.trim().to_owned()),
+            Some("note") => out.note = Some(field.text().await.map_err(bad)?.chars().take(2000).collect()),
+            Some("file") => {
+                let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
+                if name.is_empty() {
+                    return Err(ApiError::new(ErrorCode::BadRequest, "ファイル名のないファイルがあります", "file without a name"));
+                }
+                // One rule for names, here and in the client (renkei_protocol::names).
+                if let Some(why) = names::name_problem(&name) {
+                    let shown: String =
+                        name.chars().map(|c| if c.is_control() || c.is_whitespace() && c != ' ' { '?' } else { c }).take(40).collect();
+                    let shown = if name.chars().count() > 40 { format!("{shown}…") } else { shown };
+                    return Err(ApiError::new(
+                        ErrorCode::FileNameInvalid,
+                        format!("「{shown}」: {why}。ファイル名を変えてから送ってください"),
+                        "file name not allowed",
+                    )
+                    .with_details(vec![ErrorDetail { file: Some(shown), item: None, rule: None, message: why.into() }]));
+                }
+                if already + out.uploads.len() >= limits.max_files {
+                    return Err(too_large(format!("1通で送れるファイルは{}個までです", limits.max_files)));
+                }
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    bytes.extend_from_slice(&chunk);
+                    total += chunk.len();
+                    if bytes.len() > limits.max_file_bytes {
+                        return Err(too_large(format!("{name} は大きすぎます（1ファイル{}MBまで）", limits.max_file_bytes / 1024 / 1024)));
+                    }
+                    if total > limits.max_message_bytes {
+                        return Err(too_large(format!("1通の合計は{}MBまでです", limits.max_message_bytes / 1024 / 1024)));
+                    }
+                }
+                out.uploads.push(Upload { name, bytes });
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn idempotency_key(h: &HeaderMap) -> Option<String> {
+    h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200)
+}
+
+#[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = crate::web::api::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+pub(crate) async fn send(
+    State(st): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    ApiMultipart(form): ApiMultipart,
+) -> Result<Response, ApiError> {
+    let f = read_form(&st, form, 0).await?;
+    let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::send(f.to.as_deref(), f.note.as_deref(), &f.uploads) };
+    if let Some(r) = replay(&st, &c, &idem).await? {
+        return Ok(sent(r));
+    }
+    let r = deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, idem, None).await;
+    if let Err(e) = &r {
+        metrics::counter!("renkei_sends_refused_total", "code" => format!("{:?}", e.0.code)).increment(1);
+    }
+    r.map(sent)
+}
+
+/// A send's answer: 201 for a new message, 200 for the replay of an earlier one.
+pub(crate) fn sent(r: SendResponse) -> Response {
+    let status = if r.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    (status, Json(r)).into_response()
+}

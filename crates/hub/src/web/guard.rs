@@ -1,0 +1,61 @@
+//! Guards shared by the portal and the operator console: cookies, same-origin and CSRF checks.
+
+use crate::auth;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The value of cookie `name`.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A state-changing request must carry the session's CSRF token (`?csrf=`) and, when the browser
+/// says where it comes from, come from this site (HTTP/2 carries the host in the URI's
+/// authority, HTTP/1.1 in the Host header). Reads (GET, HEAD) pass.
+pub fn change_allowed(parts: &Parts, csrf: &str) -> bool {
+    if matches!(parts.method, Method::GET | Method::HEAD) {
+        return true;
+    }
+    let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
+    given.is_some_and(|g| auth::constant_time_eq(g.as_bytes(), csrf.as_bytes())) && same_origin(parts)
+}
+
+/// When the browser says where a request comes from (`Origin`), it must be this site (HTTP/2
+/// carries the host in the URI's authority, HTTP/1.1 in the Host header).
+pub fn same_origin(parts: &Parts) -> bool {
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default();
+    parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"))
+}
+
+/// A login form posted from this site only (login CSRF: another site must not log a browser
+/// into an account of its choosing).
+#[derive(Debug, Clone, Copy)]
+pub struct SameOrigin;
+
+impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if same_origin(parts) { Ok(SameOrigin) } else { Err(csrf_refused()) }
+    }
+}
+
+/// The answer to a change that did not come from this site's own form.
+pub fn csrf_refused() -> Response {
+    (StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF）").into_response()
+}

@@ -1,0 +1,66 @@
+//! The office's home page: licence, terminals enrolled lately, password warnings.
+
+use super::user::{PortalReject, PortalUser};
+use super::{license_state, office_of, who};
+use crate::jst::{jst_minutes, now};
+use crate::state::AppState;
+use crate::store::User;
+use crate::web::page::page;
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+pub(crate) struct HomeT {
+    title: &'static str,
+    nav: &'static str,
+    who: String,
+    csrf: String,
+    office: String,
+    office_name: String,
+    licensed: bool,
+    license_state: String,
+    flash: Option<String>,
+    /// Notices to this office (newest first): (title, body, when).
+    notices: Vec<(String, String, String)>,
+    /// One of them announces a new terminal: offer the way to revoke it.
+    enrolled: bool,
+}
+
+/// A warning when the password expires within 14 days.
+pub(crate) fn password_warning(st: &AppState, u: &User) -> Option<String> {
+    let exp = st.config.auth.password_expires(u.password_set_at)?;
+    let days = (exp - now() + 86399).div_euclid(86400);
+    (days <= 14).then(|| {
+        format!("パスワードの有効期限まであと {} 日です（{}）。「パスワードの変更」から変えてください。", days.max(0), jst_minutes(exp))
+    })
+}
+
+pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response {
+    let o = match office_of(&st, &u).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let (licensed, state) = license_state(o.license_until.as_deref());
+    let mine: Vec<crate::store::NoticeRow> = match st.store.notices(Some(&o.number), None, 20).await {
+        Ok(v) => v.into_iter().filter(|n| n.office.as_deref() == Some(o.number.as_str())).take(5).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "portal notices");
+            return PortalReject::Internal.into_response();
+        }
+    };
+    page(&HomeT {
+        enrolled: mine.iter().any(|n| n.kind == "terminal_enrolled"),
+        notices: mine.into_iter().map(|n| (n.title, n.body, jst_minutes(n.published_at))).collect(),
+        title: "事業所トップ",
+        nav: "home",
+        who: who(&u.user),
+        csrf: u.csrf.clone(),
+        office: o.number,
+        office_name: o.name,
+        licensed,
+        license_state: state,
+        flash: password_warning(&st, &u.user),
+    })
+}
