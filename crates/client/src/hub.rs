@@ -426,7 +426,10 @@ mod tests {
     use super::*;
 
     fn api(status: u16, code: ErrorCode) -> HubError {
-        HubError::Api { status, body: ErrorBody { code, message: String::new(), message_en: String::new(), details: vec![] } }
+        HubError::Api {
+            status,
+            body: ErrorBody { code, message: String::new(), message_en: String::new(), details: vec![], reference: None },
+        }
     }
 
     #[test]

@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
                         license_until: Some(until.clone()),
                     },
                     1,
+                    Default::default(),
                 )
                 .await?;
             participants += 1;
@@ -94,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         let mut found = 0;
         for _ in 0..50 {
             let t = Instant::now();
-            let (_, total) = store.search_participants(q, &today, renkei_hub::web::portal::public::LIST_LIMIT).await?;
+            let total = store.search_participants(q, &today, renkei_hub::web::portal::public::LIST_LIMIT).await?.total;
             times.push(t.elapsed().as_secs_f64() * 1e3);
             found = total;
         }

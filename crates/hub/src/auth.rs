@@ -1,9 +1,19 @@
 //! Passwords (argon2id), random tokens and their hashes.
 
-use crate::blobs::{hex, sha256_hex};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+
+/// Hex of a SHA-256 digest.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Hashes a password (argon2id, PHC string).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -33,6 +43,28 @@ pub fn enrolment_code() -> String {
     rand::fill(&mut b);
     let d: String = b.iter().map(|x| char::from(b'0' + x % 10)).collect();
     format!("{}-{}-{}", &d[..4], &d[4..8], &d[8..])
+}
+
+/// A one-time recovery code: 10 characters from an alphabet without look-alikes, in two
+/// groups (`ab3d5-fg7hj`).
+pub fn recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnopqrstuvwxyz23456789"; // 32: no modulo bias
+    let mut b = [0u8; 10];
+    rand::fill(&mut b);
+    let s: String = b.iter().map(|x| char::from(ALPHABET[usize::from(*x) % ALPHABET.len()])).collect();
+    format!("{}-{}", &s[..5], &s[5..])
+}
+
+/// Normalises a typed recovery code (case, spaces, hyphens, full-width forms tolerated).
+pub fn normalize_recovery_code(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// Normalises a typed enrolment code (spaces, full-width digits and hyphens tolerated).

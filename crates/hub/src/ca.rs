@@ -1,7 +1,7 @@
 //! The hub's certificate authority: a CA key and certificate on disk, server certificates,
 //! terminal certificates signed from a CSR (the terminal's key never leaves the PC), and the CRL.
 
-use crate::blobs::{hex, sha256_hex};
+use crate::auth::{hex, sha256_hex};
 use anyhow::{Context as _, bail};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CertificateSigningRequestParams, DistinguishedName, DnType,

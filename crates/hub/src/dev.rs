@@ -6,6 +6,9 @@ use crate::app::ensure_pki;
 use crate::auth;
 use crate::ca::terminal_key_and_csr;
 use crate::config::Config;
+use crate::service::Actor;
+use crate::store::AuditAction;
+use crate::store::Role;
 use crate::store::{NewUser, Office, Store, Terminal};
 use renkei_spec::ids::OfficeNumber;
 use std::path::PathBuf;
@@ -77,13 +80,18 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
                         license_until: Some(license.clone()),
                     },
                     now,
+                    Actor::Admin.audit(AuditAction::OfficeUpsert, Some(&number), "dev"),
                 )
                 .await?;
             let hash = auth::hash_password(DEMO_PASSWORD)?;
-            for (login, role, label) in [(&admin, "admin", "管理者"), (&staff, "staff", "職員")] {
+            for (login, role, label) in [(&admin, Role::Admin, "管理者"), (&staff, Role::Staff, "職員")] {
                 let display = format!("{label}（{name}）");
                 store
-                    .add_user(&NewUser { login, office: &number, role, name: &display, password_hash: &hash, must_change: false }, now)
+                    .add_user(
+                        &NewUser { login, office: &number, role, name: &display, password_hash: &hash, must_change: false },
+                        now,
+                        Actor::Admin.audit(AuditAction::UserAdd, Some(&number), format!("login={login} dev")),
+                    )
                     .await?;
             }
             let (key, csr) = terminal_key_and_csr("demo")?;
@@ -95,6 +103,8 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
                     &issued.fingerprint,
                     issued.not_after,
                     now,
+                    None,
+                    Actor::Admin.audit(AuditAction::Enrol, Some(&number), "dev"),
                 )
                 .await?;
             crate::files::private_dir(&terminal_dir)?;
@@ -110,12 +120,7 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
 /// Creates a one-time enrolment code for `office` (what an administrator gets from the API or the
 /// portal), valid for the configured hours.
 pub async fn enrolment_code(store: &Store, cfg: &Config, office: &str) -> anyhow::Result<String> {
-    let code = auth::enrolment_code();
-    let now = crate::jst::now();
-    store
-        .add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), office, now, now + cfg.auth.enrolment_code_hours * 3600)
-        .await?;
-    Ok(code)
+    Ok(crate::service::terminals::new_code(store, &cfg.auth, Actor::Admin, office).await?.code)
 }
 
 /// What `dev` prints. `codes` are fresh enrolment codes for the first offices (for `renkei setup`).

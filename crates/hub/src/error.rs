@@ -11,27 +11,49 @@ pub struct ApiError(pub ErrorBody);
 impl ApiError {
     /// An error with a Japanese and an English message.
     pub fn new(code: ErrorCode, ja: impl Into<String>, en: impl Into<String>) -> ApiError {
-        ApiError(ErrorBody { code, message: ja.into(), message_en: en.into(), details: Vec::new() })
+        ApiError(ErrorBody { code, message: ja.into(), message_en: en.into(), details: Vec::new(), reference: None })
     }
     /// Adds per-file details.
     pub fn with_details(mut self, d: Vec<ErrorDetail>) -> ApiError {
         self.0.details = d;
         self
     }
-    /// A 500 that tells the user nothing was stored, and logs the cause.
+    /// A 500: logs the cause once, under a new reference (お問い合わせ番号) that the answer
+    /// carries, so that the user can quote it and the operator find the log line.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
-        tracing::error!(%cause, "internal error");
-        ApiError::new(
+        let reference = new_reference();
+        tracing::error!(%reference, %cause, "internal error");
+        let mut e = ApiError::new(
             ErrorCode::Internal,
-            "連携基盤でエラーが起きました。送信内容は保存されていません。しばらくしてからもう一度お試しください",
-            "internal error; nothing was stored",
-        )
+            format!(
+                "連携基盤でエラーが起きました。この操作は記録されていません。しばらくしてからもう一度お試しください。続くときは運営者にお問い合わせ番号 {reference} をお伝えください"
+            ),
+            format!("internal error (reference {reference}); nothing was stored"),
+        );
+        e.0.reference = Some(reference);
+        e
     }
     /// 404.
     pub fn not_found() -> ApiError {
         ApiError::new(ErrorCode::NotFound, "メッセージが見つかりません", "no such message")
     }
 }
+
+/// A reference for one logged failure: `RK-` and 8 hex digits (4 billion values: unique enough
+/// to find one log line, short enough to read over the phone).
+pub fn new_reference() -> String {
+    let mut b = [0u8; 4];
+    rand::fill(&mut b);
+    format!("RK-{}", crate::auth::hex(&b).to_uppercase())
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.0.code, self.0.message_en)
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 /// Seconds a client is told to wait after a storage fault.
 pub const STORAGE_RETRY_AFTER_SECONDS: u32 = 10;

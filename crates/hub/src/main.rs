@@ -3,7 +3,8 @@
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use renkei_hub::config::Config;
-use renkei_hub::store::{Office, Store};
+use renkei_hub::service::{self, Actor};
+use renkei_hub::store::{AuditAction, Office, Role, Store};
 use renkei_hub::{app, auth, dev};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -245,26 +246,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Notice { command: NoticeCommand::Add { title, body, office } } => {
             let store = Store::open(&cfg.database_url()).await?;
-            let n = store.add_notice(&auth::token()[..32], office.as_deref(), "operator", &title, &body, now).await?;
-            store
-                .audit(
-                    renkei_hub::store::Audit { action: "notice", office: office.as_deref(), detail: title.clone(), ..Default::default() },
-                    now,
-                )
-                .await?;
+            let n = service::notices::publish(&store, Actor::Admin, office.as_deref(), &title, &body).await?;
             println!("notice {} published", n.public_id);
             Ok(())
         }
         Command::Operator { command: OperatorCommand::Add { login, name } } => {
             let store = Store::open(&cfg.database_url()).await?;
-            let password = auth::temporary_password();
-            store.add_operator(&login, &name, &auth::hash_password(&password)?, now).await?;
-            store
-                .audit(
-                    renkei_hub::store::Audit { action: "admin.operator_add", detail: format!("operator={login}"), ..Default::default() },
-                    now,
-                )
-                .await?;
+            let password = service::offices::add_operator(&store, Actor::Admin, &login, &name).await?;
             println!("operator {login} added; password (shown once): {password}");
             Ok(())
         }
@@ -279,16 +267,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for e in &r.errors {
                 println!("{e}");
             }
-            store
-                .audit(
-                    renkei_hub::store::Audit {
-                        action: "admin.registry_import",
-                        detail: format!("file={} imported={} errors={}", file.display(), r.imported, r.errors.len()),
-                        ..Default::default()
-                    },
-                    now,
-                )
-                .await?;
+            let detail = format!("file={} imported={} errors={}", file.display(), r.imported, r.errors.len());
+            store.audit(Actor::Admin.audit(AuditAction::RegistryImport, None, detail), now).await?;
             eprintln!(
                 "{} 行を読み、{} 事業所を取り込みました（{} 行はエラーのため取り込んでいません）。{:.1} 秒",
                 r.lines,
@@ -333,6 +313,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             &issued.fingerprint,
                             issued.not_after,
                             now,
+                            None,
+                            Actor::Admin.audit(AuditAction::Enrol, Some(&office), format!("terminal={id}")),
                         )
                         .await?;
                     eprintln!("terminal {id}");
@@ -341,22 +323,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 CaCommand::Revoke { terminal } => {
                     let store = Store::open(&cfg.database_url()).await?;
-                    if !store.revoke_terminal(&terminal, now).await? {
+                    if !service::terminals::revoke_in_store(&store, Actor::Admin, None, &terminal).await? {
                         bail!("terminal {terminal} is unknown or already revoked");
                     }
+                    // A running hub reloads its CRL from the store within seconds.
                     let (ca, _, _) = app::ensure_pki(&cfg)?;
                     ca.crl(&store.revoked_serials().await?)?;
-                    store
-                        .audit(
-                            renkei_hub::store::Audit {
-                                action: "revoke",
-                                terminal_id: Some(&terminal),
-                                detail: "by=cli".into(),
-                                ..Default::default()
-                            },
-                            now,
-                        )
-                        .await?;
                     println!("revoked {terminal}");
                     Ok(())
                 }
@@ -377,17 +349,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     for k in &kinds {
                         renkei_spec::ids::ServiceKind::parse(k).map_err(|p| anyhow::anyhow!("{k}: {}", p.ja))?;
                     }
-                    store.upsert_office(&Office { number: number.clone(), name, kinds, license_until }, now).await?;
-                    store
-                        .audit(
-                            renkei_hub::store::Audit {
-                                action: "admin.office",
-                                office: Some(&number),
-                                detail: "by=cli".into(),
-                                ..Default::default()
-                            },
-                            now,
-                        )
+                    service::offices::register(&store, Actor::Admin, &Office { number: number.clone(), name, kinds, license_until })
                         .await?;
                     println!("office {number} saved");
                     Ok(())
@@ -410,55 +372,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&cfg.database_url()).await?;
             match command {
                 UserCommand::Add { login, office, role, name } => {
-                    if role != "admin" && role != "staff" {
-                        bail!("role must be admin or staff");
-                    }
-                    store.office(&office).await?.with_context(|| format!("office {office} is not registered"))?;
-                    let pw = auth::temporary_password();
-                    let hash = auth::hash_password(&pw)?;
-                    store
-                        .add_user(
-                            &renkei_hub::store::NewUser {
-                                login: &login,
-                                office: &office,
-                                role: &role,
-                                name: &name,
-                                password_hash: &hash,
-                                must_change: true,
-                            },
-                            now,
-                        )
-                        .await?;
-                    store
-                        .audit(
-                            renkei_hub::store::Audit {
-                                action: "admin.user",
-                                office: Some(&office),
-                                detail: format!("login={login} role={role} by=cli"),
-                                ..Default::default()
-                            },
-                            now,
-                        )
-                        .await?;
+                    let role = match role.as_str() {
+                        "admin" => Role::Admin,
+                        "staff" => Role::Staff,
+                        _ => bail!("role must be admin or staff"),
+                    };
+                    let pw = service::offices::add_user(&store, Actor::Admin, &office, &login, role, &name).await?;
                     println!("user {login} added; temporary password (change at first login): {pw}");
                     Ok(())
                 }
                 UserCommand::EnrolCode { office } => {
                     store.office(&office).await?.with_context(|| format!("office {office} is not registered"))?;
-                    let code = auth::enrolment_code();
-                    let exp = now + cfg.auth.enrolment_code_hours * 3600;
-                    store.add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), &office, now, exp).await?;
-                    store
-                        .audit(
-                            renkei_hub::store::Audit {
-                                action: "admin.enrolment_code",
-                                office: Some(&office),
-                                detail: "by=cli".into(),
-                                ..Default::default()
-                            },
-                            now,
-                        )
-                        .await?;
+                    let code = service::terminals::new_code(&store, &cfg.auth, Actor::Admin, &office).await?.code;
                     println!("enrolment code for {office}: {code} (valid {} hours, once)", cfg.auth.enrolment_code_hours);
                     Ok(())
                 }

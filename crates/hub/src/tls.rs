@@ -2,7 +2,7 @@
 //! every handshake, clients without a certificate admitted (only enrolment serves them), and
 //! the peer certificate's fingerprint handed to handlers.
 
-use crate::blobs::sha256_hex;
+use crate::auth::sha256_hex;
 use anyhow::Context as _;
 use axum::Extension;
 use axum_server::accept::{Accept, NoDelayAcceptor};

@@ -20,11 +20,11 @@ async fn conformance(store: &Store) {
         kinds: vec!["15".into(), "78".into()],
         license_until: None,
     };
-    store.upsert_office(&a, 1).await.unwrap();
-    store.upsert_office(&b, 1).await.unwrap();
+    store.upsert_office(&a, 1, Default::default()).await.unwrap();
+    store.upsert_office(&b, 1, Default::default()).await.unwrap();
     assert_eq!(store.office(&b.number).await.unwrap().as_ref(), Some(&b), "{name}");
     let b2 = Office { license_until: Some("2030-01-01".into()), ..b.clone() };
-    store.upsert_office(&b2, 2).await.unwrap();
+    store.upsert_office(&b2, 2, Default::default()).await.unwrap();
     assert_eq!(store.office(&b.number).await.unwrap(), Some(b2.clone()), "{name}");
     assert_eq!(store.offices().await.unwrap(), vec![a.clone(), b2.clone()], "{name}");
     assert_eq!(store.office("9999999999").await.unwrap(), None);
@@ -32,13 +32,20 @@ async fn conformance(store: &Store) {
     // Users: unique login, lockout counting, password change.
     let u = store
         .add_user(
-            &NewUser { login: "KJ1", office: &a.number, role: "admin", name: "管理者　太郎", password_hash: "h1", must_change: true },
+            &NewUser {
+                login: "KJ1", office: &a.number, role: Role::Admin, name: "管理者　太郎", password_hash: "h1", must_change: true
+            },
             1,
+            Default::default(),
         )
         .await
         .unwrap();
     let dup = store
-        .add_user(&NewUser { login: "KJ1", office: &b.number, role: "staff", name: "x", password_hash: "h", must_change: false }, 1)
+        .add_user(
+            &NewUser { login: "KJ1", office: &b.number, role: Role::Staff, name: "x", password_hash: "h", must_change: false },
+            1,
+            Default::default(),
+        )
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{name}: {dup:?}");
     let got = store.user_by_login("KJ1").await.unwrap().unwrap();
@@ -62,18 +69,22 @@ async fn conformance(store: &Store) {
     store.login_attempt(LockoutCounter::Terminal, u, true, 502, 3, 900).await.unwrap();
     let got = store.user(u).await.unwrap().unwrap();
     assert_eq!((got.failures, got.locked_until), (0, None));
-    let audit = Audit { action: "password", office: Some(&b.number), user_id: Some(u), ..Default::default() };
+    let audit = Audit { action: AuditAction::Password, office: Some(&b.number), user_id: Some(u), ..Default::default() };
     store.set_password_ending_sessions(u, "h2", false, (None, None), audit, 503).await.unwrap();
     let got = store.user(u).await.unwrap().unwrap();
     assert_eq!((got.password_hash.as_str(), got.must_change, got.password_set_at, got.web_failures), ("h2", false, 503, 0));
     let staff = store
-        .add_user(&NewUser { login: "KJ2", office: &b.number, role: "staff", name: "職員", password_hash: "h", must_change: false }, 1)
+        .add_user(
+            &NewUser { login: "KJ2", office: &b.number, role: Role::Staff, name: "職員", password_hash: "h", must_change: false },
+            1,
+            Default::default(),
+        )
         .await
         .unwrap();
 
     // Enrolment codes: once, for one office, before expiry.
-    store.add_enrolment_code("c1", &a.number, 10, 100).await.unwrap();
-    store.add_enrolment_code("c2", &a.number, 10, 20).await.unwrap();
+    store.add_enrolment_code("c1", &a.number, 10, 100, Default::default()).await.unwrap();
+    store.add_enrolment_code("c2", &a.number, 10, 20, Default::default()).await.unwrap();
     assert!(!store.use_enrolment_code("c1", &b.number, 50).await.unwrap(), "{name}: other office");
     assert!(store.use_enrolment_code("c1", &a.number, 50).await.unwrap());
     assert!(!store.use_enrolment_code("c1", &a.number, 51).await.unwrap(), "{name}: used once");
@@ -82,13 +93,13 @@ async fn conformance(store: &Store) {
     // Terminals and sessions.
     let ta = Terminal { id: "TA".into(), office: a.number.clone(), label: "受付".into(), serial: "0a".into(), revoked_at: None };
     let tb = Terminal { id: "TB".into(), office: b.number.clone(), label: "事務所".into(), serial: "0b".into(), revoked_at: None };
-    store.add_terminal(&ta, "fpA", 9999, 1).await.unwrap();
-    store.add_terminal(&tb, "fpB", 9999, 1).await.unwrap();
+    store.add_terminal(&ta, "fpA", 9999, 1, None, Default::default()).await.unwrap();
+    store.add_terminal(&tb, "fpB", 9999, 1, None, Default::default()).await.unwrap();
     assert_eq!(store.terminal_by_fingerprint("fpA").await.unwrap(), Some(ta.clone()));
     assert_eq!(store.terminal_by_fingerprint("nope").await.unwrap(), None);
-    store.add_session("s1", u, "TA", 1, 100).await.unwrap();
-    store.add_session("s2", staff, "TB", 1, 100).await.unwrap();
-    assert_eq!(store.session("s1", 50).await.unwrap(), Some((u, "TA".to_owned())));
+    store.add_session("s1", u, "TA", 1, 100, Default::default()).await.unwrap();
+    store.add_session("s2", staff, "TB", 1, 100, Default::default()).await.unwrap();
+    assert_eq!(store.session("s1", 50).await.unwrap(), Some(ApiSession { user_id: u, terminal_id: "TA".to_owned() }));
     assert_eq!(store.session("s1", 100).await.unwrap(), None, "{name}: expired");
     store.delete_session("s2").await.unwrap();
     assert_eq!(store.session("s2", 50).await.unwrap(), None);
@@ -126,7 +137,7 @@ async fn conformance(store: &Store) {
                 .insert_message(
                     &m,
                     Audit {
-                        action: "send",
+                        action: AuditAction::Send,
                         office: Some(&a.number),
                         user_id: Some(u),
                         terminal_id: Some("TA"),
@@ -152,11 +163,14 @@ async fn conformance(store: &Store) {
         files: vec![file(0, "n", None, None)],
     };
     assert!(
-        matches!(store.insert_message(&again, Audit { action: "send", ..Default::default() }).await, Err(StoreError::Conflict(_))),
+        matches!(
+            store.insert_message(&again, Audit { action: AuditAction::Send, ..Default::default() }).await,
+            Err(StoreError::Conflict(_))
+        ),
         "{name}: idempotency key is unique per sender"
     );
     assert_eq!(store.message_count().await.unwrap(), 5, "{name}: the conflicting insert left nothing");
-    let (m1, digest) = store.message_by_idempotency(&a.number, "k1").await.unwrap().unwrap();
+    let KeyedMessage { message: m1, digest } = store.message_by_idempotency(&a.number, "k1").await.unwrap().unwrap();
     assert_eq!((m1.public_id.as_str(), digest.as_deref()), ("m1", Some("digest1")), "{name}: the key keeps the first request's digest");
     assert_eq!(store.message_by_idempotency(&b.number, "k1").await.unwrap(), None);
     // Keys are forgotten after their time (here: messages sent before 1250, i.e. m0–m2).
@@ -189,19 +203,19 @@ async fn conformance(store: &Store) {
     assert_eq!(list(true, ListFilter { limit: 2, before_id: Some(ids[3]), ..all.clone() }).await, ["m2", "m1"]);
 
     // Receipts: fetch once (audited once), open implies fetched.
-    store.mark_fetched(ids[0], staff, "TB", 5000, Audit { action: "fetch", ..Default::default() }).await.unwrap();
-    store.mark_fetched(ids[0], staff, "TB", 6000, Audit { action: "fetch", ..Default::default() }).await.unwrap();
+    store.mark_fetched(ids[0], staff, "TB", 5000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
+    store.mark_fetched(ids[0], staff, "TB", 6000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
     let m0 = store.message_for("m0", &a.number).await.unwrap().unwrap();
     assert_eq!((m0.fetched_at, m0.opened_at), (Some(5000), None), "{name}: the first fetch counts");
-    store.mark_opened(ids[1], staff, "TB", 7000, Audit { action: "open", ..Default::default() }).await.unwrap();
+    store.mark_opened(ids[1], staff, "TB", 7000, Audit { action: AuditAction::Open, ..Default::default() }).await.unwrap();
     let m1 = store.message_for("m1", &a.number).await.unwrap().unwrap();
     assert_eq!((m1.fetched_at, m1.opened_at), (Some(7000), Some(7000)));
     assert_eq!(list(true, ListFilter { fetched: Some(false), ..all.clone() }).await, ["m4", "m3", "m2"]);
     assert_eq!(list(true, ListFilter { fetched: Some(true), ..all.clone() }).await, ["m1", "m0"]);
     let log = store.audit_log(100).await.unwrap();
-    assert_eq!(log.iter().filter(|(a, ..)| a == "fetch").count(), 1, "{name}");
-    assert_eq!(log.iter().filter(|(a, ..)| a == "send").count(), 5, "{name}");
-    assert_eq!(log.iter().filter(|(a, ..)| a == "open").count(), 1, "{name}");
+    assert_eq!(log.iter().filter(|e| e.action == "fetch").count(), 1, "{name}");
+    assert_eq!(log.iter().filter(|e| e.action == "send").count(), 5, "{name}");
+    assert_eq!(log.iter().filter(|e| e.action == "open").count(), 1, "{name}");
 
     // Drafts: shared per office, versioned, consumed by the message that sends them.
     let d = store
@@ -242,11 +256,14 @@ async fn conformance(store: &Store) {
         from_draft: Some((d, version)),
     };
     assert!(
-        matches!(store.insert_message(&from_draft(3), Audit { action: "send", ..Default::default() }).await, Err(StoreError::Conflict(_))),
+        matches!(
+            store.insert_message(&from_draft(3), Audit { action: AuditAction::Send, ..Default::default() }).await,
+            Err(StoreError::Conflict(_))
+        ),
         "{name}: stale draft"
     );
     assert!(store.message_for("fd3", &a.number).await.unwrap().is_none(), "{name}: nothing stored");
-    store.insert_message(&from_draft(4), Audit { action: "send", ..Default::default() }).await.unwrap();
+    store.insert_message(&from_draft(4), Audit { action: AuditAction::Send, ..Default::default() }).await.unwrap();
     assert!(store.draft(&a.number, "d1").await.unwrap().is_none(), "{name}: sending consumes the draft");
     assert!(store.drafts(&a.number).await.unwrap().is_empty());
     let d2 = store
@@ -257,16 +274,23 @@ async fn conformance(store: &Store) {
     assert!(!store.delete_draft(d2).await.unwrap());
 
     // Revocation ends sessions and feeds the CRL.
-    store.add_session("s3", u, "TA", 1, 100).await.unwrap();
-    assert!(store.revoke_terminal("TA", 77).await.unwrap());
-    assert!(!store.revoke_terminal("TA", 78).await.unwrap(), "{name}: once");
+    store.add_session("s3", u, "TA", 1, 100, Default::default()).await.unwrap();
+    assert!(store.revoke_terminal("TA", 77, Default::default()).await.unwrap());
+    assert!(!store.revoke_terminal("TA", 78, Default::default()).await.unwrap(), "{name}: once");
     assert_eq!(store.session("s3", 50).await.unwrap(), None, "{name}: sessions of a revoked terminal end");
     assert_eq!(store.revoked_serials().await.unwrap(), vec![("0a".to_owned(), 77)]);
     assert_eq!(store.terminals(&a.number).await.unwrap()[0].revoked_at, Some(77));
 
     // Notices: everyone's and one office's.
-    let all = store.add_notice("n1", None, "operator", "メンテナンスのお知らせ", "本文", 100).await.unwrap();
-    store.add_notice("n2", Some(&b.number), "operator", "B あて", "本文", 101).await.unwrap();
+    let notice = |id: &str, office: Option<&str>, title: &str| NewNotice {
+        public_id: id.into(),
+        office: office.map(Into::into),
+        kind: "operator".into(),
+        title: title.into(),
+        body: "本文".into(),
+    };
+    let all = store.add_notice(&notice("n1", None, "メンテナンスのお知らせ"), 100, Default::default()).await.unwrap();
+    store.add_notice(&notice("n2", Some(&b.number), "B あて"), 101, Default::default()).await.unwrap();
     let titles = |v: Vec<NoticeRow>| v.into_iter().map(|n| n.public_id).collect::<Vec<_>>();
     assert_eq!(titles(store.notices(Some(&a.number), None, 10).await.unwrap()), ["n1"], "{name}");
     assert_eq!(titles(store.notices(Some(&b.number), None, 10).await.unwrap()), ["n2", "n1"], "{name}");
@@ -293,7 +317,7 @@ async fn conformance(store: &Store) {
     let mut free = store.purge_content(100_000, 9200).await.unwrap();
     free.sort();
     assert_eq!(free, [format!("{:064}", 0), format!("{:064}", 1)], "{name}");
-    assert!(store.audit_log(100).await.unwrap().iter().any(|(a, ..)| a == "purge"));
+    assert!(store.audit_log(100).await.unwrap().iter().any(|e| e.action == "purge"));
 }
 
 /// The office registry, 利用状況 and the public list, identical on both back ends.
@@ -321,15 +345,15 @@ async fn registry_conformance(store: &Store) {
         kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
         license_until: Some(until.into()),
     };
-    store.upsert_office(&office(&tokyo_a, "東京A居宅", &["43"], "2099-12-31"), 1).await.unwrap();
-    store.upsert_office(&office(&tokyo_b, "東京Bデイ", &["15", "78"], "2000-01-01"), 1).await.unwrap(); // expired
-    store.upsert_office(&office(&osaka, "大阪D訪問", &["11"], "2099-12-31"), 1).await.unwrap(); // not in the registry
+    store.upsert_office(&office(&tokyo_a, "東京A居宅", &["43"], "2099-12-31"), 1, Default::default()).await.unwrap();
+    store.upsert_office(&office(&tokyo_b, "東京Bデイ", &["15", "78"], "2000-01-01"), 1, Default::default()).await.unwrap(); // expired
+    store.upsert_office(&office(&osaka, "大阪D訪問", &["11"], "2099-12-31"), 1, Default::default()).await.unwrap(); // not in the registry
     let usage = store.usage_by_prefecture("2026-11-21").await.unwrap();
     assert_eq!(usage.len(), 47);
-    let get = |p: i32| usage.iter().find(|u| u.0 == p).copied().unwrap();
-    assert!(get(13).1 >= 2 && get(13).2 >= 1);
-    assert!(get(1).1 >= 1);
-    assert!(get(27).2 >= 1, "participating without a registry row still counts");
+    let get = |p: i32| usage.iter().find(|u| u.prefecture == p).copied().unwrap();
+    assert!(get(13).offices >= 2 && get(13).participating >= 1);
+    assert!(get(1).offices >= 1);
+    assert!(get(27).participating >= 1, "participating without a registry row still counts");
 
     let today = "2026-11-21";
     let q = |pref: Option<i32>, kind: Option<&str>, text: Option<&str>| ParticipantQuery {
@@ -337,16 +361,16 @@ async fn registry_conformance(store: &Store) {
         kind: kind.map(str::to_owned),
         text: text.map(str::to_owned),
     };
-    let (list, total) = store.search_participants(&q(Some(13), None, Some("東京A")), today, 10).await.unwrap();
+    let ParticipantPage { list, total } = store.search_participants(&q(Some(13), None, Some("東京A")), today, 10).await.unwrap();
     assert_eq!((total, list.len()), (1, 1));
     assert_eq!((list[0].number.as_str(), list[0].address.as_str()), (tokyo_a.as_str(), "住所東京A"));
-    let (list, _) = store.search_participants(&q(None, None, Some(&tokyo_b[..6])), today, 10).await.unwrap();
+    let ParticipantPage { list, .. } = store.search_participants(&q(None, None, Some(&tokyo_b[..6])), today, 10).await.unwrap();
     assert!(list.iter().all(|p| p.number != tokyo_b), "an expired license is not listed");
-    let (list, _) = store.search_participants(&q(None, Some("11"), Some("大阪D")), today, 10).await.unwrap();
+    let ParticipantPage { list, .. } = store.search_participants(&q(None, Some("11"), Some("大阪D")), today, 10).await.unwrap();
     assert_eq!((list.len(), list[0].address.as_str(), list[0].kinds.clone()), (1, "", vec!["11".to_owned()]));
-    let (list, _) = store.search_participants(&q(None, None, Some(&osaka[..7])), today, 10).await.unwrap();
+    let ParticipantPage { list, .. } = store.search_participants(&q(None, None, Some(&osaka[..7])), today, 10).await.unwrap();
     assert!(list.iter().any(|p| p.number == osaka), "by the start of the number");
-    let (_, total) = store.search_participants(&q(None, Some("4"), None), today, 10).await.unwrap();
+    let ParticipantPage { total, .. } = store.search_participants(&q(None, Some("4"), None), today, 10).await.unwrap();
     assert_eq!(total, 0, "a kind matches whole codes only");
 }
 

@@ -98,7 +98,7 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
                 .bytes()
                 .await
                 .unwrap();
-            assert_eq!(renkei_hub::blobs::sha256_hex(&body), f.sha256, "file {} of {}", f.index, m.id);
+            assert_eq!(renkei_hub::auth::sha256_hex(&body), f.sha256, "file {} of {}", f.index, m.id);
         }
     }
     eprintln!("crash test: {} acknowledged, {} stored", acked.len(), stored.len());

@@ -126,7 +126,7 @@ pub fn load(
                 match r {
                     Ok(r) if r.status() == 201 => {
                         let s: SendResponse = r.json().await.unwrap();
-                        assert_eq!(s.message.files[0].sha256, renkei_hub::blobs::sha256_hex(&body));
+                        assert_eq!(s.message.files[0].sha256, renkei_hub::auth::sha256_hex(&body));
                         ledger.lock().unwrap().sent.insert(s.message.id, (s.message.files[0].sha256.clone(), after_clear));
                     }
                     Ok(r) => {
@@ -169,7 +169,7 @@ pub fn load(
                 match body {
                     Ok(b) if b.status() == 200 => {
                         let b = b.bytes().await.unwrap();
-                        assert_eq!(renkei_hub::blobs::sha256_hex(&b), m.files[0].sha256, "downloaded content of {}", m.id);
+                        assert_eq!(renkei_hub::auth::sha256_hex(&b), m.files[0].sha256, "downloaded content of {}", m.id);
                     }
                     _ => continue,
                 }
@@ -220,7 +220,7 @@ pub async fn verify(hub: &Hub, ledger: &Ledger) -> (usize, usize, usize) {
             continue;
         };
         let body = c.get(hub.url(&format!("/v1/messages/{id}/files/0"))).bearer_auth(&token).send().await.unwrap();
-        if body.status() != 200 || renkei_hub::blobs::sha256_hex(&body.bytes().await.unwrap()) != *sha || m.files[0].sha256 != *sha {
+        if body.status() != 200 || renkei_hub::auth::sha256_hex(&body.bytes().await.unwrap()) != *sha || m.files[0].sha256 != *sha {
             eprintln!("PARTIAL: message {id} does not hold the acknowledged content");
             partial += 1;
         }

@@ -42,7 +42,7 @@ async fn send_fetch_open_and_the_sender_sees_each_state() {
         let sha = r.headers()[paths::SHA256_HEADER].to_str().unwrap().to_owned();
         let body = r.bytes().await.unwrap();
         assert_eq!(sha, f.sha256);
-        assert_eq!(renkei_hub::blobs::sha256_hex(&body), f.sha256);
+        assert_eq!(renkei_hub::auth::sha256_hex(&body), f.sha256);
         assert_eq!(body.as_ref(), files.iter().find(|(n, _)| *n == f.name).unwrap().1.as_slice());
     }
 
@@ -63,7 +63,7 @@ async fn send_fetch_open_and_the_sender_sees_each_state() {
     // Every step is audited.
     let log = hub.running.state.store.audit_log(50).await.unwrap();
     for action in ["login", "send", "fetch", "open"] {
-        assert!(log.iter().any(|(a, ..)| a == action), "{action} not audited");
+        assert!(log.iter().any(|e| e.action == action), "{action} not audited");
     }
     hub.stop().await;
 }
@@ -371,7 +371,15 @@ async fn events_notices_and_retention() {
     assert!(ba.contains("\"state\":\"fetched\""), "{ba}");
 
     // An operator notice reaches everyone (published by the store, as the CLI does).
-    hub.running.state.store.add_notice("op1", None, "operator", "年末年始の運用について", "12月29日から…", renkei_hub_now()).await.unwrap();
+    renkei_hub::service::notices::publish(
+        &hub.running.state.store,
+        renkei_hub::service::Actor::Admin,
+        None,
+        "年末年始の運用について",
+        "12月29日から…",
+    )
+    .await
+    .unwrap();
     assert!(read_until(&mut ev_c, &mut bc, "event: notice").await, "{bc}");
     assert!(!bc.contains("new_message"), "office C saw another office's mail: {bc}");
 

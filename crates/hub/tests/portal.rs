@@ -35,6 +35,7 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
                         license_until: Some(until.clone()),
                     },
                     1,
+                    Default::default(),
                 )
                 .await
                 .unwrap();
@@ -121,6 +122,29 @@ impl Browser {
     }
 }
 
+/// The current TOTP code for a secret shown on the setup page (`offset` steps ahead: a step
+/// is accepted once, so a second use within 30 seconds takes the next one).
+pub(crate) fn totp_code(secret: &str, offset: u64) -> String {
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    renkei_hub::service::second_factor::code_at(secret, now + offset * 30).unwrap()
+}
+
+impl Browser {
+    /// Sets up the second factor through the pages under `prefix` (`/portal`, `/operator`);
+    /// returns the secret and the recovery codes shown once.
+    pub(crate) async fn set_up_second_factor(&mut self, prefix: &str, csrf: &str) -> (String, Vec<String>) {
+        let (s, _, page) = self.post(&format!("{prefix}/security/start?csrf={csrf}"), &[]).await;
+        assert_eq!(s, 200, "{page}");
+        assert!(page.contains("<svg"), "a QR code drawn on the page");
+        let secret = page.split(r#"id="totp-secret">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
+        let (_, _, page) = self.post(&format!("{prefix}/security/confirm?csrf={csrf}"), &[("code", &totp_code(&secret, 0))]).await;
+        assert!(page.contains("2段階認証を設定しました"), "{page}");
+        let codes: Vec<String> = page.split("<li><code>").skip(1).map(|c| c.split('<').next().unwrap().to_owned()).collect();
+        assert_eq!(codes.len(), 10, "ten recovery codes");
+        (secret, codes)
+    }
+}
+
 pub(crate) fn csrf_of(page: &str) -> String {
     page.split("csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
@@ -134,6 +158,7 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
         .upsert_office(
             &Office { number: number.clone(), name: "新規居宅介護支援".into(), kinds: vec!["43".into()], license_until: None },
             1,
+            Default::default(),
         )
         .await
         .unwrap();
@@ -144,12 +169,13 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
             &renkei_hub::store::NewUser {
                 login: &admin,
                 office: &number,
-                role: "admin",
+                role: renkei_hub::store::Role::Admin,
                 name: "管理者",
                 password_hash: &hash,
                 must_change: true,
             },
             1,
+            Default::default(),
         )
         .await
         .unwrap();
@@ -209,9 +235,14 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     assert_eq!(r.status(), 403);
     let audit = store.audit_log(50).await.unwrap();
     for action in ["portal.login", "portal.password", "portal.apply", "portal.auto_renew"] {
-        assert!(audit.iter().any(|(a, ..)| a == action), "audited: {action}");
+        assert!(audit.iter().any(|e| e.action == action), "audited: {action}");
     }
-    // 証明書・端末: a one-time code for a new PC, the PC enrols with it, shows up, is revoked.
+    // 証明書・端末: a password alone never yields a certificate — no enrolment code before the
+    // second factor is set up (and passed in this session).
+    let (_, _, page) = b.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
+    assert!(page.contains("2段階認証が必要です") && !page.contains(r#"<b id="code">"#), "{page}");
+    b.set_up_second_factor("/portal", &csrf).await;
+    // A one-time code for a new PC, the PC enrols with it, shows up, is revoked.
     let (_, _, page) = b.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
     assert!(page.contains(&hub.running.state.ca.fingerprint_display()), "the CA fingerprint is on the sheet");
     let code = page.split(r#"<b id="code">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
@@ -272,7 +303,7 @@ async fn the_monthly_evidence_report_lists_who_sent_and_fetched_what() {
     let (_, _, page) = care.get("/portal/records").await;
     for (name, bytes) in &files {
         assert!(page.contains(name.as_str()), "{name}");
-        assert!(page.contains(&renkei_hub::blobs::hex(&sha2::Sha256::digest(bytes))), "hash of {name}");
+        assert!(page.contains(&renkei_hub::auth::hex(&sha2::Sha256::digest(bytes))), "hash of {name}");
     }
     assert!(
         page.contains("<td>送信</td>") && page.contains(&hub.offices[0].admin) && page.contains(&hub.offices[1].admin),
@@ -301,6 +332,10 @@ async fn the_administrator_adds_and_disables_staff() {
     admin.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
     let (_, _, page) = admin.get("/portal/staff").await;
     let csrf = csrf_of(&page);
+    // Staff are managed only after the second factor.
+    let (_, _, page) = admin.post(&format!("/portal/staff?csrf={csrf}"), &[("name", "山田 花子")]).await;
+    assert!(page.contains("2段階認証が必要です") && !page.contains("new-login"), "{page}");
+    admin.set_up_second_factor("/portal", &csrf).await;
     let (_, _, page) = admin.post(&format!("/portal/staff?csrf={csrf}"), &[("name", "山田 花子")]).await;
     let login = page.split(r#"<b id="new-login">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
     let password = page.split(r#"<b id="new-password">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
@@ -344,7 +379,10 @@ async fn the_administrator_adds_and_disables_staff() {
 async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     let hub = Hub::start().await;
     let store = &hub.running.state.store;
-    store.add_operator("ops1", "運営 太郎", &renkei_hub::auth::hash_password("Operator2026x").unwrap(), 1).await.unwrap();
+    store
+        .add_operator("ops1", "運営 太郎", &renkei_hub::auth::hash_password("Operator2026x").unwrap(), 1, Default::default())
+        .await
+        .unwrap();
     // Office users have no access to the console.
     let mut office = Browser::new(&hub);
     office.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
@@ -353,9 +391,23 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     let (_, _, page) = op.post("/operator/login", &[("login", "ops1"), ("password", "wrong")]).await;
     assert!(page.contains("違います"));
     let (s, to, _) = op.post("/operator/login", &[("login", "ops1"), ("password", "Operator2026x")]).await;
-    assert_eq!((s, to.as_str()), (303, "/operator/"));
-    let (_, _, page) = op.get("/operator/registry").await;
+    // Every operator has a second factor: set up at the first login, before any page.
+    assert_eq!((s, to.as_str()), (303, "/operator/security"));
+    assert_eq!(op.get("/operator/registry").await.1, "/operator/security", "nothing before the second factor");
+    let (_, _, page) = op.get("/operator/security").await;
     let csrf = csrf_of(&page);
+    let (secret, _) = op.set_up_second_factor("/operator", &csrf).await;
+    let (_, _, page) = op.get("/operator/registry").await;
+    assert!(page.contains("事業所台帳"), "{page}");
+    // The next login asks for the code.
+    let mut op2 = Browser::new(&hub);
+    let (_, to, _) = op2.post("/operator/login", &[("login", "ops1"), ("password", "Operator2026x")]).await;
+    assert_eq!(to, "/operator/second-factor");
+    assert_eq!(op2.get("/operator/").await.1, "/operator/second-factor");
+    let (_, _, page) = op2.get("/operator/second-factor").await;
+    let csrf2 = csrf_of(&page);
+    let (_, to, _) = op2.post(&format!("/operator/second-factor?csrf={csrf2}"), &[("code", &totp_code(&secret, 1))]).await;
+    assert_eq!(to, "/operator/");
 
     // Registry upload: good lines in, bad lines listed with line, item and reason.
     let figures = prefecture_figures();
@@ -408,7 +460,7 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     assert!(hub.terminal(0).get(hub.url(renkei_protocol::paths::INBOX)).send().await.is_err(), "revoked at the handshake");
     // A license granted at ¥21,000 is unpaid until the operator records the payment.
     let number = &hub.offices[1].number;
-    store.grant_license(number, "2099-12-31", 21000, 1).await.unwrap();
+    store.grant_license(number, "2099-12-31", 21000, 1, None, Default::default()).await.unwrap();
     let (_, _, page) = op.get(&format!("/operator/offices?q={number}")).await;
     assert!(page.contains("21000 円 未払い") && page.contains("mark-paid"), "{page}");
     let (_, _, page) = op.post(&format!("/operator/offices/{number}/paid?csrf={csrf}"), &[]).await;
@@ -417,9 +469,10 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     assert_eq!(op.post("/operator/terminals/Tdemo2/revoke", &[]).await.0, 403);
 
     // Everything above is in the audit log, searchable.
-    let (_, _, page) = op.get("/operator/audit?action=operator.").await;
-    for a in ["operator.login", "operator.registry_import", "operator.notice", "operator.lookup", "operator.revoke", "operator.paid"] {
-        assert!(page.contains(a), "audited: {a}");
+    // Each action once, whichever door it came through; the door and the operator in the detail.
+    for a in ["operator.login", "registry_import", "notice", "operator.lookup", "revoke", "operator.paid", "second_factor.on"] {
+        let (_, _, page) = op.get(&format!("/operator/audit?action={a}")).await;
+        assert!(page.contains(a) && page.contains("by=operator:ops1"), "audited: {a}: {page}");
     }
     // Traffic: today's files appear in the overview.
     let (b, tb) = hub.session(1).await;
@@ -466,9 +519,9 @@ async fn licenses_that_renew_automatically_are_renewed_before_they_end() {
     let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
     let soon = today.saturating_add(time::Duration::days(10));
     let number = hub.offices[0].number.clone();
-    st.store.grant_license(&number, &soon.to_string(), 21000, 1).await.unwrap();
-    st.store.grant_license(&hub.offices[1].number, &soon.to_string(), 21000, 1).await.unwrap(); // no auto-renew
-    st.store.set_auto_renew(&number, true).await.unwrap();
+    st.store.grant_license(&number, &soon.to_string(), 21000, 1, None, Default::default()).await.unwrap();
+    st.store.grant_license(&hub.offices[1].number, &soon.to_string(), 21000, 1, None, Default::default()).await.unwrap(); // no auto-renew
+    st.store.set_auto_renew(&number, true, 1, Default::default()).await.unwrap();
     let renewed = renkei_hub::service::licence::renewal_pass(st, today).await.unwrap();
     assert_eq!(renewed, vec![number.clone()]);
     let want = renkei_hub::service::licence::one_year_from(soon.saturating_add(time::Duration::days(1)));
@@ -494,12 +547,13 @@ async fn passwords_expire_with_a_warning_first() {
                 &renkei_hub::store::NewUser {
                     login,
                     office: &number,
-                    role: "staff",
+                    role: renkei_hub::store::Role::Staff,
                     name: login,
                     password_hash: &hash,
                     must_change: false,
                 },
                 now - age * 86400,
+                Default::default(),
             )
             .await
             .unwrap();
@@ -537,5 +591,65 @@ async fn passwords_expire_with_a_warning_first() {
     let csrf = csrf_of(&page);
     let (s, to, _) = old.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
     assert_eq!((s, to.as_str()), (303, "/portal/password"), "no enrolment code with an expired password");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_second_factor_is_asked_at_every_login_once_per_code_and_recovery_codes_work_once() {
+    let hub = Hub::start().await;
+    let admin = hub.offices[0].admin.clone();
+    let mut b = Browser::new(&hub);
+    b.post("/portal/login", &[("login", &admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, page) = b.get("/portal/security").await;
+    assert!(page.contains("まだ設定されていません"), "{page}");
+    let csrf = csrf_of(&page);
+    // A wrong code does not turn it on.
+    b.post(&format!("/portal/security/start?csrf={csrf}"), &[]).await;
+    let (_, _, page) = b.post(&format!("/portal/security/confirm?csrf={csrf}"), &[("code", "000000")]).await;
+    assert!(page.contains("確認コードが違います") && page.contains("<svg"), "shown again: {page}");
+    let (secret, recovery) = b.set_up_second_factor("/portal", &csrf).await;
+    let audit = hub.running.state.store.audit_log(20).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "second_factor.on"));
+
+    // A new login: nothing before the code, not even the password page.
+    let mut c = Browser::new(&hub);
+    let (_, to, _) = c.post("/portal/login", &[("login", &admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    assert_eq!(to, "/portal/second-factor");
+    for path in ["/portal/home", "/portal/terminals", "/portal/password", "/portal/security"] {
+        assert_eq!(c.get(path).await.1, "/portal/second-factor", "{path}");
+    }
+    let (_, _, page) = c.get("/portal/second-factor").await;
+    let ccsrf = csrf_of(&page);
+    assert_eq!(c.post(&format!("/portal/terminals/code?csrf={ccsrf}"), &[]).await.1, "/portal/second-factor", "no change either");
+    let (_, _, page) = c.post(&format!("/portal/second-factor?csrf={ccsrf}"), &[("code", "123456")]).await;
+    assert!(page.contains("確認コードが違います"), "{page}");
+    let code = totp_code(&secret, 1);
+    let (_, to, _) = c.post(&format!("/portal/second-factor?csrf={ccsrf}"), &[("code", &code)]).await;
+    assert_eq!(to, "/portal/home");
+    assert_eq!(c.get("/portal/home").await.0, 200);
+    // The same code a second time (seen over a shoulder) is refused.
+    let mut d = Browser::new(&hub);
+    d.post("/portal/login", &[("login", &admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, page) = d.get("/portal/second-factor").await;
+    let dcsrf = csrf_of(&page);
+    let (_, _, page) = d.post(&format!("/portal/second-factor?csrf={dcsrf}"), &[("code", &code)]).await;
+    assert!(page.contains("確認コードが違います"), "a code is good once: {page}");
+    // A recovery code works once (typed in capitals, without the hyphen).
+    let typed = recovery[0].replace('-', "").to_uppercase();
+    let (_, to, _) = d.post(&format!("/portal/second-factor?csrf={dcsrf}"), &[("code", &typed)]).await;
+    assert_eq!(to, "/portal/home");
+    let mut e = Browser::new(&hub);
+    e.post("/portal/login", &[("login", &admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, page) = e.get("/portal/second-factor").await;
+    let ecsrf = csrf_of(&page);
+    let (_, _, page) = e.post(&format!("/portal/second-factor?csrf={ecsrf}"), &[("code", &recovery[0])]).await;
+    assert!(page.contains("確認コードが違います"), "a recovery code is good once: {page}");
+    // Wrong codes count on the lockout like wrong passwords (3 in the demo configuration).
+    e.post(&format!("/portal/second-factor?csrf={ecsrf}"), &[("code", "111111")]).await;
+    let (_, _, page) = e.post(&format!("/portal/second-factor?csrf={ecsrf}"), &[("code", &totp_code(&secret, 0))]).await;
+    assert!(!page.is_empty() && e.get("/portal/home").await.1 == "/portal/second-factor", "locked: even a right code is refused now");
+    // The enrolled terminals are not locked out by it.
+    let (a, token) = hub.session(0).await;
+    assert_eq!(a.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&token).send().await.unwrap().status(), 200);
     hub.stop().await;
 }

@@ -15,7 +15,11 @@ async fn every_refusal_at_the_door_stores_nothing() {
     hub.running
         .state
         .store
-        .upsert_office(&Office { number: "1310100019".into(), name: "未契約".into(), kinds: vec!["15".into()], license_until: None }, 0)
+        .upsert_office(
+            &Office { number: "1310100019".into(), name: "未契約".into(), kinds: vec!["15".into()], license_until: None },
+            0,
+            Default::default(),
+        )
         .await
         .unwrap();
 
@@ -129,7 +133,7 @@ async fn revoked_certificate_is_refused_at_the_handshake_without_restart() {
     let hub = Hub::start().await;
     let (a, ta) = hub.session(0).await;
     assert_eq!(a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().status(), 200);
-    assert!(renkei_hub::service::terminals::revoke(&hub.running.state, "Tdemo1", "test").await.unwrap());
+    assert!(renkei_hub::service::terminals::revoke(&hub.running.state, renkei_hub::service::Actor::Admin, None, "Tdemo1").await.unwrap());
     // A new connection with the revoked certificate fails the TLS handshake.
     let fresh = hub.terminal(0);
     let err = fresh.get(hub.url("/healthz")).send().await.expect_err("handshake must fail");
@@ -204,12 +208,13 @@ async fn a_temporary_password_must_be_changed_first() {
             &NewUser {
                 login: "KJnew",
                 office: &hub.offices[0].number,
-                role: "staff",
+                role: renkei_hub::store::Role::Staff,
                 name: "新人",
                 password_hash: &hash,
                 must_change: true,
             },
             0,
+            Default::default(),
         )
         .await
         .unwrap();
@@ -349,7 +354,7 @@ async fn an_office_whose_licence_lapsed_cannot_send() {
     let st = &hub.running.state;
     let mut o = st.store.office(&hub.offices[0].number).await.unwrap().unwrap();
     o.license_until = Some("2020-03-31".into());
-    st.store.upsert_office(&o, 1).await.unwrap();
+    st.store.upsert_office(&o, 1, Default::default()).await.unwrap();
     let files = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 x".to_vec())];
     let e = error(send(&hub, &a, &ta, &hub.offices[1].number, &files, None).await).await;
     assert_eq!(e.code, ErrorCode::LicenseExpired);

@@ -108,6 +108,10 @@ pub struct ErrorBody {
     /// Per-file findings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<ErrorDetail>,
+    /// For an internal error: the reference (お問い合わせ番号) under which the hub logged its
+    /// cause, for the user to quote to the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// One finding behind a refusal.
@@ -147,6 +151,8 @@ pub enum ErrorCode {
     AccountLocked,
     /// 403: a temporary password must be changed first.
     PasswordChangeRequired,
+    /// 403: the action needs a second factor (TOTP) that this session has not passed.
+    SecondFactorRequired,
     /// 400: the new password does not meet the rules.
     PasswordPolicy,
     /// 403: the user does not belong to the terminal's office, or lacks the role.
@@ -203,7 +209,7 @@ impl ErrorCode {
         match self {
             BadRequest | PasswordPolicy | EnrolmentCodeInvalid | CsrInvalid => 400,
             CertificateRequired | TerminalUnknown | SessionRequired | BadCredentials => 401,
-            PasswordChangeRequired | Forbidden | LicenseExpired => 403,
+            PasswordChangeRequired | SecondFactorRequired | Forbidden | LicenseExpired => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             Conflict => 409,
@@ -563,7 +569,13 @@ mod tests {
 
     #[test]
     fn error_codes_are_snake_case_on_the_wire() {
-        let b = ErrorBody { code: ErrorCode::RecipientNotRegistered, message: "m".into(), message_en: "e".into(), details: vec![] };
+        let b = ErrorBody {
+            code: ErrorCode::RecipientNotRegistered,
+            message: "m".into(),
+            message_en: "e".into(),
+            details: vec![],
+            reference: None,
+        };
         let s = serde_json::to_string(&b).unwrap();
         assert!(s.contains("\"recipient_not_registered\""), "{s}");
         assert_eq!(ErrorCode::RecipientNotRegistered.status(), 422);

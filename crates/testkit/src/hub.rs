@@ -52,7 +52,9 @@ impl TestHub {
     /// Revokes a terminal as the operator would (`renkei-hub ca revoke`).
     pub async fn revoke(&self, terminal_id: &str) {
         assert!(
-            renkei_hub::service::terminals::revoke(&self.running.state, terminal_id, "test").await.expect("revoke"),
+            renkei_hub::service::terminals::revoke(&self.running.state, renkei_hub::service::Actor::Admin, None, terminal_id)
+                .await
+                .expect("revoke"),
             "no terminal {terminal_id}"
         );
     }
@@ -65,7 +67,11 @@ impl TestHub {
         let store = &self.running.state.store;
         let now = time_now();
         store
-            .upsert_office(&Office { number: number.clone(), name: name.into(), kinds: vec![kind.into()], license_until: None }, now)
+            .upsert_office(
+                &Office { number: number.clone(), name: name.into(), kinds: vec![kind.into()], license_until: None },
+                now,
+                Default::default(),
+            )
             .await
             .expect("office");
         let login = format!("KJ{number}01");
@@ -73,8 +79,16 @@ impl TestHub {
         let hash = renkei_hub::auth::hash_password(&password).expect("hash");
         store
             .add_user(
-                &NewUser { login: &login, office: &number, role: "admin", name: "管理者", password_hash: &hash, must_change: true },
+                &NewUser {
+                    login: &login,
+                    office: &number,
+                    role: renkei_hub::store::Role::Admin,
+                    name: "管理者",
+                    password_hash: &hash,
+                    must_change: true,
+                },
                 now,
+                Default::default(),
             )
             .await
             .expect("user");
@@ -84,7 +98,7 @@ impl TestHub {
     /// Adds an operator account for the console.
     pub async fn add_operator(&self, login: &str, password: &str) {
         let hash = renkei_hub::auth::hash_password(password).expect("hash");
-        self.running.state.store.add_operator(login, "運営者", &hash, time_now()).await.expect("operator");
+        self.running.state.store.add_operator(login, "運営者", &hash, time_now(), Default::default()).await.expect("operator");
     }
 
     /// Imports an office registry CSV as `renkei-hub registry import` does; returns the rows imported.

@@ -5,7 +5,9 @@
 use crate::auth;
 use crate::config::Auth;
 use crate::error::ApiError;
-use crate::store::{Audit, LockoutCounter, Store, StoreError, User};
+use crate::service::Actor;
+use crate::state::AppState;
+use crate::store::{Audit, AuditAction, LockoutCounter, NewUser, OperatorRow, Role, Store, StoreError, User};
 use renkei_protocol::ErrorCode;
 
 /// Through which door a login comes.
@@ -102,12 +104,12 @@ pub async fn login_user(store: &Store, cfg: &Auth, login: &str, password: &str, 
     Ok(user)
 }
 
-/// Checks an operator's login ID and password; returns the operator's id and login.
-pub async fn login_operator(store: &Store, cfg: &Auth, login: &str, password: &str, now: i64) -> Result<(i64, String), LoginError> {
+/// Checks an operator's login ID and password (the one lockout rule, as for users).
+pub async fn login_operator(store: &Store, cfg: &Auth, login: &str, password: &str, now: i64) -> Result<OperatorRow, LoginError> {
     let op = store.operator(Some(login), None).await?;
-    let cred = op.as_ref().map(|(id, _, _, hash, locked)| Credential { id: *id, hash: hash.clone(), locked_until: *locked });
-    let id = verify(store, cfg, LockoutCounter::Operator, cred, password, now).await?;
-    Ok((id, op.map(|o| o.1).unwrap_or_default()))
+    let cred = op.as_ref().map(|o| Credential { id: o.id, hash: o.password_hash.clone(), locked_until: o.locked_until });
+    verify(store, cfg, LockoutCounter::Operator, cred, password, now).await?;
+    op.ok_or(LoginError::Credentials)
 }
 
 /// The one answer to a failed login (Japanese).
@@ -224,4 +226,72 @@ pub fn refusal(cfg: &Auth, e: LoginError) -> ApiError {
         LoginError::Store(e) => e.into(),
         LoginError::Internal(e) => ApiError::internal(e),
     }
+}
+
+/// A staff account just created: its login ID and the temporary password shown once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaff {
+    /// Login ID (`KJ` + 事業所番号 + two digits, as 電子請求 IDs look).
+    pub login: String,
+    /// Temporary password (must be changed at first login).
+    pub password: String,
+}
+
+/// Only an office administrator who has passed a second factor in this session manages staff.
+fn may_manage_staff(actor: Actor<'_>, user: &User, second_factor_passed: bool, ja: &str) -> Result<(), ApiError> {
+    if user.role != Role::Admin {
+        return Err(ApiError::new(ErrorCode::Forbidden, ja, "only an office administrator may manage staff"));
+    }
+    if matches!(actor, Actor::Portal(..)) && !second_factor_passed {
+        return Err(crate::service::second_factor::required());
+    }
+    Ok(())
+}
+
+/// Adds a staff user to the administrator's office, with a temporary password.
+pub async fn add_staff(
+    st: &AppState,
+    actor: Actor<'_>,
+    admin: &User,
+    second_factor_passed: bool,
+    name: &str,
+) -> Result<NewStaff, ApiError> {
+    may_manage_staff(actor, admin, second_factor_passed, "職員を追加できるのは事業所の管理者だけです")?;
+    let name: String = name.trim().chars().take(40).collect();
+    if name.is_empty() {
+        return Err(ApiError::new(ErrorCode::BadRequest, "氏名を入れてください", "name missing"));
+    }
+    let users = st.store.office_users(&admin.office).await?;
+    let Some(login) = (1..100).map(|n| format!("KJ{}{n:02}", admin.office)).find(|l| users.iter().all(|x| &x.login != l)) else {
+        return Err(ApiError::new(ErrorCode::BadRequest, "これ以上職員を追加できません（99人まで）", "no login IDs left"));
+    };
+    let password = auth::temporary_password();
+    let pw = password.clone();
+    let hash =
+        tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    let new = NewUser { login: &login, office: &admin.office, role: Role::Staff, name: &name, password_hash: &hash, must_change: true };
+    st.store.add_user(&new, crate::jst::now(), actor.audit(AuditAction::StaffAdd, Some(&admin.office), format!("login={login}"))).await?;
+    Ok(NewStaff { login, password })
+}
+
+/// Disables a user of the administrator's office: every session of theirs ends at once (API
+/// and portal). Returns the user's name.
+pub async fn disable_staff(
+    st: &AppState,
+    actor: Actor<'_>,
+    admin: &User,
+    second_factor_passed: bool,
+    login: &str,
+) -> Result<String, ApiError> {
+    may_manage_staff(actor, admin, second_factor_passed, "利用停止は事業所の管理者が行います")?;
+    let target = st.store.user_by_login(login).await?.filter(|t| t.office == admin.office);
+    let Some(target) = target else {
+        return Err(ApiError::new(ErrorCode::NotFound, "そのログインIDはありません", "no such user in this office"));
+    };
+    if target.id == admin.id {
+        return Err(ApiError::new(ErrorCode::BadRequest, "自分自身は利用停止にできません", "cannot disable oneself"));
+    }
+    let audit = actor.audit(AuditAction::StaffDisable, Some(&admin.office), format!("login={login}"));
+    st.store.disable_user(target.id, crate::jst::now(), audit).await?;
+    Ok(target.name)
 }

@@ -2,8 +2,11 @@
 //! own licence; to be sent to, the recipient's. One rule for both sides, by the date in Japan.
 //! An office whose licence lapsed still reads and fetches what it already received.
 
+use crate::error::ApiError;
+use crate::service::Actor;
 use crate::state::AppState;
-use crate::store::{Audit, Office};
+use crate::store::{AuditAction, NewNotice, Office, Role, User};
+use renkei_protocol::ErrorCode;
 
 /// `true` when `office`'s licence is valid on `today` (`YYYY-MM-DD`, Japan).
 pub fn is_valid(office: &Office, today: &str) -> bool {
@@ -71,39 +74,63 @@ pub fn one_year_from(from: time::Date) -> String {
     next.saturating_sub(time::Duration::days(1)).to_string()
 }
 
+/// 利用申請 (the terms agreed) and renewal by hand: the licence runs one year on from its end
+/// (or from today), at today's fee. Only the office's administrator.
+pub async fn grant(st: &AppState, actor: Actor<'_>, user: &User, renewal: bool) -> Result<String, ApiError> {
+    if user.role != Role::Admin {
+        return Err(admin_only(if renewal {
+            "更新は事業所の管理者が行います"
+        } else {
+            "利用申請は事業所の管理者が行います"
+        }));
+    }
+    let office = st.store.office(&user.office).await?.ok_or_else(|| ApiError::internal("user without office"))?;
+    let until = next_year_until(office.license_until.as_deref());
+    let fee = st.config.license.fee_now();
+    let action = if renewal { AuditAction::LicenceRenew } else { AuditAction::LicenceApply };
+    let audit = actor.audit(action, Some(&office.number), format!("until={until} fee={fee}"));
+    st.store.grant_license(&office.number, &until, fee, crate::jst::now(), None, audit).await?;
+    Ok(until)
+}
+
+/// Switches automatic renewal on or off. Only the office's administrator.
+pub async fn set_auto_renew(st: &AppState, actor: Actor<'_>, user: &User, on: bool) -> Result<(), ApiError> {
+    if user.role != Role::Admin {
+        return Err(admin_only("自動更新の設定は事業所の管理者が行います"));
+    }
+    let audit = actor.audit(AuditAction::LicenceAutoRenewSet, Some(&user.office), format!("on={on}"));
+    Ok(st.store.set_auto_renew(&user.office, on, crate::jst::now(), audit).await?)
+}
+
+/// Marks an office's fee paid (operator). `false` when nothing was due.
+pub async fn mark_paid(st: &AppState, actor: Actor<'_>, office: &str) -> Result<bool, ApiError> {
+    Ok(st.store.mark_paid(office, crate::jst::now(), actor.audit(AuditAction::LicencePaid, Some(office), "")).await?)
+}
+
+fn admin_only(ja: &str) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, ja, "only the office's administrator may do this")
+}
+
 /// Renews, one year on, the licenses of offices that asked for automatic renewal and end
-/// within 30 days; tells each office with a notice. Returns the offices renewed.
-pub async fn renewal_pass(st: &AppState, today: time::Date) -> anyhow::Result<Vec<String>> {
+/// within 30 days; tells each office with a notice (stored with the licence and its audit row).
+/// Returns the offices renewed.
+pub async fn renewal_pass(st: &AppState, today: time::Date) -> Result<Vec<String>, ApiError> {
     let by = today.saturating_add(time::Duration::days(30)).to_string();
     let mut done = Vec::new();
-    for (office, until) in st.store.due_for_renewal(&today.to_string(), &by).await? {
+    for crate::store::RenewalDue { office, until } in st.store.due_for_renewal(&today.to_string(), &by).await? {
         let new_until = next_year_until(Some(&until));
         let fee = st.config.license.fee_now();
-        let t = crate::jst::now();
-        st.store.grant_license(&office, &new_until, fee, t).await?;
-        st.store
-            .add_notice(
-                &crate::auth::token()[..32],
-                Some(&office),
-                "license",
-                "ライセンスを自動更新しました",
-                &format!(
-                    "ライセンスを {new_until} まで更新しました（利用料 {fee} 円）。自動更新はポータルの「ライセンス」でやめられます。"
-                ),
-                t,
-            )
-            .await?;
-        st.store
-            .audit(
-                Audit {
-                    action: "license.auto_renew",
-                    office: Some(&office),
-                    detail: format!("until={new_until} fee={fee}"),
-                    ..Default::default()
-                },
-                t,
-            )
-            .await?;
+        let notice = NewNotice {
+            public_id: crate::auth::token()[..32].to_owned(),
+            office: Some(office.clone()),
+            kind: "license".into(),
+            title: "ライセンスを自動更新しました".into(),
+            body: format!(
+                "ライセンスを {new_until} まで更新しました（利用料 {fee} 円）。自動更新はポータルの「ライセンス」でやめられます。"
+            ),
+        };
+        let audit = Actor::Hub.audit(AuditAction::LicenceAutoRenewed, Some(&office), format!("until={new_until} fee={fee}"));
+        st.store.grant_license(&office, &new_until, fee, crate::jst::now(), Some(&notice), audit).await?;
         done.push(office);
     }
     Ok(done)

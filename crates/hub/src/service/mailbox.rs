@@ -8,7 +8,7 @@ use crate::service::checks::{self, Upload};
 use crate::service::licence;
 use crate::service::sessions::Caller;
 use crate::state::AppState;
-use crate::store::{FileRow, MessageRow, NewMessage};
+use crate::store::{AuditAction, FileRow, MessageRow, NewMessage};
 use renkei_protocol::*;
 
 /// A stored message as the API describes it.
@@ -91,13 +91,13 @@ impl RequestDigest {
         line("note", note.unwrap_or(""));
         for u in uploads {
             line("file", &u.name);
-            line("sha256", &crate::blobs::sha256_hex(&u.bytes));
+            line("sha256", &auth::sha256_hex(&u.bytes));
         }
-        RequestDigest(crate::blobs::hex(&h.finalize()))
+        RequestDigest(auth::hex(&h.finalize()))
     }
     /// `POST /v1/drafts/{id}/send`: the draft (a sent draft is gone, so its id names one send).
     pub fn draft_send(draft: &str) -> RequestDigest {
-        RequestDigest(crate::blobs::sha256_hex(format!("endpoint:POST /v1/drafts/{{id}}/send\ndraft:{draft}").as_bytes()))
+        RequestDigest(auth::sha256_hex(format!("endpoint:POST /v1/drafts/{{id}}/send\ndraft:{draft}").as_bytes()))
     }
 }
 
@@ -114,7 +114,10 @@ pub struct Idempotency {
 /// request is the same, a refusal when it is not.
 pub async fn replay(st: &AppState, c: &Caller, idem: &Idempotency) -> Result<Option<SendResponse>, ApiError> {
     let (Some(k), digest) = (&idem.key, &idem.digest) else { return Ok(None) };
-    let Some((m, stored)) = st.store.message_by_idempotency(&c.terminal.office, k).await? else { return Ok(None) };
+    let Some(crate::store::KeyedMessage { message: m, digest: stored }) = st.store.message_by_idempotency(&c.terminal.office, k).await?
+    else {
+        return Ok(None);
+    };
     // Messages stored before digests were kept replay as they always did.
     if stored.as_ref().is_some_and(|d| *d != digest.0) {
         metrics::counter!("renkei_idempotency_key_reused_total").increment(1);
@@ -197,7 +200,7 @@ pub async fn deliver(
         from_draft,
     };
     let detail = format!("to={} files={}{}", m.recipient, m.files.len(), if from_draft.is_some() { " draft" } else { "" });
-    let id = match st.store.insert_message(&m, c.audit("send", detail)).await {
+    let id = match st.store.insert_message(&m, c.audit(AuditAction::Send, detail)).await {
         Ok(id) => id,
         Err(crate::store::StoreError::Conflict(_)) => {
             // A concurrent retry with the same key won the race: answer with its message.
@@ -266,9 +269,9 @@ pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<
     let before = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
     let t = now();
     if open {
-        st.store.mark_opened(m.id, c.user.id, &c.terminal.id, t, c.audit("open", m.public_id.clone())).await?;
+        st.store.mark_opened(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Open, m.public_id.clone())).await?;
     } else {
-        st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit("fetch", m.public_id.clone())).await?;
+        st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Fetch, m.public_id.clone())).await?;
     }
     let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     let after = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;

@@ -7,6 +7,60 @@ pub mod accounts;
 pub mod checks;
 pub mod licence;
 pub mod mailbox;
+pub mod notices;
+pub mod offices;
+pub mod records;
 pub mod retention;
+pub mod second_factor;
 pub mod sessions;
 pub mod terminals;
+
+use crate::store::{Audit, AuditAction, User};
+use sessions::Caller;
+
+/// Who acts: every change a service makes is audited under its actor, in the same transaction
+/// as the change.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A user at an enrolled terminal (API).
+    Terminal(&'a Caller),
+    /// A user in the portal, from an address.
+    Portal(&'a User, &'a str),
+    /// An operator in the console: login ID and address.
+    Operator(&'a str, &'a str),
+    /// The admin command line on the hub's own machine.
+    Admin,
+    /// The hub itself (retention, automatic renewal).
+    Hub,
+}
+
+impl<'a> Actor<'a> {
+    /// The audit row for `action` by this actor, concerning `office`.
+    pub fn audit(&self, action: AuditAction, office: Option<&'a str>, detail: impl Into<String>) -> Audit<'a> {
+        let detail = detail.into();
+        let with_by = |by: String| if detail.is_empty() { by } else { format!("{by} {detail}") };
+        match *self {
+            Actor::Terminal(c) => Audit {
+                action,
+                office: office.or(Some(&c.terminal.office)),
+                user_id: Some(c.user.id),
+                terminal_id: Some(&c.terminal.id),
+                ip: Some(&c.ip),
+                detail,
+            },
+            Actor::Portal(u, ip) => Audit {
+                action,
+                office: office.or(Some(&u.office)),
+                user_id: Some(u.id),
+                terminal_id: None,
+                ip: Some(ip),
+                detail: with_by(format!("by=portal:{}", u.login)),
+            },
+            Actor::Operator(login, ip) => {
+                Audit { action, office, user_id: None, terminal_id: None, ip: Some(ip), detail: with_by(format!("by=operator:{login}")) }
+            }
+            Actor::Admin => Audit { action, office, detail: with_by("by=admin".into()), ..Default::default() },
+            Actor::Hub => Audit { action, office, detail: with_by("by=hub".into()), ..Default::default() },
+        }
+    }
+}

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::jst::now;
 use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::{Audit, Terminal, User};
+use crate::store::{Audit, AuditAction, Terminal, User};
 use renkei_protocol::ErrorCode;
 
 /// Who is calling.
@@ -25,15 +25,8 @@ pub struct Caller {
 
 impl Caller {
     /// An audit row for an action of this caller.
-    pub fn audit<'a>(&'a self, action: &'a str, detail: String) -> Audit<'a> {
-        Audit {
-            action,
-            office: Some(&self.terminal.office),
-            user_id: Some(self.user.id),
-            terminal_id: Some(&self.terminal.id),
-            ip: Some(&self.ip),
-            detail,
-        }
+    pub fn audit(&self, action: AuditAction, detail: String) -> Audit<'_> {
+        crate::service::Actor::Terminal(self).audit(action, None, detail)
     }
 }
 
@@ -88,7 +81,8 @@ pub async fn authenticate(
         || ApiError::new(ErrorCode::SessionRequired, "ログインしてください（ログインの有効期限が切れた可能性があります）", "log in first");
     let token = bearer.ok_or_else(expired)?;
     let token_hash = auth::token_hash(token);
-    let (user_id, session_terminal) = st.store.session(&token_hash, now()).await?.ok_or_else(expired)?;
+    let session = st.store.session(&token_hash, now()).await?.ok_or_else(expired)?;
+    let (user_id, session_terminal) = (session.user_id, session.terminal_id);
     if session_terminal != terminal.id {
         return Err(ApiError::new(
             ErrorCode::SessionRequired,
@@ -119,4 +113,79 @@ pub async fn authenticate(
         }
     }
     Ok(Caller { user, terminal, token_hash, ip: ip.to_owned() })
+}
+
+/// A browser session just opened: the cookie's token and the session's CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebLogin {
+    /// The session token (the cookie; only its hash is stored).
+    pub token: String,
+    /// The CSRF token every change in this session carries.
+    pub csrf: String,
+}
+
+/// Opens a portal session for a user whose password was checked, audited in one transaction.
+pub async fn open_portal(st: &AppState, user: &User, ip: &str) -> Result<WebLogin, ApiError> {
+    let (token, csrf, t) = (auth::token(), auth::token(), now());
+    let audit = crate::service::Actor::Portal(user, ip).audit(AuditAction::PortalLogin, None, "");
+    st.store.add_portal_session(&auth::token_hash(&token), user.id, &csrf, t, t + st.config.auth.session_hours * 3600, audit).await?;
+    Ok(WebLogin { token, csrf })
+}
+
+/// Ends one portal session, audited.
+pub async fn close_portal(st: &AppState, user: &User, token_hash: &str, ip: &str) -> Result<(), ApiError> {
+    let audit = crate::service::Actor::Portal(user, ip).audit(AuditAction::PortalLogout, None, "");
+    Ok(st.store.end_portal_sessions(Some(token_hash), user.id, now(), audit).await?)
+}
+
+/// Opens a console session for an operator whose password was checked, audited.
+pub async fn open_console(st: &AppState, op: &crate::store::OperatorRow, ip: &str) -> Result<WebLogin, ApiError> {
+    let (token, csrf, t) = (auth::token(), auth::token(), now());
+    let audit = crate::service::Actor::Operator(&op.login, ip).audit(AuditAction::OperatorLogin, None, "");
+    st.store.add_operator_session(&auth::token_hash(&token), op.id, &csrf, t, t + 8 * 3600, audit).await?;
+    Ok(WebLogin { token, csrf })
+}
+
+/// Logs a user in at an enrolled terminal: the terminal's certificate, the user's password
+/// (the terminal door's lockout counter) and the same office; the session is bound to the
+/// terminal and audited in the same transaction.
+pub async fn open_api(
+    st: &AppState,
+    fingerprint: Option<&str>,
+    login: &str,
+    password: &str,
+    ip: &str,
+) -> Result<renkei_protocol::LoginResponse, ApiError> {
+    let terminal = terminal(st, fingerprint).await?;
+    let user = accounts::login_user(&st.store, &st.config.auth, login, password, accounts::Door::Terminal, now())
+        .await
+        .map_err(|e| accounts::refusal(&st.config.auth, e))?;
+    if user.office != terminal.office {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("この端末は事業所 {} の端末です。この事業所のログインIDでログインしてください", terminal.office),
+            "the user's office differs from the terminal's",
+        ));
+    }
+    let token = auth::token();
+    let t = now();
+    let expires = t + st.config.auth.session_hours * 3600;
+    let audit = Audit {
+        action: AuditAction::Login,
+        office: Some(&user.office),
+        user_id: Some(user.id),
+        terminal_id: Some(&terminal.id),
+        ip: Some(ip),
+        detail: String::new(),
+    };
+    st.store.add_session(&auth::token_hash(&token), user.id, &terminal.id, t, expires, audit).await?;
+    Ok(renkei_protocol::LoginResponse {
+        token,
+        must_change_password: accounts::password_state(&user, &st.config.auth, t).must_change(),
+        office: user.office,
+        user_name: user.name,
+        role: user.role.as_str().to_owned(),
+        expires_at: crate::jst::rfc3339(expires),
+        password_expires_at: st.config.auth.password_expires(user.password_set_at).map(crate::jst::rfc3339),
+    })
 }

@@ -1,18 +1,126 @@
 //! Terminals (端末): enrolment codes, enrolment with a certificate from the hub's CA, and
 //! revocation (its sessions end; the certificate goes on the CRL at once).
 
+use crate::auth;
+use crate::error::ApiError;
+use crate::jst::{jst_minutes, now};
+use crate::service::accounts::{self, Door};
+use crate::service::{Actor, second_factor};
 use crate::state::AppState;
-use crate::store::Audit;
+use crate::store::{AuditAction, Store, Terminal, User};
+use renkei_protocol::{EnrolRequest, EnrolResponse, ErrorCode};
 
-/// Revokes a terminal: its sessions end, its certificate goes on the CRL.
-pub async fn revoke(st: &AppState, terminal_id: &str, by: &str) -> anyhow::Result<bool> {
-    let t = crate::jst::now();
-    let done = st.store.revoke_terminal(terminal_id, t).await?;
+/// A one-time enrolment code, as shown once to the administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCode {
+    /// The code (`1234-5678-9012`).
+    pub code: String,
+    /// When it stops working (unix seconds).
+    pub expires_at: i64,
+}
+
+/// Issues an enrolment code for `user`'s office. Only an administrator may; in the portal (no
+/// certificate) only one who has passed a second factor in this session — so that a password
+/// alone never yields a certificate. From an enrolled terminal the certificate is the second
+/// factor.
+pub async fn issue_code(st: &AppState, actor: Actor<'_>, user: &User, second_factor_passed: bool) -> Result<IssuedCode, ApiError> {
+    if user.role != crate::store::Role::Admin {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "端末登録コードを発行できるのは事業所の管理者だけです",
+            "only an office administrator may create enrolment codes",
+        ));
+    }
+    if matches!(actor, Actor::Portal(..)) && !second_factor_passed {
+        return Err(second_factor::required());
+    }
+    new_code(&st.store, &st.config.auth, actor, &user.office).await
+}
+
+/// A new enrolment code for `office`, audited; no questions asked (the admin command line on
+/// the hub's machine, and [`issue_code`] once it has checked the caller).
+pub async fn new_code(store: &Store, cfg: &crate::config::Auth, actor: Actor<'_>, office: &str) -> Result<IssuedCode, ApiError> {
+    let code = auth::enrolment_code();
+    let t = now();
+    let expires_at = t + cfg.enrolment_code_hours * 3600;
+    let hash = auth::token_hash(&auth::normalize_code(&code));
+    store.add_enrolment_code(&hash, office, t, expires_at, actor.audit(AuditAction::EnrolmentCode, Some(office), "")).await?;
+    Ok(IssuedCode { code, expires_at })
+}
+
+/// Enrols a terminal: the user's ID and password, a one-time code of the user's office, and a
+/// CSR. The certificate is stored with its audit row and a notice to the office ("a new
+/// terminal was enrolled", with the way to revoke it) in one transaction.
+pub async fn enrol(st: &AppState, req: &EnrolRequest, ip: &str) -> Result<EnrolResponse, ApiError> {
+    let user = accounts::login_user(&st.store, &st.config.auth, &req.login, &req.password, Door::Web, now())
+        .await
+        .map_err(|e| accounts::refusal(&st.config.auth, e))?;
+    let t = now();
+    if !st.store.use_enrolment_code(&auth::token_hash(&auth::normalize_code(&req.code)), &user.office, t).await? {
+        return Err(ApiError::new(
+            ErrorCode::EnrolmentCodeInvalid,
+            "端末登録コードが違うか、使用済み・期限切れです。事業所の管理者に新しいコードを発行してもらってください",
+            "enrolment code unknown, used or expired",
+        ));
+    }
+    let office = st.store.office(&user.office).await?.ok_or_else(|| ApiError::internal("user without office"))?;
+    let terminal_id = format!("T{}", &auth::token()[..16]);
+    let issued = st
+        .ca
+        .issue_terminal(&req.csr_pem, &terminal_id, &office.number, &office.name)
+        .map_err(|e| ApiError::new(ErrorCode::CsrInvalid, "証明書の申請データ（CSR）を読めません", format!("CSR: {e:#}")))?;
+    let label: String = req.label.chars().take(60).collect();
+    let term = Terminal { id: terminal_id.clone(), office: office.number.clone(), label, serial: issued.serial.clone(), revoked_at: None };
+    // Every new terminal is announced to the office at once: a certificate obtained with stolen
+    // credentials does not go unnoticed.
+    let notice = crate::store::NewNotice {
+        public_id: auth::token()[..32].to_owned(),
+        office: Some(office.number.clone()),
+        kind: "terminal_enrolled".into(),
+        title: "新しい端末が登録されました".into(),
+        body: format!(
+            "{}（日本時間）、{}さん（{}）のログインIDで端末「{}」が登録されました。心当たりがなければ、すぐにポータルの「証明書・端末」でこの端末を失効し、パスワードを変更してください。",
+            jst_minutes(t),
+            user.name,
+            user.login,
+            term.label
+        ),
+    };
+    let audit = crate::store::Audit {
+        action: AuditAction::Enrol,
+        office: Some(&office.number),
+        user_id: Some(user.id),
+        terminal_id: Some(&terminal_id),
+        ip: Some(ip),
+        detail: format!("label={}", term.label),
+    };
+    st.store.add_terminal(&term, &issued.fingerprint, issued.not_after, t, Some(&notice), audit).await?;
+    st.events.send(Some(&office.number), renkei_protocol::Event::Notice { id: notice.public_id.clone(), title: notice.title.clone() });
+    Ok(EnrolResponse { terminal_id, office: office.number, certificate_pem: issued.cert_pem, ca_pem: st.ca.cert_pem.clone() })
+}
+
+/// Revokes a terminal in the store (its sessions end), audited. `office`: when given, only a
+/// terminal of that office (a portal administrator); `None` for the operator and the admin
+/// command. `Ok(false)` when there is no such active terminal.
+pub async fn revoke_in_store(store: &Store, actor: Actor<'_>, office: Option<&str>, terminal_id: &str) -> Result<bool, ApiError> {
+    if let Some(o) = office {
+        let mine = store.terminals(o).await?.into_iter().any(|t| t.id == terminal_id);
+        if !mine {
+            return Ok(false);
+        }
+    }
+    let detail = format!("terminal={terminal_id}");
+    let mut audit = actor.audit(AuditAction::Revoke, office, detail);
+    audit.terminal_id = Some(terminal_id);
+    Ok(store.revoke_terminal(terminal_id, now(), audit).await?)
+}
+
+/// Revokes a terminal and takes it off TLS at once (CRL reloaded in this process; other nodes
+/// and processes reload from the store within seconds).
+pub async fn revoke(st: &AppState, actor: Actor<'_>, office: Option<&str>, terminal_id: &str) -> Result<bool, ApiError> {
+    let done = revoke_in_store(&st.store, actor, office, terminal_id).await?;
     if done {
-        st.store
-            .audit(Audit { action: "revoke", terminal_id: Some(terminal_id), detail: format!("by={by}"), ..Default::default() }, t)
-            .await?;
-        st.reload_tls().await?;
+        st.reload_tls().await.map_err(ApiError::internal)?;
     }
     Ok(done)
 }

@@ -7,6 +7,7 @@ pub mod guard;
 pub mod operator;
 pub mod page;
 pub mod portal;
+pub mod second_factor;
 
 use crate::state::AppState;
 use axum::Router;
@@ -47,6 +48,15 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/staff/{login}/disable", post(portal::staff::disable_staff))
         .route("/portal/records.csv", get(portal::records::records_csv))
         .route("/portal/terminals/code", post(portal::terminals::new_code))
+        .route("/portal/security", get(portal::security::security))
+        .route("/portal/security/start", post(portal::security::start))
+        .route("/portal/security/confirm", post(portal::security::confirm.layer(small_body())))
+        .route("/portal/security/disable", post(portal::security::disable.layer(small_body())))
+        .route("/portal/second-factor", get(portal::security::entry_page).post(portal::security::entry_post.layer(small_body())))
+        .route("/operator/security", get(operator::security::security))
+        .route("/operator/security/start", post(operator::security::start))
+        .route("/operator/security/confirm", post(operator::security::confirm.layer(small_body())))
+        .route("/operator/second-factor", get(operator::security::entry_page).post(operator::security::entry_post.layer(small_body())))
         .route("/portal/terminals/{id}/revoke", post(portal::terminals::revoke))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -78,7 +78,7 @@ pub(crate) async fn download(
     c: Caller,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Response, ApiError> {
-    let (f, sender, recipient, fetched_at, expired_at, purged_at) =
+    let crate::store::StoredFile { file: f, sender, recipient, fetched_at, expired_at, purged_at } =
         st.store.file_for(&id, idx, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
     let m = MessageRow {
         id: 0,

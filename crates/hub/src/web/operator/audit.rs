@@ -3,10 +3,10 @@
 use super::Operator;
 use crate::jst::jst_minutes;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -33,11 +33,13 @@ pub(crate) struct AuditT {
 
 pub(crate) async fn audit(State(st): State<AppState>, op: Operator, Query(q): Query<AuditQ>) -> Response {
     let (action, office) = (q.action.trim().to_owned(), q.office.trim().to_owned());
-    let rows = st
-        .store
-        .audit_search((!action.is_empty()).then_some(action.as_str()), (!office.is_empty()).then_some(office.as_str()), 200)
-        .await
-        .unwrap_or_default()
+    let found =
+        st.store.audit_search((!action.is_empty()).then_some(action.as_str()), (!office.is_empty()).then_some(office.as_str()), 200).await;
+    let rows = match found {
+        Ok(rows) => rows,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let rows = rows
         .into_iter()
         .map(|a| {
             (

@@ -9,32 +9,38 @@ pub mod login;
 pub mod notices;
 pub mod offices;
 pub mod registry;
+pub mod security;
 pub mod top;
 
 use crate::auth;
 use crate::jst::now;
 use crate::state::AppState;
-use crate::store::Audit;
+use crate::web::page::PageError;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
 pub(crate) const COOKIE: &str = "renkei_operator";
 
-/// A logged-in operator.
+/// A logged-in operator who has passed the second factor (required for every operator).
 #[derive(Debug, Clone)]
 pub struct Operator {
+    pub(crate) id: i64,
     pub(crate) login: String,
     name: String,
-    csrf: String,
+    pub(crate) csrf: String,
+    pub(crate) token_hash: String,
+    pub(crate) ip: String,
+    pub(crate) second_factor_on: bool,
+    pub(crate) second_factor_passed: bool,
 }
 
 impl Operator {
-    pub(crate) fn audit<'a>(&self, action: &'a str, office: Option<&'a str>, detail: &str) -> Audit<'a> {
-        Audit { action, office, detail: format!("operator={} {detail}", self.login), ..Default::default() }
+    /// This operator as the actor of a service call.
+    pub(crate) fn actor(&self) -> crate::service::Actor<'_> {
+        crate::service::Actor::Operator(&self.login, &self.ip)
     }
-    fn who(&self) -> String {
+    pub(crate) fn who(&self) -> String {
         format!("{}（{}）", self.name, self.login)
     }
 }
@@ -46,36 +52,77 @@ pub enum OperatorReject {
     Login,
     /// CSRF or origin.
     Csrf,
-    /// Storage.
-    Internal,
+    /// No second factor yet: to setting it up (operators must have one).
+    SetUpSecondFactor,
+    /// The second factor is due in this session.
+    SecondFactor,
+    /// The service failed (logged where it arose, with a お問い合わせ番号).
+    Failed(PageError),
+}
+
+impl From<crate::store::StoreError> for OperatorReject {
+    fn from(e: crate::store::StoreError) -> Self {
+        OperatorReject::Failed(e.into())
+    }
 }
 
 impl IntoResponse for OperatorReject {
     fn into_response(self) -> Response {
         match self {
             OperatorReject::Login => Redirect::to("/operator/login").into_response(),
-            OperatorReject::Csrf => (StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF）").into_response(),
-            OperatorReject::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "しばらくしてからもう一度お試しください").into_response(),
+            OperatorReject::Csrf => crate::web::guard::csrf_refused(),
+            OperatorReject::SetUpSecondFactor => Redirect::to("/operator/security").into_response(),
+            OperatorReject::SecondFactor => Redirect::to("/operator/second-factor").into_response(),
+            OperatorReject::Failed(e) => e.into_response(),
         }
+    }
+}
+
+/// An operator logged in with the password, whatever the second factor's state: only for
+/// setting it up, entering it, and logging out.
+#[derive(Debug, Clone)]
+pub struct OperatorPending(pub Operator);
+
+impl FromRequestParts<AppState> for OperatorPending {
+    type Rejection = OperatorReject;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let token = crate::web::guard::cookie(parts, COOKIE).ok_or(OperatorReject::Login)?;
+        let token_hash = auth::token_hash(&token);
+        let session = st.store.operator_session(&token_hash, now()).await?.ok_or(OperatorReject::Login)?;
+        let op = st.store.operator(None, Some(session.account_id)).await?.ok_or(OperatorReject::Login)?;
+        if !crate::web::guard::change_allowed(parts, &session.csrf) {
+            return Err(OperatorReject::Csrf);
+        }
+        let second_factor_on = st.store.second_factor(crate::store::Account::Operator(op.id)).await?.secret.is_some();
+        let ip =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map_or_else(String::new, |c| c.0.ip().to_string());
+        Ok(OperatorPending(Operator {
+            id: op.id,
+            login: op.login,
+            name: op.name,
+            csrf: session.csrf,
+            token_hash,
+            ip,
+            second_factor_on,
+            second_factor_passed: session.second_factor_at.is_some(),
+        }))
     }
 }
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = OperatorReject;
 
+    /// Every console page and change: a session, the CSRF check, and the second factor (set up,
+    /// and passed in this session).
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let token = crate::web::guard::cookie(parts, COOKIE).ok_or(OperatorReject::Login)?;
-        let (id, csrf) = st
-            .store
-            .operator_session(&auth::token_hash(&token), now())
-            .await
-            .map_err(|_| OperatorReject::Internal)?
-            .ok_or(OperatorReject::Login)?;
-        let (_, login, name, _, _) =
-            st.store.operator(None, Some(id)).await.map_err(|_| OperatorReject::Internal)?.ok_or(OperatorReject::Login)?;
-        if !crate::web::guard::change_allowed(parts, &csrf) {
-            return Err(OperatorReject::Csrf);
+        let OperatorPending(op) = OperatorPending::from_request_parts(parts, st).await?;
+        if !op.second_factor_on {
+            return Err(OperatorReject::SetUpSecondFactor);
         }
-        Ok(Operator { login, name, csrf })
+        if !op.second_factor_passed {
+            return Err(OperatorReject::SecondFactor);
+        }
+        Ok(op)
     }
 }

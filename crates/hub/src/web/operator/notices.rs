@@ -1,10 +1,9 @@
 //! お知らせ: publishing notices to every office or one.
 
-use super::{Operator, OperatorReject};
-use crate::auth;
-use crate::jst::{jst_minutes, now};
+use super::Operator;
+use crate::jst::jst_minutes;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
@@ -22,15 +21,11 @@ pub(crate) struct NoticesT {
 }
 
 pub(crate) async fn notices_view(st: &AppState, op: &Operator, flash: Option<String>) -> Response {
-    let notices = st
-        .store
-        .notices(None, None, 50)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| n.office.is_none())
-        .map(|n| (jst_minutes(n.published_at), n.title, n.body))
-        .collect();
+    let notices = match st.store.notices(None, None, 50).await {
+        Ok(n) => n,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let notices = notices.into_iter().filter(|n| n.office.is_none()).map(|n| (jst_minutes(n.published_at), n.title, n.body)).collect();
     page(&NoticesT { title: "お知らせ", nav: "notices", who: op.who(), csrf: op.csrf.clone(), flash, notices })
 }
 
@@ -45,13 +40,12 @@ pub(crate) struct NoticeForm {
 }
 
 pub(crate) async fn publish(State(st): State<AppState>, op: Operator, Form(f): Form<NoticeForm>) -> Response {
-    let (title, body) = (f.title.trim().chars().take(100).collect::<String>(), f.body.trim().chars().take(4000).collect::<String>());
-    if title.is_empty() || body.is_empty() {
-        return notices_view(&st, &op, Some("件名と本文を入れてください".into())).await;
+    match crate::service::notices::publish(&st.store, op.actor(), None, &f.title, &f.body).await {
+        Ok(n) => {
+            st.events.send(None, renkei_protocol::Event::Notice { id: n.public_id.clone(), title: n.title.clone() });
+            notices_view(&st, &op, Some(format!("「{}」を公開しました", n.title))).await
+        }
+        Err(e) if e.0.code == renkei_protocol::ErrorCode::BadRequest => notices_view(&st, &op, Some(e.0.message)).await,
+        Err(e) => PageError(e).into_response(),
     }
-    if st.store.add_notice(&auth::token()[..32], None, "operator", &title, &body, now()).await.is_err() {
-        return OperatorReject::Internal.into_response();
-    }
-    let _ = st.store.audit(op.audit("operator.notice", None, &title), now()).await;
-    notices_view(&st, &op, Some(format!("「{title}」を公開しました"))).await
 }

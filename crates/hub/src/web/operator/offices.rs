@@ -1,9 +1,9 @@
 //! 事業所: one office's licence, terminals and users; revocation; payment.
 
-use super::{Operator, OperatorReject};
+use super::Operator;
 use crate::jst::now;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -50,13 +50,26 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
     if q.is_empty() {
         return page(&t);
     }
-    let Ok(found) = st.store.office(q).await else { return OperatorReject::Internal.into_response() };
+    let found = match st.store.office(q).await {
+        Ok(found) => found,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let Some(o) = found else {
         t.error = Some(format!("事業所番号 {q} は登録されていません"));
         return page(&t);
     };
-    let _ = st.store.audit(op.audit("operator.lookup", Some(q), ""), now()).await;
-    let lic = st.store.license(&o.number).await.ok().flatten();
+    let looked = async {
+        st.store.audit(op.actor().audit(crate::store::AuditAction::OfficeLookup, Some(q), ""), now()).await?;
+        Ok::<_, crate::store::StoreError>((
+            st.store.license(&o.number).await?,
+            st.store.terminal_details(&o.number).await?,
+            st.store.office_users(&o.number).await?,
+        ))
+    };
+    let (lic, terminals, users) = match looked.await {
+        Ok(v) => v,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let money = match lic.as_ref().map(|l| (l.fee_yen, l.paid_at)) {
         Some((Some(f), None)) if f > 0 => {
             t.unpaid = true;
@@ -72,11 +85,7 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
         o.kinds.join("、"),
         format!("{}{money}{renew}", o.license_until.clone().map_or("なし".into(), |u| format!("{u} まで"))),
     ));
-    t.terminals = st
-        .store
-        .terminal_details(&o.number)
-        .await
-        .unwrap_or_default()
+    t.terminals = terminals
         .into_iter()
         .map(|d| {
             let active = d.revoked_at.is_none();
@@ -89,14 +98,7 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
             )
         })
         .collect();
-    t.users = st
-        .store
-        .office_users(&o.number)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| (u.login, u.name, if u.role == "admin" { "管理者" } else { "職員" }, if u.disabled { "利用停止" } else { "利用中" }))
-        .collect();
+    t.users = users.into_iter().map(|u| (u.login, u.name, u.role.label(), if u.disabled { "利用停止" } else { "利用中" })).collect();
     page(&t)
 }
 
@@ -105,23 +107,17 @@ pub(crate) async fn offices(State(st): State<AppState>, op: Operator, Query(q): 
 }
 
 pub(crate) async fn revoke(State(st): State<AppState>, op: Operator, Path(id): Path<String>, Query(q): Query<OfficeQ>) -> Response {
-    match crate::service::terminals::revoke(&st, &id, &format!("operator:{}", op.login)).await {
-        Ok(true) => {
-            let _ = st.store.audit(op.audit("operator.revoke", None, &format!("terminal={id}")), now()).await;
-            office_view(&st, &op, q.q.trim(), Some(format!("端末 {id} を失効させました"))).await
-        }
+    match crate::service::terminals::revoke(&st, op.actor(), None, &id).await {
+        Ok(true) => office_view(&st, &op, q.q.trim(), Some(format!("端末 {id} を失効させました"))).await,
         Ok(false) => office_view(&st, &op, q.q.trim(), Some(format!("端末 {id} は見つからないか、失効済みです"))).await,
-        Err(_) => OperatorReject::Internal.into_response(),
+        Err(e) => PageError(e).into_response(),
     }
 }
 
 pub(crate) async fn mark_paid(State(st): State<AppState>, op: Operator, Path(office): Path<String>) -> Response {
-    match st.store.mark_paid(&office, now()).await {
-        Ok(true) => {
-            let _ = st.store.audit(op.audit("operator.paid", Some(&office), ""), now()).await;
-            office_view(&st, &op, &office, Some("入金を記録しました".into())).await
-        }
+    match crate::service::licence::mark_paid(&st, op.actor(), &office).await {
+        Ok(true) => office_view(&st, &op, &office, Some("入金を記録しました".into())).await,
         Ok(false) => office_view(&st, &op, &office, Some("未払いの利用料はありません".into())).await,
-        Err(_) => OperatorReject::Internal.into_response(),
+        Err(e) => PageError(e).into_response(),
     }
 }

@@ -76,7 +76,10 @@ pub(crate) async fn registry_import(State(st): State<AppState>, op: Operator, mu
             j.failure.clone_from(&failure);
             let detail = format!("imported={} errors={} failure={failure:?}", j.done, j.errors.len());
             drop(guard);
-            let _ = st2.store.audit(op2.audit("operator.registry_import", None, &detail), now()).await;
+            // The import itself is done and shown; an audit row that cannot be written is logged.
+            if let Err(e) = st2.store.audit(op2.actor().audit(crate::store::AuditAction::RegistryImport, None, detail), now()).await {
+                tracing::error!(error = %e, "registry import: audit row not written");
+            }
         }
     });
     Redirect::to("/operator/registry/progress").into_response()

@@ -4,7 +4,7 @@ use super::Operator;
 use crate::jst::{jst_minutes, now};
 use crate::registry::prefecture_name;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -25,32 +25,30 @@ pub(crate) struct TopT {
     storage_failing: bool,
 }
 
-pub(crate) async fn top(State(st): State<AppState>, op: Operator) -> Response {
+pub(crate) async fn top(State(st): State<AppState>, op: Operator) -> Result<Response, PageError> {
     let t = now();
     let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date().to_string();
     let per_day = st
         .store
         .files_per_day(t - 14 * 86400)
-        .await
-        .unwrap_or_default()
+        .await?
         .into_iter()
-        .map(|(d, n)| (jst_minutes(d * 86400 - 32400).chars().take(10).collect(), n))
+        .map(|d| (jst_minutes(d.day * 86400 - 32400).chars().take(10).collect(), d.files))
         .collect();
     let per_pref = st
         .store
         .files_per_prefecture(t - 30 * 86400)
-        .await
-        .unwrap_or_default()
+        .await?
         .into_iter()
-        .map(|(p, n)| (prefecture_name(p.parse().unwrap_or(0)), n))
+        .map(|p| (prefecture_name(p.prefecture.parse().unwrap_or(0)), p.files))
         .collect();
-    page(&TopT {
+    Ok(page(&TopT {
         title: "概況",
         nav: "top",
         who: op.who(),
         flash: None,
-        registry: st.store.registry_count().await.unwrap_or(0),
-        participating: st.store.search_participants(&Default::default(), &today, 0).await.map(|(_, n)| n).unwrap_or(0),
+        registry: st.store.registry_count().await?,
+        participating: st.store.search_participants(&Default::default(), &today, 0).await?.total,
         per_day,
         per_pref,
         storage_failing: !st.health.failing().is_empty(),
@@ -60,5 +58,5 @@ pub(crate) async fn top(State(st): State<AppState>, op: Operator) -> Response {
             .into_iter()
             .map(|p| (p.describe(), p.state.is_ok(), if p.since > 0 { jst_minutes(p.since) } else { "起動時".into() }))
             .collect(),
-    })
+    }))
 }

@@ -1,11 +1,10 @@
 //! 利用申請: the terms (scrolled to the end before agreeing) and the one-year licence it grants.
 
-use super::user::{PortalReject, PortalUser};
+use super::user::PortalUser;
 use super::{fee_text, ja_date, office_of, who};
-use crate::jst::now;
 use crate::service::licence;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
@@ -72,8 +71,8 @@ pub(crate) async fn apply_post(State(st): State<AppState>, u: PortalUser, Form(f
         Ok(o) => o,
         Err(r) => return r,
     };
-    if u.user.role != "admin" || f.agree.is_none() || f.read != "1" {
-        let error = if u.user.role != "admin" {
+    if u.user.role != crate::store::Role::Admin || f.agree.is_none() || f.read != "1" {
+        let error = if u.user.role != crate::store::Role::Admin {
             "利用申請は事業所の管理者が行います"
         } else {
             "利用規約を最後まで読み、「利用規約に同意する」にチェックを入れてください"
@@ -90,12 +89,10 @@ pub(crate) async fn apply_post(State(st): State<AppState>, u: PortalUser, Form(f
             error: Some(error.into()),
         });
     }
-    let until = licence::next_year_until(o.license_until.as_deref());
-    let fee = st.config.license.fee_now();
-    if st.store.grant_license(&o.number, &until, fee, now()).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    let _ = st.store.audit(u.audit("portal.apply", format!("until={until} fee={fee}")), now()).await;
+    let until = match licence::grant(&st, u.actor(), &u.user, false).await {
+        Ok(until) => until,
+        Err(e) => return PageError(e).into_response(),
+    };
     page(&AppliedT {
         title: "利用申請の完了",
         nav: "apply",

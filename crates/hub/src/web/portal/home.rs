@@ -1,11 +1,11 @@
 //! The office's home page: licence, terminals enrolled lately, password warnings.
 
-use super::user::{PortalReject, PortalUser};
+use super::user::PortalUser;
 use super::{license_state, office_of, who};
 use crate::jst::{jst_minutes, now};
 use crate::state::AppState;
 use crate::store::User;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -45,10 +45,7 @@ pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response 
     let (licensed, state) = license_state(o.license_until.as_deref());
     let mine: Vec<crate::store::NoticeRow> = match st.store.notices(Some(&o.number), None, 20).await {
         Ok(v) => v.into_iter().filter(|n| n.office.as_deref() == Some(o.number.as_str())).take(5).collect(),
-        Err(e) => {
-            tracing::error!(error = %e, "portal notices");
-            return PortalReject::Internal.into_response();
-        }
+        Err(e) => return PageError::from(e).into_response(),
     };
     page(&HomeT {
         enrolled: mine.iter().any(|n| n.kind == "terminal_enrolled"),

@@ -1,14 +1,12 @@
 //! ライセンス: validity, fee, payment, automatic renewal, renewal.
 
-use super::user::{PortalReject, PortalUser};
+use super::user::PortalUser;
 use super::{fee_text, ja_date, license_state, office_of, who, yen};
-use crate::jst::now;
 use crate::service::licence;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -34,7 +32,11 @@ pub(crate) async fn license_view(st: &AppState, u: &PortalUser, flash: Option<St
         Ok(o) => o,
         Err(r) => return r,
     };
-    let Ok(Some(l)) = st.store.license(&o.number).await else { return PortalReject::Internal.into_response() };
+    let l = match st.store.license(&o.number).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return PageError(crate::error::ApiError::internal("office without licence row")).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let (_, state) = license_state(l.until.as_deref());
     let paid = match (l.fee_yen, l.paid_at) {
         (None, _) => "—".to_owned(),
@@ -53,7 +55,7 @@ pub(crate) async fn license_view(st: &AppState, u: &PortalUser, flash: Option<St
         fee: l.fee_yen.map_or_else(|| fee_text(st), yen),
         paid,
         auto_renew: l.auto_renew,
-        admin: u.user.role == "admin",
+        admin: u.user.role == crate::store::Role::Admin,
         flash,
     })
 }
@@ -68,31 +70,18 @@ pub(crate) struct AutoRenewForm {
 }
 
 pub(crate) async fn auto_renew(State(st): State<AppState>, u: PortalUser, Form(f): Form<AutoRenewForm>) -> Response {
-    if u.user.role != "admin" {
-        return (StatusCode::FORBIDDEN, "自動更新の設定は事業所の管理者が行います").into_response();
-    }
     let on = f.on == "1";
-    if st.store.set_auto_renew(&u.user.office, on).await.is_err() {
-        return PortalReject::Internal.into_response();
+    if let Err(e) = licence::set_auto_renew(&st, u.actor(), &u.user, on).await {
+        return PageError(e).into_response();
     }
-    let _ = st.store.audit(u.audit("portal.auto_renew", format!("on={on}")), now()).await;
     license_view(&st, &u, Some(if on { "自動更新にしました" } else { "自動更新をやめました" }.into())).await
 }
 
 pub(crate) async fn renew(State(st): State<AppState>, u: PortalUser) -> Response {
-    if u.user.role != "admin" {
-        return (StatusCode::FORBIDDEN, "更新は事業所の管理者が行います").into_response();
-    }
-    let o = match office_of(&st, &u).await {
-        Ok(o) => o,
-        Err(r) => return r,
+    let until = match licence::grant(&st, u.actor(), &u.user, true).await {
+        Ok(until) => until,
+        Err(e) => return PageError(e).into_response(),
     };
-    let until = licence::next_year_until(o.license_until.as_deref());
-    let fee = st.config.license.fee_now();
-    if st.store.grant_license(&o.number, &until, fee, now()).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    let _ = st.store.audit(u.audit("portal.renew", format!("until={until} fee={fee}")), now()).await;
     license_view(&st, &u, Some(format!("{} まで更新しました", ja_date(&until)))).await
 }
 

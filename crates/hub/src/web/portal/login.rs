@@ -1,14 +1,13 @@
 //! ログイン and ログアウト.
 
 use super::COOKIE;
-use super::user::{PortalReject, PortalUserAnyPassword};
-use crate::auth;
+use super::user::PortalUserPending;
 use crate::jst::now;
-use crate::service::accounts;
+use crate::service::{accounts, sessions};
 use crate::state::AppState;
-use crate::store::Audit;
+use crate::store::Account;
 use crate::web::guard::SameOrigin;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{ConnectInfo, Form, State};
 use axum::http::header;
@@ -42,53 +41,37 @@ pub(crate) async fn login_post(
     _: SameOrigin,
     ConnectInfo(ip): ConnectInfo<SocketAddr>,
     Form(f): Form<LoginForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let login = f.login.trim().to_owned();
-    match accounts::login_user(&st.store, &st.config.auth, &login, &f.password, accounts::Door::Web, now())
-        .await
-        .map_err(|e| accounts::refusal(&st.config.auth, e))
-    {
-        Ok(user) => {
-            let token = auth::token();
-            let csrf = auth::token();
-            let t = now();
-            if st
-                .store
-                .add_portal_session(&auth::token_hash(&token), user.id, &csrf, t, t + st.config.auth.session_hours * 3600)
-                .await
-                .is_err()
-            {
-                return PortalReject::Internal.into_response();
-            }
-            let ip = ip.ip().to_string();
-            let _ = st
-                .store
-                .audit(
-                    Audit {
-                        action: "portal.login",
-                        office: Some(&user.office),
-                        user_id: Some(user.id),
-                        ip: Some(&ip),
-                        ..Default::default()
-                    },
-                    t,
-                )
-                .await;
-            let to = if accounts::password_state(&user, &st.config.auth, t).must_change() { "/portal/password" } else { "/portal/home" };
-            let cookie = format!("{COOKIE}={token}; Secure; HttpOnly; SameSite=Strict; Path=/");
-            ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
-        }
+    let user = match accounts::login_user(&st.store, &st.config.auth, &login, &f.password, accounts::Door::Web, now()).await {
+        Ok(user) => user,
         Err(e) => {
-            page(&LoginT {
-                title: "事業所ログイン", nav: "", who: String::new(), csrf: String::new(), error: Some(e.0.message), login
-            })
+            let message = accounts::refusal(&st.config.auth, e).0.message;
+            return Ok(page(&LoginT {
+                title: "事業所ログイン",
+                nav: "",
+                who: String::new(),
+                csrf: String::new(),
+                error: Some(message),
+                login,
+            }));
         }
-    }
+    };
+    let s = sessions::open_portal(&st, &user, &ip.ip().to_string()).await?;
+    // The second factor (when set up) comes before anything else, the password change included.
+    let to = if st.store.second_factor(Account::User(user.id)).await?.secret.is_some() {
+        "/portal/second-factor"
+    } else if accounts::password_state(&user, &st.config.auth, now()).must_change() {
+        "/portal/password"
+    } else {
+        "/portal/home"
+    };
+    let cookie = format!("{COOKIE}={}; Secure; HttpOnly; SameSite=Strict; Path=/", s.token);
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response())
 }
 
-pub(crate) async fn logout(State(st): State<AppState>, PortalUserAnyPassword(u): PortalUserAnyPassword) -> Response {
-    let _ = st.store.end_portal_sessions(Some(&u.token_hash), u.user.id).await;
-    let _ = st.store.audit(u.audit("portal.logout", String::new()), now()).await;
-    ([(header::SET_COOKIE, format!("{COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"))], Redirect::to("/portal/login"))
-        .into_response()
+pub(crate) async fn logout(State(st): State<AppState>, PortalUserPending(u): PortalUserPending) -> Result<Response, PageError> {
+    sessions::close_portal(&st, &u.user, &u.token_hash, &u.ip).await?;
+    Ok(([(header::SET_COOKIE, format!("{COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"))], Redirect::to("/portal/login"))
+        .into_response())
 }

@@ -14,6 +14,7 @@ pub mod login;
 pub mod password;
 pub mod public;
 pub mod records;
+pub mod security;
 pub mod staff;
 pub mod terminals;
 pub mod user;
@@ -21,8 +22,9 @@ pub mod user;
 use crate::jst::today;
 use crate::state::AppState;
 use crate::store::User;
+use crate::web::page::PageError;
 use axum::response::{IntoResponse, Response};
-use user::{PortalReject, PortalUser};
+use user::PortalUser;
 
 pub(crate) const COOKIE: &str = "renkei_portal";
 
@@ -68,6 +70,7 @@ pub(crate) fn license_state(until: Option<&str>) -> (bool, String) {
 pub(crate) async fn office_of(st: &AppState, u: &PortalUser) -> Result<crate::store::Office, Response> {
     match st.store.office(&u.user.office).await {
         Ok(Some(o)) => Ok(o),
-        _ => Err(PortalReject::Internal.into_response()),
+        Ok(None) => Err(PageError(crate::error::ApiError::internal(format!("user {} without office", u.user.id))).into_response()),
+        Err(e) => Err(PageError::from(e).into_response()),
     }
 }

@@ -1,11 +1,11 @@
 //! パスワード変更 (forced first for a temporary or expired password).
 
-use super::user::{PortalReject, PortalUserAnyPassword};
+use super::user::PortalUserAnyPassword;
 use super::who;
 use crate::jst::now;
 use crate::service::accounts;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -59,15 +59,13 @@ pub(crate) async fn password_post(
         return fail("新しいパスワードが2回とも同じではありません");
     }
     // Every other session of this user ends (browser and terminals); this one goes on.
-    let audit = u.audit("portal.password", String::new());
+    let audit = u.actor().audit(crate::store::AuditAction::PortalPassword, None, "");
     match accounts::change_password(&st.store, &u.user, &f.current, &f.new, accounts::Keeping::Portal(&u.token_hash), audit, now()).await {
         Ok(()) => {}
         Err(accounts::PasswordError::WrongCurrent) => return fail("今のパスワードが違います"),
         Err(accounts::PasswordError::Policy) => return fail(accounts::PASSWORD_RULE),
-        Err(e) => {
-            tracing::error!(error = ?e, "portal password change failed");
-            return PortalReject::Internal.into_response();
-        }
+        Err(accounts::PasswordError::Store(e)) => return PageError::from(e).into_response(),
+        Err(accounts::PasswordError::Internal(e)) => return PageError(crate::error::ApiError::internal(e)).into_response(),
     }
     Redirect::to("/portal/home").into_response()
 }

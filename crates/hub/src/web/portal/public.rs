@@ -4,7 +4,7 @@
 
 use crate::registry::prefecture_name;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -27,29 +27,21 @@ struct TopT {
     notices: Vec<(String, String, String)>,
 }
 
-pub(crate) async fn top(State(st): State<AppState>) -> Response {
-    let messages = st.store.message_count().await;
-    let healthy = messages.is_ok();
-    let participating =
-        st.store.search_participants(&Default::default(), &crate::jst::today_string(), 0).await.map(|(_, n)| n).unwrap_or(0);
+pub(crate) async fn top(State(st): State<AppState>) -> Result<Response, PageError> {
+    let messages = st.store.message_count().await?;
+    let healthy = st.health.failing().is_empty();
+    let participating = st.store.search_participants(&Default::default(), &crate::jst::today_string(), 0).await?.total;
     let notices = st
         .store
         .notices(None, None, 20)
-        .await
-        .unwrap_or_default()
+        .await?
         .into_iter()
         .filter(|n| n.office.is_none())
         .map(|n| (crate::jst::rfc3339(n.published_at).chars().take(10).collect(), n.title, n.body))
         .collect();
-    page(&TopT {
-        title: "ケアプランデータ連携ポータル",
-        nav: "top",
-        healthy,
-        checked_at: now_jst(),
-        participating,
-        messages: messages.unwrap_or(0),
-        notices,
-    })
+    Ok(page(&TopT {
+        title: "ケアプランデータ連携ポータル", nav: "top", healthy, checked_at: now_jst(), participating, messages, notices
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,7 +71,7 @@ struct OfficesT {
 /// How many rows the public list shows at once.
 pub const LIST_LIMIT: i64 = 200;
 
-pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ>) -> Response {
+pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ>) -> Result<Response, PageError> {
     let pref = q.pref.parse::<i32>().ok().filter(|p| (1..=47).contains(p));
     let kind = q.kind.trim().to_owned();
     let query = crate::store::ParticipantQuery {
@@ -87,7 +79,8 @@ pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ
         kind: (!kind.is_empty()).then(|| kind.clone()),
         text: (!q.q.trim().is_empty()).then(|| q.q.trim().chars().take(60).collect()),
     };
-    let (list, total) = st.store.search_participants(&query, &crate::jst::today_string(), LIST_LIMIT).await.unwrap_or_default();
+    let found = st.store.search_participants(&query, &crate::jst::today_string(), LIST_LIMIT).await?;
+    let (list, total) = (found.list, found.total);
     let kind_name = |k: &str| renkei_spec::ids::SERVICE_KINDS.iter().find(|(c, ..)| *c == k).map_or("", |(_, n, _)| *n);
     let rows = list
         .into_iter()
@@ -97,7 +90,7 @@ pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ
             (p.number, p.name, kinds, pref, p.address)
         })
         .collect();
-    page(&OfficesT {
+    Ok(page(&OfficesT {
         title: "連携事業所一覧",
         nav: "offices",
         prefectures: (1..=47).map(|c| (c, prefecture_name(c))).collect(),
@@ -107,7 +100,7 @@ pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ
         q: q.q,
         total,
         rows,
-    })
+    }))
 }
 
 #[derive(Template)]
@@ -129,14 +122,16 @@ pub fn share(using: i64, total: i64) -> String {
 }
 
 /// A horizontal bar chart of the share per prefecture, as SVG (no script, no external files).
-pub fn usage_svg(rows: &[(i32, i64, i64)]) -> String {
+pub fn usage_svg(rows: &[crate::store::PrefectureUsage]) -> String {
     let (w, bar_h, left, right) = (900.0_f64, 16.0_f64, 90.0_f64, 70.0_f64);
-    let max = rows.iter().map(|(_, t, u)| if *t > 0 { *u as f64 / *t as f64 } else { 0.0 }).fold(0.0_f64, f64::max).max(0.01);
+    let max =
+        rows.iter().map(|p| if p.offices > 0 { p.participating as f64 / p.offices as f64 } else { 0.0 }).fold(0.0_f64, f64::max).max(0.01);
     let h = rows.len() as f64 * (bar_h + 4.0) + 10.0;
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="都道府県別の参加割合" font-size="12" font-family="IPAGothic, sans-serif">"#
     );
-    for (i, (code, total, using)) in rows.iter().enumerate() {
+    for (i, p) in rows.iter().enumerate() {
+        let (code, total, using) = (&p.prefecture, &p.offices, &p.participating);
         let y = 5.0 + i as f64 * (bar_h + 4.0);
         let ratio = if *total > 0 { *using as f64 / *total as f64 } else { 0.0 };
         let bw = (w - left - right) * ratio / max;
@@ -156,10 +151,10 @@ pub fn usage_svg(rows: &[(i32, i64, i64)]) -> String {
     s
 }
 
-pub(crate) async fn usage(State(st): State<AppState>) -> Response {
-    let data = st.store.usage_by_prefecture(&crate::jst::today_string()).await.unwrap_or_default();
-    let (to, tu) = data.iter().fold((0, 0), |(a, b), (_, t, u)| (a + t, b + u));
-    page(&UsageT {
+pub(crate) async fn usage(State(st): State<AppState>) -> Result<Response, PageError> {
+    let data = st.store.usage_by_prefecture(&crate::jst::today_string()).await?;
+    let (to, tu) = data.iter().fold((0, 0), |(a, b), p| (a + p.offices, b + p.participating));
+    Ok(page(&UsageT {
         title: "利用状況（都道府県別）",
         nav: "usage",
         as_of: now_jst(),
@@ -167,8 +162,8 @@ pub(crate) async fn usage(State(st): State<AppState>) -> Response {
         total_using: tu,
         total_share: share(tu, to),
         svg: usage_svg(&data),
-        rows: data.iter().map(|(c, t, u)| (prefecture_name(*c), *t, *u, share(*u, *t))).collect(),
-    })
+        rows: data.iter().map(|p| (prefecture_name(p.prefecture), p.offices, p.participating, share(p.participating, p.offices))).collect(),
+    }))
 }
 
 #[cfg(test)]
@@ -179,7 +174,8 @@ mod tests {
     fn shares_and_chart() {
         assert_eq!(share(297, 7416), "4.0%");
         assert_eq!(share(0, 0), "—");
-        let svg = usage_svg(&[(1, 100, 10), (13, 200, 40), (47, 0, 0)]);
+        let p = |prefecture, offices, participating| crate::store::PrefectureUsage { prefecture, offices, participating };
+        let svg = usage_svg(&[p(1, 100, 10), p(13, 200, 40), p(47, 0, 0)]);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("東京都") && svg.contains("20.0%") && svg.contains("10.0%"));
         assert_eq!(svg.matches("<rect").count(), 3);

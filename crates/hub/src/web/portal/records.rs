@@ -1,10 +1,10 @@
 //! 送受信記録: the month's evidence report, on screen and as CSV.
 
-use super::user::{PortalReject, PortalUser};
+use super::user::PortalUser;
 use super::{office_of, who};
 use crate::jst::{jst_minutes, now, today};
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -53,8 +53,18 @@ mod month_tests {
 
 type Line = (&'static str, String, String, String, String, String, String, String);
 
-pub(crate) async fn evidence_lines(st: &AppState, office: &str, from: i64, to: i64) -> Result<Vec<Line>, Response> {
-    let rows = st.store.evidence(office, from, to).await.map_err(|_| PortalReject::Internal.into_response())?;
+pub(crate) async fn evidence_lines(
+    st: &AppState,
+    u: &PortalUser,
+    office: &str,
+    month: &str,
+    from: i64,
+    to: i64,
+    csv: bool,
+) -> Result<Vec<Line>, Response> {
+    let rows = crate::service::records::evidence(&st.store, u.actor(), office, month, from, to, csv)
+        .await
+        .map_err(|e| PageError(e).into_response())?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -97,11 +107,10 @@ pub(crate) async fn records(State(st): State<AppState>, u: PortalUser, axum::ext
         Ok(o) => o,
         Err(r) => return r,
     };
-    let rows = match evidence_lines(&st, &o.number, from, to).await {
+    let rows = match evidence_lines(&st, &u, &o.number, &month, from, to, false).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let _ = st.store.audit(u.audit("portal.records", format!("month={month}")), now()).await;
     page(&RecordsT {
         title: "送受信記録",
         nav: "records",
@@ -130,7 +139,7 @@ pub(crate) async fn records_csv(
     let Some((month, _, from, to)) = month_range(q.month.trim()) else {
         return (StatusCode::BAD_REQUEST, "対象月は西暦6桁（例: 202506）で指定してください").into_response();
     };
-    let rows = match evidence_lines(&st, &u.user.office, from, to).await {
+    let rows = match evidence_lines(&st, &u, &u.user.office, &month, from, to, true).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -140,7 +149,6 @@ pub(crate) async fn records_csv(
         out.push_str(&f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    let _ = st.store.audit(u.audit("portal.records_csv", format!("month={month}")), now()).await;
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -1,14 +1,12 @@
 //! スタッフ: the office's users (added with a temporary password, disabled).
 
-use super::user::{PortalReject, PortalUser};
+use super::user::PortalUser;
 use super::who;
-use crate::auth;
-use crate::jst::now;
+use crate::service::accounts;
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -26,11 +24,14 @@ pub(crate) struct StaffT {
 }
 
 pub(crate) async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(String, String)>, flash: Option<String>) -> Response {
-    let Ok(users) = st.store.office_users(&u.user.office).await else { return PortalReject::Internal.into_response() };
+    let users = match st.store.office_users(&u.user.office).await {
+        Ok(users) => users,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let rows = users
         .into_iter()
         .map(|x| {
-            let role = if x.role == "admin" { "管理者" } else { "職員" };
+            let role = x.role.label();
             let state = if x.disabled {
                 "利用停止"
             } else if x.must_change {
@@ -48,7 +49,7 @@ pub(crate) async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(S
         nav: "staff",
         who: who(&u.user),
         csrf: u.csrf.clone(),
-        admin: u.user.role == "admin",
+        admin: u.user.role == crate::store::Role::Admin,
         rows,
         created,
         flash,
@@ -65,36 +66,13 @@ pub(crate) struct StaffForm {
 }
 
 pub(crate) async fn add_staff(State(st): State<AppState>, u: PortalUser, Form(f): Form<StaffForm>) -> Response {
-    if u.user.role != "admin" {
-        return (StatusCode::FORBIDDEN, "職員を追加できるのは事業所の管理者だけです").into_response();
+    match accounts::add_staff(&st, u.actor(), &u.user, u.second_factor_passed, &f.name).await {
+        Ok(n) => staff_view(&st, &u, Some((n.login, n.password)), None).await,
+        Err(e) if e.0.code.status() < 500 && e.0.code != renkei_protocol::ErrorCode::Forbidden => {
+            staff_view(&st, &u, None, Some(e.0.message)).await
+        }
+        Err(e) => PageError(e).into_response(),
     }
-    let name: String = f.name.trim().chars().take(40).collect();
-    if name.is_empty() {
-        return staff_view(&st, &u, None, Some("氏名を入れてください".into())).await;
-    }
-    let Ok(users) = st.store.office_users(&u.user.office).await else { return PortalReject::Internal.into_response() };
-    // 電子請求-style IDs: KJ + 事業所番号 + two digits.
-    let Some(login) = (1..100).map(|n| format!("KJ{}{n:02}", u.user.office)).find(|l| users.iter().all(|x| &x.login != l)) else {
-        return staff_view(&st, &u, None, Some("これ以上職員を追加できません（99人まで）".into())).await;
-    };
-    let password = auth::temporary_password();
-    let pw = password.clone();
-    let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await else {
-        return PortalReject::Internal.into_response();
-    };
-    let new = crate::store::NewUser {
-        login: &login,
-        office: &u.user.office,
-        role: "staff",
-        name: &name,
-        password_hash: &hash,
-        must_change: true,
-    };
-    if st.store.add_user(&new, now()).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    let _ = st.store.audit(u.audit("portal.staff_add", format!("login={login}")), now()).await;
-    staff_view(&st, &u, Some((login, password)), None).await
 }
 
 pub(crate) async fn disable_staff(
@@ -102,22 +80,18 @@ pub(crate) async fn disable_staff(
     u: PortalUser,
     axum::extract::Path(login): axum::extract::Path<String>,
 ) -> Response {
-    if u.user.role != "admin" {
-        return (StatusCode::FORBIDDEN, "利用停止は事業所の管理者が行います").into_response();
+    match accounts::disable_staff(&st, u.actor(), &u.user, u.second_factor_passed, &login).await {
+        Ok(name) => {
+            staff_view(&st, &u, None, Some(format!("{login}（{name}）を利用停止にしました。ログイン中の画面と端末からも切断しました。")))
+                .await
+        }
+        Err(e)
+            if e.0.code.status() < 500
+                && e.0.code != renkei_protocol::ErrorCode::Forbidden
+                && e.0.code != renkei_protocol::ErrorCode::NotFound =>
+        {
+            staff_view(&st, &u, None, Some(e.0.message)).await
+        }
+        Err(e) => PageError(e).into_response(),
     }
-    let Ok(Some(target)) = st.store.user_by_login(&login).await else {
-        return (StatusCode::NOT_FOUND, "そのログインIDはありません").into_response();
-    };
-    if target.office != u.user.office {
-        return (StatusCode::NOT_FOUND, "そのログインIDはありません").into_response();
-    }
-    if target.id == u.user.id {
-        return staff_view(&st, &u, None, Some("自分自身は利用停止にできません".into())).await;
-    }
-    if st.store.disable_user(target.id, now()).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    let _ = st.store.audit(u.audit("portal.staff_disable", format!("login={login}")), now()).await;
-    staff_view(&st, &u, None, Some(format!("{login}（{}）を利用停止にしました。ログイン中の画面と端末からも切断しました。", target.name)))
-        .await
 }

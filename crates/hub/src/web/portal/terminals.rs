@@ -1,11 +1,10 @@
 //! 証明書・端末: the office's terminals, enrolment codes and revocation.
 
-use super::user::{PortalReject, PortalUser};
+use super::user::PortalUser;
 use super::who;
-use crate::auth;
 use crate::jst::{jst_minutes, now};
 use crate::state::AppState;
-use crate::web::page::page;
+use crate::web::page::{PageError, page};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -39,7 +38,10 @@ pub(crate) struct TerminalsT {
 }
 
 pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(String, String)>, flash: Option<String>) -> Response {
-    let Ok(list) = st.store.terminal_details(&u.user.office).await else { return PortalReject::Internal.into_response() };
+    let list = match st.store.terminal_details(&u.user.office).await {
+        Ok(l) => l,
+        Err(e) => return PageError::from(e).into_response(),
+    };
     let t = now();
     let rows = list
         .into_iter()
@@ -74,7 +76,7 @@ pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(
         office: u.user.office.clone(),
         hub,
         ca_fingerprint: st.ca.fingerprint_display(),
-        admin: u.user.role == "admin",
+        admin: u.user.role == crate::store::Role::Admin,
         code,
         rows,
         flash,
@@ -86,33 +88,28 @@ pub(crate) async fn terminals(State(st): State<AppState>, u: PortalUser) -> Resp
 }
 
 pub(crate) async fn new_code(State(st): State<AppState>, u: PortalUser) -> Response {
-    if u.user.role != "admin" {
-        return (StatusCode::FORBIDDEN, "端末登録コードを発行できるのは事業所の管理者だけです").into_response();
+    match crate::service::terminals::issue_code(&st, u.actor(), &u.user, u.second_factor_passed).await {
+        Ok(c) => terminals_view(&st, &u, Some((c.code, jst_minutes(c.expires_at))), None).await,
+        Err(e) if e.0.code == renkei_protocol::ErrorCode::SecondFactorRequired => terminals_view(&st, &u, None, Some(e.0.message)).await,
+        Err(e) => PageError(e).into_response(),
     }
-    let code = auth::enrolment_code();
-    let t = now();
-    let exp = t + st.config.auth.enrolment_code_hours * 3600;
-    if st.store.add_enrolment_code(&auth::token_hash(&auth::normalize_code(&code)), &u.user.office, t, exp).await.is_err() {
-        return PortalReject::Internal.into_response();
-    }
-    let _ = st.store.audit(u.audit("portal.enrolment_code", String::new()), t).await;
-    terminals_view(&st, &u, Some((code, jst_minutes(exp))), None).await
 }
 
 pub(crate) async fn revoke(State(st): State<AppState>, u: PortalUser, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
-    if u.user.role != "admin" {
+    if u.user.role != crate::store::Role::Admin {
         return (StatusCode::FORBIDDEN, "端末を失効させられるのは事業所の管理者だけです").into_response();
     }
-    // Only this office's terminals.
-    let Ok(list) = st.store.terminal_details(&u.user.office).await else { return PortalReject::Internal.into_response() };
-    let Some(t) = list.into_iter().find(|t| t.id == id) else {
-        return (StatusCode::NOT_FOUND, "その端末はこの事業所のものではありません").into_response();
+    let label = match st.store.terminals(&u.user.office).await {
+        Ok(list) => list.into_iter().find(|t| t.id == id).map(|t| t.label),
+        Err(e) => return PageError::from(e).into_response(),
     };
-    match crate::service::terminals::revoke(&st, &t.id, &format!("portal:{}", u.user.login)).await {
-        Ok(_) => {
-            let _ = st.store.audit(u.audit("portal.revoke", format!("terminal={}", t.id)), now()).await;
-            terminals_view(&st, &u, None, Some(format!("「{}」を失効させました。このPCからは接続できません。", t.label))).await
+    // Only this office's terminals (the service checks it again, in the same terms).
+    match crate::service::terminals::revoke(&st, u.actor(), Some(&u.user.office), &id).await {
+        Ok(true) => {
+            let label = label.unwrap_or_default();
+            terminals_view(&st, &u, None, Some(format!("「{label}」を失効させました。このPCからは接続できません。"))).await
         }
-        Err(_) => PortalReject::Internal.into_response(),
+        Ok(false) => (StatusCode::NOT_FOUND, "その端末はこの事業所の有効な端末ではありません").into_response(),
+        Err(e) => PageError(e).into_response(),
     }
 }

@@ -1,17 +1,19 @@
-//! Who is using the portal: the session cookie, its CSRF token and the password state, checked
-//! for every page and every change.
+//! Who is using the portal: the session cookie, its CSRF token, the second factor and the
+//! password state, checked for every page and every change.
 
 use super::COOKIE;
 use crate::auth;
 use crate::jst::now;
+use crate::service::Actor;
 use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::{Audit, User};
+use crate::store::{Account, User};
 use crate::web::guard::{change_allowed, cookie};
-use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
+use crate::web::page::PageError;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::net::SocketAddr;
 
 /// A logged-in portal user, with the session's CSRF token (checked here for every state change).
 #[derive(Debug, Clone)]
@@ -21,11 +23,18 @@ pub struct PortalUser {
     /// The session's CSRF token.
     pub csrf: String,
     pub(crate) token_hash: String,
+    /// The user has a second factor set up.
+    pub second_factor_on: bool,
+    /// This session has passed the second factor.
+    pub second_factor_passed: bool,
+    /// The client's address (audit).
+    pub ip: String,
 }
 
 impl PortalUser {
-    pub(crate) fn audit(&self, action: &'static str, detail: String) -> Audit<'_> {
-        Audit { action, office: Some(&self.user.office), user_id: Some(self.user.id), detail, ..Default::default() }
+    /// This user as the actor of a service call.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor::Portal(&self.user, &self.ip)
     }
 }
 
@@ -36,10 +45,18 @@ pub enum PortalReject {
     Login,
     /// The CSRF token or origin is wrong.
     Csrf,
+    /// The second factor is set up and this session has not passed it yet.
+    SecondFactor,
     /// The password is temporary or expired: to the change page, before anything else.
     ChangePassword,
-    /// Storage failed.
-    Internal,
+    /// The service failed (logged where it arose, with a お問い合わせ番号).
+    Failed(PageError),
+}
+
+impl From<crate::store::StoreError> for PortalReject {
+    fn from(e: crate::store::StoreError) -> Self {
+        PortalReject::Failed(e.into())
+    }
 }
 
 impl IntoResponse for PortalReject {
@@ -47,11 +64,17 @@ impl IntoResponse for PortalReject {
         match self {
             PortalReject::Login => Redirect::to("/portal/login").into_response(),
             PortalReject::Csrf => crate::web::guard::csrf_refused(),
+            PortalReject::SecondFactor => Redirect::to("/portal/second-factor").into_response(),
             PortalReject::ChangePassword => Redirect::to("/portal/password").into_response(),
-            PortalReject::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "しばらくしてからもう一度お試しください").into_response(),
+            PortalReject::Failed(e) => e.into_response(),
         }
     }
 }
+
+/// A portal user who has given the password but not yet the second factor: only for entering
+/// the code and logging out.
+#[derive(Debug, Clone)]
+pub struct PortalUserPending(pub PortalUser);
 
 /// A portal user whose password may be temporary or expired: only for changing it and logging
 /// out. Every other page takes [`PortalUser`], which sends such a user to the change first.
@@ -61,30 +84,45 @@ pub struct PortalUserAnyPassword(pub PortalUser);
 pub(crate) async fn portal_user(parts: &Parts, st: &AppState) -> Result<PortalUser, PortalReject> {
     let token = cookie(parts, COOKIE).ok_or(PortalReject::Login)?;
     let token_hash = auth::token_hash(&token);
-    let (user_id, csrf) =
-        st.store.portal_session(&token_hash, now()).await.map_err(|_| PortalReject::Internal)?.ok_or(PortalReject::Login)?;
-    let mut user = st.store.user(user_id).await.map_err(|_| PortalReject::Internal)?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
+    let session = st.store.portal_session(&token_hash, now()).await?.ok_or(PortalReject::Login)?;
+    let mut user = st.store.user(session.account_id).await?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
     user.must_change = accounts::password_state(&user, &st.config.auth, now()).must_change();
-    if !change_allowed(parts, &csrf) {
+    if !change_allowed(parts, &session.csrf) {
         return Err(PortalReject::Csrf);
     }
-    Ok(PortalUser { user, csrf, token_hash })
+    let second_factor_on = st.store.second_factor(Account::User(user.id)).await?.secret.is_some();
+    let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(String::new, |c| c.0.ip().to_string());
+    Ok(PortalUser { user, csrf: session.csrf, token_hash, second_factor_on, second_factor_passed: session.second_factor_at.is_some(), ip })
+}
+
+impl FromRequestParts<AppState> for PortalUserPending {
+    type Rejection = PortalReject;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        portal_user(parts, st).await.map(PortalUserPending)
+    }
 }
 
 impl FromRequestParts<AppState> for PortalUserAnyPassword {
     type Rejection = PortalReject;
 
+    /// The second factor first (when set up), then the password.
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        portal_user(parts, st).await.map(PortalUserAnyPassword)
+        let u = portal_user(parts, st).await?;
+        if u.second_factor_on && !u.second_factor_passed {
+            return Err(PortalReject::SecondFactor);
+        }
+        Ok(PortalUserAnyPassword(u))
     }
 }
 
 impl FromRequestParts<AppState> for PortalUser {
     type Rejection = PortalReject;
 
-    /// Every request, page or change: a temporary or expired password goes to the change page.
+    /// Every request, page or change: the second factor (when set up), then a temporary or
+    /// expired password goes to the change page.
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let u = portal_user(parts, st).await?;
+        let PortalUserAnyPassword(u) = PortalUserAnyPassword::from_request_parts(parts, st).await?;
         if u.user.must_change {
             return Err(PortalReject::ChangePassword);
         }

@@ -1,0 +1,625 @@
+//! Messages and their files: sending, lists, receipts, expiry and purging, the evidence report.
+
+use super::{Audit, AuditAction, NoticeRow};
+use super::{Backend, Result, Store, StoreError, sql_postgres, sql_sqlite};
+use sqlx::Row;
+
+/// A stored file of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRow {
+    /// Position.
+    pub idx: i64,
+    /// Name.
+    pub name: String,
+    /// Standard kind prefix.
+    pub kind: Option<String>,
+    /// Service month YYYYMM.
+    pub service_month: Option<String>,
+    /// Size.
+    pub size: i64,
+    /// SHA-256 hex.
+    pub sha256: String,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// Internal id (ordering, cursors).
+    pub id: i64,
+    /// Public id.
+    pub public_id: String,
+    /// Sender office.
+    pub sender: String,
+    /// Recipient office.
+    pub recipient: String,
+    /// Note.
+    pub note: String,
+    /// Sent at.
+    pub sent_at: i64,
+    /// Fetched at.
+    pub fetched_at: Option<i64>,
+    /// Opened at.
+    pub opened_at: Option<i64>,
+    /// Expired unfetched at.
+    pub expired_at: Option<i64>,
+    /// Content purged at.
+    pub purged_at: Option<i64>,
+    /// Files.
+    pub files: Vec<FileRow>,
+}
+
+/// A message that just expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// Public id.
+    pub public_id: String,
+    /// Sender.
+    pub sender: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Sent at.
+    pub sent_at: i64,
+    /// The non-delivery notice created for the sender.
+    pub notice: NoticeRow,
+}
+
+/// A new message to store (blobs already written).
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Public id.
+    pub public_id: String,
+    /// Sender office.
+    pub sender: String,
+    /// Recipient office.
+    pub recipient: String,
+    /// Note.
+    pub note: String,
+    /// User.
+    pub sent_by: i64,
+    /// Terminal.
+    pub sent_terminal: String,
+    /// Time.
+    pub sent_at: i64,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Digest of the request the key was sent with (a later request with the same key must
+    /// have the same digest to be answered with this message).
+    pub idempotency_digest: Option<String>,
+    /// Files.
+    pub files: Vec<FileRow>,
+    /// The draft `(id, version)` this message consumes: deleted in the same transaction, and the
+    /// insert fails with [`StoreError::Conflict`] if it changed meanwhile.
+    pub from_draft: Option<(i64, i64)>,
+}
+
+/// Inbox / sent filters, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only unfetched (`Some(false)`) or fetched (`Some(true)`).
+    pub fetched: Option<bool>,
+    /// The other office.
+    pub counterpart: Option<String>,
+    /// A file kind.
+    pub kind: Option<String>,
+    /// A service month.
+    pub month: Option<String>,
+    /// Sent at ≥ (unix seconds).
+    pub since: Option<i64>,
+    /// Sent at < (unix seconds).
+    pub until: Option<i64>,
+    /// Internal id < cursor.
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// One file of the evidence report (送受信記録).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// Message id.
+    pub message: String,
+    /// 送信元.
+    pub sender: String,
+    /// 送信先.
+    pub recipient: String,
+    /// Sent at.
+    pub sent_at: i64,
+    /// Who sent (login ID).
+    pub sent_by: Option<String>,
+    /// Fetched at.
+    pub fetched_at: Option<i64>,
+    /// Who fetched.
+    pub fetched_by: Option<String>,
+    /// Opened at.
+    pub opened_at: Option<i64>,
+    /// File name.
+    pub file: String,
+    /// Size.
+    pub size: i64,
+    /// SHA-256.
+    pub sha256: String,
+}
+
+/// One file of a message, with what decides who may still download it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// The file.
+    pub file: FileRow,
+    /// Sending office.
+    pub sender: String,
+    /// Receiving office.
+    pub recipient: String,
+    /// When the recipient fetched the message.
+    pub fetched_at: Option<i64>,
+    /// When it expired unfetched.
+    pub expired_at: Option<i64>,
+    /// When its content was purged.
+    pub purged_at: Option<i64>,
+}
+
+/// A message found by its sender's idempotency key, with the digest of the request that stored
+/// it (`None` for messages stored before digests were kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedMessage {
+    /// The message.
+    pub message: MessageRow,
+    /// The request digest the key is bound to.
+    pub digest: Option<String>,
+}
+
+impl Store {
+    /// One file of a message the office may see, with the message's retention state:
+    /// `(file, sender, recipient, fetched_at, expired_at, purged_at)`.
+    pub async fn file_for(&self, public_id: &str, idx: i64, office: &str) -> Result<Option<StoredFile>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT f.idx, f.name, f.kind, f.service_month, f.size, f.sha256, m.sender, m.recipient, m.fetched_at, m.expired_at, m.purged_at FROM messages m JOIN files f ON f.message_id = m.id WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?) AND f.idx = ?"))
+                .bind(public_id)
+                .bind(office)
+                .bind(office)
+                .bind(idx)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| {
+                let f =
+                    FileRow { idx: r.get(0), name: r.get(1), kind: r.get(2), service_month: r.get(3), size: r.get(4), sha256: r.get(5) };
+                StoredFile {
+                    file: f,
+                    sender: r.get(6),
+                    recipient: r.get(7),
+                    fetched_at: r.get(8),
+                    expired_at: r.get(9),
+                    purged_at: r.get(10),
+                }
+            }))
+        })
+    }
+
+    /// The message a sender stored under an idempotency key, with the digest of the request it
+    /// was stored for (`None` for messages stored before digests were kept).
+    pub async fn message_by_idempotency(&self, sender: &str, key: &str) -> Result<Option<KeyedMessage>> {
+        let found: Option<(i64, Option<String>)> = on_pool!(self, |pool, sql| {
+            sqlx::query(sql("SELECT id, idempotency_digest FROM messages WHERE sender = ? AND idempotency_key = ?"))
+                .bind(sender)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| (r.get(0), r.get(1)))
+        });
+        match found {
+            Some((id, digest)) => Ok(self.message_by_id(id).await?.map(|message| KeyedMessage { message, digest })),
+            None => Ok(None),
+        }
+    }
+
+    /// Forgets idempotency keys of messages sent before `cutoff` (the same key may then be used
+    /// again); returns how many.
+    pub async fn forget_idempotency_keys(&self, cutoff: i64) -> Result<u64> {
+        on_writer!(self, |pool, sql| {
+            let r = sqlx::query(sql(
+                "UPDATE messages SET idempotency_key = NULL, idempotency_digest = NULL WHERE idempotency_key IS NOT NULL AND sent_at < ?",
+            ))
+            .bind(cutoff)
+            .execute(pool)
+            .await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    /// Stores a message, its files and an audit row in one transaction.
+    pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+                .bind(&m.public_id)
+                .bind(&m.sender)
+                .bind(&m.recipient)
+                .bind(&m.note)
+                .bind(m.sent_by)
+                .bind(&m.sent_terminal)
+                .bind(m.sent_at)
+                .bind(&m.idempotency_key)
+                .bind(&m.idempotency_digest)
+                .fetch_one(&mut *tx)
+                .await?;
+            let id: i64 = r.get(0);
+            for f in &m.files {
+                sqlx::query(sql(
+                    "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ))
+                .bind(id)
+                .bind(f.idx)
+                .bind(&f.name)
+                .bind(&f.kind)
+                .bind(&f.service_month)
+                .bind(f.size)
+                .bind(&f.sha256)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some((draft, version)) = m.from_draft {
+                let r =
+                    sqlx::query(sql("DELETE FROM drafts WHERE id = ? AND version = ?")).bind(draft).bind(version).execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Err(StoreError::Conflict("draft changed or deleted".into()));
+                }
+            }
+            insert_audit!(&mut *tx, sql, &audit, m.sent_at);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// A message by internal id (as returned by [`Store::insert_message`]).
+    pub async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
+        on_pool!(self, |pool, sql| {
+            let Some(r) = sqlx::query(sql(
+                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id = ?",
+            ))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let rows = sqlx::query(sql("SELECT idx, name, kind, service_month, size, sha256 FROM files WHERE message_id = ? ORDER BY idx"))
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+            let files = rows
+                .iter()
+                .map(|r| FileRow {
+                    idx: r.get("idx"),
+                    name: r.get("name"),
+                    kind: r.get("kind"),
+                    service_month: r.get("service_month"),
+                    size: r.get("size"),
+                    sha256: r.get("sha256"),
+                })
+                .collect();
+            Ok(Some(MessageRow {
+                id: r.get("id"),
+                public_id: r.get("public_id"),
+                sender: r.get("sender"),
+                recipient: r.get("recipient"),
+                note: r.get("note"),
+                sent_at: r.get("sent_at"),
+                fetched_at: r.get("fetched_at"),
+                opened_at: r.get("opened_at"),
+                expired_at: r.get("expired_at"),
+                purged_at: r.get("purged_at"),
+                files,
+            }))
+        })
+    }
+
+    /// A message by public id, only if `office` is its sender or recipient.
+    pub async fn message_for(&self, public_id: &str, office: &str) -> Result<Option<MessageRow>> {
+        let id: Option<i64> = on_pool!(self, |pool, sql| {
+            sqlx::query(sql("SELECT id FROM messages WHERE public_id = ? AND (sender = ? OR recipient = ?)"))
+                .bind(public_id)
+                .bind(office)
+                .bind(office)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.get(0))
+        });
+        match id {
+            Some(id) => self.message_by_id(id).await,
+            None => Ok(None),
+        }
+    }
+
+    fn list_sql(inbox: bool, f: &ListFilter) -> String {
+        let (own, other) = if inbox { ("recipient", "sender") } else { ("sender", "recipient") };
+        let mut text = format!("SELECT m.id FROM messages m WHERE m.{own} = ?");
+        if let Some(fetched) = f.fetched {
+            text.push_str(if fetched { " AND m.fetched_at IS NOT NULL" } else { " AND m.fetched_at IS NULL AND m.expired_at IS NULL" });
+        }
+        if f.counterpart.is_some() {
+            text.push_str(&format!(" AND m.{other} = ?"));
+        }
+        if f.kind.is_some() {
+            text.push_str(" AND EXISTS (SELECT 1 FROM files x WHERE x.message_id = m.id AND x.kind = ?)");
+        }
+        if f.month.is_some() {
+            text.push_str(" AND EXISTS (SELECT 1 FROM files y WHERE y.message_id = m.id AND y.service_month = ?)");
+        }
+        for (present, clause) in [
+            (f.since.is_some(), " AND m.sent_at >= ?"),
+            (f.until.is_some(), " AND m.sent_at < ?"),
+            (f.before_id.is_some(), " AND m.id < ?"),
+        ] {
+            if present {
+                text.push_str(clause);
+            }
+        }
+        text.push_str(" ORDER BY m.id DESC LIMIT ?");
+        text
+    }
+
+    /// SQLite's query plan of a listing (`None` on PostgreSQL), for tests that guard against
+    /// full scans.
+    #[doc(hidden)]
+    pub async fn explain_list(&self, inbox: bool, f: &ListFilter) -> Result<Option<Vec<String>>> {
+        let Backend::Sqlite(pool, _) = &self.backend else { return Ok(None) };
+        let text = format!("EXPLAIN QUERY PLAN {}", Self::list_sql(inbox, f));
+        let mut q = sqlx::query(sql_sqlite(&text)).bind("x");
+        for v in [&f.counterpart, &f.kind, &f.month].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        for v in [f.since, f.until, f.before_id].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        let rows = q.bind(f.limit).fetch_all(pool).await?;
+        Ok(Some(rows.iter().map(|r| r.get::<String, _>(3)).collect()))
+    }
+
+    /// Lists an inbox (`inbox = true`, by recipient) or sent list (by sender), newest first,
+    /// paging by id (index range scans only).
+    pub async fn list(&self, office: &str, inbox: bool, f: &ListFilter) -> Result<Vec<MessageRow>> {
+        let text = Self::list_sql(inbox, f);
+        // `text` is built only from the fixed fragments above; every value is bound.
+        let ids: Vec<i64> = on_pool!(self, |pool, sql| {
+            let mut q = sqlx::query(sql(&text)).bind(office);
+            for v in [&f.counterpart, &f.kind, &f.month].into_iter().flatten() {
+                q = q.bind(v);
+            }
+            for v in [f.since, f.until, f.before_id].into_iter().flatten() {
+                q = q.bind(v);
+            }
+            q.bind(f.limit).fetch_all(pool).await?.iter().map(|r| r.get(0)).collect()
+        });
+        self.messages_by_ids(&ids).await
+    }
+
+    /// Messages with their files for a list of ids, in that order: two queries in all.
+    async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<MessageRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let q_messages = format!(
+            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id IN ({marks})"
+        );
+        let q_files = format!(
+            "SELECT message_id, idx, name, kind, service_month, size, sha256 FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
+        );
+        // Both texts are built from fixed fragments and `?` marks; every id is bound.
+        let (mut rows, files): (std::collections::HashMap<i64, MessageRow>, Vec<(i64, FileRow)>) = on_pool!(self, |pool, sql| {
+            let mut q = sqlx::query(sql(&q_messages));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let ms = q
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let m = MessageRow {
+                        id: r.get(0),
+                        public_id: r.get(1),
+                        sender: r.get(2),
+                        recipient: r.get(3),
+                        note: r.get(4),
+                        sent_at: r.get(5),
+                        fetched_at: r.get(6),
+                        opened_at: r.get(7),
+                        expired_at: r.get(8),
+                        purged_at: r.get(9),
+                        files: Vec::new(),
+                    };
+                    (m.id, m)
+                })
+                .collect();
+            let mut q = sqlx::query(sql(&q_files));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let fs = q
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    (
+                        r.get(0),
+                        FileRow {
+                            idx: r.get(1),
+                            name: r.get(2),
+                            kind: r.get(3),
+                            service_month: r.get(4),
+                            size: r.get(5),
+                            sha256: r.get(6),
+                        },
+                    )
+                })
+                .collect();
+            (ms, fs)
+        });
+        for (mid, f) in files {
+            if let Some(m) = rows.get_mut(&mid) {
+                m.files.push(f);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
+    }
+
+    /// Marks a message fetched (first time only); idempotent.
+    pub async fn mark_fetched(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query(sql(
+                "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
+            ))
+            .bind(now)
+            .bind(user)
+            .bind(terminal)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() == 1 {
+                insert_audit!(&mut *tx, sql, &audit, now);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Marks a message opened (implies fetched); idempotent.
+    pub async fn mark_opened(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql(
+                "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
+            ))
+            .bind(now)
+            .bind(user)
+            .bind(terminal)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let r = sqlx::query(sql("UPDATE messages SET opened_at = ?, opened_by = ? WHERE id = ? AND opened_at IS NULL"))
+                .bind(now)
+                .bind(user)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if r.rows_affected() == 1 {
+                insert_audit!(&mut *tx, sql, &audit, now);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Expires messages sent before `cutoff` and still unfetched; for each, in the same
+    /// transaction, a non-delivery notice to the sender (made by `notice`) and an audit row.
+    pub async fn expire_unfetched(
+        &self,
+        cutoff: i64,
+        now: i64,
+        notice: impl Fn(&str, i64) -> (String, String, String),
+    ) -> Result<Vec<Expired>> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(sql("UPDATE messages SET expired_at = ? WHERE fetched_at IS NULL AND expired_at IS NULL AND sent_at < ? RETURNING public_id, sender, recipient, sent_at")).bind(now).bind(cutoff).fetch_all(&mut *tx).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let (public_id, sender, recipient, sent_at): (String, String, String, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+                let (nid, title, body) = notice(&recipient, sent_at);
+                let id: i64 = sqlx::query(sql("INSERT INTO notices (public_id, office, kind, title, body, published_at) VALUES (?, ?, 'non_delivery', ?, ?, ?) RETURNING id")).bind(&nid).bind(&sender).bind(&title).bind(&body).bind(now).fetch_one(&mut *tx).await?.get(0);
+                let a = Audit { action: AuditAction::Expire, office: Some(&sender), detail: public_id.clone(), ..Default::default() };
+                insert_audit!(&mut *tx, sql, &a, now);
+                out.push(Expired {
+                    notice: NoticeRow {
+                        id,
+                        public_id: nid,
+                        office: Some(sender.clone()),
+                        kind: "non_delivery".into(),
+                        title,
+                        body,
+                        published_at: now,
+                    },
+                    public_id,
+                    sender,
+                    recipient,
+                    sent_at,
+                });
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    /// Marks the content of messages sent before `cutoff` as purged and returns the blob hashes
+    /// no longer referenced by any unpurged message or draft (safe to delete).
+    pub async fn purge_content(&self, cutoff: i64, now: i64) -> Result<Vec<String>> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let ids = sqlx::query(sql("UPDATE messages SET purged_at = ? WHERE purged_at IS NULL AND sent_at < ? RETURNING id"))
+                .bind(now)
+                .bind(cutoff)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut candidates = std::collections::BTreeSet::new();
+            for r in &ids {
+                let id: i64 = r.get(0);
+                for f in sqlx::query(sql("SELECT sha256 FROM files WHERE message_id = ?")).bind(id).fetch_all(&mut *tx).await? {
+                    candidates.insert(f.get::<String, _>(0));
+                }
+            }
+            let mut free = Vec::new();
+            for sha in candidates {
+                let used = sqlx::query(sql("SELECT 1 FROM files f JOIN messages m ON m.id = f.message_id WHERE f.sha256 = ? AND m.purged_at IS NULL UNION ALL SELECT 1 FROM draft_files d WHERE d.sha256 = ? LIMIT 1")).bind(&sha).bind(&sha).fetch_optional(&mut *tx).await?;
+                if used.is_none() {
+                    free.push(sha);
+                }
+            }
+            if !ids.is_empty() {
+                let a = Audit {
+                    action: AuditAction::Purge,
+                    detail: format!("messages={} blobs={}", ids.len(), free.len()),
+                    ..Default::default()
+                };
+                insert_audit!(&mut *tx, sql, &a, now);
+            }
+            tx.commit().await?;
+            Ok(free)
+        })
+    }
+
+    /// Number of stored messages.
+    pub async fn message_count(&self) -> Result<i64> {
+        on_pool!(self, |pool, sql| { Ok(sqlx::query(sql("SELECT COUNT(*) FROM messages")).fetch_one(pool).await?.get(0)) })
+    }
+
+    /// The evidence of what an office sent and received between `from` and `to` (unix seconds):
+    /// one row per file, messages in time order.
+    pub async fn evidence(&self, office: &str, from: i64, to: i64) -> Result<Vec<EvidenceRow>> {
+        on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT m.public_id, m.sender, m.recipient, m.sent_at, su.login, m.fetched_at, fu.login, m.opened_at, f.name, f.size, f.sha256 FROM messages m JOIN files f ON f.message_id = m.id LEFT JOIN users su ON su.id = m.sent_by LEFT JOIN users fu ON fu.id = m.fetched_by WHERE (m.sender = ? OR m.recipient = ?) AND m.sent_at >= ? AND m.sent_at < ? ORDER BY m.sent_at, m.id, f.idx"))
+                .bind(office)
+                .bind(office)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| EvidenceRow {
+                    message: r.get(0),
+                    sender: r.get(1),
+                    recipient: r.get(2),
+                    sent_at: r.get(3),
+                    sent_by: r.get(4),
+                    fetched_at: r.get(5),
+                    fetched_by: r.get(6),
+                    opened_at: r.get(7),
+                    file: r.get(8),
+                    size: r.get(9),
+                    sha256: r.get(10),
+                })
+                .collect())
+        })
+    }
+}
