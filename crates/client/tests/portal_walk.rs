@@ -53,7 +53,21 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     assert!(lic.contains("未払い"), "{lic}");
     shot(&c, "p07-ライセンス").await;
 
-    // 証明書・端末: a one-time code for the new PC, with the CA fingerprint to compare.
+    // 証明書・端末: no code on a password alone; the administrator sets up 2段階認証 first.
+    click(&c, "nav a[href='/portal/terminals']").await;
+    click(&c, "#issue-code").await;
+    wait_text(&c, "main", "2段階認証が必要です").await;
+    shot(&c, "p07a-端末登録コード-2段階認証が必要").await;
+    click(&c, "nav a[href='/portal/security']").await;
+    click(&c, "#start-totp").await;
+    let secret = wait_text(&c, "#totp-secret", " ").await;
+    shot(&c, "p07b-2段階認証-QRコード").await;
+    fill(&c, "input[name=code]", &TestHub::totp_code(&secret, 0)).await;
+    click(&c, "#confirm-totp").await;
+    let codes = wait_text(&c, "#recovery-codes", "-").await;
+    assert_eq!(codes.lines().filter(|l| !l.trim().is_empty()).count(), 10, "{codes}");
+    shot(&c, "p07c-2段階認証-回復コード").await;
+    // A one-time code for the new PC, with the CA fingerprint to compare.
     click(&c, "nav a[href='/portal/terminals']").await;
     click(&c, "#issue-code").await;
     let code = wait_text(&c, "#code", "-").await;
@@ -122,6 +136,15 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     fill(&c, "input[name=login]", "ops1").await;
     fill(&c, "input[name=password]", "Operator2026x").await;
     click(&c, "#login-button").await;
+    // Every operator sets up 2段階認証 at the first login, before any console page.
+    wait_text(&c, "#second-factor-state", "まだ設定されていません").await;
+    click(&c, "#start-totp").await;
+    let op_secret = wait_text(&c, "#totp-secret", " ").await;
+    fill(&c, "input[name=code]", &TestHub::totp_code(&op_secret, 0)).await;
+    click(&c, "#confirm-totp").await;
+    wait_text(&c, "#recovery-codes", "-").await;
+    shot(&c, "p10b-運営者-2段階認証").await;
+    c.goto(&format!("{base}/operator/")).await.unwrap();
     wait_text(&c, "h1", "概況").await;
     let storage = wait_text(&c, "#storage", "データベース: 正常").await;
     assert!(storage.contains("ファイル保存領域: 正常"), "{storage}");

@@ -6,5 +6,6 @@ mod conformance;
 mod crash;
 mod faults;
 mod flow;
+mod matrix;
 mod portal;
 mod security;

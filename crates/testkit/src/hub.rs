@@ -95,6 +95,12 @@ impl TestHub {
         (number, login, password)
     }
 
+    /// The code an authenticator app shows now for a secret from a 2段階認証 page, `steps`
+    /// periods of 30 seconds ahead (a code is accepted once).
+    pub fn totp_code(secret: &str, steps: u64) -> String {
+        renkei_hub::service::second_factor::code_at(secret, time_now() as u64 + steps * 30).expect("TOTP code")
+    }
+
     /// Adds an operator account for the console.
     pub async fn add_operator(&self, login: &str, password: &str) {
         let hash = renkei_hub::auth::hash_password(password).expect("hash");

@@ -13,73 +13,153 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler as _;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use renkei_protocol::paths;
 use std::net::SocketAddr;
 
+/// Who may call a route, and what it checks: every route of the hub has one, and the
+/// authorization matrix test (`tests/matrix.rs`) tries each route in each state against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (public pages, health, the CA certificate).
+    Public,
+    /// A login or enrolment form: anyone, limited per address, checking the password itself.
+    Login,
+    /// API login: a terminal certificate, then the password.
+    TerminalLogin,
+    /// API: certificate, session on that terminal, enabled user, current password.
+    Terminal,
+    /// As [`Access::Terminal`], and the office's licence must be valid (sending).
+    TerminalSend,
+    /// As [`Access::Terminal`], an administrator only.
+    TerminalAdmin,
+    /// As [`Access::Terminal`], but a temporary or expired password is accepted (logout, change).
+    TerminalAnyPassword,
+    /// Portal: session, CSRF on changes, second factor when set up, current password.
+    Portal,
+    /// As [`Access::Portal`], an administrator only.
+    PortalAdmin,
+    /// As [`Access::PortalAdmin`], and the second factor passed in this session (enrolment
+    /// codes, staff): a password alone never yields a certificate or an account.
+    PortalAdminSecondFactor,
+    /// As [`Access::Portal`], but a temporary or expired password is accepted.
+    PortalAnyPassword,
+    /// Portal session before the second factor (entering it, logging out).
+    PortalPending,
+    /// Console: operator session, CSRF on changes, second factor set up and passed.
+    Operator,
+    /// Console session before the second factor (setting it up, entering it).
+    OperatorPending,
+}
+
+/// One route: method, path (as the router knows it) and who may call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path pattern (`/v1/messages/{id}`).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> (Route, MethodRouter<AppState>) {
+    (Route { method, path, access }, handler)
+}
+
+/// Every route with its handler. The router is built from this list, and so is [`routes`]:
+/// a route cannot exist without saying who may call it.
+fn table() -> Vec<(Route, MethodRouter<AppState>)> {
+    vec![
+        r(Method::GET, "/", Access::Public, get(portal::public::top)),
+        r(Method::GET, "/offices", Access::Public, get(portal::public::offices)),
+        r(Method::GET, "/usage", Access::Public, get(portal::public::usage)),
+        r(Method::GET, "/portal/static/portal.css", Access::Public, get(page::css)),
+        r(Method::GET, "/portal/static/portal.js", Access::Public, get(page::js)),
+        r(Method::GET, "/portal/login", Access::Public, get(portal::login::login_page)),
+        r(Method::POST, "/portal/login", Access::Login, post(portal::login::login_post.layer(small_body()))),
+        r(Method::POST, "/portal/logout", Access::PortalPending, post(portal::login::logout)),
+        r(Method::GET, "/portal/password", Access::PortalAnyPassword, get(portal::password::password_page)),
+        r(Method::POST, "/portal/password", Access::PortalAnyPassword, post(portal::password::password_post)),
+        r(Method::GET, "/portal/home", Access::Portal, get(portal::home::home)),
+        r(Method::GET, "/portal/apply", Access::Portal, get(portal::apply::apply_page)),
+        r(Method::POST, "/portal/apply", Access::PortalAdmin, post(portal::apply::apply_post)),
+        r(Method::GET, "/portal/license", Access::Portal, get(portal::license::license_page)),
+        r(Method::POST, "/portal/license/auto-renew", Access::PortalAdmin, post(portal::license::auto_renew)),
+        r(Method::POST, "/portal/license/renew", Access::PortalAdmin, post(portal::license::renew)),
+        r(Method::GET, "/portal/terminals", Access::Portal, get(portal::terminals::terminals)),
+        r(Method::GET, "/portal/records", Access::Portal, get(portal::records::records)),
+        r(Method::GET, "/operator/login", Access::Public, get(operator::login::login_page)),
+        r(Method::POST, "/operator/login", Access::Login, post(operator::login::login_post.layer(small_body()))),
+        r(Method::GET, "/operator/", Access::Operator, get(operator::top::top)),
+        r(Method::GET, "/operator/registry", Access::Operator, get(operator::registry::registry_page)),
+        r(Method::POST, "/operator/registry", Access::Operator, post(operator::registry::registry_import)),
+        r(Method::GET, "/operator/registry/progress", Access::Operator, get(operator::registry::registry_progress)),
+        r(Method::GET, "/operator/notices", Access::Operator, get(operator::notices::notices)),
+        r(Method::POST, "/operator/notices", Access::Operator, post(operator::notices::publish)),
+        r(Method::GET, "/operator/offices", Access::Operator, get(operator::offices::offices)),
+        r(Method::POST, "/operator/terminals/{id}/revoke", Access::Operator, post(operator::offices::revoke)),
+        r(Method::POST, "/operator/offices/{office}/paid", Access::Operator, post(operator::offices::mark_paid)),
+        r(Method::GET, "/operator/audit", Access::Operator, get(operator::audit::audit)),
+        r(Method::GET, "/portal/staff", Access::Portal, get(portal::staff::staff)),
+        r(Method::POST, "/portal/staff", Access::PortalAdminSecondFactor, post(portal::staff::add_staff)),
+        r(Method::POST, "/portal/staff/{login}/disable", Access::PortalAdminSecondFactor, post(portal::staff::disable_staff)),
+        r(Method::GET, "/portal/records.csv", Access::Portal, get(portal::records::records_csv)),
+        r(Method::POST, "/portal/terminals/code", Access::PortalAdminSecondFactor, post(portal::terminals::new_code)),
+        r(Method::GET, "/portal/security", Access::PortalAnyPassword, get(portal::security::security)),
+        r(Method::POST, "/portal/security/start", Access::PortalAnyPassword, post(portal::security::start)),
+        r(Method::POST, "/portal/security/confirm", Access::PortalAnyPassword, post(portal::security::confirm.layer(small_body()))),
+        r(Method::POST, "/portal/security/disable", Access::PortalAnyPassword, post(portal::security::disable.layer(small_body()))),
+        r(Method::GET, "/portal/second-factor", Access::PortalPending, get(portal::security::entry_page)),
+        r(Method::POST, "/portal/second-factor", Access::PortalPending, post(portal::security::entry_post.layer(small_body()))),
+        r(Method::GET, "/operator/security", Access::OperatorPending, get(operator::security::security)),
+        r(Method::POST, "/operator/security/start", Access::OperatorPending, post(operator::security::start)),
+        r(Method::POST, "/operator/security/confirm", Access::OperatorPending, post(operator::security::confirm.layer(small_body()))),
+        r(Method::GET, "/operator/second-factor", Access::OperatorPending, get(operator::security::entry_page)),
+        r(Method::POST, "/operator/second-factor", Access::OperatorPending, post(operator::security::entry_post.layer(small_body()))),
+        r(Method::POST, "/portal/terminals/{id}/revoke", Access::PortalAdmin, post(portal::terminals::revoke)),
+        r(Method::GET, "/healthz", Access::Public, get(|| async { "ok" })),
+        r(Method::GET, "/readyz", Access::Public, get(readyz)),
+        r(Method::POST, paths::ENROL, Access::Login, post(api::terminals::enrol.layer(small_body()))),
+        r(Method::GET, paths::CA, Access::Public, get(api::terminals::ca_pem)),
+        r(Method::POST, paths::SESSIONS, Access::TerminalLogin, post(api::sessions::login.layer(small_body()))),
+        r(Method::DELETE, paths::SESSIONS, Access::TerminalAnyPassword, delete(api::sessions::logout)),
+        r(Method::POST, paths::PASSWORD, Access::TerminalAnyPassword, post(api::sessions::change_password.layer(small_body()))),
+        r(Method::POST, paths::ENROLMENT_CODES, Access::TerminalAdmin, post(api::terminals::new_enrolment_code)),
+        r(Method::GET, "/v1/directory/{office}", Access::Terminal, get(api::directory::directory)),
+        r(Method::POST, paths::MESSAGES, Access::TerminalSend, post(api::send::send)),
+        r(Method::GET, "/v1/messages/{id}", Access::Terminal, get(api::messages::message)),
+        r(Method::GET, "/v1/messages/{id}/files/{idx}", Access::Terminal, get(api::messages::download)),
+        r(Method::POST, "/v1/messages/{id}/fetch", Access::Terminal, post(api::messages::fetch)),
+        r(Method::POST, "/v1/messages/{id}/open", Access::Terminal, post(api::messages::open)),
+        r(Method::POST, paths::DRAFTS, Access::Terminal, post(api::drafts::create_draft)),
+        r(Method::GET, paths::DRAFTS, Access::Terminal, get(api::drafts::list_drafts)),
+        r(Method::GET, "/v1/drafts/{id}", Access::Terminal, get(api::drafts::get_draft)),
+        r(Method::PATCH, "/v1/drafts/{id}", Access::Terminal, patch(api::drafts::update_draft)),
+        r(Method::DELETE, "/v1/drafts/{id}", Access::Terminal, delete(api::drafts::delete_draft)),
+        r(Method::POST, "/v1/drafts/{id}/files", Access::Terminal, post(api::drafts::add_draft_files)),
+        r(Method::DELETE, "/v1/drafts/{id}/files/{idx}", Access::Terminal, delete(api::drafts::remove_draft_file)),
+        r(Method::POST, "/v1/drafts/{id}/send", Access::TerminalSend, post(api::drafts::send_draft)),
+        r(Method::GET, paths::NOTICES, Access::Terminal, get(api::notices::notices)),
+        r(Method::GET, paths::EVENTS, Access::Terminal, get(api::events::events)),
+        r(Method::GET, paths::INBOX, Access::Terminal, get(api::messages::inbox)),
+        r(Method::GET, paths::SENT, Access::Terminal, get(api::messages::sent)),
+    ]
+}
+
+/// Every route of the hub and who may call it.
+pub fn routes() -> Vec<Route> {
+    table().into_iter().map(|(r, _)| r).collect()
+}
+
 /// The routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(portal::public::top))
-        .route("/offices", get(portal::public::offices))
-        .route("/usage", get(portal::public::usage))
-        .route("/portal/static/portal.css", get(page::css))
-        .route("/portal/static/portal.js", get(page::js))
-        .route("/portal/login", get(portal::login::login_page).post(portal::login::login_post.layer(small_body())))
-        .route("/portal/logout", post(portal::login::logout))
-        .route("/portal/password", get(portal::password::password_page).post(portal::password::password_post))
-        .route("/portal/home", get(portal::home::home))
-        .route("/portal/apply", get(portal::apply::apply_page).post(portal::apply::apply_post))
-        .route("/portal/license", get(portal::license::license_page))
-        .route("/portal/license/auto-renew", post(portal::license::auto_renew))
-        .route("/portal/license/renew", post(portal::license::renew))
-        .route("/portal/terminals", get(portal::terminals::terminals))
-        .route("/portal/records", get(portal::records::records))
-        .route("/operator/login", get(operator::login::login_page).post(operator::login::login_post.layer(small_body())))
-        .route("/operator/", get(operator::top::top))
-        .route("/operator/registry", get(operator::registry::registry_page).post(operator::registry::registry_import))
-        .route("/operator/registry/progress", get(operator::registry::registry_progress))
-        .route("/operator/notices", get(operator::notices::notices).post(operator::notices::publish))
-        .route("/operator/offices", get(operator::offices::offices))
-        .route("/operator/terminals/{id}/revoke", post(operator::offices::revoke))
-        .route("/operator/offices/{office}/paid", post(operator::offices::mark_paid))
-        .route("/operator/audit", get(operator::audit::audit))
-        .route("/portal/staff", get(portal::staff::staff).post(portal::staff::add_staff))
-        .route("/portal/staff/{login}/disable", post(portal::staff::disable_staff))
-        .route("/portal/records.csv", get(portal::records::records_csv))
-        .route("/portal/terminals/code", post(portal::terminals::new_code))
-        .route("/portal/security", get(portal::security::security))
-        .route("/portal/security/start", post(portal::security::start))
-        .route("/portal/security/confirm", post(portal::security::confirm.layer(small_body())))
-        .route("/portal/security/disable", post(portal::security::disable.layer(small_body())))
-        .route("/portal/second-factor", get(portal::security::entry_page).post(portal::security::entry_post.layer(small_body())))
-        .route("/operator/security", get(operator::security::security))
-        .route("/operator/security/start", post(operator::security::start))
-        .route("/operator/security/confirm", post(operator::security::confirm.layer(small_body())))
-        .route("/operator/second-factor", get(operator::security::entry_page).post(operator::security::entry_post.layer(small_body())))
-        .route("/portal/terminals/{id}/revoke", post(portal::terminals::revoke))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route(paths::ENROL, post(api::terminals::enrol.layer(small_body())))
-        .route(paths::CA, get(api::terminals::ca_pem))
-        .route(paths::SESSIONS, post(api::sessions::login.layer(small_body())).delete(api::sessions::logout))
-        .route(paths::PASSWORD, post(api::sessions::change_password.layer(small_body())))
-        .route(paths::ENROLMENT_CODES, post(api::terminals::new_enrolment_code))
-        .route("/v1/directory/{office}", get(api::directory::directory))
-        .route(paths::MESSAGES, post(api::send::send))
-        .route("/v1/messages/{id}", get(api::messages::message))
-        .route("/v1/messages/{id}/files/{idx}", get(api::messages::download))
-        .route("/v1/messages/{id}/fetch", post(api::messages::fetch))
-        .route("/v1/messages/{id}/open", post(api::messages::open))
-        .route(paths::DRAFTS, post(api::drafts::create_draft).get(api::drafts::list_drafts))
-        .route("/v1/drafts/{id}", get(api::drafts::get_draft).patch(api::drafts::update_draft).delete(api::drafts::delete_draft))
-        .route("/v1/drafts/{id}/files", post(api::drafts::add_draft_files))
-        .route("/v1/drafts/{id}/files/{idx}", axum::routing::delete(api::drafts::remove_draft_file))
-        .route("/v1/drafts/{id}/send", post(api::drafts::send_draft))
-        .route(paths::NOTICES, get(api::notices::notices))
-        .route(paths::EVENTS, get(api::events::events))
-        .route(paths::INBOX, get(api::messages::inbox))
-        .route(paths::SENT, get(api::messages::sent))
+    let mut router = Router::new();
+    for (route, handler) in table() {
+        router = router.route(route.path, handler);
+    }
+    router
         .fallback(api::extract::not_found)
         .method_not_allowed_fallback(api::extract::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
@@ -104,7 +184,7 @@ async fn limit_logins(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if req.method() == axum::http::Method::POST
+    if req.method() == Method::POST
         && crate::ratelimit::LOGIN_PATHS.contains(&req.uri().path())
         && !st.logins.allow(ip.ip(), time::OffsetDateTime::now_utc().unix_timestamp())
     {
