@@ -254,21 +254,39 @@ async fn drafts_are_shared_by_the_offices_terminals() {
     let to = hub.offices[1].number.clone();
     let unit = slip_unit(&hub, 0, 1, 5);
 
+    // A draft is checked as its send will be: a recipient, on the system, not oneself; files
+    // the door would take (the unit's completeness waits for the send).
+    for (to, files, code) in [
+        ("", &unit[..2], ErrorCode::BadRequest),
+        (hub.offices[0].number.as_str(), &unit[..2], ErrorCode::BadRequest),
+        ("1310100019", &unit[..2], ErrorCode::RecipientNotRegistered),
+        (to.as_str(), &[][..], ErrorCode::Empty),
+    ] {
+        let r = pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form(to, "x", files)).send().await.unwrap();
+        assert_eq!(error(r).await.code, code, "draft to {to:?} with {} files", files.len());
+    }
+    let exe = vec![("設定.exe".to_owned(), b"MZ\x90\x00".to_vec())];
+    let r = pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form(&to, "x", &exe)).send().await.unwrap();
+    assert_eq!(error(r).await.code, ErrorCode::AttachmentRefused);
+    let other = slip_unit(&hub, 0, 2, 5);
+    let r = pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form(&to, "x", &other[..1])).send().await.unwrap();
+    assert_eq!(error(r).await.code, ErrorCode::ReceiverMismatch, "a file for another office");
+
     // PC1 starts a draft with part of the unit.
-    let r = pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form("", "月末分です", &unit[..2])).send().await.unwrap();
+    let r = pc1.post(hub.url(paths::DRAFTS)).bearer_auth(&t1).multipart(form(&to, "月末分", &unit[..2])).send().await.unwrap();
     assert_eq!(r.status(), 201);
     let d: DraftInfo = r.json().await.unwrap();
     assert_eq!(d.files.len(), 2);
     assert!(d.files.iter().any(|f| f.kind.as_deref() == Some("UPHOSOKU")));
 
-    // PC2 sees it, sets the recipient and adds the last file.
+    // PC2 sees it, completes the note and adds the last file.
     let list: Vec<DraftInfo> = pc2.get(hub.url(paths::DRAFTS)).bearer_auth(&t2).send().await.unwrap().json().await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].id, d.id);
     let upd: DraftInfo = pc2
         .patch(hub.url(&format!("/v1/drafts/{}", d.id)))
         .bearer_auth(&t2)
-        .json(&DraftUpdate { version: d.version, to: Some(to.clone()), note: None })
+        .json(&DraftUpdate { version: d.version, to: None, note: Some("月末分です".into()) })
         .send()
         .await
         .unwrap()
@@ -401,7 +419,7 @@ async fn events_notices_and_retention() {
 
     // A draft still uses the PDF; 181 days later content is purged but the draft's blob stays.
     let d: DraftInfo =
-        a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form("", "", &files2)).send().await.unwrap().json().await.unwrap();
+        a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form(&to, "", &files2)).send().await.unwrap().json().await.unwrap();
     let report = renkei_hub::service::retention::pass(&hub.running.state, renkei_hub_now() + 181 * 86400).await.unwrap();
     assert_eq!(report.purged_blobs, 3, "the 3 files of the unit; the PDF is kept for the draft");
     let blobs = &hub.running.state.blobs;

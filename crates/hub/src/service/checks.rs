@@ -111,6 +111,27 @@ fn refuse(code: ErrorCode, ja: &str, en: &str, details: Vec<ErrorDetail>) -> Api
 /// Checks a send from `sender` to `recipient`. Returns the classification of each file and the
 /// record-level findings that do not block the send.
 pub fn check_send(sender: &Office, recipient: &Office, files: &[Upload]) -> Result<(Vec<Classified>, Vec<ErrorDetail>), ApiError> {
+    check(sender, recipient, files, Completeness::Whole)
+}
+
+/// Whether a set of files must be complete send units (a send) or may be part of one (a
+/// draft being put together: every file is checked as the send will check it, the units'
+/// completeness only when it is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    /// A send: complete units.
+    Whole,
+    /// A draft: files may still be missing.
+    Partial,
+}
+
+/// The door's checks; see [`check_send`].
+pub fn check(
+    sender: &Office,
+    recipient: &Office,
+    files: &[Upload],
+    completeness: Completeness,
+) -> Result<(Vec<Classified>, Vec<ErrorDetail>), ApiError> {
     if files.is_empty() {
         return Err(refuse(
             ErrorCode::Empty,
@@ -234,7 +255,7 @@ pub fn check_send(sender: &Office, recipient: &Office, files: &[Upload]) -> Resu
         .filter(|d| d.severity == Severity::Error && d.rule.id() != "unit.unlinked-record")
         .map(detail)
         .collect();
-    if !unit_errors.is_empty() {
+    if !unit_errors.is_empty() && completeness == Completeness::Whole {
         return Err(refuse(
             ErrorCode::SendUnitInvalid,
             "添付いただいたファイルの組み合わせが、ケアプランデータ連携の送信単位になっていません",

@@ -8,7 +8,7 @@ use crate::service::checks::{self, Upload};
 use crate::service::licence;
 use crate::service::sessions::Caller;
 use crate::state::AppState;
-use crate::store::{AuditAction, FileRow, MessageRow, NewMessage};
+use crate::store::{AuditAction, FileRow, MessageRow, NewMessage, Office};
 use renkei_protocol::*;
 
 /// A stored message as the API describes it.
@@ -130,6 +130,57 @@ pub async fn replay(st: &AppState, c: &Caller, idem: &Idempotency) -> Result<Opt
     Ok(Some(SendResponse { message: info(&m), replayed: true, warnings: vec![] }))
 }
 
+fn not_registered() -> ApiError {
+    ApiError::new(
+        ErrorCode::RecipientNotRegistered,
+        licence::LicenceRefusal::RecipientNotParticipating.message(),
+        "the recipient is not registered or has no valid license",
+    )
+}
+
+/// The sending office (the caller's) and the recipient named by `to`: present, on the system,
+/// not the sender itself. The one rule for sends and drafts.
+pub async fn parties(st: &AppState, c: &Caller, to: Option<&str>) -> Result<(Office, Office), ApiError> {
+    let to = to
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
+    let recipient = st.store.office(to).await?.ok_or_else(not_registered)?;
+    if recipient.number == c.terminal.office {
+        return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
+    }
+    let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    Ok((sender, recipient))
+}
+
+/// The door's checks of a message's files (the standard, routing, attachments), as a send and
+/// a draft make them. Validating the standard's files is CPU work: a large set is validated off
+/// the async workers, at most one per core, so that it never stalls other requests (health
+/// checks, downloads); a small one (the usual month's unit, a few KiB) inline, where a thread
+/// hand-off would cost more than the check.
+pub async fn check_files(
+    st: &AppState,
+    sender: &Office,
+    recipient: &Office,
+    uploads: Vec<Upload>,
+    completeness: checks::Completeness,
+) -> Result<(Vec<Upload>, Result<(Vec<checks::Classified>, Vec<ErrorDetail>), ApiError>), ApiError> {
+    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
+    if total <= INLINE_VALIDATION_BYTES {
+        let r = checks::check(sender, recipient, &uploads, completeness);
+        return Ok((uploads, r));
+    }
+    let permit = st.validation.clone().acquire_owned().await.map_err(ApiError::internal)?;
+    let (s2, r2) = (sender.clone(), recipient.clone());
+    tokio::task::spawn_blocking(move || {
+        let r = checks::check(&s2, &r2, &uploads, completeness);
+        drop(permit);
+        (uploads, r)
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
 /// Checks and stores a message; the common end of a direct send and of sending a draft.
 pub async fn deliver(
     st: &AppState,
@@ -140,45 +191,13 @@ pub async fn deliver(
     idem: Idempotency,
     from_draft: Option<(i64, i64)>,
 ) -> Result<SendResponse, ApiError> {
-    let to = to
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
-    let not_registered = || {
-        ApiError::new(
-            ErrorCode::RecipientNotRegistered,
-            licence::LicenceRefusal::RecipientNotParticipating.message(),
-            "the recipient is not registered or has no valid license",
-        )
-    };
-    let recipient = st.store.office(&to).await?.ok_or_else(not_registered)?;
-    if recipient.number == c.terminal.office {
-        return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
-    }
-    let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    let (sender, recipient) = parties(st, c, to.as_deref()).await?;
     match licence::may_exchange(&sender, &recipient, &crate::jst::today_string()) {
         Ok(()) => {}
         Err(licence::LicenceRefusal::RecipientNotParticipating) => return Err(not_registered()),
         Err(r) => return Err(ApiError::new(ErrorCode::LicenseExpired, r.message(), "the sending office has no valid license")),
     }
-    // Validating the standard's files is CPU work: a large send is validated off the async
-    // workers, at most one per core, so that it never stalls other requests (health checks,
-    // downloads); a small one (the usual month's unit, a few KiB) inline, where a thread
-    // hand-off would cost more than the check.
-    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
-    let (uploads, checked) = if total <= INLINE_VALIDATION_BYTES {
-        let r = checks::check_send(&sender, &recipient, &uploads);
-        (uploads, r)
-    } else {
-        let permit = st.validation.clone().acquire_owned().await.map_err(ApiError::internal)?;
-        let (s2, r2) = (sender.clone(), recipient.clone());
-        tokio::task::spawn_blocking(move || {
-            let r = checks::check_send(&s2, &r2, &uploads);
-            drop(permit);
-            (uploads, r)
-        })
-        .await
-        .map_err(ApiError::internal)?
-    };
+    let (uploads, checked) = check_files(st, &sender, &recipient, uploads, checks::Completeness::Whole).await?;
     let (classes, warnings) = checked?;
     let files: Vec<FileRow> = put_blobs(st, &uploads)
         .await?

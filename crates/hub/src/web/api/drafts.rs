@@ -2,11 +2,10 @@
 
 use super::Caller;
 use super::send::{idempotency_key, read_form, sent};
-use crate::auth;
 use crate::error::ApiError;
-use crate::jst::{now, rfc3339};
-use crate::service::checks::Upload;
-use crate::service::mailbox::{Idempotency, RequestDigest, deliver, put_blobs, replay};
+use crate::jst::rfc3339;
+use crate::service::drafts;
+use crate::service::mailbox::{Idempotency, RequestDigest, deliver, replay};
 use crate::state::AppState;
 use crate::web::api::extract::{ApiJson, ApiMultipart, ApiPath};
 use axum::Json;
@@ -41,14 +40,6 @@ fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
     }
 }
 
-fn draft_gone() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "下書きが見つかりません（別の端末で削除または送信された可能性があります）", "no such draft")
-}
-
-async fn load_draft(st: &AppState, c: &Caller, id: &str) -> Result<crate::store::DraftRow, ApiError> {
-    st.store.draft(&c.terminal.office, id).await?.ok_or_else(draft_gone)
-}
-
 #[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::web::api::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn create_draft(
     State(st): State<AppState>,
@@ -56,18 +47,8 @@ pub(crate) async fn create_draft(
     ApiMultipart(form): ApiMultipart,
 ) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
     let f = read_form(&st, form, 0).await?;
-    let files = put_blobs(&st, &f.uploads).await?;
-    let public_id = auth::token()[..32].to_owned();
-    let draft = crate::store::NewDraft {
-        public_id: &public_id,
-        office: &c.terminal.office,
-        recipient: f.to.as_deref().unwrap_or(""),
-        note: f.note.as_deref().unwrap_or(""),
-        user: c.user.id,
-        files: &files,
-    };
-    st.store.create_draft(&draft, now()).await?;
-    Ok((StatusCode::CREATED, Json(draft_info(&load_draft(&st, &c, &public_id).await?))))
+    let d = drafts::create(&st, &c, f.to.as_deref(), f.note.as_deref(), f.uploads).await?;
+    Ok((StatusCode::CREATED, Json(draft_info(&d))))
 }
 
 #[utoipa::path(get, path = "/v1/drafts", tag = "drafts", responses((status = 200, description = "成功 / OK", body = Vec<DraftInfo>), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -77,7 +58,7 @@ pub(crate) async fn list_drafts(State(st): State<AppState>, c: Caller) -> Result
 
 #[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<DraftInfo>, ApiError> {
-    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+    Ok(Json(draft_info(&drafts::load(&st, &c, &id).await?)))
 }
 
 #[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -87,17 +68,7 @@ pub(crate) async fn update_draft(
     ApiPath(id): ApiPath<String>,
     ApiJson(u): ApiJson<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    let d = load_draft(&st, &c, &id).await?;
-    let note: Option<String> = u.note.map(|n| n.chars().take(2000).collect());
-    if !st.store.update_draft(d.id, u.version, u.to.as_deref().map(str::trim), note.as_deref(), c.user.id, now()).await? {
-        let cur = load_draft(&st, &c, &id).await?;
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("この下書きは {} さんが別の端末で変更しました。最新の内容を読み込んでからもう一度編集してください", cur.updated_by),
-            "the draft changed on another terminal",
-        ));
-    }
-    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+    Ok(Json(draft_info(&drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref()).await?)))
 }
 
 #[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -107,11 +78,9 @@ pub(crate) async fn add_draft_files(
     ApiPath(id): ApiPath<String>,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    let d = load_draft(&st, &c, &id).await?;
+    let d = drafts::load(&st, &c, &id).await?;
     let f = read_form(&st, form, d.files.len()).await?;
-    let files = put_blobs(&st, &f.uploads).await?;
-    st.store.add_draft_files(d.id, &files, c.user.id, now()).await?;
-    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+    Ok(Json(draft_info(&drafts::add_files(&st, &c, &id, f.uploads).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}/files/{index}", tag = "drafts", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -120,17 +89,12 @@ pub(crate) async fn remove_draft_file(
     c: Caller,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    let d = load_draft(&st, &c, &id).await?;
-    if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
-    }
-    Ok(Json(draft_info(&load_draft(&st, &c, &id).await?)))
+    Ok(Json(draft_info(&drafts::remove_file(&st, &c, &id, idx).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
-    let d = load_draft(&st, &c, &id).await?;
-    st.store.delete_draft(d.id).await?;
+    drafts::delete(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,11 +109,7 @@ pub(crate) async fn send_draft(
     if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(sent(r));
     }
-    let d = load_draft(&st, &c, &id).await?;
-    let mut uploads = Vec::with_capacity(d.files.len());
-    for f in &d.files {
-        let bytes = st.blobs.get(&f.sha256).await?;
-        uploads.push(Upload { name: f.name.clone(), bytes: bytes.to_vec() });
-    }
+    let d = drafts::load(&st, &c, &id).await?;
+    let uploads = drafts::uploads_of(&st, &d.files).await?;
     deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, idem, Some((d.id, d.version))).await.map(sent)
 }

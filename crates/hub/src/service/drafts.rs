@@ -1,0 +1,123 @@
+//! 下書き: an office's drafts, shared by its terminals. A draft is checked at the door as its
+//! send will be — the recipient on the system and not the office itself, at least one file,
+//! every file's type, name and routing as the standard requires — so that nothing a draft
+//! accepts is refused at its send for those reasons. Only the completeness of the send units
+//! waits for the send: a draft is where an office puts a unit together from several PCs.
+//! Changes are optimistic: each carries the version it read.
+
+use crate::error::ApiError;
+use crate::jst::now;
+use crate::service::checks::{Completeness, Upload};
+use crate::service::mailbox::{check_files, parties, put_blobs};
+use crate::service::sessions::Caller;
+use crate::state::AppState;
+use crate::store::{DraftRow, FileRow};
+use renkei_protocol::ErrorCode;
+
+fn gone() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "下書きが見つかりません（別の端末で削除または送信された可能性があります）", "no such draft")
+}
+
+/// The caller's office's draft.
+pub async fn load(st: &AppState, c: &Caller, id: &str) -> Result<DraftRow, ApiError> {
+    st.store.draft(&c.terminal.office, id).await?.ok_or_else(gone)
+}
+
+/// The content of a draft's stored files, for checking them again or sending them.
+pub async fn uploads_of(st: &AppState, files: &[FileRow]) -> Result<Vec<Upload>, ApiError> {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        out.push(Upload { name: f.name.clone(), bytes: st.blobs.get(&f.sha256).await?.to_vec() });
+    }
+    Ok(out)
+}
+
+/// The send's checks on what the draft would send.
+async fn check(st: &AppState, c: &Caller, to: &str, uploads: Vec<Upload>) -> Result<Vec<Upload>, ApiError> {
+    let (sender, recipient) = parties(st, c, Some(to)).await?;
+    let (uploads, checked) = check_files(st, &sender, &recipient, uploads, Completeness::Partial).await?;
+    checked?;
+    Ok(uploads)
+}
+
+/// A new draft: checked like a send, then stored.
+pub async fn create(st: &AppState, c: &Caller, to: Option<&str>, note: Option<&str>, uploads: Vec<Upload>) -> Result<DraftRow, ApiError> {
+    let to = to.map(str::trim).unwrap_or("").to_owned();
+    let uploads = check(st, c, &to, uploads).await?;
+    let files = put_blobs(st, &uploads).await?;
+    let public_id = crate::auth::token()[..32].to_owned();
+    let draft = crate::store::NewDraft {
+        public_id: &public_id,
+        office: &c.terminal.office,
+        recipient: &to,
+        note: note.unwrap_or(""),
+        user: c.user.id,
+        files: &files,
+    };
+    st.store.create_draft(&draft, now()).await?;
+    load(st, c, &public_id).await
+}
+
+fn changed_meanwhile(by: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!("この下書きは {by} さんが別の端末で変更しました。最新の内容を読み込んでからもう一度編集してください"),
+        "the draft changed on another terminal",
+    )
+}
+
+/// A new recipient or note; a new recipient is checked with the draft's files.
+pub async fn update(st: &AppState, c: &Caller, id: &str, version: i64, to: Option<&str>, note: Option<&str>) -> Result<DraftRow, ApiError> {
+    let d = load(st, c, id).await?;
+    let to = to.map(str::trim);
+    if let Some(t) = to.filter(|t| *t != d.recipient) {
+        check(st, c, t, uploads_of(st, &d.files).await?).await?;
+    }
+    let note: Option<String> = note.map(|n| n.chars().take(2000).collect());
+    if !st.store.update_draft(d.id, version, to, note.as_deref(), c.user.id, now()).await? {
+        return Err(changed_meanwhile(&load(st, c, id).await?.updated_by));
+    }
+    load(st, c, id).await
+}
+
+/// More files: the draft's files with the new ones are checked together, as the send will be.
+pub async fn add_files(st: &AppState, c: &Caller, id: &str, uploads: Vec<Upload>) -> Result<DraftRow, ApiError> {
+    let d = load(st, c, id).await?;
+    let mut all = uploads_of(st, &d.files).await?;
+    let new = uploads.len();
+    all.extend(uploads);
+    let mut all = check(st, c, &d.recipient, all).await?;
+    let uploads = all.split_off(all.len() - new);
+    let files = put_blobs(st, &uploads).await?;
+    st.store.add_draft_files(d.id, &files, c.user.id, now()).await?;
+    load(st, c, id).await
+}
+
+/// One file less; the last one stays (a draft without files could not be sent: delete the
+/// draft instead).
+pub async fn remove_file(st: &AppState, c: &Caller, id: &str, idx: i64) -> Result<DraftRow, ApiError> {
+    let d = load(st, c, id).await?;
+    if !d.files.iter().any(|f| f.idx == idx) {
+        return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
+    }
+    if d.files.len() == 1 {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "下書きの最後のファイルは外せません。送らないときは下書きを削除してください",
+            "a draft keeps at least one file",
+        ));
+    }
+    let rest: Vec<FileRow> = d.files.iter().filter(|f| f.idx != idx).cloned().collect();
+    check(st, c, &d.recipient, uploads_of(st, &rest).await?).await?;
+    if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
+    }
+    load(st, c, id).await
+}
+
+/// Deletes a draft.
+pub async fn delete(st: &AppState, c: &Caller, id: &str) -> Result<(), ApiError> {
+    let d = load(st, c, id).await?;
+    st.store.delete_draft(d.id).await?;
+    Ok(())
+}
