@@ -26,6 +26,7 @@ pub(crate) struct HomeT {
     notices: Vec<(String, String, String)>,
     /// One of them announces a new terminal: offer the way to revoke it.
     enrolled: bool,
+    needs_second_factor: bool,
 }
 
 /// A warning when the password expires within 14 days.
@@ -59,5 +60,6 @@ pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response 
         licensed,
         license_state: state,
         flash: password_warning(&st, &u.user),
+        needs_second_factor: u.user.role == crate::store::Role::Admin && !u.second_factor_on,
     })
 }

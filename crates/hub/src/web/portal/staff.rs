@@ -21,6 +21,7 @@ pub(crate) struct StaffT {
     rows: Vec<(String, String, &'static str, &'static str, bool)>,
     created: Option<(String, String)>,
     flash: Option<String>,
+    needs_second_factor: bool,
 }
 
 pub(crate) async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(String, String)>, flash: Option<String>) -> Response {
@@ -53,6 +54,7 @@ pub(crate) async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(S
         rows,
         created,
         flash,
+        needs_second_factor: u.user.role == crate::store::Role::Admin && !u.second_factor_passed,
     })
 }
 
@@ -68,6 +70,8 @@ pub(crate) struct StaffForm {
 pub(crate) async fn add_staff(State(st): State<AppState>, u: PortalUser, Form(f): Form<StaffForm>) -> Response {
     match accounts::add_staff(&st, u.actor(), &u.user, u.second_factor_passed, &f.name).await {
         Ok(n) => staff_view(&st, &u, Some((n.login, n.password)), None).await,
+        // The page says so, with the way to set it up.
+        Err(e) if e.0.code == renkei_protocol::ErrorCode::SecondFactorRequired => staff_view(&st, &u, None, None).await,
         Err(e) if e.0.code.status() < 500 && e.0.code != renkei_protocol::ErrorCode::Forbidden => {
             staff_view(&st, &u, None, Some(e.0.message)).await
         }
@@ -81,6 +85,7 @@ pub(crate) async fn disable_staff(
     axum::extract::Path(login): axum::extract::Path<String>,
 ) -> Response {
     match accounts::disable_staff(&st, u.actor(), &u.user, u.second_factor_passed, &login).await {
+        Err(e) if e.0.code == renkei_protocol::ErrorCode::SecondFactorRequired => staff_view(&st, &u, None, None).await,
         Ok(name) => {
             staff_view(&st, &u, None, Some(format!("{login}（{name}）を利用停止にしました。ログイン中の画面と端末からも切断しました。")))
                 .await

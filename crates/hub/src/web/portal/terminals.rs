@@ -35,6 +35,7 @@ pub(crate) struct TerminalsT {
     code: Option<(String, String)>,
     rows: Vec<TerminalRow>,
     flash: Option<String>,
+    needs_second_factor: bool,
 }
 
 pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(String, String)>, flash: Option<String>) -> Response {
@@ -80,6 +81,7 @@ pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(
         code,
         rows,
         flash,
+        needs_second_factor: u.user.role == crate::store::Role::Admin && !u.second_factor_passed,
     })
 }
 
