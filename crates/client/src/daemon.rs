@@ -86,19 +86,12 @@ impl OfficeRt {
     /// Logs in at the hub and keeps the session (also for the CLI on this PC).
     pub async fn login(&self, login: &str, password: &str) -> Result<Session, HubError> {
         let mut hub = self.hub.read().await.clone();
-        let r = hub.login(login, password).await?;
-        let s = Session {
-            token: r.token,
-            login: login.to_owned(),
-            user_name: r.user_name,
-            role: r.role,
-            expires_at: r.expires_at,
-            must_change_password: r.must_change_password,
-            password_expires_at: r.password_expires_at,
-        };
+        let s = Session::from_login(login, hub.login(login, password).await?);
         {
             let mut p = self.profile.write().await;
-            let _ = save_session(&p, Some(&s));
+            if let Err(e) = save_session(&p, Some(&s)) {
+                tracing::warn!(error = %e, "the session could not be kept for the CLI");
+            }
             if p.settings.login != login {
                 p.settings.login = login.to_owned();
                 let _ = p.save();
@@ -227,7 +220,7 @@ impl OfficeRt {
         loop {
             tick.tick().await;
             let dir = self.profile.read().await.dir.clone();
-            match crate::ui::certificate_days_left(&dir) {
+            match crate::profile::certificate_days_left(&dir) {
                 Some(d) if d < 0 => {
                     self.note("expiry", "電子証明書の有効期限が切れています".into(), "管理者に端末の再登録を依頼してください".into()).await
                 }

@@ -94,6 +94,21 @@ pub struct Session {
     pub password_expires_at: Option<String>,
 }
 
+impl Session {
+    /// The session a login answer gives (the one place a login becomes a saved session).
+    pub fn from_login(login: &str, r: LoginResponse) -> Session {
+        Session {
+            token: r.token,
+            login: login.to_owned(),
+            user_name: r.user_name,
+            role: r.role,
+            expires_at: r.expires_at,
+            must_change_password: r.must_change_password,
+            password_expires_at: r.password_expires_at,
+        }
+    }
+}
+
 /// Installs ring as rustls's crypto provider (once per process).
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -288,18 +288,9 @@ async fn connect(p: &Profile) -> anyhow::Result<HubClient> {
 async fn login(p: &Profile, id: &str) -> anyhow::Result<HubClient> {
     let mut c = HubClient::for_profile(p)?.with_token(None);
     let pw = password(&format!("{id} のパスワード: "))?;
-    let r = c.login(id, &pw).await?;
-    let s = Session {
-        token: r.token,
-        login: id.to_owned(),
-        user_name: r.user_name.clone(),
-        role: r.role,
-        expires_at: r.expires_at,
-        must_change_password: r.must_change_password,
-        password_expires_at: r.password_expires_at,
-    };
+    let s = Session::from_login(id, c.login(id, &pw).await?);
     save_session(p, Some(&s))?;
-    if r.must_change_password {
+    if s.must_change_password {
         eprintln!("仮パスワードです。`renkei password` で新しいパスワードに変えてください。");
     }
     Ok(c)

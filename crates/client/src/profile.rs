@@ -212,6 +212,17 @@ impl Profile {
     }
 }
 
+/// Days until the terminal certificate in a profile folder expires.
+pub fn certificate_days_left(dir: &Path) -> Option<i64> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let pem = std::fs::read(dir.join("terminal.pem")).ok()?;
+    let der = CertificateDer::from_pem_slice(&pem).ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    let left = cert.validity().not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
+    Some(left / 86400)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -460,17 +460,6 @@ struct TopT {
     notes: Vec<(String, String, String)>,
 }
 
-/// Days until the terminal certificate in a profile folder expires.
-pub fn certificate_days_left(dir: &std::path::Path) -> Option<i64> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-    let pem = std::fs::read(dir.join("terminal.pem")).ok()?;
-    let der = CertificateDer::from_pem_slice(&pem).ok()?;
-    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
-    let left = cert.validity().not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
-    Some(left / 86400)
-}
-
 async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
     if o.session.read().await.as_ref().is_some_and(|s| s.must_change_password) {
@@ -483,7 +472,7 @@ async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fai
         Err(e) => return Err(hub_fail(&ui, &o, e, "トップ", "top").await),
     };
     let mut warnings = Vec::new();
-    match certificate_days_left(&prof.dir) {
+    match crate::profile::certificate_days_left(&prof.dir) {
         Some(d) if d < 0 => warnings.push("この端末の電子証明書は有効期限が切れています。管理者に再登録を依頼してください".into()),
         Some(d) if d <= 30 => warnings.push(format!("この端末の電子証明書はあと {d} 日で有効期限が切れます。早めに更新してください")),
         _ => {}

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::jst::now;
 use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::{Audit, AuditAction, Terminal, User};
+use crate::store::{Account, Audit, AuditAction, Terminal, User};
 use renkei_protocol::ErrorCode;
 
 /// Who is calling.
@@ -128,7 +128,9 @@ pub struct WebLogin {
 pub async fn open_portal(st: &AppState, user: &User, ip: &str) -> Result<WebLogin, ApiError> {
     let (token, csrf, t) = (auth::token(), auth::token(), now());
     let audit = crate::service::Actor::Portal(user, ip).audit(AuditAction::PortalLogin, None, "");
-    st.store.add_portal_session(&auth::token_hash(&token), user.id, &csrf, t, t + st.config.auth.session_hours * 3600, audit).await?;
+    st.store
+        .add_web_session(Account::User(user.id), &auth::token_hash(&token), &csrf, t, t + st.config.auth.session_hours * 3600, audit)
+        .await?;
     Ok(WebLogin { token, csrf })
 }
 
@@ -142,7 +144,7 @@ pub async fn close_portal(st: &AppState, user: &User, token_hash: &str, ip: &str
 pub async fn open_console(st: &AppState, op: &crate::store::OperatorRow, ip: &str) -> Result<WebLogin, ApiError> {
     let (token, csrf, t) = (auth::token(), auth::token(), now());
     let audit = crate::service::Actor::Operator(&op.login, ip).audit(AuditAction::OperatorLogin, None, "");
-    st.store.add_operator_session(&auth::token_hash(&token), op.id, &csrf, t, t + 8 * 3600, audit).await?;
+    st.store.add_web_session(Account::Operator(op.id), &auth::token_hash(&token), &csrf, t, t + 8 * 3600, audit).await?;
     Ok(WebLogin { token, csrf })
 }
 

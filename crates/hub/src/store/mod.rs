@@ -389,7 +389,7 @@ pub use offices::Office;
 pub use operators::OperatorRow;
 pub use registry::{Participant, ParticipantPage, ParticipantQuery, PrefectureUsage, RegistryRow};
 pub use second_factor::{Account, SecondFactorRow};
-pub use sessions::{ApiSession, WebSession};
+pub use sessions::{ApiSession, WebDoor, WebSession};
 pub use stats::{DayCount, PrefectureCount};
 pub use terminals::{Terminal, TerminalDetail};
 pub use users::{LockoutCounter, NewUser, Role, User};

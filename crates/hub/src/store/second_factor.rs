@@ -20,7 +20,12 @@ impl Account {
             Account::Operator(_) => ("operators", "operator_sessions", "operator_id"),
         }
     }
-    fn id(self) -> i64 {
+    /// (browser sessions table, its account column): fixed names.
+    pub(super) fn sessions(self) -> (&'static str, &'static str) {
+        let (_, table, column) = self.tables();
+        (table, column)
+    }
+    pub(super) fn id(self) -> i64 {
         match self {
             Account::User(id) | Account::Operator(id) => id,
         }

@@ -1,6 +1,6 @@
 //! Sessions: API sessions (bound to a terminal), portal and console sessions.
 
-use super::{Audit, Backend, Result, Store, sql_postgres, sql_sqlite};
+use super::{Account, Audit, Backend, Result, Store, sql_postgres, sql_sqlite};
 use super::{Terminal, User};
 use sqlx::Row;
 
@@ -11,6 +11,15 @@ pub struct ApiSession {
     pub user_id: i64,
     /// The terminal the session belongs to.
     pub terminal_id: String,
+}
+
+/// The browser doors, each with sessions of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebDoor {
+    /// The office portal (users).
+    Portal,
+    /// The operator console (operators).
+    Console,
 }
 
 /// A browser session of the portal (a user) or of the console (an operator).
@@ -95,44 +104,6 @@ impl Store {
         Ok(())
     }
 
-    /// Opens a portal (browser) session.
-    pub async fn add_portal_session(
-        &self,
-        token_hash: &str,
-        user: i64,
-        csrf: &str,
-        now: i64,
-        expires_at: i64,
-        audit: Audit<'_>,
-    ) -> Result<()> {
-        on_writer!(self, |pool, sql| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(sql("INSERT INTO portal_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"))
-                .bind(token_hash)
-                .bind(user)
-                .bind(csrf)
-                .bind(now)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-            insert_audit!(&mut *tx, sql, &audit, now);
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// A live portal session: (user id, CSRF token).
-    pub async fn portal_session(&self, token_hash: &str, now: i64) -> Result<Option<WebSession>> {
-        on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT user_id, csrf, second_factor_at FROM portal_sessions WHERE token_hash = ? AND expires_at > ?"))
-                .bind(token_hash)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?;
-            Ok(r.map(|r| WebSession { account_id: r.get(0), csrf: r.get(1), second_factor_at: r.get(2) }))
-        })
-    }
-
     /// Ends a portal session (`None`: every session of the user, e.g. after a password change).
     pub async fn end_portal_sessions(&self, token_hash: Option<&str>, user: i64, now: i64, audit: Audit<'_>) -> Result<()> {
         on_writer!(self, |pool, sql| {
@@ -149,44 +120,47 @@ impl Store {
         Ok(())
     }
 
-    /// Opens an operator session.
-    pub async fn add_operator_session(
+    /// Opens a browser session (the portal for a user, the console for an operator), audited
+    /// in the same transaction.
+    pub async fn add_web_session(
         &self,
+        account: Account,
         token_hash: &str,
-        operator: i64,
         csrf: &str,
         now: i64,
         expires_at: i64,
         audit: Audit<'_>,
     ) -> Result<()> {
+        let (table, column) = account.sessions();
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            sqlx::query(sql(
-                "INSERT INTO operator_sessions (token_hash, operator_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            ))
-            .bind(token_hash)
-            .bind(operator)
-            .bind(csrf)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(sql(&format!("INSERT INTO {table} (token_hash, {column}, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")))
+                .bind(token_hash)
+                .bind(account.id())
+                .bind(csrf)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
             insert_audit!(&mut *tx, sql, &audit, now);
             tx.commit().await?;
         });
         Ok(())
     }
 
-    /// A live operator session: (operator id, CSRF token).
-    pub async fn operator_session(&self, token_hash: &str, now: i64) -> Result<Option<WebSession>> {
+    /// A live browser session of `door`: its account, CSRF token and second-factor state.
+    pub async fn web_session(&self, door: WebDoor, token_hash: &str, now: i64) -> Result<Option<WebSession>> {
+        let (table, column) = match door {
+            WebDoor::Portal => Account::User(0).sessions(),
+            WebDoor::Console => Account::Operator(0).sessions(),
+        };
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql(
-                "SELECT operator_id, csrf, second_factor_at FROM operator_sessions WHERE token_hash = ? AND expires_at > ?",
-            ))
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
+            let r =
+                sqlx::query(sql(&format!("SELECT {column}, csrf, second_factor_at FROM {table} WHERE token_hash = ? AND expires_at > ?")))
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await?;
             Ok(r.map(|r| WebSession { account_id: r.get(0), csrf: r.get(1), second_factor_at: r.get(2) }))
         })
     }

@@ -89,7 +89,7 @@ impl FromRequestParts<AppState> for OperatorPending {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let token = crate::web::guard::cookie(parts, COOKIE).ok_or(OperatorReject::Login)?;
         let token_hash = auth::token_hash(&token);
-        let session = st.store.operator_session(&token_hash, now()).await?.ok_or(OperatorReject::Login)?;
+        let session = st.store.web_session(crate::store::WebDoor::Console, &token_hash, now()).await?.ok_or(OperatorReject::Login)?;
         let op = st.store.operator(None, Some(session.account_id)).await?.ok_or(OperatorReject::Login)?;
         if !crate::web::guard::change_allowed(parts, &session.csrf) {
             return Err(OperatorReject::Csrf);

@@ -84,7 +84,7 @@ pub struct PortalUserAnyPassword(pub PortalUser);
 pub(crate) async fn portal_user(parts: &Parts, st: &AppState) -> Result<PortalUser, PortalReject> {
     let token = cookie(parts, COOKIE).ok_or(PortalReject::Login)?;
     let token_hash = auth::token_hash(&token);
-    let session = st.store.portal_session(&token_hash, now()).await?.ok_or(PortalReject::Login)?;
+    let session = st.store.web_session(crate::store::WebDoor::Portal, &token_hash, now()).await?.ok_or(PortalReject::Login)?;
     let mut user = st.store.user(session.account_id).await?.filter(|u| !u.disabled).ok_or(PortalReject::Login)?;
     user.must_change = accounts::password_state(&user, &st.config.auth, now()).must_change();
     if !change_allowed(parts, &session.csrf) {
