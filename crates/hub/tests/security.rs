@@ -44,7 +44,6 @@ async fn every_refusal_at_the_door_stores_nothing() {
             ErrorCode::AttachmentRefused,
         ),
         ("executable", b.clone(), vec![("setup.txt".into(), b"MZ\x90\x00".to_vec())], ErrorCode::AttachmentRefused),
-        ("nothing", b.clone(), vec![], ErrorCode::Empty),
     ];
     for (what, to, files, code) in cases {
         let e = error(send(&hub, &a, &ta, &to, &files, None).await).await;
@@ -54,6 +53,9 @@ async fn every_refusal_at_the_door_stores_nothing() {
             assert_eq!(e.message, "入力された番号はケアプランデータ連携システムに対応していません");
         }
     }
+    // Neither a file nor a text: nothing to send.
+    let empty = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(form(&b, " ", &[])).send().await.unwrap();
+    assert_eq!(error(empty).await.code, ErrorCode::Empty);
     // The bad name says which token of which file.
     let e = error(send(&hub, &a, &ta, &b, &rename(&unit, "_202506_", "_202513_"), None).await).await;
     assert!(
@@ -66,8 +68,16 @@ async fn every_refusal_at_the_door_stores_nothing() {
     let many: Vec<(String, Vec<u8>)> = (0..=hub.config.limits.max_files).map(|i| (format!("{i}.pdf"), b"%PDF-1.4".to_vec())).collect();
     assert_eq!(error(send(&hub, &a, &ta, &b, &many, None).await).await.code, ErrorCode::TooLarge);
     assert_eq!(hub.running.state.store.message_count().await.unwrap(), 0);
-    // And a good send still works afterwards.
+    // And a good send still works afterwards; so does a contact without files (a text alone).
     assert_eq!(send(&hub, &a, &ta, &b, &unit, None).await.status(), 201);
+    let contact = a
+        .post(hub.url(paths::MESSAGES))
+        .bearer_auth(&ta)
+        .multipart(form(&b, "【今月利用なし】 2025年7月分 H000000001 山田様", &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(contact.status(), 201, "a contact without files is a message");
     hub.stop().await;
 }
 

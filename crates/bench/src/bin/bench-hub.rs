@@ -3,6 +3,7 @@
 //! ```text
 //! cargo build --release -p renkei-hub -p renkei-bench
 //! target/release/bench-hub [--offices 9] [--seconds 15] [--senders 16] [--postgres postgres://root@127.0.0.1:5432/postgres]
+//! target/release/bench-hub --large-mb 50    # two 50 MB sends at once: peak memory, /healthz latency
 //! ```
 //!
 //! Sets up N offices (`renkei-hub dev --offices N --setup-only`), starts `renkei-hub serve` (the
@@ -29,10 +30,11 @@ struct Args {
     seconds: u64,
     senders: usize,
     postgres: Option<String>,
+    large_mb: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { offices: 9, seconds: 15, senders: 16, postgres: None };
+    let mut a = Args { offices: 9, seconds: 15, senders: 16, postgres: None, large_mb: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().context("missing value")?;
@@ -41,6 +43,7 @@ fn args() -> anyhow::Result<Args> {
             "--seconds" => a.seconds = v.parse()?,
             "--senders" => a.senders = v.parse()?,
             "--postgres" => a.postgres = Some(v),
+            "--large-mb" => a.large_mb = v.parse()?,
             _ => bail!("unknown argument {k}"),
         }
     }
@@ -222,6 +225,10 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    if a.large_mb > 0 {
+        return large_sends(a.large_mb, pid, &sessions, &offices.iter().map(|o| o.number.clone()).collect::<Vec<_>>(), &bundles, &*url)
+            .await;
+    }
     let bundle_bytes: usize = bundles.iter().map(|b| b.2.iter().map(|f| f.1.len()).sum::<usize>()).sum::<usize>() / bundles.len();
     let files_per_bundle = bundles[0].2.len();
     let bundles = Arc::new(bundles);
@@ -340,5 +347,106 @@ async fn main() -> anyhow::Result<()> {
     if sent != acked {
         println!("(the {} files sent but not acknowledged were still in the inboxes when the run stopped)", sent.saturating_sub(acked));
     }
+    Ok(())
+}
+
+/// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kb(pid: u32, key: &str) -> anyhow::Result<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = s.lines().find(|l| l.starts_with(&format!("{key}:"))).context("no such status line")?;
+    Ok(line.split_whitespace().nth(1).context("value")?.parse()?)
+}
+
+/// `--large-mb N`: two sends of N MB each at once (standard CSV files, each ≤ 10 MiB, their
+/// records repeated), while `/healthz` is asked every 20 ms. Prints the hub's resident memory
+/// before and its peak, and the health check's latency meanwhile.
+async fn large_sends(
+    mb: usize,
+    pid: u32,
+    sessions: &[(reqwest::Client, String)],
+    numbers: &[String],
+    bundles: &[Bundle],
+    url: &(dyn Fn(&str) -> String + Send + Sync),
+) -> anyhow::Result<()> {
+    let per_file_max = 10 * 1024 * 1024 - 64 * 1024;
+    let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+    let wanted = mb << 20;
+    let (s, r, _) = &bundles[0];
+    for (_, _, files) in bundles.iter().filter(|b| b.0 == *s && b.1 == *r) {
+        for (name, bytes) in files {
+            let have: usize = parts.iter().map(|p| p.1.len()).sum();
+            if have >= wanted {
+                break;
+            }
+            let size = (wanted - have).min(per_file_max);
+            let mut big = Vec::with_capacity(size + bytes.len());
+            while big.len() + bytes.len() <= size {
+                big.extend_from_slice(bytes);
+            }
+            parts.push((name.clone(), big));
+        }
+    }
+    let total: usize = parts.iter().map(|p| p.1.len()).sum();
+    let (c, t) = &sessions[*s];
+    let rss0 = status_kb(pid, "VmRSS")?;
+    let hwm0 = status_kb(pid, "VmHWM")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let probe = sessions[*r].0.clone();
+    let health_url = url("/healthz");
+    let sampler = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                if probe.get(&health_url).send().await.is_ok() {
+                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            lat
+        })
+    };
+    let send = |parts: Vec<(String, Vec<u8>)>| {
+        let mut form = reqwest::multipart::Form::new().text("to", numbers[*r].clone());
+        for (n, b) in parts {
+            form = form.part("file", reqwest::multipart::Part::bytes(b).file_name(n));
+        }
+        let req = c.post(url(paths::MESSAGES)).bearer_auth(t).timeout(Duration::from_secs(300)).multipart(form);
+        async move {
+            let t0 = Instant::now();
+            let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+            (status, t0.elapsed().as_secs_f64())
+        }
+    };
+    let t0 = Instant::now();
+    let (a, b) = tokio::join!(send(parts.clone()), send(parts));
+    let elapsed = t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = sampler.await?;
+    let hwm1 = status_kb(pid, "VmHWM")?;
+    println!(
+        "two concurrent sends of {:.1} MB each ({} files): answers {} and {} in {:.1} s and {:.1} s ({elapsed:.1} s together)",
+        total as f64 / 1e6,
+        1 + total / per_file_max,
+        a.0,
+        b.0,
+        a.1,
+        b.1
+    );
+    println!(
+        "hub resident memory: {:.0} MB before, peak {:.0} MB during (peak before the sends {:.0} MB): +{:.0} MB",
+        rss0 as f64 / 1024.0,
+        hwm1 as f64 / 1024.0,
+        hwm0 as f64 / 1024.0,
+        (hwm1.saturating_sub(rss0)) as f64 / 1024.0
+    );
+    println!(
+        "/healthz meanwhile ({} probes every 20 ms): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99),
+        lat.iter().copied().fold(0.0_f64, f64::max)
+    );
     Ok(())
 }

@@ -243,7 +243,7 @@ fn may_manage_staff(actor: Actor<'_>, user: &User, second_factor_passed: bool, j
         return Err(ApiError::new(ErrorCode::Forbidden, ja, "only an office administrator may manage staff"));
     }
     if matches!(actor, Actor::Portal(..)) && !second_factor_passed {
-        return Err(crate::service::second_factor::required());
+        return Err(crate::service::second_factor_required());
     }
     Ok(())
 }

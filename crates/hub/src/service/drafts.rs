@@ -1,5 +1,5 @@
 //! 下書き: an office's drafts, shared by its terminals. A draft is checked at the door as its
-//! send will be — the recipient on the system and not the office itself, at least one file,
+//! send will be — the recipient on the system and not the office itself, files or a text,
 //! every file's type, name and routing as the standard requires — so that nothing a draft
 //! accepts is refused at its send for those reasons. Only the completeness of the send units
 //! waits for the send: a draft is where an office puts a unit together from several PCs.
@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use crate::jst::now;
-use crate::service::checks::{Completeness, Upload};
+use crate::service::checks::{Completeness, Upload, require_content};
 use crate::service::mailbox::{check_files, parties, put_blobs};
 use crate::service::sessions::Caller;
 use crate::state::AppState;
@@ -43,6 +43,7 @@ async fn check(st: &AppState, c: &Caller, to: &str, uploads: Vec<Upload>) -> Res
 /// A new draft: checked like a send, then stored.
 pub async fn create(st: &AppState, c: &Caller, to: Option<&str>, note: Option<&str>, uploads: Vec<Upload>) -> Result<DraftRow, ApiError> {
     let to = to.map(str::trim).unwrap_or("").to_owned();
+    require_content(note.unwrap_or(""), uploads.len())?;
     let uploads = check(st, c, &to, uploads).await?;
     let files = put_blobs(st, &uploads).await?;
     let public_id = crate::auth::token()[..32].to_owned();
@@ -93,20 +94,14 @@ pub async fn add_files(st: &AppState, c: &Caller, id: &str, uploads: Vec<Upload>
     load(st, c, id).await
 }
 
-/// One file less; the last one stays (a draft without files could not be sent: delete the
-/// draft instead).
+/// One file less (the last one only when the draft has a text: a draft with neither could not
+/// be sent).
 pub async fn remove_file(st: &AppState, c: &Caller, id: &str, idx: i64) -> Result<DraftRow, ApiError> {
     let d = load(st, c, id).await?;
     if !d.files.iter().any(|f| f.idx == idx) {
         return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
     }
-    if d.files.len() == 1 {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "下書きの最後のファイルは外せません。送らないときは下書きを削除してください",
-            "a draft keeps at least one file",
-        ));
-    }
+    require_content(&d.note, d.files.len() - 1)?;
     let rest: Vec<FileRow> = d.files.iter().filter(|f| f.idx != idx).cloned().collect();
     check(st, c, &d.recipient, uploads_of(st, &rest).await?).await?;
     if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {

@@ -191,6 +191,7 @@ pub async fn deliver(
     idem: Idempotency,
     from_draft: Option<(i64, i64)>,
 ) -> Result<SendResponse, ApiError> {
+    checks::require_content(&note, uploads.len())?;
     let (sender, recipient) = parties(st, c, to.as_deref()).await?;
     match licence::may_exchange(&sender, &recipient, &crate::jst::today_string()) {
         Ok(()) => {}

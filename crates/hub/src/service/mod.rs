@@ -65,3 +65,12 @@ impl<'a> Actor<'a> {
         }
     }
 }
+
+/// The refusal when an action needs the second factor and this session has not passed it.
+pub fn second_factor_required() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        renkei_protocol::ErrorCode::SecondFactorRequired,
+        "この操作には2段階認証が必要です。ポータルの「2段階認証」で設定し、確認コードを入れてからもう一度操作してください",
+        "this action needs the second factor (TOTP)",
+    )
+}

@@ -31,15 +31,6 @@ pub struct Setup {
     pub qr_svg: String,
 }
 
-/// The refusal when an action needs the second factor and this session has not passed it.
-pub fn required() -> ApiError {
-    ApiError::new(
-        ErrorCode::SecondFactorRequired,
-        "この操作には2段階認証が必要です。ポータルの「2段階認証」で設定し、確認コードを入れてからもう一度操作してください",
-        "this action needs the second factor (TOTP)",
-    )
-}
-
 fn totp(secret_b32: &str) -> Result<TOTP, ApiError> {
     let bytes =
         totp_rs::Secret::Encoded(secret_b32.to_owned()).to_bytes().map_err(|e| ApiError::internal(format!("TOTP secret: {e:?}")))?;

@@ -4,8 +4,8 @@
 use crate::auth;
 use crate::error::ApiError;
 use crate::jst::{jst_minutes, now};
+use crate::service::Actor;
 use crate::service::accounts::{self, Door};
-use crate::service::{Actor, second_factor};
 use crate::state::AppState;
 use crate::store::{AuditAction, Store, Terminal, User};
 use renkei_protocol::{EnrolRequest, EnrolResponse, ErrorCode};
@@ -32,7 +32,7 @@ pub async fn issue_code(st: &AppState, actor: Actor<'_>, user: &User, second_fac
         ));
     }
     if matches!(actor, Actor::Portal(..)) && !second_factor_passed {
-        return Err(second_factor::required());
+        return Err(crate::service::second_factor_required());
     }
     new_code(&st.store, &st.config.auth, actor, &user.office).await
 }

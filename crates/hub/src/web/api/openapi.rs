@@ -4,20 +4,7 @@
 
 use renkei_protocol::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// The multipart form of a send or draft (documentation only).
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct SendForm {
-    /// 宛先の事業所番号 (recipient office number).
-    to: String,
-    /// メッセージ (note, up to 2,000 characters).
-    note: Option<String>,
-    /// ファイル（複数可）: standard CSV/JPEG named per the standard, PDF, JPEG, PNG, GIF, text.
-    #[schema(value_type = Vec<String>, format = Binary)]
-    file: Vec<Vec<u8>>,
-}
+use utoipa::{Modify, OpenApi};
 
 #[derive(Debug)]
 struct Security;

@@ -82,7 +82,7 @@ pub(crate) fn idempotency_key(h: &HeaderMap) -> Option<String> {
     h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200)
 }
 
-#[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = crate::web::api::openapi::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send(
     State(st): State<AppState>,
     c: Caller,
@@ -105,4 +105,17 @@ pub(crate) async fn send(
 pub(crate) fn sent(r: SendResponse) -> Response {
     let status = if r.replayed { StatusCode::OK } else { StatusCode::CREATED };
     (status, Json(r)).into_response()
+}
+
+/// The multipart form of a send or draft (documentation only).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SendForm {
+    /// 宛先の事業所番号 (recipient office number).
+    to: String,
+    /// メッセージ (note, up to 2,000 characters).
+    note: Option<String>,
+    /// ファイル（複数可）: standard CSV/JPEG named per the standard, PDF, JPEG, PNG, GIF, text.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
 }
