@@ -290,3 +290,83 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Values that have broken parsers elsewhere: non-ASCII where digits are expected, right-to-left
+/// overrides, NULs, an overlong value, an empty one, full-width digits, percent signs.
+fn awkward() -> Vec<String> {
+    vec![
+        String::new(),
+        "２０２５０６".into(),
+        "ああ\u{202e}1".into(),
+        "%00%ff".into(),
+        "-1".into(),
+        "99999999999999999999999".into(),
+        "x".repeat(500),
+    ]
+}
+
+/// Every query parameter and form field any route reads.
+const FIELDS: [&str; 24] = [
+    "status", "sender", "kind", "month", "since", "until", "cursor", "limit", "q", "pref", "action", "office", "to", "note", "name", "on",
+    "code", "current", "new", "again", "title", "body", "login", "password",
+];
+
+#[tokio::test]
+async fn no_input_reaches_a_panic_on_any_route() {
+    let hub = Hub::start().await;
+    let (t0, admin) = hub.session(0).await;
+    let mut portal = Browser::new(&hub);
+    portal.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
+    let (_, _, page) = portal.get("/portal/home").await;
+    let csrf = csrf_of(&page);
+    hub.running
+        .state
+        .store
+        .add_operator("ops9", "運営", &renkei_hub::auth::hash_password("Operator2026x").unwrap(), 1, Default::default())
+        .await
+        .unwrap();
+    let mut op = Browser::new(&hub);
+    op.post("/operator/login", &[("login", "ops9"), ("password", "Operator2026x")]).await;
+    let (_, _, page) = op.get("/operator/security").await;
+    let op_csrf = csrf_of(&page);
+    op.set_up_second_factor("/operator", &op_csrf).await;
+    let enc = |v: &str| {
+        v.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()
+    };
+    for r in renkei_hub::web::routes() {
+        if r.path == "/portal/logout" || (r.path == paths::SESSIONS && r.method == reqwest::Method::DELETE) {
+            continue; // they end the session the sweep uses; covered by the matrix
+        }
+        for v in awkward() {
+            let path =
+                r.path.replace("{id}", &enc(&v)).replace("{idx}", &enc(&v)).replace("{office}", &enc(&v)).replace("{login}", &enc(&v));
+            let query: Vec<String> = FIELDS.iter().map(|k| format!("{k}={}", enc(&v))).collect();
+            let name = format!("{} {} with {:?}", r.method, r.path, v.chars().take(12).collect::<String>());
+            let status = if api(&r) {
+                let mut req = t0.request(r.method.clone(), hub.url(&format!("{path}?{}", query.join("&")))).bearer_auth(&admin);
+                if r.method != reqwest::Method::GET && r.method != reqwest::Method::DELETE {
+                    req = req.header("content-type", "application/json").body(format!("{{\"to\":{v:?},\"note\":{v:?},\"version\":{v:?}}}"));
+                }
+                if r.path == paths::EVENTS {
+                    req = req.timeout(std::time::Duration::from_millis(500));
+                }
+                match req.send().await {
+                    Ok(resp) => resp.status().as_u16(),
+                    Err(e) if r.path == paths::EVENTS && e.is_timeout() => 200,
+                    Err(e) => panic!("{name}: connection dropped: {e}"),
+                }
+            } else {
+                let (b, c) = if r.path.starts_with("/operator/") { (&op, &op_csrf) } else { (&portal, &csrf) };
+                let url = format!("{path}?csrf={c}&{}", query.join("&"));
+                let form: Vec<(&str, &str)> = FIELDS.iter().map(|k| (*k, v.as_str())).collect();
+                let mut b = b.clone();
+                if r.method == reqwest::Method::GET { b.get(&url).await.0 } else { b.post(&url, &form).await.0 }
+            };
+            assert!(status < 500, "{name}: {status}");
+        }
+    }
+    // Still serving, still the same sessions.
+    assert_eq!(t0.get(hub.url(paths::INBOX)).bearer_auth(&admin).send().await.unwrap().status(), 200);
+    assert_eq!(portal.get("/portal/home").await.0, 200);
+    hub.stop().await;
+}
