@@ -84,6 +84,12 @@ enum OperatorCommand {
         #[arg(long)]
         name: String,
     },
+    /// Takes 2段階認証 off an operator who lost the phone and the recovery codes; the next
+    /// login sets it up anew.
+    ResetSecondFactor {
+        /// Operator login ID.
+        login: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,6 +193,12 @@ enum UserCommand {
         #[arg(long)]
         office: String,
     },
+    /// Takes 2段階認証 off a user who lost the phone and the recovery codes (check who is
+    /// asking first); the next portal login sets it up anew.
+    ResetSecondFactor {
+        /// Login ID.
+        login: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -254,6 +266,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&cfg.database_url()).await?;
             let password = service::offices::add_operator(&store, Actor::Admin, &login, &name).await?;
             println!("operator {login} added; password (shown once): {password}");
+            Ok(())
+        }
+        Command::Operator { command: OperatorCommand::ResetSecondFactor { login } } => {
+            let store = Store::open(&cfg.database_url()).await?;
+            let op = store.operator(Some(&login), None).await?.with_context(|| format!("no operator {login}"))?;
+            service::second_factor::reset(&store, Actor::Admin, renkei_hub::store::Account::Operator(op.id)).await?;
+            println!("2段階認証 of operator {login} removed; the next login sets it up anew");
             Ok(())
         }
         Command::Registry { command: RegistryCommand::Import { file, batch } } => {
@@ -379,6 +398,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let pw = service::offices::add_user(&store, Actor::Admin, &office, &login, role, &name).await?;
                     println!("user {login} added; temporary password (change at first login): {pw}");
+                    Ok(())
+                }
+                UserCommand::ResetSecondFactor { login } => {
+                    let user = store.user_by_login(&login).await?.with_context(|| format!("no user {login}"))?;
+                    service::second_factor::reset(&store, Actor::Admin, renkei_hub::store::Account::User(user.id)).await?;
+                    println!("2段階認証 of {login} removed; the next portal login sets it up anew");
                     Ok(())
                 }
                 UserCommand::EnrolCode { office } => {

@@ -669,3 +669,28 @@ async fn the_second_factor_is_asked_at_every_login_once_per_code_and_recovery_co
     assert_eq!(a.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&token).send().await.unwrap().status(), 200);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_lost_phone_is_reset_on_the_hub_and_set_up_anew() {
+    let hub = Hub::start().await;
+    let store = &hub.running.state.store;
+    store.add_operator("ops2", "運営", &renkei_hub::auth::hash_password("Operator2026x").unwrap(), 1, Default::default()).await.unwrap();
+    let mut op = Browser::new(&hub);
+    op.post("/operator/login", &[("login", "ops2"), ("password", "Operator2026x")]).await;
+    let (_, _, page) = op.get("/operator/security").await;
+    let csrf = csrf_of(&page);
+    op.set_up_second_factor("/operator", &csrf).await;
+    // Phone and recovery codes lost: the operator of the hub resets it (`renkei-hub operator
+    // reset-second-factor ops2`, which calls this), audited; the next login sets it up anew.
+    let id = store.operator(Some("ops2"), None).await.unwrap().unwrap().id;
+    let account = renkei_hub::store::Account::Operator(id);
+    renkei_hub::service::second_factor::reset(store, renkei_hub::service::Actor::Admin, account).await.unwrap();
+    assert!(store.second_factor(account).await.unwrap().secret.is_none());
+    assert_eq!(store.second_factor(account).await.unwrap().recovery_left, 0, "the old recovery codes are gone too");
+    let mut again = Browser::new(&hub);
+    let (_, to, _) = again.post("/operator/login", &[("login", "ops2"), ("password", "Operator2026x")]).await;
+    assert_eq!(to, "/operator/security");
+    let log = store.audit_search(Some("second_factor.off"), None, 10).await.unwrap();
+    assert!(log.iter().any(|a| a.detail.contains("by=admin") && a.detail.contains("reset")), "{log:?}");
+    hub.stop().await;
+}

@@ -138,6 +138,13 @@ pub async fn verify(store: &Store, cfg: &Auth, actor: Actor<'_>, account: Accoun
     }
 }
 
+/// Takes the second factor off an account that lost its phone and its recovery codes (the hub
+/// operator, on the hub's own machine, after checking who is asking): the next login sets it up
+/// anew. Audited.
+pub async fn reset(store: &Store, actor: Actor<'_>, account: Account) -> Result<(), ApiError> {
+    Ok(store.disable_totp(account, crate::jst::now(), actor.audit(AuditAction::SecondFactorOff, None, "reset")).await?)
+}
+
 /// Turns the second factor off (the account's own choice, with a current code).
 pub async fn disable(store: &Store, cfg: &Auth, actor: Actor<'_>, account: Account, code: &str, now: i64) -> Result<(), ApiError> {
     verify(store, cfg, actor, account, code, now).await?;
