@@ -18,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use futures_util::StreamExt as _;
 use renkei_protocol::{DeliveryState, InboxQuery, MessageInfo};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -154,7 +155,7 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn guard(State(ui): State<S>, req: Request, next: Next) -> Response {
+async fn guard(State(ui): State<S>, mut req: Request, next: Next) -> Response {
     let port = ui.port.load(std::sync::atomic::Ordering::Relaxed);
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     if host != format!("127.0.0.1:{port}") && host != format!("localhost:{port}") {
@@ -175,8 +176,21 @@ async fn guard(State(ui): State<S>, req: Request, next: Next) -> Response {
         let origin_ok = h.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("http://{host}"));
         let site_ok = h.get("sec-fetch-site").and_then(|o| o.to_str().ok()).is_none_or(|s| s == "same-origin");
         let header_token = h.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let query_token = req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")).map(str::to_owned));
-        let token_ok = header_token.or(query_token).is_some_and(|t| same(&t, &ui.csrf));
+        let content_type = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        // Scripts (htmx) send the token in a header; forms as their first field, never in the URL.
+        let form_token = if header_token.is_none() {
+            let (parts, body) = req.into_parts();
+            let mut rest = body.into_data_stream();
+            let Ok((token, head)) = renkei_screens::form::read_leading_token(&content_type, &mut rest).await else {
+                return deny(StatusCode::BAD_REQUEST, "送信が途中で切れました。もう一度操作してください / incomplete request");
+            };
+            let body = axum::body::Body::from_stream(futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest));
+            req = Request::from_parts(parts, body);
+            token
+        } else {
+            None
+        };
+        let token_ok = header_token.or(form_token).is_some_and(|t| same(&t, &ui.csrf));
         if !(origin_ok && site_ok && token_ok) {
             return deny(StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF） / CSRF check failed");
         }

@@ -311,20 +311,25 @@ async fn the_ui_refuses_other_hosts_missing_tokens_and_cross_site_posts() {
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     let page = r.text().await.unwrap();
     let csrf = page.split("x-csrf-token\": \"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(!page.contains("csrf="), "no CSRF token in any URL of the page");
     let form = [("login", "KJ137100001701"), ("password", DEMO_PASSWORD)];
-    // A POST without the CSRF token, or from another site, is refused.
+    let with_token = [("csrf", csrf.as_str()), ("login", "KJ137100001701"), ("password", DEMO_PASSWORD)];
+    // A POST without the CSRF token, with it in the URL instead of the form, or from another
+    // site, is refused.
     let r = http.post(format!("{base}/o/1371000017/login")).header("cookie", &cookie).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    let r = http.post(format!("{base}/o/1371000017/login?csrf={csrf}")).header("cookie", &cookie).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a token in the URL is no token");
     let r = http
-        .post(format!("{base}/o/1371000017/login?csrf={csrf}"))
+        .post(format!("{base}/o/1371000017/login"))
         .header("cookie", &cookie)
         .header("origin", "http://evil.example")
-        .form(&form)
+        .form(&with_token)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    let r = http.post(format!("{base}/o/1371000017/login?csrf={csrf}")).header("cookie", &cookie).form(&form).send().await.unwrap();
+    let r = http.post(format!("{base}/o/1371000017/login")).header("cookie", &cookie).form(&with_token).send().await.unwrap();
     assert_eq!(r.status(), 303, "the same request with the token logs in");
     hub.stop().await;
 }

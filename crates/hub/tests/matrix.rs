@@ -202,9 +202,8 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
     let foreign_login = hub.offices[1].staff.clone();
     let go = |b: &Browser, r: &Route, csrf: &str| {
         let path = sample_path(r, &hub.offices[1].number, &foreign_login);
-        let with = if r.method == reqwest::Method::POST { format!("{path}?csrf={csrf}") } else { path };
-        let (method, b) = (r.method.clone(), b.clone());
-        async move { b.request(method, &with).await }
+        let (method, b, csrf) = (r.method.clone(), b.clone(), csrf.to_owned());
+        async move { b.request(method, &path, &csrf).await }
     };
     for r in routes.iter().filter(|r| !api(r)) {
         let name = format!("{} {}", r.method, r.path);
@@ -228,6 +227,11 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
             let who = if console { &op } else { &admin };
             let (s, _, _) = go(who, r, "wrong").await;
             assert_eq!(s, 403, "{name}: without the CSRF token");
+            // The right token in the URL instead of the form is no token: tokens never travel
+            // in URLs (logs, history, Referer).
+            let (token, path) = (if console { &op_csrf } else { &admin_csrf }, sample_path(r, &hub.offices[1].number, &foreign_login));
+            let (s, _, _) = who.clone().post(&format!("{path}?csrf={token}"), &[]).await;
+            assert_eq!(s, 403, "{name}: the token in the URL");
         }
         // Logging out ends the session it is tried with: tried above (nobody, CSRF) only.
         if r.path == "/portal/logout" {
@@ -277,10 +281,9 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
     }
     // The second factor, once entered, opens the pages (codes one step ahead: each is good once).
     let mut p = pending;
-    let (_, to, _) = p.post(&format!("/portal/second-factor?csrf={pending_csrf}"), &[("code", &totp_code(&secret, 1))]).await;
+    let (_, to, _) = p.post("/portal/second-factor", &[("csrf", &*pending_csrf), ("code", &totp_code(&secret, 1))]).await;
     assert_eq!(to, "/portal/home");
-    let (_, to, _) =
-        op_pending.post(&format!("/operator/second-factor?csrf={op_pending_csrf}"), &[("code", &totp_code(&op_secret, 1))]).await;
+    let (_, to, _) = op_pending.post("/operator/second-factor", &[("csrf", &*op_pending_csrf), ("code", &totp_code(&op_secret, 1))]).await;
     assert_eq!(to, "/operator/");
     hub.stop().await;
 }
@@ -357,8 +360,9 @@ async fn no_input_reaches_a_panic_on_any_route() {
                 }
             } else {
                 let (b, c) = if r.path.starts_with("/operator/") { (&op, &op_csrf) } else { (&portal, &csrf) };
-                let url = format!("{path}?csrf={c}&{}", query.join("&"));
-                let form: Vec<(&str, &str)> = FIELDS.iter().map(|k| (*k, v.as_str())).collect();
+                let url = format!("{path}?{}", query.join("&"));
+                let form: Vec<(&str, &str)> =
+                    std::iter::once(("csrf", c.as_str())).chain(FIELDS.iter().map(|k| (*k, v.as_str()))).collect();
                 let mut b = b.clone();
                 if r.method == reqwest::Method::GET { b.get(&url).await.0 } else { b.post(&url, &form).await.0 }
             };

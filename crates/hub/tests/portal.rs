@@ -105,7 +105,10 @@ impl Browser {
         let r = r.send().await.unwrap();
         let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         // Bytes as they came (text() would drop a BOM).
-        (r.status().as_u16(), loc, String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap())
+        let status = r.status().as_u16();
+        let body = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
+        assert!(!body.contains("csrf="), "{path}: a CSRF token in a URL of the page");
+        (status, loc, body)
     }
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
         let mut r = self.http.post(format!("{}{path}", self.base)).form(form);
@@ -119,12 +122,16 @@ impl Browser {
             self.cookie = Some(c.split(';').next().unwrap().to_owned());
         }
         let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        (r.status().as_u16(), loc, r.text().await.unwrap())
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("csrf=") && !loc.contains("csrf="), "{path}: a CSRF token in a URL of the answer");
+        (status, loc, body)
     }
-    /// A GET, or a POST with a form that fills every field the portal's and the console's forms
+    /// A GET, or a POST with a form (the CSRF token first) that fills every field the portal's and the console's forms
     /// read (with values that change nothing for good: a wrong code, a wrong password).
-    pub(crate) async fn request(mut self, method: reqwest::Method, path: &str) -> (u16, String, String) {
+    pub(crate) async fn request(mut self, method: reqwest::Method, path: &str, csrf: &str) -> (u16, String, String) {
         let form = [
+            ("csrf", csrf),
             ("name", "試験"),
             ("on", "0"),
             ("code", "000000"),
@@ -149,11 +156,11 @@ impl Browser {
     /// Sets up the second factor through the pages under `prefix` (`/portal`, `/operator`);
     /// returns the secret and the recovery codes shown once.
     pub(crate) async fn set_up_second_factor(&mut self, prefix: &str, csrf: &str) -> (String, Vec<String>) {
-        let (s, _, page) = self.post(&format!("{prefix}/security/start?csrf={csrf}"), &[]).await;
+        let (s, _, page) = self.post(&format!("{prefix}/security/start"), &[("csrf", csrf)]).await;
         assert_eq!(s, 200, "{page}");
         assert!(page.contains("<svg"), "a QR code drawn on the page");
         let secret = page.split(r#"id="totp-secret">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
-        let (_, _, page) = self.post(&format!("{prefix}/security/confirm?csrf={csrf}"), &[("code", &totp_code(&secret, 0))]).await;
+        let (_, _, page) = self.post(&format!("{prefix}/security/confirm"), &[("csrf", csrf), ("code", &totp_code(&secret, 0))]).await;
         assert!(page.contains("2段階認証を設定しました"), "{page}");
         let codes: Vec<String> = page.split("<li><code>").skip(1).map(|c| c.split('<').next().unwrap().to_owned()).collect();
         assert_eq!(codes.len(), 10, "ten recovery codes");
@@ -162,7 +169,7 @@ impl Browser {
 }
 
 pub(crate) fn csrf_of(page: &str) -> String {
-    page.split("csrf=").nth(1).unwrap().split('"').next().unwrap().to_owned()
+    page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -212,7 +219,7 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     other.post("/portal/login", &[("login", &admin), ("password", "Kari2026pass")]).await;
     assert_eq!(other.get("/portal/password").await.0, 200);
     let (s, to, _) = b
-        .post(&format!("/portal/password?csrf={csrf}"), &[("current", "Kari2026pass"), ("new", "Shin2026pass"), ("again", "Shin2026pass")])
+        .post("/portal/password", &[("csrf", &*csrf), ("current", "Kari2026pass"), ("new", "Shin2026pass"), ("again", "Shin2026pass")])
         .await;
     assert_eq!((s, to.as_str()), (303, "/portal/home"));
     // … is logged out by the change.
@@ -223,11 +230,11 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     // 利用申請: the terms must have been read to the end and agreed to.
     let (_, _, apply) = b.get("/portal/apply").await;
     assert!(apply.contains("第11条") && apply.contains("disabled") && apply.contains("¥21,000"), "terms, a disabled agreement, the fee");
-    let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("agree", "on"), ("read", "0")]).await;
+    let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("agree", "on"), ("read", "0")]).await;
     assert!(page.contains("最後まで読み"), "not read to the end");
-    let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("read", "1")]).await;
+    let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("read", "1")]).await;
     assert!(page.contains("チェックを入れて"), "not agreed");
-    let (_, _, page) = b.post(&format!("/portal/apply?csrf={csrf}"), &[("agree", "on"), ("read", "1")]).await;
+    let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("agree", "on"), ("read", "1")]).await;
     let until = renkei_hub::service::licence::one_year_from(time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date());
     let (y, m, d) = (&until[..4], until[5..7].trim_start_matches('0'), until[8..].trim_start_matches('0'));
     assert!(page.contains("利用申請が完了しました") && page.contains(&format!("{y}年{m}月{d}日 まで（1年間）")), "{page}");
@@ -236,15 +243,15 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     // ライセンス: validity, fee, payment, auto-renew.
     let (_, _, lic) = b.get("/portal/license").await;
     assert!(lic.contains("¥21,000") && lic.contains("未払い") && lic.contains(r#"<dd id="auto">しない</dd>"#), "{lic}");
-    let (_, _, lic) = b.post(&format!("/portal/license/auto-renew?csrf={csrf}"), &[("on", "1")]).await;
+    let (_, _, lic) = b.post("/portal/license/auto-renew", &[("csrf", &*csrf), ("on", "1")]).await;
     assert!(lic.contains(r#"<dd id="auto">する</dd>"#));
     // A foreign page cannot switch it back (Origin).
     let r = b
         .http
-        .post(format!("{}/portal/license/auto-renew?csrf={csrf}", b.base))
+        .post(format!("{}/portal/license/auto-renew", b.base))
         .header("cookie", b.cookie.clone().unwrap())
         .header("origin", "https://evil.example")
-        .form(&[("on", "0")])
+        .form(&[("csrf", &*csrf), ("on", "0")])
         .send()
         .await
         .unwrap();
@@ -255,11 +262,11 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     }
     // 証明書・端末: a password alone never yields a certificate — no enrolment code before the
     // second factor is set up (and passed in this session).
-    let (_, _, page) = b.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
+    let (_, _, page) = b.post("/portal/terminals/code", &[("csrf", &*csrf)]).await;
     assert!(page.contains("2段階認証が必要です") && !page.contains(r#"<b id="code">"#), "{page}");
     b.set_up_second_factor("/portal", &csrf).await;
     // A one-time code for a new PC, the PC enrols with it, shows up, is revoked.
-    let (_, _, page) = b.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
+    let (_, _, page) = b.post("/portal/terminals/code", &[("csrf", &*csrf)]).await;
     assert!(page.contains(&hub.running.state.ca.fingerprint_display()), "the CA fingerprint is on the sheet");
     let code = page.split(r#"<b id="code">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
     let (key, csr) = renkei_hub::ca::terminal_key_and_csr("受付のPC").unwrap();
@@ -287,15 +294,15 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     assert!(list.contains("受付のPC") && list.contains(&enrolled.terminal_id) && list.contains("有効"), "{list}");
     let row = list.split(&enrolled.terminal_id).nth(1).unwrap();
     assert!(!row.split("</tr>").next().unwrap().contains("<td>—</td>"), "last login is shown");
-    let (_, _, page) = b.post(&format!("/portal/terminals/{}/revoke?csrf={csrf}", enrolled.terminal_id), &[]).await;
+    let (_, _, page) = b.post(&format!("/portal/terminals/{}/revoke", enrolled.terminal_id), &[("csrf", &*csrf)]).await;
     assert!(page.contains("失効させました"), "{page}");
     // Another office's terminal cannot be revoked from here.
-    assert_eq!(b.post(&format!("/portal/terminals/Tdemo1/revoke?csrf={csrf}"), &[]).await.0, 404);
+    assert_eq!(b.post("/portal/terminals/Tdemo1/revoke", &[("csrf", &*csrf)]).await.0, 404);
     let fresh = hub.client_with(Some(reqwest::Identity::from_pem(&pem).unwrap()));
     assert!(fresh.get(hub.url(renkei_protocol::paths::INBOX)).send().await.is_err(), "the revoked PC can no longer connect");
 
     // Logging out ends the session.
-    b.post(&format!("/portal/logout?csrf={csrf}"), &[]).await;
+    b.post("/portal/logout", &[("csrf", &*csrf)]).await;
     assert_eq!(b.get("/portal/home").await.1, "/portal/login");
     hub.stop().await;
 }
@@ -349,10 +356,10 @@ async fn the_administrator_adds_and_disables_staff() {
     let (_, _, page) = admin.get("/portal/staff").await;
     let csrf = csrf_of(&page);
     // Staff are managed only after the second factor.
-    let (_, _, page) = admin.post(&format!("/portal/staff?csrf={csrf}"), &[("name", "山田 花子")]).await;
+    let (_, _, page) = admin.post("/portal/staff", &[("csrf", &*csrf), ("name", "山田 花子")]).await;
     assert!(page.contains("2段階認証が必要です") && !page.contains("new-login"), "{page}");
     admin.set_up_second_factor("/portal", &csrf).await;
-    let (_, _, page) = admin.post(&format!("/portal/staff?csrf={csrf}"), &[("name", "山田 花子")]).await;
+    let (_, _, page) = admin.post("/portal/staff", &[("csrf", &*csrf), ("name", "山田 花子")]).await;
     let login = page.split(r#"<b id="new-login">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
     let password = page.split(r#"<b id="new-password">"#).nth(1).unwrap().split('<').next().unwrap().to_owned();
     assert_eq!(login, format!("KJ{}03", hub.offices[0].number), "the next free ID after the demo admin and staff");
@@ -363,11 +370,9 @@ async fn the_administrator_adds_and_disables_staff() {
     assert_eq!(to, "/portal/password");
     let (_, _, page) = staff.get("/portal/password").await;
     let scsrf = csrf_of(&page);
-    staff
-        .post(&format!("/portal/password?csrf={scsrf}"), &[("current", &password), ("new", "Hanako2026x"), ("again", "Hanako2026x")])
-        .await;
+    staff.post("/portal/password", &[("csrf", &*scsrf), ("current", &password), ("new", "Hanako2026x"), ("again", "Hanako2026x")]).await;
     // Staff cannot add staff.
-    assert_eq!(staff.post(&format!("/portal/staff?csrf={scsrf}"), &[("name", "x")]).await.0, 403);
+    assert_eq!(staff.post("/portal/staff", &[("csrf", &*scsrf), ("name", "x")]).await.0, 403);
     // The staff member also uses the office's PC (API session on the demo terminal).
     let pc = hub.terminal(0);
     let r = pc
@@ -380,14 +385,14 @@ async fn the_administrator_adds_and_disables_staff() {
     assert_eq!(pc.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&token).send().await.unwrap().status(), 200);
 
     // Disabled: every session ends, no new login.
-    let (_, _, page) = admin.post(&format!("/portal/staff/{login}/disable?csrf={csrf}"), &[]).await;
+    let (_, _, page) = admin.post(&format!("/portal/staff/{login}/disable"), &[("csrf", &*csrf)]).await;
     assert!(page.contains("利用停止にしました"), "{page}");
     assert_eq!(pc.get(hub.url(renkei_protocol::paths::INBOX)).bearer_auth(&token).send().await.unwrap().status(), 401);
     assert_eq!(staff.get("/portal/home").await.1, "/portal/login");
     let (_, _, page) = staff.post("/portal/login", &[("login", &login), ("password", "Hanako2026x")]).await;
     assert!(page.contains("使えなくなっています"), "{page}");
     // Another office's user cannot be disabled from here.
-    assert_eq!(admin.post(&format!("/portal/staff/{}/disable?csrf={csrf}", hub.offices[1].staff), &[]).await.0, 404);
+    assert_eq!(admin.post(&format!("/portal/staff/{}/disable", hub.offices[1].staff), &[("csrf", &*csrf)]).await.0, 404);
     hub.stop().await;
 }
 
@@ -422,17 +427,19 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     assert_eq!(op2.get("/operator/").await.1, "/operator/second-factor");
     let (_, _, page) = op2.get("/operator/second-factor").await;
     let csrf2 = csrf_of(&page);
-    let (_, to, _) = op2.post(&format!("/operator/second-factor?csrf={csrf2}"), &[("code", &totp_code(&secret, 1))]).await;
+    let (_, to, _) = op2.post("/operator/second-factor", &[("csrf", &*csrf2), ("code", &totp_code(&secret, 1))]).await;
     assert_eq!(to, "/operator/");
 
     // Registry upload: good lines in, bad lines listed with line, item and reason.
     let figures = prefecture_figures();
     let mut csv = registry_csv(&figures, |f| f.offices / 100);
     csv.extend("1371000018,番号違い,43\n9999999999,,43\n".as_bytes());
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(csv).file_name("daicho.csv"));
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file", reqwest::multipart::Part::bytes(csv).file_name("daicho.csv"));
     let r = op
         .http
-        .post(format!("{}/operator/registry?csrf={csrf}", op.base))
+        .post(format!("{}/operator/registry", op.base))
         .header("cookie", op.cookie.clone().unwrap())
         .multipart(form)
         .send()
@@ -455,10 +462,7 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
 
     // A notice shows in the clients' API and on the public portal.
     let (_, _, page) = op
-        .post(
-            &format!("/operator/notices?csrf={csrf}"),
-            &[("title", "年末年始の運用について"), ("body", "12月29日から1月3日はお休みします。")],
-        )
+        .post("/operator/notices", &[("csrf", &*csrf), ("title", "年末年始の運用について"), ("body", "12月29日から1月3日はお休みします。")])
         .await;
     assert!(page.contains("公開しました"));
     let (a, ta) = hub.session(0).await;
@@ -471,7 +475,7 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     // Look up an office, revoke its terminal: the PC is refused at once.
     let (_, _, page) = op.get(&format!("/operator/offices?q={}", hub.offices[0].number)).await;
     assert!(page.contains("さくら居宅介護支援事業所") && page.contains("Tdemo1") && page.contains(&hub.offices[0].admin), "{page}");
-    let (_, _, page) = op.post(&format!("/operator/terminals/Tdemo1/revoke?csrf={csrf}&q={}", hub.offices[0].number), &[]).await;
+    let (_, _, page) = op.post(&format!("/operator/terminals/Tdemo1/revoke?q={}", hub.offices[0].number), &[("csrf", &*csrf)]).await;
     assert!(page.contains("失効させました"));
     assert!(hub.terminal(0).get(hub.url(renkei_protocol::paths::INBOX)).send().await.is_err(), "revoked at the handshake");
     // A license granted at ¥21,000 is unpaid until the operator records the payment.
@@ -479,7 +483,7 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     store.grant_license(number, "2099-12-31", 21000, 1, None, Default::default()).await.unwrap();
     let (_, _, page) = op.get(&format!("/operator/offices?q={number}")).await;
     assert!(page.contains("21000 円 未払い") && page.contains("mark-paid"), "{page}");
-    let (_, _, page) = op.post(&format!("/operator/offices/{number}/paid?csrf={csrf}"), &[]).await;
+    let (_, _, page) = op.post(&format!("/operator/offices/{number}/paid"), &[("csrf", &*csrf)]).await;
     assert!(page.contains("入金を記録しました") && page.contains("支払済"), "{page}");
     // Without the CSRF token nothing changes.
     assert_eq!(op.post("/operator/terminals/Tdemo2/revoke", &[]).await.0, 403);
@@ -605,7 +609,7 @@ async fn passwords_expire_with_a_warning_first() {
     // Nor a portal change before the password is changed (a POST, not only a page view).
     let (_, _, page) = old.get("/portal/password").await;
     let csrf = csrf_of(&page);
-    let (s, to, _) = old.post(&format!("/portal/terminals/code?csrf={csrf}"), &[]).await;
+    let (s, to, _) = old.post("/portal/terminals/code", &[("csrf", &*csrf)]).await;
     assert_eq!((s, to.as_str()), (303, "/portal/password"), "no enrolment code with an expired password");
     hub.stop().await;
 }
@@ -620,8 +624,8 @@ async fn the_second_factor_is_asked_at_every_login_once_per_code_and_recovery_co
     assert!(page.contains("まだ設定されていません"), "{page}");
     let csrf = csrf_of(&page);
     // A wrong code does not turn it on.
-    b.post(&format!("/portal/security/start?csrf={csrf}"), &[]).await;
-    let (_, _, page) = b.post(&format!("/portal/security/confirm?csrf={csrf}"), &[("code", "000000")]).await;
+    b.post("/portal/security/start", &[("csrf", &*csrf)]).await;
+    let (_, _, page) = b.post("/portal/security/confirm", &[("csrf", &*csrf), ("code", "000000")]).await;
     assert!(page.contains("確認コードが違います") && page.contains("<svg"), "shown again: {page}");
     let (secret, recovery) = b.set_up_second_factor("/portal", &csrf).await;
     let audit = hub.running.state.store.audit_log(20).await.unwrap();
@@ -636,11 +640,11 @@ async fn the_second_factor_is_asked_at_every_login_once_per_code_and_recovery_co
     }
     let (_, _, page) = c.get("/portal/second-factor").await;
     let ccsrf = csrf_of(&page);
-    assert_eq!(c.post(&format!("/portal/terminals/code?csrf={ccsrf}"), &[]).await.1, "/portal/second-factor", "no change either");
-    let (_, _, page) = c.post(&format!("/portal/second-factor?csrf={ccsrf}"), &[("code", "123456")]).await;
+    assert_eq!(c.post("/portal/terminals/code", &[("csrf", &*ccsrf)]).await.1, "/portal/second-factor", "no change either");
+    let (_, _, page) = c.post("/portal/second-factor", &[("csrf", &*ccsrf), ("code", "123456")]).await;
     assert!(page.contains("確認コードが違います"), "{page}");
     let code = totp_code(&secret, 1);
-    let (_, to, _) = c.post(&format!("/portal/second-factor?csrf={ccsrf}"), &[("code", &code)]).await;
+    let (_, to, _) = c.post("/portal/second-factor", &[("csrf", &*ccsrf), ("code", &code)]).await;
     assert_eq!(to, "/portal/home");
     assert_eq!(c.get("/portal/home").await.0, 200);
     // The same code a second time (seen over a shoulder) is refused.
@@ -648,21 +652,21 @@ async fn the_second_factor_is_asked_at_every_login_once_per_code_and_recovery_co
     d.post("/portal/login", &[("login", &admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
     let (_, _, page) = d.get("/portal/second-factor").await;
     let dcsrf = csrf_of(&page);
-    let (_, _, page) = d.post(&format!("/portal/second-factor?csrf={dcsrf}"), &[("code", &code)]).await;
+    let (_, _, page) = d.post("/portal/second-factor", &[("csrf", &*dcsrf), ("code", &code)]).await;
     assert!(page.contains("確認コードが違います"), "a code is good once: {page}");
     // A recovery code works once (typed in capitals, without the hyphen).
     let typed = recovery[0].replace('-', "").to_uppercase();
-    let (_, to, _) = d.post(&format!("/portal/second-factor?csrf={dcsrf}"), &[("code", &typed)]).await;
+    let (_, to, _) = d.post("/portal/second-factor", &[("csrf", &*dcsrf), ("code", &typed)]).await;
     assert_eq!(to, "/portal/home");
     let mut e = Browser::new(&hub);
     e.post("/portal/login", &[("login", &admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
     let (_, _, page) = e.get("/portal/second-factor").await;
     let ecsrf = csrf_of(&page);
-    let (_, _, page) = e.post(&format!("/portal/second-factor?csrf={ecsrf}"), &[("code", &recovery[0])]).await;
+    let (_, _, page) = e.post("/portal/second-factor", &[("csrf", &*ecsrf), ("code", &recovery[0])]).await;
     assert!(page.contains("確認コードが違います"), "a recovery code is good once: {page}");
     // Wrong codes count on the lockout like wrong passwords (3 in the demo configuration).
-    e.post(&format!("/portal/second-factor?csrf={ecsrf}"), &[("code", "111111")]).await;
-    let (_, _, page) = e.post(&format!("/portal/second-factor?csrf={ecsrf}"), &[("code", &totp_code(&secret, 0))]).await;
+    e.post("/portal/second-factor", &[("csrf", &*ecsrf), ("code", "111111")]).await;
+    let (_, _, page) = e.post("/portal/second-factor", &[("csrf", &*ecsrf), ("code", &totp_code(&secret, 0))]).await;
     assert!(!page.is_empty() && e.get("/portal/home").await.1 == "/portal/second-factor", "locked: even a right code is refused now");
     // The enrolled terminals are not locked out by it.
     let (a, token) = hub.session(0).await;

@@ -349,8 +349,8 @@ async fn a_password_change_ends_every_other_session_of_the_user() {
     assert_eq!(to, "/portal/home");
     let (_, _, page) = b.get("/portal/password").await;
     let csrf = crate::portal::csrf_of(&page);
-    let form = [("current", "Atarashii2026"), ("new", "Mouikkai2026"), ("again", "Mouikkai2026")];
-    let (s, to, _) = b.post(&format!("/portal/password?csrf={csrf}"), &form).await;
+    let form = [("csrf", &*csrf), ("current", "Atarashii2026"), ("new", "Mouikkai2026"), ("again", "Mouikkai2026")];
+    let (s, to, _) = b.post("/portal/password", &form).await;
     assert_eq!((s, to.as_str()), (303, "/portal/home"));
     let api = pc1.get(hub.url(paths::INBOX)).bearer_auth(&t1).send().await.unwrap();
     assert_eq!(error(api).await.code, ErrorCode::SessionRequired, "the portal change ended the API session");

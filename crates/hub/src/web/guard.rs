@@ -1,10 +1,13 @@
 //! Guards shared by the portal and the operator console: cookies, same-origin and CSRF checks.
 
 use crate::auth;
-use axum::extract::FromRequestParts;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 
 /// The value of cookie `name`.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
@@ -19,15 +22,35 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// A state-changing request must carry the session's CSRF token (`?csrf=`) and, when the browser
-/// says where it comes from, come from this site (HTTP/2 carries the host in the URI's
-/// authority, HTTP/1.1 in the Host header). Reads (GET, HEAD) pass.
+/// The CSRF token a form carried as its first field, found by [`form_token`].
+#[derive(Debug, Clone)]
+pub struct FormToken(pub String);
+
+/// Before a browser session's change: reads the start of the body for the form's CSRF token
+/// ([`renkei_screens::form`]) and hands the whole body on, untouched and unbuffered.
+pub async fn form_token(req: Request, next: Next) -> Response {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (mut parts, body) = req.into_parts();
+    let mut rest = body.into_data_stream();
+    let Ok((token, head)) = renkei_screens::form::read_leading_token(&content_type, &mut rest).await else {
+        return (StatusCode::BAD_REQUEST, "送信が途中で切れました。もう一度操作してください").into_response();
+    };
+    if let Some(t) = token {
+        parts.extensions.insert(FormToken(t));
+    }
+    let body = Body::from_stream(futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// A state-changing request must carry the session's CSRF token (the first field of its form,
+/// never in the URL) and, when the browser says where it comes from, come from this site.
+/// Reads (GET, HEAD) pass.
 pub fn change_allowed(parts: &Parts, csrf: &str) -> bool {
     if matches!(parts.method, Method::GET | Method::HEAD) {
         return true;
     }
-    let given = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("csrf=")));
-    given.is_some_and(|g| auth::constant_time_eq(g.as_bytes(), csrf.as_bytes())) && same_origin(parts)
+    let given = parts.extensions.get::<FormToken>();
+    given.is_some_and(|g| auth::constant_time_eq(g.0.as_bytes(), csrf.as_bytes())) && same_origin(parts)
 }
 
 /// When the browser says where a request comes from (`Origin`), it must be this site (HTTP/2

@@ -53,6 +53,24 @@ pub enum Access {
     OperatorPending,
 }
 
+impl Access {
+    /// A browser session (portal or console): its changes carry the session's CSRF token as the
+    /// first field of their form ([`guard::form_token`]).
+    #[must_use]
+    pub fn browser_session(self) -> bool {
+        matches!(
+            self,
+            Access::Portal
+                | Access::PortalAdmin
+                | Access::PortalAdminSecondFactor
+                | Access::PortalAnyPassword
+                | Access::PortalPending
+                | Access::Operator
+                | Access::OperatorPending
+        )
+    }
+}
+
 /// One route: method, path (as the router knows it) and who may call it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -157,6 +175,11 @@ pub fn routes() -> Vec<Route> {
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for (route, handler) in table() {
+        let handler = if route.access.browser_session() && route.method == Method::POST {
+            handler.layer(axum::middleware::from_fn(guard::form_token))
+        } else {
+            handler
+        };
         router = router.route(route.path, handler);
     }
     router
