@@ -56,6 +56,14 @@ async fn every_refusal_at_the_door_stores_nothing() {
     // Neither a file nor a text: nothing to send.
     let empty = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(form(&b, " ", &[])).send().await.unwrap();
     assert_eq!(error(empty).await.code, ErrorCode::Empty);
+    // A note over 2,000 characters is refused, never cut short; so is a file without a name.
+    let long = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(form(&b, &"あ".repeat(2001), &[])).send().await.unwrap();
+    let e = error(long).await;
+    assert!(e.code == ErrorCode::BadRequest && e.message.contains("2,000文字まで") && e.message.contains("2001文字"), "{e:?}");
+    let nameless =
+        reqwest::multipart::Form::new().text("to", b.clone()).part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4".to_vec()));
+    let e = error(a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(nameless).send().await.unwrap()).await;
+    assert_eq!(e.code, ErrorCode::FileNameInvalid, "{e:?}");
     // The bad name says which token of which file.
     let e = error(send(&hub, &a, &ta, &b, &rename(&unit, "_202506_", "_202513_"), None).await).await;
     assert!(

@@ -490,8 +490,9 @@ pub struct MessagePage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct InboxQuery {
-    /// `not_fetched` or `fetched`.
+    /// `not_fetched` or `fetched` (`all` or empty: both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^(|all|not_fetched|fetched)$"))]
     pub status: Option<String>,
     /// Sending office.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -499,19 +500,23 @@ pub struct InboxQuery {
     /// File kind prefix (UPPLAN, …): messages with at least one such file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// Service month YYYYMM: messages with at least one file of that month.
+    /// Service month YYYYMM: messages with at least one file of that month (empty: any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^((19|20)[0-9]{2}(0[1-9]|1[0-2]))?$"))]
     pub month: Option<String>,
     /// Sent on or after (YYYY-MM-DD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(format = Date))]
     pub since: Option<String>,
-    /// Sent before (YYYY-MM-DD).
+    /// Sent on or before (YYYY-MM-DD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(format = Date))]
     pub until: Option<String>,
-    /// Page cursor.
+    /// Page cursor (`next_cursor` of the previous page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^[0-9]{0,18}$"))]
     pub cursor: Option<String>,
-    /// Page size (1–200, default 50).
+    /// Page size (1–200, default 50; outside that range, the nearest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
@@ -536,17 +541,36 @@ pub struct DraftInfo {
     pub updated_by: String,
 }
 
+/// A whole number, also when written as a float without a fraction (`3.0`).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i64),
+        Float(f64),
+    }
+    match Number::deserialize(d)? {
+        Number::Int(i) => Ok(i),
+        #[allow(clippy::cast_possible_truncation)]
+        Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        Number::Float(_) => Err(serde::de::Error::custom("version: a whole number")),
+    }
+}
+
 /// `PATCH /v1/drafts/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DraftUpdate {
-    /// The version read; a stale version is refused with [`ErrorCode::Conflict`].
+    /// The version read; a stale version is refused with [`ErrorCode::Conflict`]. A whole number
+    /// written as a float (`3.0`, as some JSON writers do) is taken as that number.
+    #[serde(deserialize_with = "whole_number")]
     pub version: i64,
     /// New recipient.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// New note.
+    /// New note (at most 2,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub note: Option<String>,
 }
 
@@ -566,6 +590,15 @@ pub struct SendResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draft_version_may_be_written_as_a_whole_float() {
+        let u: DraftUpdate = serde_json::from_str(r#"{"version": 3.0, "note": null}"#).unwrap();
+        assert_eq!(u.version, 3);
+        assert_eq!(serde_json::from_str::<DraftUpdate>(r#"{"version": -2}"#).unwrap().version, -2);
+        assert!(serde_json::from_str::<DraftUpdate>(r#"{"version": 3.5}"#).is_err());
+        assert!(serde_json::from_str::<DraftUpdate>(r#"{"version": "3"}"#).is_err());
+    }
 
     #[test]
     fn error_codes_are_snake_case_on_the_wire() {

@@ -128,12 +128,29 @@ pub enum Completeness {
 /// A message carries files, or at least a text (a contact such as 今月利用なし): one rule for
 /// sends and drafts.
 pub fn require_content(note: &str, files: usize) -> Result<(), ApiError> {
+    note_length(note)?;
     if files == 0 && note.trim().is_empty() {
         return Err(refuse(
             ErrorCode::Empty,
             "送るファイルもメッセージもありません。ファイルを選ぶか、メッセージを書いてください",
             "a message needs a file or a text",
             vec![],
+        ));
+    }
+    Ok(())
+}
+
+/// The longest note (メッセージ), in characters.
+pub const NOTE_MAX_CHARS: usize = 2000;
+
+/// A note is at most [`NOTE_MAX_CHARS`] characters: refused, never cut short.
+pub fn note_length(note: &str) -> Result<(), ApiError> {
+    let chars = note.chars().count();
+    if chars > NOTE_MAX_CHARS {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("メッセージは2,000文字までです（{chars}文字あります）。短くするか、ファイルにして添付してください"),
+            format!("note too long: {chars} characters, at most {NOTE_MAX_CHARS}"),
         ));
     }
     Ok(())

@@ -74,8 +74,10 @@ pub async fn update(st: &AppState, c: &Caller, id: &str, version: i64, to: Optio
     if let Some(t) = to.filter(|t| *t != d.recipient) {
         check(st, c, t, uploads_of(st, &d.files).await?).await?;
     }
-    let note: Option<String> = note.map(|n| n.chars().take(2000).collect());
-    if !st.store.update_draft(d.id, version, to, note.as_deref(), c.user.id, now()).await? {
+    if let Some(n) = note {
+        super::checks::note_length(n)?;
+    }
+    if !st.store.update_draft(d.id, version, to, note, c.user.id, now()).await? {
         return Err(changed_meanwhile(&load(st, c, id).await?.updated_by));
     }
     load(st, c, id).await

@@ -40,7 +40,7 @@ fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
     }
 }
 
-#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn create_draft(
     State(st): State<AppState>,
     c: Caller,
@@ -61,7 +61,7 @@ pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, ApiPath(id)
     Ok(Json(draft_info(&drafts::load(&st, &c, &id).await?)))
 }
 
-#[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+#[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn update_draft(
     State(st): State<AppState>,
     c: Caller,
@@ -71,7 +71,7 @@ pub(crate) async fn update_draft(
     Ok(Json(draft_info(&drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref()).await?)))
 }
 
-#[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn add_draft_files(
     State(st): State<AppState>,
     c: Caller,

@@ -27,7 +27,7 @@ fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {
         Some("fetched") => Some(true),
         Some(_) => return Err(bad("status")),
     };
-    if let Some(m) = &q.month
+    if let Some(m) = q.month.as_deref().filter(|m| !m.is_empty())
         && renkei_spec::calendar::YearMonth::parse(m).is_none()
     {
         return Err(bad("month"));

@@ -53,7 +53,83 @@ struct ApiDoc;
 
 /// The document as pretty JSON.
 pub fn json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    complete(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// What holds for every operation and is therefore said once here rather than on each handler:
+/// a malformed request (a path or query value of the wrong type, a body that is not JSON or not
+/// multipart) is a 400 `ErrorBody`; the login routes answer 429 when one address tries too
+/// often; the CA certificate is public. And the links between operations (a created draft or
+/// message is read, changed and sent by its `id`), which tools such as Schemathesis follow.
+fn complete(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let error =
+        |what: &str| json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}});
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(ops) = item.as_object_mut() else { continue };
+        for (method, op) in ops.iter_mut() {
+            let takes_input =
+                op.get("parameters").is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty())) || op.get("requestBody").is_some();
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else { continue };
+            if takes_input && !responses.contains_key("400") {
+                responses.insert("400".into(), error("要求の形が正しくありません（項目の型・JSON・multipart） / malformed request"));
+            }
+            if method == "post" && crate::ratelimit::LOGIN_PATHS.contains(&path.as_str()) {
+                responses.insert(
+                    "429".into(),
+                    error("ログインの試行が多すぎます（Retry-After 秒後に再試行） / too many login attempts, retry after Retry-After"),
+                );
+            }
+            let link = |op: &str| json!({"operationId": op, "parameters": {"id": "$response.body#/id"}});
+            let message_link = |op: &str| json!({"operationId": op, "parameters": {"id": "$response.body#/message/id"}});
+            let links = match (method.as_str(), path.as_str()) {
+                ("post", "/v1/drafts") => Some((
+                    "201",
+                    json!({
+                        "GetDraft": link("get_draft"), "UpdateDraft": link("update_draft"), "AddDraftFiles": link("add_draft_files"),
+                        "RemoveDraftFile": link("remove_draft_file"), "SendDraft": link("send_draft"), "DeleteDraft": link("delete_draft"),
+                    }),
+                )),
+                ("post", "/v1/messages") => Some((
+                    "201",
+                    json!({
+                        "GetMessage": message_link("message"), "Download": message_link("download"),
+                    }),
+                )),
+                _ => None,
+            };
+            if let Some((status, links)) = links
+                && let Some(r) = responses.get_mut(status).and_then(|r| r.as_object_mut())
+            {
+                r.insert("links".into(), links);
+            }
+        }
+        if path == paths::CA
+            && let Some(op) = ops.get_mut("get").and_then(|o| o.as_object_mut())
+        {
+            op.insert("security".into(), json!([]));
+        }
+    }
+    // Date filters: a date, or empty (no filter), as an HTML form sends it.
+    for path in ["/v1/inbox", "/v1/sent"] {
+        let Some(params) = doc.pointer_mut(&format!("/paths/{}/get/parameters", path.replace('/', "~1"))).and_then(|p| p.as_array_mut())
+        else {
+            continue;
+        };
+        for p in params.iter_mut().filter(|p| p["name"] == "since" || p["name"] == "until") {
+            p["schema"] = json!({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]});
+        }
+        // Any unsigned 32-bit page size is taken (outside 1–200, the nearest).
+        for p in params.iter_mut().filter(|p| p["name"] == "limit") {
+            p["schema"] = json!({"type": "integer", "minimum": 0, "maximum": u32::MAX});
+        }
+    }
+    if let Some(form) = doc.pointer_mut("/components/schemas/SendForm").and_then(|f| f.as_object_mut()) {
+        form.insert("additionalProperties".into(), json!(false));
+    }
 }
 
 #[cfg(test)]

@@ -38,11 +38,11 @@ pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         match field.name() {
             Some("to") => out.to = Some(field.text().await.map_err(bad)?.trim().to_owned()),
-            Some("note") => out.note = Some(field.text().await.map_err(bad)?.chars().take(2000).collect()),
+            Some("note") => out.note = Some(field.text().await.map_err(bad)?),
             Some("file") => {
                 let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
                 if name.is_empty() {
-                    return Err(ApiError::new(ErrorCode::BadRequest, "ファイル名のないファイルがあります", "file without a name"));
+                    return Err(ApiError::new(ErrorCode::FileNameInvalid, "ファイル名のないファイルがあります", "file without a name"));
                 }
                 // One rule for names, here and in the client (renkei_protocol::names).
                 if let Some(why) = names::name_problem(&name) {
@@ -111,11 +111,14 @@ pub(crate) fn sent(r: SendResponse) -> Response {
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct SendForm {
-    /// 宛先の事業所番号 (recipient office number).
+    /// 宛先の事業所番号 (recipient office number: 10 digits, the last a check digit).
+    #[schema(pattern = "^[0-9]{10}$")]
     to: String,
     /// メッセージ (note, up to 2,000 characters).
+    #[schema(max_length = 2000)]
     note: Option<String>,
     /// ファイル（複数可）: standard CSV/JPEG named per the standard, PDF, JPEG, PNG, GIF, text.
-    #[schema(value_type = Vec<String>, format = Binary)]
-    file: Vec<Vec<u8>>,
+    /// None at all for a contact without files (a note such as 「今月利用なし」).
+    #[schema(value_type = Option<Vec<String>>, format = Binary)]
+    file: Option<Vec<Vec<u8>>>,
 }
