@@ -1,0 +1,121 @@
+//! 一括送信: a folder's files grouped by destination, sent with progress.
+
+use super::*;
+
+pub(super) struct GroupView {
+    pub(super) to: String,
+    pub(super) to_name: String,
+    pub(super) sendable: usize,
+    pub(super) held: usize,
+    pub(super) units: String,
+    pub(super) files: Vec<VerdictView>,
+}
+
+#[derive(Template)]
+#[template(path = "bulk.html")]
+pub(super) struct BulkT {
+    pub(super) l: Layout,
+    pub(super) folder: String,
+    pub(super) groups: Vec<GroupView>,
+    pub(super) others: Vec<VerdictView>,
+    pub(super) unreadable: Vec<String>,
+    pub(super) sendable: usize,
+    pub(super) error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct FolderQ {
+    #[serde(default)]
+    pub(super) folder: String,
+}
+
+pub(super) async fn bulk_page(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<FolderQ>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let prof = o.profile.read().await.clone();
+    let folder = if q.folder.trim().is_empty() {
+        prof.settings.export_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+    } else {
+        q.folder.trim().to_owned()
+    };
+    let l = layout(&ui, &o, "一括送信", "bulk").await;
+    let mut t = BulkT { l, folder: folder.clone(), groups: vec![], others: vec![], unreadable: vec![], sendable: 0, error: None };
+    if folder.is_empty() {
+        t.error = Some("送信するファイルのあるフォルダーを入れてください".into());
+        return Ok(page(t));
+    }
+    let dir = std::path::PathBuf::from(&folder);
+    if !dir.is_dir() {
+        t.error = Some(format!("フォルダー「{folder}」が見つかりません"));
+        return Ok(page(t));
+    }
+    let (cands, unreadable) = outgoing::collect(std::slice::from_ref(&dir));
+    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable);
+    for g in &plan.groups {
+        let mut files: Vec<VerdictView> = g.files.iter().map(|&i| VerdictView::from(&plan.verdicts[i])).collect();
+        files.extend(g.held.iter().map(|&i| VerdictView::from(&plan.verdicts[i])));
+        t.sendable += g.files.len();
+        t.groups.push(GroupView {
+            to_name: partner_name(&ui, &o, &g.to).await,
+            to: g.to.clone(),
+            sendable: g.files.len(),
+            held: g.held.len(),
+            units: g.units.join("、"),
+            files,
+        });
+    }
+    t.others = plan.unassigned.iter().map(|&i| VerdictView::from(&plan.verdicts[i])).collect();
+    t.unreadable = plan.unreadable.iter().map(|u| format!("{}: {}", u.source, u.reason)).collect();
+    Ok(page(t))
+}
+
+#[derive(Template)]
+#[template(path = "progress.html")]
+pub(super) struct ProgressT {
+    pub(super) profile: String,
+    pub(super) p: BulkProgress,
+}
+
+pub(super) async fn bulk_send(State(ui): State<S>, Path(p): Path<String>, Form(q): Form<FolderQ>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let prof = o.profile.read().await.clone();
+    let dir = std::path::PathBuf::from(q.folder.trim());
+    let (cands, unreadable) = outgoing::collect(std::slice::from_ref(&dir));
+    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable);
+    let groups: Vec<_> = plan.groups.iter().filter(|g| !g.files.is_empty()).cloned().collect();
+    *o.bulk.lock().await = BulkProgress { total: groups.len(), ..BulkProgress::default() };
+    let is_export = prof.settings.export_dir.as_ref().is_some_and(|e| e == &dir);
+    let o2 = o.clone();
+    tokio::spawn(async move {
+        let hub = o2.client().await;
+        for g in groups {
+            let r = outgoing::send_one(&hub, &o2.state, &prof.settings.office, &g.to, "", outgoing::group_files(&plan, &g), false).await;
+            let (text, ok) = match r {
+                Ok(Outcome::Sent { .. }) => (format!("{} ファイルを送信しました", g.files.len()), true),
+                Ok(Outcome::AlreadySent { .. }) => ("送信済みです（二重には送りません）".to_owned(), true),
+                Ok(Outcome::Failed { reason, .. }) => (reason, false),
+                Err(e) => (format!("送信記録を保存できません: {e}"), false),
+            };
+            if ok && is_export {
+                let date = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+                let to = dir.join(crate::watch::SENT_DIR).join(format!("{}{:02}{:02}", date.year(), u8::from(date.month()), date.day()));
+                let mut paths: Vec<_> = g.files.iter().filter_map(|&i| plan.files[i].path.clone()).collect();
+                paths.dedup();
+                for path in paths {
+                    let _ = crate::watch::move_into(&path, &to);
+                }
+            }
+            let mut b = o2.bulk.lock().await;
+            b.done += 1;
+            b.lines.push((g.to.clone(), text, ok));
+        }
+        o2.bulk.lock().await.finished = true;
+    });
+    let p2 = o.bulk.lock().await.clone();
+    Ok(page(ProgressT { profile: p, p: p2 }))
+}
+
+pub(super) async fn bulk_progress(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let b = o.bulk.lock().await.clone();
+    Ok(page(ProgressT { profile: p, p: b }))
+}

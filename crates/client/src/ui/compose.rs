@@ -1,0 +1,254 @@
+//! 新規作成: the form, its live check, the send, the recipient lookup.
+
+use super::*;
+
+pub(super) const PURPOSES: [(&str, &str); 4] = [
+    ("free", "通常の送信・自由記入"),
+    ("no_use", "今月利用なし"),
+    ("over_limit", "区分支給限度額超過の連絡"),
+    ("plan_change", "計画変更の連絡"),
+];
+
+#[derive(Template)]
+#[template(path = "compose.html")]
+pub(super) struct ComposeT {
+    pub(super) l: Layout,
+    pub(super) to: String,
+    pub(super) purpose: String,
+    pub(super) purposes: Vec<(String, String)>,
+    pub(super) month: String,
+    pub(super) subject: String,
+    pub(super) note: String,
+    pub(super) error: Option<String>,
+    pub(super) flash: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct ComposeForm {
+    pub(super) to: String,
+    pub(super) purpose: String,
+    pub(super) month: String,
+    pub(super) subject: String,
+    pub(super) note: String,
+    pub(super) action: String,
+    pub(super) files: Vec<Candidate>,
+}
+
+pub(super) async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, String> {
+    let mut f = ComposeForm::default();
+    while let Some(field) = mp.next_field().await.map_err(|e| format!("送信内容を読めません: {e}"))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let fname = field.file_name().unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+            let bytes = field.bytes().await.map_err(|e| format!("ファイルを読めません: {e}"))?;
+            if fname.is_empty() && bytes.is_empty() {
+                continue;
+            }
+            if crate::archive::is_zip(&bytes) && fname.to_ascii_lowercase().ends_with(".zip") {
+                let entries = crate::archive::extract(&bytes, crate::archive::Limits::default()).map_err(|e| format!("{fname}: {e}"))?;
+                f.files.extend(entries.into_iter().map(|(n, b)| Candidate {
+                    source: format!("{fname}!{n}"),
+                    name: n,
+                    bytes: b,
+                    path: None,
+                }));
+            } else {
+                f.files.push(Candidate { source: fname.clone(), name: fname, bytes: bytes.to_vec(), path: None });
+            }
+            continue;
+        }
+        let v = field.text().await.map_err(|e| format!("送信内容を読めません: {e}"))?;
+        match name.as_str() {
+            "to" => f.to = v.trim().to_owned(),
+            "purpose" => f.purpose = v,
+            "month" => f.month = v.trim().to_owned(),
+            "subject" => f.subject = v.trim().to_owned(),
+            "note" => f.note = v,
+            "action" => f.action = v,
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// The message text for a structured purpose: a fixed first line, so the partner (and any care
+/// software reading notes) sees what it is about, then the clerk's own words.
+pub fn structured_note(purpose: &str, month: &str, subject: &str, note: &str) -> Result<String, String> {
+    let label = PURPOSES.iter().find(|(v, _)| *v == purpose).map(|(_, l)| *l);
+    let Some(label) = label.filter(|_| purpose != "free") else { return Ok(note.to_owned()) };
+    let ym = if month.is_empty() {
+        String::new()
+    } else {
+        let ok = month.len() == 6 && month.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&month[4..].parse::<u8>().unwrap_or(0));
+        if !ok {
+            return Err(format!("対象年月「{month}」は西暦の年と月の6桁（例: 202506）で入れてください"));
+        }
+        format!(" {}年{}月分", &month[..4], month[4..].trim_start_matches('0'))
+    };
+    if matches!(purpose, "no_use" | "over_limit") && ym.is_empty() {
+        return Err(format!("「{label}」には対象年月を入れてください"));
+    }
+    let mut s = format!("【{label}】{ym}");
+    if !subject.is_empty() {
+        s.push_str(&format!(" 利用者: {subject}"));
+    }
+    if !note.trim().is_empty() {
+        s.push('\n');
+        s.push_str(note.trim());
+    }
+    Ok(s)
+}
+
+pub(super) async fn compose_page(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    Ok(page(ComposeT {
+        l: layout(&ui, &o, "新規作成", "compose").await,
+        to: String::new(),
+        purpose: "free".into(),
+        purposes: PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
+        month: String::new(),
+        subject: String::new(),
+        note: String::new(),
+        error: None,
+        flash: None,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "verdicts.html")]
+pub(super) struct VerdictsT {
+    pub(super) files: Vec<VerdictView>,
+}
+
+/// One file's verdict for the screens.
+#[derive(Debug, Clone)]
+pub struct VerdictView {
+    pub(super) name: String,
+    pub(super) ok: bool,
+    pub(super) to: String,
+    pub(super) errors: Vec<String>,
+    pub(super) warnings: Vec<String>,
+}
+
+impl From<&FileVerdict> for VerdictView {
+    fn from(v: &FileVerdict) -> VerdictView {
+        VerdictView {
+            name: v.name.clone(),
+            ok: v.ok(),
+            to: v.to.clone().unwrap_or_default(),
+            errors: v.errors.clone(),
+            warnings: v.warnings.clone(),
+        }
+    }
+}
+
+pub(super) async fn compose_check(State(ui): State<S>, Path(p): Path<String>, mp: Multipart) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let office = o.profile.read().await.settings.office.clone();
+    let f = match read_compose(mp).await {
+        Ok(f) => f,
+        Err(e) => return Ok(Html(format!("<p class=\"error\">{}</p>", askama_escape(&e))).into_response()),
+    };
+    let to = (!f.to.is_empty()).then_some(f.to.as_str());
+    let plan = outgoing::plan(&office, to, f.files, vec![]);
+    Ok(page(VerdictsT { files: plan.verdicts.iter().map(VerdictView::from).collect() }))
+}
+
+pub(super) fn askama_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp: Multipart) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let office = o.profile.read().await.settings.office.clone();
+    let l = layout(&ui, &o, "新規作成", "compose").await;
+    let purposes: Vec<(String, String)> = PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+    let f = match read_compose(mp).await {
+        Ok(f) => f,
+        Err(e) => return Err(Fail::Msg(l, e)),
+    };
+    let again = |error: Option<String>, flash: Option<String>, f: &ComposeForm| ComposeT {
+        l: l.clone(),
+        to: f.to.clone(),
+        purpose: if f.purpose.is_empty() { "free".into() } else { f.purpose.clone() },
+        purposes: purposes.clone(),
+        month: f.month.clone(),
+        subject: f.subject.clone(),
+        note: f.note.clone(),
+        error,
+        flash,
+    };
+    if renkei_spec::ids::OfficeNumber::parse(&f.to, false).is_err() {
+        return Ok(page(again(Some(format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to)), None, &f)));
+    }
+    let note = match structured_note(&f.purpose, &f.month, &f.subject, &f.note) {
+        Ok(n) => n,
+        Err(e) => return Ok(page(again(Some(e), None, &f))),
+    };
+    if note.trim().is_empty() && f.files.is_empty() {
+        return Ok(page(again(Some("ファイルを選ぶか、メッセージを書いてください".into()), None, &f)));
+    }
+    let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![]);
+    let bad: Vec<String> = plan.verdicts.iter().filter(|v| !v.ok()).map(|v| format!("{}: {}", v.name, v.errors.join(" / "))).collect();
+    if !bad.is_empty() {
+        return Ok(page(again(Some(format!("送信できないファイルがあります。直してから送ってください。\n{}", bad.join("\n"))), None, &f)));
+    }
+    let files: Vec<crate::hub::OutFile> =
+        f.files.iter().map(|c| crate::hub::OutFile { name: c.name.clone(), bytes: c.bytes.clone() }).collect();
+    let hub = o.client().await;
+    if f.action == "draft" {
+        return match hub.create_draft(&f.to, &note, &files).await {
+            Ok(_) => Ok(Redirect::to(&format!("/o/{p}/drafts")).into_response()),
+            Err(e) => Ok(page(again(Some(e.to_string()), None, &f))),
+        };
+    }
+    match outgoing::send_one(&hub, &o.state, &office, &f.to, &note, files, false).await {
+        Ok(Outcome::Sent { id }) | Ok(Outcome::AlreadySent { id }) => Ok(Redirect::to(&format!("/o/{p}/sent/{id}")).into_response()),
+        Ok(Outcome::Failed { reason, .. }) => Ok(page(again(Some(reason), None, &f))),
+        Err(e) => Ok(page(again(Some(format!("送信記録を保存できません: {e}")), None, &f))),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LookupQ {
+    #[serde(default)]
+    pub(super) to: String,
+}
+
+pub(super) async fn lookup(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<LookupQ>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let to = q.to.trim();
+    if to.is_empty() {
+        return Ok(Html(String::new()).into_response());
+    }
+    let html = match renkei_spec::ids::OfficeNumber::parse(to, false) {
+        Err(e) if to.len() >= 10 => format!("<span class=\"error\">{}</span>", askama_escape(&e.ja)),
+        Err(_) => String::new(),
+        Ok(n) => match o.client().await.directory(&n.to_string()).await {
+            Ok(d) if d.registered && d.license_valid => {
+                format!("<span class=\"ok\" id=\"to-ok\">送信先: {}</span>", askama_escape(&d.name.unwrap_or_default()))
+            }
+            Ok(d) if d.registered => format!(
+                "<span class=\"warn\">{} はライセンスが有効でないため受け取れません</span>",
+                askama_escape(&d.name.unwrap_or_default())
+            ),
+            Ok(_) => "<span class=\"error\">入力された番号はケアプランデータ連携システムに対応していません</span>".into(),
+            Err(e) => format!("<span class=\"error\">{}</span>", askama_escape(&e.to_string())),
+        },
+    };
+    Ok(Html(html).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structured_notes() {
+        assert_eq!(structured_note("no_use", "202506", "H000000001", "").unwrap(), "【今月利用なし】 2025年6月分 利用者: H000000001");
+        assert!(structured_note("no_use", "", "", "").is_err(), "month required");
+        assert!(structured_note("over_limit", "202513", "", "").is_err());
+        assert_eq!(structured_note("free", "", "", "こんにちは").unwrap(), "こんにちは");
+        assert_eq!(structured_note("plan_change", "", "", "7日から").unwrap(), "【計画変更の連絡】\n7日から");
+    }
+}

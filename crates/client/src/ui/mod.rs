@@ -1,0 +1,412 @@
+//! The local web UI (`renkei ui`): server-rendered Japanese pages (askama + htmx, vendored, works
+//! offline), served on 127.0.0.1 only.
+//!
+//! Security: the Host header must name this listener (no DNS rebinding); every request needs the
+//! cookie set by `/login?token=…` with this install's UI token (kept owner-only in the client's
+//! home; `renkei ui` opens the browser with it); every state-changing request needs the per-start
+//! CSRF token (htmx sends it as a header, forms as their first field, never in the URL) and, when the browser says where it
+//! comes from, a same-origin `Origin`/`Sec-Fetch-Site`. Hub calls go out with the office's
+//! terminal certificate and the user's hub session, so the UI can do nothing the user could not.
+
+use crate::daemon::{BulkProgress, Daemon, OfficeRt};
+use crate::hub::HubError;
+use crate::outgoing::{self, Candidate, FileVerdict, Outcome};
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use futures_util::StreamExt as _;
+use renkei_protocol::{DeliveryState, InboxQuery, MessageInfo};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+mod bulk;
+mod compose;
+mod drafts;
+mod login;
+mod messages;
+mod reconcile;
+mod top;
+
+use bulk::*;
+use compose::*;
+pub use compose::{VerdictView, structured_note};
+use drafts::*;
+use login::*;
+use messages::*;
+pub use reconcile::latest_slips;
+use reconcile::*;
+use top::*;
+
+const COOKIE: &str = "renkei_ui";
+
+/// The UI's shared state.
+#[derive(Debug)]
+pub struct Ui {
+    daemon: Daemon,
+    token: String,
+    csrf: String,
+    port: std::sync::atomic::AtomicU16,
+    names: tokio::sync::Mutex<HashMap<String, String>>,
+}
+
+type S = Arc<Ui>;
+
+/// A random token (hex, 256 bits).
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::fill(&mut b);
+    crate::hub::hex(&b)
+}
+
+/// The install's UI token: `<home>/ui-token`, created owner-only on first use.
+pub fn ui_token(home: &std::path::Path) -> anyhow::Result<String> {
+    let p = home.join("ui-token");
+    if let Ok(t) = std::fs::read_to_string(&p)
+        && t.trim().len() >= 32
+    {
+        return Ok(t.trim().to_owned());
+    }
+    std::fs::create_dir_all(home)?;
+    let t = random_token();
+    crate::profile::write_private(&p, t.as_bytes())?;
+    Ok(t)
+}
+
+/// A running UI.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// The URL that logs the browser in.
+    pub login_url: String,
+    /// The server task.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Serves the UI on `listen` (must be a loopback address).
+pub async fn serve(daemon: Daemon, token: String, listen: &str) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        anyhow::bail!("画面は 127.0.0.1 でだけ開けます（{addr} は使えません）");
+    }
+    let ui = Arc::new(Ui {
+        daemon,
+        token: token.clone(),
+        csrf: random_token(),
+        port: std::sync::atomic::AtomicU16::new(addr.port()),
+        names: tokio::sync::Mutex::new(HashMap::new()),
+    });
+    let app = router(ui);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "ui server stopped");
+        }
+    });
+    Ok(Running { addr, login_url: format!("http://127.0.0.1:{}/login?token={token}", addr.port()), task })
+}
+
+/// The routes.
+pub fn router(ui: S) -> Router {
+    let office = Router::new()
+        .route("/", get(top))
+        .route("/login", get(login_page).post(login_post))
+        .route("/logout", post(logout))
+        .route("/password", get(password_page).post(password_post))
+        .route("/banner", get(banner))
+        .route("/banner/seen", post(banner_seen))
+        .route("/inbox", get(inbox))
+        .route("/inbox/{id}", get(inbox_detail))
+        .route("/inbox/{id}/fetch", post(fetch_one))
+        .route("/fetch-all", post(fetch_all))
+        .route("/sent", get(sent))
+        .route("/sent/{id}", get(sent_detail))
+        .route("/messages/{id}/files/{idx}", get(download))
+        .route("/compose", get(compose_page).post(compose_post))
+        .route("/compose/check", post(compose_check))
+        .route("/lookup", get(lookup))
+        .route("/drafts", get(drafts))
+        .route("/drafts/{id}/send", post(draft_send))
+        .route("/drafts/{id}/delete", post(draft_delete))
+        .route("/bulk", get(bulk_page))
+        .route("/bulk/send", post(bulk_send))
+        .route("/bulk/progress", get(bulk_progress))
+        .route("/reconcile", get(reconcile));
+    Router::new()
+        .route("/", get(root))
+        .route("/login", get(ui_login))
+        .route("/switch", get(switch))
+        .route("/static/{file}", get(static_file))
+        .route("/o/{p}/", get(top))
+        .nest("/o/{p}", office)
+        .layer(axum::middleware::from_fn_with_state(ui.clone(), guard))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(ui)
+}
+
+fn deny(status: StatusCode, text: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.to_owned()).into_response()
+}
+
+/// The cookie's name carries the port: browsers share cookies between ports of one host.
+fn cookie_name(port: u16) -> String {
+    format!("{COOKIE}_{port}")
+}
+
+fn cookie_token(h: &HeaderMap, port: u16) -> Option<String> {
+    let name = cookie_name(port);
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn guard(State(ui): State<S>, mut req: Request, next: Next) -> Response {
+    let port = ui.port.load(std::sync::atomic::Ordering::Relaxed);
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if host != format!("127.0.0.1:{port}") && host != format!("localhost:{port}") {
+        return deny(StatusCode::MISDIRECTED_REQUEST, "この画面は http://127.0.0.1 からだけ開けます / wrong Host");
+    }
+    let path = req.uri().path();
+    if path == "/login" || path.starts_with("/static/") {
+        return next.run(req).await;
+    }
+    if !cookie_token(req.headers(), port).is_some_and(|t| same(&t, &ui.token)) {
+        return deny(
+            StatusCode::UNAUTHORIZED,
+            "この画面を開くには、パソコンで「renkei ui」を実行してください（開いたブラウザーで使えます） / run `renkei ui`",
+        );
+    }
+    if !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
+        let h = req.headers();
+        let origin_ok = h.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("http://{host}"));
+        let site_ok = h.get("sec-fetch-site").and_then(|o| o.to_str().ok()).is_none_or(|s| s == "same-origin");
+        let header_token = h.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        // Scripts (htmx) send the token in a header; forms as their first field, never in the URL.
+        let form_token = if header_token.is_none() {
+            let (parts, body) = req.into_parts();
+            let mut rest = body.into_data_stream();
+            let Ok((token, head)) = renkei_screens::form::read_leading_token(&content_type, &mut rest).await else {
+                return deny(StatusCode::BAD_REQUEST, "送信が途中で切れました。もう一度操作してください / incomplete request");
+            };
+            let body = axum::body::Body::from_stream(futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest));
+            req = Request::from_parts(parts, body);
+            token
+        } else {
+            None
+        };
+        let token_ok = header_token.or(form_token).is_some_and(|t| same(&t, &ui.csrf));
+        if !(origin_ok && site_ok && token_ok) {
+            return deny(StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF） / CSRF check failed");
+        }
+    }
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, "DENY".parse().expect("static"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, "nosniff".parse().expect("static"));
+    h.insert(header::REFERRER_POLICY, "same-origin".parse().expect("static"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'".parse().expect("static"),
+    );
+    h.insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+    resp
+}
+
+#[derive(Deserialize)]
+struct TokenQ {
+    token: String,
+}
+
+async fn ui_login(State(ui): State<S>, Query(q): Query<TokenQ>) -> Response {
+    if !same(&q.token, &ui.token) {
+        return deny(StatusCode::FORBIDDEN, "鍵が違います。「renkei ui」で開き直してください / wrong token");
+    }
+    let port = ui.port.load(std::sync::atomic::Ordering::Relaxed);
+    let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", cookie_name(port), ui.token);
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+async fn root(State(ui): State<S>) -> Response {
+    match ui.daemon.offices.first() {
+        Some(o) => Redirect::to(&format!("/o/{}/", o.name().await)).into_response(),
+        None => deny(StatusCode::NOT_FOUND, "プロファイルがありません"),
+    }
+}
+
+#[derive(Deserialize)]
+struct SwitchQ {
+    p: String,
+}
+
+async fn switch(State(ui): State<S>, Query(q): Query<SwitchQ>) -> Response {
+    match ui.daemon.office(&q.p).await {
+        Some(o) => Redirect::to(&format!("/o/{}/", o.name().await)).into_response(),
+        None => deny(StatusCode::NOT_FOUND, "その事業所はありません"),
+    }
+}
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, ctype): (&'static [u8], &str) = match file.as_str() {
+        "htmx.min.js" => (include_bytes!("../../static/htmx.min.js"), "text/javascript; charset=utf-8"),
+        "app.js" => (include_bytes!("../../static/app.js"), "text/javascript; charset=utf-8"),
+        "app.css" => (include_bytes!("../../static/app.css"), "text/css; charset=utf-8"),
+        _ => return deny(StatusCode::NOT_FOUND, "not found"),
+    };
+    ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "max-age=3600")], body).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout and helpers
+
+/// What every page shows around its content.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    title: String,
+    profile: String,
+    office: String,
+    office_name: String,
+    user: String,
+    csrf: String,
+    nav: &'static str,
+    offices: Vec<(String, String)>,
+}
+
+async fn layout(ui: &Ui, o: &OfficeRt, title: &str, nav: &'static str) -> Layout {
+    let p = o.profile.read().await.clone();
+    let user = o.session.read().await.as_ref().map(|s| s.user_name.clone()).unwrap_or_default();
+    let mut offices = Vec::new();
+    for x in &ui.daemon.offices {
+        let xp = x.profile.read().await;
+        offices.push((xp.name.clone(), format!("{}（{}）", xp.settings.office_name, xp.settings.office)));
+    }
+    Layout {
+        title: title.to_owned(),
+        profile: p.name,
+        office: p.settings.office,
+        office_name: p.settings.office_name,
+        user,
+        csrf: ui.csrf.clone(),
+        nav,
+        offices,
+    }
+}
+
+fn page<T: Template>(t: T) -> Response {
+    match t.render() {
+        Ok(s) => Html(s).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template");
+            deny(StatusCode::INTERNAL_SERVER_ERROR, "画面を表示できません")
+        }
+    }
+}
+
+/// A page failure: not logged in → login page; otherwise a message page.
+enum Fail {
+    Login(String),
+    NotFound,
+    Msg(Layout, String),
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        match self {
+            Fail::Login(p) => Redirect::to(&format!("/o/{p}/login")).into_response(),
+            Fail::NotFound => deny(StatusCode::NOT_FOUND, "見つかりません"),
+            Fail::Msg(l, text) => page(NoticeT { l, text }),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeT {
+    l: Layout,
+    text: String,
+}
+
+async fn office(ui: &Ui, p: &str) -> Result<Arc<OfficeRt>, Fail> {
+    ui.daemon.office(p).await.ok_or(Fail::NotFound)
+}
+
+/// The office, with a live hub session (else → login page; a temporary password → change it).
+async fn logged_in(ui: &Ui, p: &str) -> Result<Arc<OfficeRt>, Fail> {
+    let o = office(ui, p).await?;
+    let s = o.session.read().await.clone();
+    match s {
+        None => Err(Fail::Login(p.to_owned())),
+        Some(_) => Ok(o),
+    }
+}
+
+async fn hub_fail(ui: &Ui, o: &OfficeRt, e: HubError, title: &str, nav: &'static str) -> Fail {
+    if e.needs_login() {
+        o.session_lost().await;
+        return Fail::Login(o.name().await);
+    }
+    Fail::Msg(layout(ui, o, title, nav).await, e.to_string())
+}
+
+/// 2025-06-01T01:00:00Z → 2025/06/01 10:00 (JST).
+pub fn jst(rfc3339: &str) -> String {
+    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) else { return rfc3339.to_owned() };
+    let t = t.to_offset(time::macros::offset!(+9));
+    format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+fn jst_unix(s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(s)
+        .map(|t| {
+            let t = t.to_offset(time::macros::offset!(+9));
+            format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+        })
+        .unwrap_or_default()
+}
+
+async fn partner_name(ui: &Ui, o: &OfficeRt, number: &str) -> String {
+    if let Some(n) = ui.names.lock().await.get(number) {
+        return n.clone();
+    }
+    match o.client().await.directory(number).await {
+        Ok(d) => {
+            let n = d.name.unwrap_or_else(|| "（未登録の事業所）".into());
+            ui.names.lock().await.insert(number.to_owned(), n.clone());
+            n
+        }
+        Err(_) => String::new(),
+    }
+}
+
+fn size(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", n as f64 / 1048576.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_japan() {
+        assert_eq!(jst("2025-06-01T01:05:00Z"), "2025/06/01 10:05");
+    }
+}
