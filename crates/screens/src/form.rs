@@ -129,6 +129,22 @@ where
     }
 }
 
+/// [`read_leading_token`], then the body whole again: the bytes read put back in front of the
+/// rest, for the door to hand on.
+///
+/// # Errors
+/// The body's own error, when reading its start fails.
+pub async fn token_and_body<S, E>(
+    content_type: &str,
+    mut body: S,
+) -> Result<(Option<String>, impl Stream<Item = Result<Bytes, E>> + use<S, E>), E>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let (token, head) = read_leading_token(content_type, &mut body).await?;
+    Ok((token, futures_util::stream::once(async move { Ok(head) }).chain(body)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +186,15 @@ mod tests {
         assert_eq!(t.as_deref(), Some("t1"));
         assert_eq!(&head[..], b"csrf=t1&a=");
         assert_eq!(s.next().await.unwrap().unwrap().len(), 100_000, "the rest is left in the stream");
+    }
+
+    #[tokio::test]
+    async fn the_body_is_handed_on_whole() {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![Ok(Bytes::from_static(b"csrf=t2&note=")), Ok(Bytes::from_static(b"abc"))];
+        let (t, body) = token_and_body(FORM, futures_util::stream::iter(chunks)).await.unwrap();
+        assert_eq!(t.as_deref(), Some("t2"));
+        let all: Vec<Bytes> = body.map(Result::unwrap).collect().await;
+        assert_eq!(all.concat(), b"csrf=t2&note=abc");
     }
 
     #[tokio::test]

@@ -18,7 +18,6 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use futures_util::StreamExt as _;
 use renkei_protocol::{DeliveryState, InboxQuery, MessageInfo};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -198,11 +197,10 @@ async fn guard(State(ui): State<S>, mut req: Request, next: Next) -> Response {
         // Scripts (htmx) send the token in a header; forms as their first field, never in the URL.
         let form_token = if header_token.is_none() {
             let (parts, body) = req.into_parts();
-            let mut rest = body.into_data_stream();
-            let Ok((token, head)) = renkei_screens::form::read_leading_token(&content_type, &mut rest).await else {
+            let Ok((token, body)) = renkei_screens::form::token_and_body(&content_type, body.into_data_stream()).await else {
                 return deny(StatusCode::BAD_REQUEST, "送信が途中で切れました。もう一度操作してください / incomplete request");
             };
-            let body = axum::body::Body::from_stream(futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest));
+            let body = axum::body::Body::from_stream(body);
             req = Request::from_parts(parts, body);
             token
         } else {

@@ -7,7 +7,6 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt as _;
 
 /// The value of cookie `name`.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
@@ -31,14 +30,13 @@ pub struct FormToken(pub String);
 pub async fn form_token(req: Request, next: Next) -> Response {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let (mut parts, body) = req.into_parts();
-    let mut rest = body.into_data_stream();
-    let Ok((token, head)) = renkei_screens::form::read_leading_token(&content_type, &mut rest).await else {
+    let Ok((token, body)) = renkei_screens::form::token_and_body(&content_type, body.into_data_stream()).await else {
         return (StatusCode::BAD_REQUEST, "送信が途中で切れました。もう一度操作してください").into_response();
     };
     if let Some(t) = token {
         parts.extensions.insert(FormToken(t));
     }
-    let body = Body::from_stream(futures_util::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest));
+    let body = Body::from_stream(body);
     next.run(Request::from_parts(parts, body)).await
 }
 
