@@ -161,12 +161,20 @@ impl OfficeRt {
                 }
             }
             Event::Receipt { id, state } => {
-                let who = hub.message(&id).await.map(|m| m.recipient).unwrap_or_default();
-                let what = match state {
-                    DeliveryState::Opened => "開封しました",
+                let m = hub.message(&id).await.ok();
+                let who = match &m {
+                    Some(m) => office_label(&hub, &m.recipient).await,
+                    None => "送信先".into(),
+                };
+                let what = match (state, m.as_ref().is_some_and(|m| m.opened_at.is_some())) {
+                    (DeliveryState::Opened, _) => "データを取得し、開封しました",
+                    (DeliveryState::Fetched, _) => "データを取得しました",
+                    // Opened on screen only: the files are still waiting to be taken.
+                    (_, true) => "メッセージを開封しました（データはまだ取得されていません）",
                     _ => "データを取得しました",
                 };
-                self.note("receipt", format!("送信先が{what}"), format!("{who} が {what}（{id}）")).await;
+                let subject = m.as_ref().map(describe).unwrap_or_default();
+                self.note("receipt", format!("{who}が{what}"), subject).await;
             }
             Event::Expired { id, recipient } => {
                 self.note(
@@ -198,10 +206,14 @@ impl OfficeRt {
             return;
         }
         let senders: std::collections::BTreeSet<&str> = fresh.iter().map(|m| m.sender.as_str()).collect();
+        let mut names = Vec::new();
+        for s in senders {
+            names.push(office_label(hub, s).await);
+        }
         self.note(
             "new_message",
             "新着メッセージがあります".into(),
-            format!("未取得のメッセージが {} 件あります（送信元 {}）", fresh.len(), senders.into_iter().collect::<Vec<_>>().join("、")),
+            format!("未取得のメッセージが {} 件あります（送信元 {}）", fresh.len(), names.join("、")),
         )
         .await;
         let p = self.profile.read().await.clone();
@@ -386,5 +398,26 @@ impl Daemon {
             }
         }
         None
+    }
+}
+
+/// An office as people know it: its name and number (the number alone when the hub does not
+/// know the name).
+async fn office_label(hub: &HubClient, number: &str) -> String {
+    match hub.directory(number).await.ok().and_then(|d| d.name).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name}（{number}）"),
+        None => number.to_owned(),
+    }
+}
+
+/// What a message was, in a line: its first file (and how many more), or its text.
+fn describe(m: &renkei_protocol::MessageInfo) -> String {
+    match m.files.split_first() {
+        Some((first, [])) => first.name.clone(),
+        Some((first, rest)) => format!("{} ほか {} 件", first.name, rest.len()),
+        None => {
+            let text: String = m.note.chars().take(40).collect();
+            if m.note.chars().count() > 40 { format!("{text}…") } else { text }
+        }
     }
 }

@@ -333,3 +333,51 @@ async fn the_ui_refuses_other_hosts_missing_tokens_and_cross_site_posts() {
     assert_eq!(r.status(), 303, "the same request with the token logs in");
     hub.stop().await;
 }
+
+/// Listens for CSP violations on the page from now on (the UI's own CSP forbids inline script).
+async fn watch_csp(c: &Client) {
+    c.execute(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });",
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
+async fn csp_violations(c: &Client) -> Vec<String> {
+    let v = c.execute("return window.__csp || []", vec![]).await.unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn two_offices_on_one_pc_switch_with_the_dropdown() {
+    let hub = TestHub::start().await;
+    let home = tempdir("two-offices");
+    let first = OfficeRt::open(set_up_pc(&hub, &home, 0).await).await.unwrap();
+    let second = OfficeRt::open(set_up_pc(&hub, &home, 1).await).await.unwrap();
+    let second_name = second.name().await;
+    let d = Daemon { offices: vec![first, second] };
+    let token = renkei_client::ui::ui_token(&home).unwrap();
+    let running = renkei_client::ui::serve(d, token, "127.0.0.1:0").await.unwrap();
+    let driver = chromedriver();
+    let c = browser(&driver, &tempdir("two-offices-dl")).await;
+    log_in(&c, &running.login_url, None).await;
+    watch_csp(&c).await;
+    // The clerk picks the other office in the dropdown: nothing else to press (JavaScript on).
+    let select = c.find(Locator::Css("select[name=p]")).await.unwrap();
+    select.select_by_value(&second_name).await.unwrap();
+    let mut url = String::new();
+    for _ in 0..50 {
+        url = c.current_url().await.unwrap().to_string();
+        if url.contains(&format!("/o/{second_name}/")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(url.contains(&format!("/o/{second_name}/")), "the dropdown switched the office: {url}");
+    assert_eq!(csp_violations(&c).await, Vec::<String>::new(), "no CSP violation on the way");
+    wait_text(&c, "h1", "ログイン").await;
+    shot(&c, "15-事業所切替").await;
+    c.close().await.unwrap();
+    hub.stop().await;
+}

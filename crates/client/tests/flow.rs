@@ -226,6 +226,10 @@ async fn events_notify_run_the_hook_and_fetch_automatically() {
     let hook = std::fs::read_to_string(&hook_out).unwrap();
     assert!(hook.contains("new_message 1372000024 新着メッセージがあります"), "{hook}");
     wait_for("receipt", async || care.state.notifications(false, 10).await.unwrap().iter().any(|n| n.kind == "receipt")).await;
+    // The receipt names the partner and the message as people know them, not by number and id.
+    let receipt = care.state.notifications(false, 10).await.unwrap().into_iter().find(|n| n.kind == "receipt").unwrap();
+    assert_eq!(receipt.title, "ひまわりデイサービス（1372000024）がデータを取得しました", "{receipt:?}");
+    assert!(receipt.body.contains(&files[0].name) && receipt.body.contains("ほか 2 件") && !receipt.body.contains(&id), "{receipt:?}");
     let m = care.client().await.message(&id).await.unwrap();
     assert_eq!(m.state, DeliveryState::Fetched);
     let notes = provider.state.notifications(true, 10).await.unwrap();

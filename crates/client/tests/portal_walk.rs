@@ -19,8 +19,13 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let driver = chromedriver();
     let c = browser(&driver, &tempdir("portal-dl")).await;
 
+    // From the public トップ, as a new office finds it: 事業所ログイン.
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_text(&c, "#for-offices", "事業所ログイン").await;
+    shot(&c, "p00-ポータル-トップ").await;
+    click(&c, "#office-login").await;
+    wait_text(&c, "h1", "ログイン").await;
     // First login with the temporary password: the password must be changed first.
-    c.goto(&format!("{base}/portal/login")).await.unwrap();
     fill(&c, "input[name=login]", &login).await;
     fill(&c, "input[name=password]", &temp).await;
     shot(&c, "p01-ポータル-ログイン").await;
@@ -162,7 +167,8 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let share = format!("{:.1}%", 4.0 * 100.0 / f64::from(tokyo));
     assert!(table.contains(&format!("東京都 {tokyo} 4 {share}")), "{table}");
     shot(&c, "p12-利用状況").await;
-    c.goto(&format!("{base}/offices?q=みどり")).await.unwrap();
+    // Typed as people type: katakana for the hiragana name.
+    c.goto(&format!("{base}/offices?q=ミドリ")).await.unwrap();
     wait_text(&c, "#results", &number).await;
     shot(&c, "p13-連携事業所一覧").await;
     c.close().await.unwrap();

@@ -23,6 +23,7 @@ pub mod jst;
 pub mod metrics;
 pub mod ratelimit;
 pub mod registry;
+pub mod search;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -202,18 +202,19 @@ async fn conformance(store: &Store) {
     assert_eq!(list(true, ListFilter { limit: 2, ..all.clone() }).await, ["m4", "m3"]);
     assert_eq!(list(true, ListFilter { limit: 2, before_id: Some(ids[3]), ..all.clone() }).await, ["m2", "m1"]);
 
-    // Receipts: fetch once (audited once), open implies fetched.
+    // Receipts: fetch once (audited once); opening is not fetching.
     store.mark_fetched(ids[0], staff, "TB", 5000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
     store.mark_fetched(ids[0], staff, "TB", 6000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
     let m0 = store.message_for("m0", &a.number).await.unwrap().unwrap();
     assert_eq!((m0.fetched_at, m0.opened_at), (Some(5000), None), "{name}: the first fetch counts");
-    store.mark_opened(ids[1], staff, "TB", 7000, Audit { action: AuditAction::Open, ..Default::default() }).await.unwrap();
+    store.mark_opened(ids[1], staff, 7000, Audit { action: AuditAction::Open, ..Default::default() }).await.unwrap();
     let m1 = store.message_for("m1", &a.number).await.unwrap().unwrap();
-    assert_eq!((m1.fetched_at, m1.opened_at), (Some(7000), Some(7000)));
-    assert_eq!(list(true, ListFilter { fetched: Some(false), ..all.clone() }).await, ["m4", "m3", "m2"]);
+    assert_eq!((m1.fetched_at, m1.opened_at), (None, Some(7000)), "{name}: opened, its files not taken");
+    assert_eq!(list(true, ListFilter { fetched: Some(false), ..all.clone() }).await, ["m4", "m3", "m2", "m1"]);
+    store.mark_fetched(ids[1], staff, "TB", 7500, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
     assert_eq!(list(true, ListFilter { fetched: Some(true), ..all.clone() }).await, ["m1", "m0"]);
     let log = store.audit_log(100).await.unwrap();
-    assert_eq!(log.iter().filter(|e| e.action == "fetch").count(), 1, "{name}");
+    assert_eq!(log.iter().filter(|e| e.action == "fetch").count(), 2, "{name}: m0 once, m1 once");
     assert_eq!(log.iter().filter(|e| e.action == "send").count(), 5, "{name}");
     assert_eq!(log.iter().filter(|e| e.action == "open").count(), 1, "{name}");
 

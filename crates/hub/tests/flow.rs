@@ -66,6 +66,21 @@ async fn send_fetch_open_and_the_sender_sees_each_state() {
     assert_eq!(m.state, DeliveryState::Opened);
     assert!(m.fetched_at.is_some() && m.opened_at.is_some());
 
+    // Opening is not fetching: a message read on screen whose files were never taken stays
+    // 未取得 for both sides (and may still expire unfetched); 開封 is recorded on its own.
+    let other = slip_unit(&hub, 0, 1, 2);
+    let second: SendResponse = send(&hub, &a, &ta, &to, &other, None).await.json().await.unwrap();
+    let id2 = second.message.id;
+    let m: MessageInfo = b.post(hub.url(&format!("/v1/messages/{id2}/open"))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!((m.state, m.fetched_at.is_some(), m.opened_at.is_some()), (DeliveryState::NotFetched, false, true));
+    let m: MessageInfo = a.get(hub.url(&format!("/v1/messages/{id2}"))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(m.state, DeliveryState::NotFetched, "the sender is not told the data arrived");
+    let waiting: MessagePage =
+        b.get(hub.url(paths::INBOX)).bearer_auth(&tb).query(&[("status", "not_fetched")]).send().await.unwrap().json().await.unwrap();
+    assert!(waiting.messages.iter().any(|w| w.id == id2), "still waiting for データ取得");
+    let m: MessageInfo = b.post(hub.url(&format!("/v1/messages/{id2}/fetch"))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(m.state, DeliveryState::Opened, "fetched after being opened: both receipts");
+
     // Every step is audited.
     let log = hub.running.state.store.audit_log(50).await.unwrap();
     for action in ["login", "send", "fetch", "open"] {

@@ -58,6 +58,7 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
         assert!(page.contains(&row), "missing {row}");
     }
     assert!(page.contains("<svg") && page.matches("<rect").count() == 47);
+    assert!(!page.contains("事業所台帳がまだ取り込まれていない"));
     // 北海道 at 1/20: 370 offices, 14 participating → 3.8%.
     assert!(page.contains(r#"<td>北海道</td><td class="num">370</td><td class="num">14</td><td class="num">3.8%</td>"#), "Hokkaido row");
 
@@ -70,12 +71,21 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
     assert!(list.contains("1 事業所") && list.contains("大阪府"), "by number");
     let list = web.get(hub.url("/offices?kind=15")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("1372000024") && list.contains("ひまわりデイサービス") && list.contains("1 事業所"), "by kind");
+    // As people type: full-width digits, katakana for hiragana, half-width kana, words in any
+    // order separated by spaces (ideographic ones too) — all must match.
+    for q in ["１３７１", "サクラ", "ｻｸﾗ", "さくら 居宅", "居宅　さくら"] {
+        let list = web.get(hub.url("/offices")).query(&[("q", q)]).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains("1371000017") && list.contains("さくら居宅介護支援事業所"), "{q}");
+    }
+    let list = web.get(hub.url("/offices")).query(&[("q", "さくら デイ")]).send().await.unwrap().text().await.unwrap();
+    assert!(!list.contains("1371000017"), "every word must match");
     let list = web.get(hub.url("/offices?q=%3Cscript%3E")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("&#60;script&#62;") || list.contains("&lt;script&gt;"), "escaped");
     assert!(!list.contains("<script>"));
     // The top page: status and notices, without a certificate.
     let top = web.get(hub.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(top.contains("正常に稼働しています") && top.contains("参加事業所"), "status");
+    assert!(top.contains(r#"href="/portal/login""#) && top.contains("事業所ログイン"), "the way in for offices");
     hub.stop().await;
 }
 
@@ -332,6 +342,7 @@ async fn the_monthly_evidence_report_lists_who_sent_and_fetched_what() {
         page.contains("<td>送信</td>") && page.contains(&hub.offices[0].admin) && page.contains(&hub.offices[1].admin),
         "who sent and who fetched"
     );
+    assert!(page.contains("<td>ひまわりデイサービス（1372000024）</td>"), "the counterpart by name and number");
     let (s, _, csv) = care.get("/portal/records.csv").await;
     assert_eq!(s, 200);
     assert!(csv.starts_with('\u{feff}') && csv.contains("区分,送信日時,送信者,相手先,ファイル名,SHA-256,取得,開封\r\n"));
@@ -696,5 +707,13 @@ async fn a_lost_phone_is_reset_on_the_hub_and_set_up_anew() {
     assert_eq!(to, "/operator/security");
     let log = store.audit_search(Some("second_factor.off"), None, 10).await.unwrap();
     assert!(log.iter().any(|a| a.detail.contains("by=admin") && a.detail.contains("reset")), "{log:?}");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn usage_without_a_registry_says_why_there_is_no_chart() {
+    let hub = Hub::start().await;
+    let page = hub.anonymous().get(hub.url("/usage")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("事業所台帳がまだ取り込まれていない") && !page.contains("<svg"), "{page}");
     hub.stop().await;
 }

@@ -335,11 +335,11 @@ pub struct DirectoryEntry {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
-    /// 未取得.
+    /// 未取得: the files were not taken yet (the message may have been opened: see `opened_at`).
     NotFetched,
-    /// 取得済.
+    /// 取得済: the recipient took the files (データ取得).
     Fetched,
-    /// 開封済.
+    /// 開封済: taken and opened. Opening alone never makes a message 取得済.
     Opened,
     /// Expired unfetched (保存期間切れ); the sender got a non-delivery notice.
     Expired,

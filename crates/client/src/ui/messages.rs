@@ -48,8 +48,10 @@ pub(super) fn state_class(s: DeliveryState) -> &'static str {
 
 /// The sender's view: 開封 implies 取得, so both are shown.
 pub(super) fn sent_state(m: &MessageInfo) -> String {
-    match (m.state, m.fetched_at.is_some()) {
-        (DeliveryState::Opened, true) => "取得済・開封済".into(),
+    match (m.state, m.opened_at.is_some()) {
+        (DeliveryState::Opened, _) => "取得済・開封済".into(),
+        // Read on screen, its files not yet taken into the care software.
+        (DeliveryState::NotFetched, true) => "未取得（開封済）".into(),
         (s, _) => s.label_ja().into(),
     }
 }

@@ -13,7 +13,9 @@ use renkei_protocol::*;
 
 /// A stored message as the API describes it.
 pub fn info(m: &MessageRow) -> MessageInfo {
-    let state = if m.opened_at.is_some() {
+    // 取得済 only when the files were taken; 開封 after that is 開封済. An opened message whose
+    // files were never taken is still 未取得 (its opened_at says it was read).
+    let state = if m.fetched_at.is_some() && m.opened_at.is_some() {
         DeliveryState::Opened
     } else if m.fetched_at.is_some() {
         DeliveryState::Fetched
@@ -289,7 +291,7 @@ pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<
     let before = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
     let t = now();
     if open {
-        st.store.mark_opened(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Open, m.public_id.clone())).await?;
+        st.store.mark_opened(m.id, c.user.id, t, c.audit(AuditAction::Open, m.public_id.clone())).await?;
     } else {
         st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Fetch, m.public_id.clone())).await?;
     }

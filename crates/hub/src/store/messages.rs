@@ -485,19 +485,11 @@ impl Store {
         Ok(())
     }
 
-    /// Marks a message opened (implies fetched); idempotent.
-    pub async fn mark_opened(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
+    /// Marks a message opened (開封: its detail was read); idempotent. Opening is not fetching:
+    /// 取得済 is set only when the files were taken ([`Store::mark_fetched`]).
+    pub async fn mark_opened(&self, id: i64, user: i64, now: i64, audit: Audit<'_>) -> Result<()> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            sqlx::query(sql(
-                "UPDATE messages SET fetched_at = ?, fetched_by = ?, fetched_terminal = ? WHERE id = ? AND fetched_at IS NULL",
-            ))
-            .bind(now)
-            .bind(user)
-            .bind(terminal)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
             let r = sqlx::query(sql("UPDATE messages SET opened_at = ?, opened_by = ? WHERE id = ? AND opened_at IS NULL"))
                 .bind(now)
                 .bind(user)

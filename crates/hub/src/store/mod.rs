@@ -327,7 +327,9 @@ impl Store {
         } else {
             return Err(StoreError::Backend(format!("unsupported database URL {url:?}: use sqlite:<path> or postgres://…")));
         };
-        Ok(Store { backend })
+        let store = Store { backend };
+        store.fill_search_keys().await?;
+        Ok(store)
     }
 
     /// Closes the connections (after the last request).

@@ -21,9 +21,10 @@ impl Store {
     pub async fn upsert_office(&self, o: &Office, now: i64, audit: Audit<'_>) -> Result<()> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            sqlx::query(sql("INSERT INTO offices (number, name, kinds, license_until, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, kinds = excluded.kinds, license_until = excluded.license_until"))
+            sqlx::query(sql("INSERT INTO offices (number, name, search_key, kinds, license_until, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, search_key = excluded.search_key, kinds = excluded.kinds, license_until = excluded.license_until"))
                 .bind(&o.number)
                 .bind(&o.name)
+                .bind(crate::search::fold(&o.name))
                 .bind(o.kinds.join(","))
                 .bind(&o.license_until)
                 .bind(now)
@@ -31,6 +32,22 @@ impl Store {
                 .await?;
             insert_audit!(&mut *tx, sql, &audit, now);
             tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Fills in the search form of names stored before it existed (once, when the store opens).
+    pub(crate) async fn fill_search_keys(&self) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT number, name FROM offices WHERE search_key = '' AND name <> ''")).fetch_all(pool).await?;
+            for r in rows {
+                let (number, name): (String, String) = (r.get(0), r.get(1));
+                sqlx::query(sql("UPDATE offices SET search_key = ? WHERE number = ?"))
+                    .bind(crate::search::fold(&name))
+                    .bind(&number)
+                    .execute(pool)
+                    .await?;
+            }
         });
         Ok(())
     }

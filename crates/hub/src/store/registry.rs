@@ -126,37 +126,31 @@ impl Store {
     pub async fn search_participants(&self, q: &ParticipantQuery, today: &str, limit: i64) -> Result<ParticipantPage> {
         let pref = q.prefecture.map(|p| format!("{p:02}"));
         let kind = q.kind.as_ref().map(|k| format!("%,{k},%"));
-        let text = q.text.as_ref().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-        let name_like = text.as_ref().map(|t| format!("%{}%", t.replace(['%', '_'], "")));
-        let number_prefix = text.as_ref().filter(|t| t.bytes().all(|b| b.is_ascii_alphanumeric())).map(|t| format!("{t}%"));
-        let cond = "FROM offices o LEFT JOIN registry r ON r.number = o.number WHERE o.license_until >= ? AND (? IS NULL OR SUBSTR(o.number, 1, 2) = ?) AND (? IS NULL OR (',' || o.kinds || ',') LIKE ?) AND (? IS NULL OR o.name LIKE ? OR o.number LIKE ?)";
+        // Every word must match: the name (folded: width, kana, case) or the start of the number.
+        let terms = q.text.as_deref().map(crate::search::terms).unwrap_or_default();
+        let mut cond = String::from(
+            "FROM offices o LEFT JOIN registry r ON r.number = o.number WHERE o.license_until >= ? AND (? IS NULL OR SUBSTR(o.number, 1, 2) = ?) AND (? IS NULL OR (',' || o.kinds || ',') LIKE ?)",
+        );
+        for _ in &terms {
+            cond.push_str(" AND (o.search_key LIKE ? OR o.number LIKE ?)");
+        }
+        let binds: Vec<(String, String)> = terms
+            .iter()
+            .map(|t| (format!("%{t}%"), if t.bytes().all(|b| b.is_ascii_digit()) { format!("{t}%") } else { String::new() }))
+            .collect();
         on_pool!(self, |pool, sql| {
             let count_sql = format!("SELECT COUNT(*) {cond}");
-            let total: i64 = sqlx::query(sql(&count_sql))
-                .bind(today)
-                .bind(&pref)
-                .bind(&pref)
-                .bind(&kind)
-                .bind(&kind)
-                .bind(&name_like)
-                .bind(&name_like)
-                .bind(number_prefix.as_deref().unwrap_or(""))
-                .fetch_one(pool)
-                .await?
-                .get(0);
+            let mut count = sqlx::query(sql(&count_sql)).bind(today).bind(&pref).bind(&pref).bind(&kind).bind(&kind);
+            for (name, number) in &binds {
+                count = count.bind(name).bind(number);
+            }
+            let total: i64 = count.fetch_one(pool).await?.get(0);
             let list_sql = format!("SELECT o.number, o.name, o.kinds, COALESCE(r.address, '') AS address {cond} ORDER BY o.number LIMIT ?");
-            let rows = sqlx::query(sql(&list_sql))
-                .bind(today)
-                .bind(&pref)
-                .bind(&pref)
-                .bind(&kind)
-                .bind(&kind)
-                .bind(&name_like)
-                .bind(&name_like)
-                .bind(number_prefix.as_deref().unwrap_or(""))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
+            let mut list = sqlx::query(sql(&list_sql)).bind(today).bind(&pref).bind(&pref).bind(&kind).bind(&kind);
+            for (name, number) in &binds {
+                list = list.bind(name).bind(number);
+            }
+            let rows = list.bind(limit).fetch_all(pool).await?;
             let list = rows
                 .iter()
                 .map(|r| {

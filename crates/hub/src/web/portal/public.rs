@@ -113,6 +113,7 @@ struct UsageT {
     total_using: i64,
     total_share: String,
     svg: String,
+    registry: bool,
     rows: Vec<(&'static str, i64, i64, String)>,
 }
 
@@ -162,6 +163,7 @@ pub(crate) async fn usage(State(st): State<AppState>) -> Result<Response, PageEr
         total_using: tu,
         total_share: share(tu, to),
         svg: usage_svg(&data),
+        registry: to > 0,
         rows: data.iter().map(|p| (prefecture_name(p.prefecture), p.offices, p.participating, share(p.participating, p.offices))).collect(),
     }))
 }

@@ -65,15 +65,25 @@ pub(crate) async fn evidence_lines(
     let rows = crate::service::records::evidence(&st.store, u.actor(), office, month, from, to, csv)
         .await
         .map_err(|e| PageError(e).into_response())?;
+    // Counterparts by name and number, as people know them (names looked up once each).
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for r in &rows {
+        let other = if r.sender == office { &r.recipient } else { &r.sender };
+        if !names.contains_key(other) {
+            let name = st.store.office(other).await.map_err(|e| PageError::from(e).into_response())?.map(|o| o.name).unwrap_or_default();
+            names.insert(other.clone(), if name.is_empty() { other.clone() } else { format!("{name}（{other}）") });
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|r| {
             let sent = r.sender == office;
+            let other = if sent { r.recipient } else { r.sender };
             (
                 if sent { "送信" } else { "受信" },
                 jst_minutes(r.sent_at),
                 r.sent_by.unwrap_or_default(),
-                if sent { r.recipient } else { r.sender },
+                names.get(&other).cloned().unwrap_or(other),
                 r.file,
                 r.sha256,
                 r.fetched_at.map(|t| format!("{} {}", jst_minutes(t), r.fetched_by.unwrap_or_default())).unwrap_or_else(|| "未取得".into()),
