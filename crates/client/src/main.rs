@@ -438,7 +438,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send { paths, to, note, dry_run, resend, format } => {
             let p = pick()?;
             let (cands, unreadable) = outgoing::collect(&paths);
-            if cands.is_empty() && unreadable.is_empty() {
+            if cands.is_empty() {
+                // Nothing at all to send (a mistyped path, an empty folder): could not run.
+                for u in &unreadable {
+                    eprintln!("読めません: {}: {}", u.source, u.reason);
+                }
                 bail!("送信するファイルがありません");
             }
             let plan = outgoing::plan(&p.settings.office, to.as_deref(), cands, unreadable);
@@ -503,14 +507,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let hub = connect(&p).await?;
             let q = InboxQuery { status: new.then(|| "not_fetched".into()), sender, month, ..InboxQuery::default() };
             let msgs = hub.all(false, q).await?;
-            list_messages(&msgs, false, format)?;
+            list_messages(&hub, &msgs, false, format).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sent { to, format } => {
             let p = pick()?;
             let hub = connect(&p).await?;
             let msgs = hub.all(true, InboxQuery { sender: to, ..InboxQuery::default() }).await?;
-            list_messages(&msgs, true, format)?;
+            list_messages(&hub, &msgs, true, format).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch { ids, dir, split, sender, format } => {
@@ -696,25 +700,45 @@ fn print_plan(plan: &outgoing::Plan) {
     }
 }
 
-fn list_messages(msgs: &[renkei_protocol::MessageInfo], sent: bool, format: Format) -> anyhow::Result<()> {
+/// 受信一覧 / 送信一覧 on the terminal: tab-separated with a header line, partners by name and
+/// number, the first line of the message (or JSON).
+async fn list_messages(hub: &HubClient, msgs: &[renkei_protocol::MessageInfo], sent: bool, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         return print_json(&serde_json::to_value(msgs)?);
+    }
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for m in msgs {
+        let partner = if sent { &m.recipient } else { &m.sender };
+        if !names.contains_key(partner) {
+            let name = hub.directory(partner).await.ok().and_then(|d| d.name).filter(|n| !n.is_empty());
+            names.insert(partner.clone(), name.map_or_else(|| partner.clone(), |n| format!("{n}（{partner}）")));
+        }
     }
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     if msgs.is_empty() {
         writeln!(out, "メッセージはありません。")?;
+        return Ok(());
     }
+    writeln!(
+        out,
+        "ID\t{}\t{}\t状況\tファイル\tメッセージ",
+        if sent { "送信日時" } else { "受信日時" },
+        if sent { "送信先" } else { "送信元" }
+    )?;
     for m in msgs {
         let partner = if sent { &m.recipient } else { &m.sender };
+        let note: String = m.note.lines().next().unwrap_or("").chars().take(40).collect();
+        let files = m.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",");
         writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}",
             m.id,
             ui::jst(&m.sent_at),
-            partner,
+            names.get(partner).unwrap_or(partner),
             m.state.label_ja(),
-            m.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",")
+            if files.is_empty() { "（メッセージのみ）".to_owned() } else { files },
+            note.replace('\t', " ")
         )?;
     }
     Ok(())

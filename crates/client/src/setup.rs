@@ -2,7 +2,7 @@
 //! hub's CA is fetched and its fingerprint shown with check characters, the terminal is enrolled
 //! with the one-time code and the administrator's (or a staff user's) ID and password.
 
-use crate::hub::{HubClient, hex, install_crypto};
+use crate::hub::{HubClient, Session, hex, install_crypto, save_session};
 use crate::profile::{Profile, Settings, write_private};
 use anyhow::{Context as _, bail};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
@@ -109,15 +109,16 @@ pub async fn setup(home: &Path, req: &SetupRequest) -> anyhow::Result<Profile> {
         let _ = std::fs::remove_dir_all(&p.dir);
         return Err(e).context("証明書を保存できません");
     }
-    // The office's name, for the screens.
+    // The office's name, for the screens; and the session kept (owner-only, until it expires),
+    // so that the next command does not ask for the password just given.
     let mut p = p;
     let mut c = HubClient::for_profile(&p)?;
-    if c.login(&req.login, &req.password).await.is_ok() {
+    if let Ok(r) = c.login(&req.login, &req.password).await {
         if let Ok(d) = c.directory(&office).await {
             p.settings.office_name = d.name.unwrap_or_default();
             p.save()?;
         }
-        let _ = c.logout().await;
+        save_session(&p, Some(&Session::from_login(req.login.trim(), r))).context("ログイン状態を保存できません")?;
     }
     Ok(p)
 }

@@ -254,14 +254,17 @@ async fn a_revoked_terminal_is_refused_and_told_so() {
 }
 
 async fn renkei(home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_renkei"))
-        .args(args)
-        .env("RENKEI_HOME", home)
-        .env("RENKEI_PASSWORD", renkei_testkit::hub::DEMO_PASSWORD)
-        .env_remove("RENKEI_PROFILE")
-        .output()
-        .await
-        .unwrap();
+    renkei_with(home, args, Some(renkei_testkit::hub::DEMO_PASSWORD)).await
+}
+
+/// `renkei` with the password in `RENKEI_PASSWORD`, or (`None`) with no way to give one.
+async fn renkei_with(home: &std::path::Path, args: &[&str], password: Option<&str>) -> (i32, String, String) {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_renkei"));
+    c.args(args).env("RENKEI_HOME", home).env_remove("RENKEI_PROFILE").env_remove("RENKEI_PASSWORD").stdin(std::process::Stdio::null());
+    if let Some(p) = password {
+        c.env("RENKEI_PASSWORD", p);
+    }
+    let o = c.output().await.unwrap();
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
@@ -305,6 +308,20 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
         assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o777, 0o600, "the private key is the owner's only");
     }
 
+    // After set-up the PC is logged in: no command asks for the password again.
+    let (rc, out, err) = renkei_with(&pc1, &["inbox"], None).await;
+    assert_eq!(rc, 0, "the session of set-up is kept: {out}{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let session = pc1.join(&o[0].number).join("session.json");
+        assert_eq!(std::fs::metadata(session).unwrap().permissions().mode() & 0o777, 0o600, "the session is the owner's only");
+    }
+    // A path that does not exist: nothing to send, could not run (2), and it says which.
+    let (rc, _, err) = renkei(&pc1, &["send", "/nonexistent/renkei"]).await;
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("/nonexistent/renkei") && err.contains("送信するファイルがありません"), "{err}");
+
     let export = tempdir("cli-export");
     let files = slip_unit(&hub, 21, 0, 1, seq(27, 9));
     write_files(&export, &files);
@@ -315,6 +332,13 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     assert_eq!(rc, 0);
     assert!(out.contains("送信済みです"), "{out}");
 
+    // 受信一覧 on the terminal: a header, the sender by name, the files.
+    let (rc, out, _) = renkei(&pc2, &["inbox"]).await;
+    assert_eq!(rc, 0);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("ID\t受信日時\t送信元\t状況\tファイル\tメッセージ"), "{out}");
+    let row = lines.next().unwrap();
+    assert!(row.contains("\tさくら居宅介護支援事業所（1371000017）\t未取得\t") && row.contains(&files[0].name), "{out}");
     let got = tempdir("cli-got");
     let (rc, out, err) = renkei(&pc2, &["fetch", "--dir", got.to_str().unwrap(), "--format", "json"]).await;
     assert_eq!(rc, 0, "{out}{err}");
