@@ -125,6 +125,15 @@ impl OfficeRt {
         self.hub.read().await.clone()
     }
 
+    /// Clears the new-message banner once nothing is left to fetch (on the hub: another PC of the
+    /// office may have fetched too). The hub's state is the one source of truth.
+    pub async fn resolve_fetched(&self, hub: &HubClient) {
+        let q = renkei_protocol::InboxQuery { status: Some("not_fetched".into()), limit: Some(1), ..Default::default() };
+        if hub.inbox(&q).await.is_ok_and(|p| p.messages.is_empty()) {
+            let _ = self.state.resolve("new_message").await;
+        }
+    }
+
     async fn note(&self, kind: &str, title: String, body: String) {
         self.notes.send(Note { kind: kind.into(), title, body }).await;
     }
@@ -191,6 +200,9 @@ impl OfficeRt {
     async fn catch_up(&self, hub: &HubClient) {
         let q = renkei_protocol::InboxQuery { status: Some("not_fetched".into()), ..Default::default() };
         let Ok(list) = hub.all(false, q).await else { return };
+        if list.is_empty() {
+            let _ = self.state.resolve("new_message").await;
+        }
         let ids: Vec<String> = list.iter().map(|m| m.id.clone()).collect();
         let viewed = self.state.viewed(&ids).await.unwrap_or_default();
         let mut fresh = Vec::new();
@@ -322,7 +334,7 @@ impl OfficeRt {
                     }
                     if !r.waiting.is_empty() {
                         self.note(
-                            "watch",
+                            "waiting",
                             "送信待ちのファイルがあります".into(),
                             format!(
                                 "{} 件の送信先。{}",

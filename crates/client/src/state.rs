@@ -115,6 +115,13 @@ impl State {
         Ok(())
     }
 
+    /// Marks every unseen notification of `kind` seen: what it announced is resolved (the
+    /// messages were fetched, the waiting files were sent), so the banner no longer shows it.
+    pub async fn resolve(&self, kind: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE notifications SET seen = 1 WHERE kind = ? AND seen = 0").bind(kind).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Marks a received message viewed on this PC.
     pub async fn view(&self, message_id: &str) -> sqlx::Result<()> {
         sqlx::query("INSERT OR IGNORE INTO viewed (message_id, at) VALUES (?, ?)").bind(message_id).bind(now()).execute(&self.pool).await?;

@@ -131,6 +131,8 @@ pub(crate) async fn click(c: &Client, css: &str) {
 async fn pc(hub: &TestHub, i: usize, tweak: impl FnOnce(&mut renkei_client::profile::Settings)) -> (Arc<OfficeRt>, String) {
     let home = tempdir(&format!("ui{i}"));
     let mut p = set_up_pc(hub, &home, i).await;
+    // The next morning: the session kept from set-up has ended, the clerk logs in.
+    renkei_client::hub::save_session(&p, None).unwrap();
     tweak(&mut p.settings);
     p.save().unwrap();
     let rt = OfficeRt::open(p).await.unwrap();
@@ -229,6 +231,13 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     for f in &plans {
         assert_eq!(std::fs::read(prov_import.join(&f.name)).unwrap(), f.bytes, "{} saved as sent", f.name);
     }
+    // Nothing is left to fetch: the new-message banner is gone, and トップ counts 0.
+    click(&prov, "nav a[href$='/']").await;
+    wait_text(&prov, "h1", "トップ").await;
+    wait_reload(&prov, "#unread", "0").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await; // one banner poll
+    let banner = prov.find(Locator::Css("#banner")).await.unwrap().text().await.unwrap();
+    assert!(!banner.contains("新着メッセージがあります"), "a resolved banner disappears: {banner}");
 
     // 通所 sends the actuals from 新規作成: the destination's name is shown before sending and
     // the file is checked inline.
@@ -353,8 +362,12 @@ async fn csp_violations(c: &Client) -> Vec<String> {
 async fn two_offices_on_one_pc_switch_with_the_dropdown() {
     let hub = TestHub::start().await;
     let home = tempdir("two-offices");
-    let first = OfficeRt::open(set_up_pc(&hub, &home, 0).await).await.unwrap();
-    let second = OfficeRt::open(set_up_pc(&hub, &home, 1).await).await.unwrap();
+    let (p0, p1) = (set_up_pc(&hub, &home, 0).await, set_up_pc(&hub, &home, 1).await);
+    for p in [&p0, &p1] {
+        renkei_client::hub::save_session(p, None).unwrap();
+    }
+    let first = OfficeRt::open(p0).await.unwrap();
+    let second = OfficeRt::open(p1).await.unwrap();
     let second_name = second.name().await;
     let d = Daemon { offices: vec![first, second] };
     let token = renkei_client::ui::ui_token(&home).unwrap();

@@ -108,6 +108,9 @@ pub(super) async fn bulk_send(State(ui): State<S>, Path(p): Path<String>, Form(q
             b.done += 1;
             b.lines.push((g.to.clone(), text, ok));
         }
+        // Sent from the UI: the watch folder's 「送信待ち」 note is answered (the watch loop notes
+        // again if files are still waiting).
+        let _ = o2.state.resolve("waiting").await;
         o2.bulk.lock().await.finished = true;
     });
     let p2 = o.bulk.lock().await.clone();

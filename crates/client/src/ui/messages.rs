@@ -206,6 +206,7 @@ pub(super) async fn fetch_one(State(ui): State<S>, Path((p, id)): Path<(String, 
     };
     match crate::incoming::fetch_message(&hub, &m, &prof.import_dir(), prof.settings.split_by_kind).await {
         Ok(saved) => {
+            o.resolve_fetched(&hub).await;
             let dirs: std::collections::BTreeSet<String> =
                 saved.iter().filter_map(|s| s.path.parent().map(|d| d.display().to_string())).collect();
             let msg = format!("{} 件のファイルを取得しました（保存先: {}）", saved.len(), dirs.into_iter().collect::<Vec<_>>().join("、"));
@@ -221,6 +222,7 @@ pub(super) async fn fetch_all(State(ui): State<S>, Path(p): Path<String>) -> Res
     let prof = o.profile.read().await.clone();
     let msg = match crate::incoming::fetch_all(&hub, &prof.import_dir(), prof.settings.split_by_kind, None).await {
         Ok(r) => {
+            o.resolve_fetched(&hub).await;
             let mut m = format!("一括取得: {} 件のファイルを {} に保存しました", r.saved.len(), prof.import_dir().display());
             for (id, why) in &r.failed {
                 m.push_str(&format!("／{id} は取得できませんでした: {why}"));
