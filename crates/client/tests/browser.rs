@@ -250,6 +250,7 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     shot(&prov, "09-新規作成").await;
     click(&prov, "#send").await;
     wait_text(&prov, "h1", "送信詳細").await;
+    wait_text(&prov, "main", "送信しました").await;
     wait_text(&prov, "#state", "未取得").await;
     shot(&prov, "10-送信詳細").await;
 
@@ -278,6 +279,20 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     let row = rows[0].text().await.unwrap();
     assert!(row.contains("時間・回数の違い") && row.contains("1回") && row.contains("2回"), "{row}");
     shot(&care, "13-予実突合").await;
+
+    // A file whose name breaks the standard: the national headline, the specific reason below,
+    // the rule id only behind 「規則」; nothing is sent.
+    let odd_dir = tempdir("odd-name");
+    let odd = odd_dir.join("UPJSK_202506_1372000024_15_1371000017_43_2025063118000.CSV");
+    std::fs::write(&odd, &actual.bytes).unwrap();
+    click(&care, "nav a[href$='/compose']").await;
+    fill(&care, "#to", "1372000024").await;
+    care.find(Locator::Css("#files")).await.unwrap().send_keys(&odd.display().to_string()).await.unwrap();
+    let t = wait_text(&care, "#verdicts", "添付ファイル名の形式に誤りがあります").await;
+    assert!(t.contains("エラー") && !t.contains("送信できます"), "{t}");
+    let visible = care.find(Locator::Css("#verdicts")).await.unwrap().text().await.unwrap();
+    assert!(!visible.contains("name."), "rule ids stay behind the toggle: {visible}");
+    shot(&care, "14a-新規作成-ファイル名の誤り").await;
 
     // A message without files, saved as a draft (下書きは全端末で共有).
     click(&care, "nav a[href$='/compose']").await;
@@ -314,6 +329,7 @@ async fn the_ui_refuses_other_hosts_missing_tokens_and_cross_site_posts() {
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly"));
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age="), "kept when the browser is closed");
     // With the cookie: the page (login page of the office).
     let r = http.get(format!("{base}/o/1371000017/login")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), 200);

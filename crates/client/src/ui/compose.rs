@@ -126,18 +126,43 @@ pub struct VerdictView {
     pub(super) name: String,
     pub(super) ok: bool,
     pub(super) to: String,
-    pub(super) errors: Vec<String>,
-    pub(super) warnings: Vec<String>,
+    /// A file-name error: the national system's headline, which help desks know, goes first.
+    pub(super) name_error: bool,
+    pub(super) errors: Vec<Finding>,
+    pub(super) warnings: Vec<Finding>,
+}
+
+/// One finding as a clerk reads it; the rule id (for vendors) behind a details toggle.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub(super) text: String,
+    pub(super) rule: String,
+}
+
+/// The national system's message for a file name that breaks the standard.
+pub const NAME_HEADLINE: &str = "添付ファイル名の形式に誤りがあります。標準仕様の送信単位に従ったファイルを添付してください。";
+
+impl Finding {
+    /// Splits `… [rule.id]` as the validator writes it.
+    fn of(s: &str) -> Finding {
+        match s.strip_suffix(']').and_then(|t| t.rsplit_once(" [")) {
+            Some((text, rule)) if !rule.is_empty() && !rule.contains(' ') => Finding { text: text.to_owned(), rule: rule.to_owned() },
+            _ => Finding { text: s.to_owned(), rule: String::new() },
+        }
+    }
 }
 
 impl From<&FileVerdict> for VerdictView {
     fn from(v: &FileVerdict) -> VerdictView {
+        let errors: Vec<Finding> = v.errors.iter().map(|e| Finding::of(e)).collect();
         VerdictView {
             name: v.name.clone(),
             ok: v.ok(),
             to: v.to.clone().unwrap_or_default(),
-            errors: v.errors.clone(),
-            warnings: v.warnings.clone(),
+            name_error: errors.iter().any(|f| f.rule.starts_with("name.")),
+            errors,
+            // A PDF or a photo is an ordinary attachment, not something to warn about.
+            warnings: v.warnings.iter().map(|w| Finding::of(w)).filter(|f| f.rule != "file.not-standard").collect(),
         }
     }
 }
@@ -189,9 +214,22 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
         return Ok(page(again(Some("ファイルを選ぶか、メッセージを書いてください".into()), None, &f)));
     }
     let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![]);
-    let bad: Vec<String> = plan.verdicts.iter().filter(|v| !v.ok()).map(|v| format!("{}: {}", v.name, v.errors.join(" / "))).collect();
+    let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(VerdictView::from).collect();
     if !bad.is_empty() {
-        return Ok(page(again(Some(format!("送信できないファイルがあります。直してから送ってください。\n{}", bad.join("\n"))), None, &f)));
+        // One line per finding, file by file; the national headline first for a bad name.
+        let mut text = String::new();
+        if bad.iter().any(|v| v.name_error) {
+            text.push_str(NAME_HEADLINE);
+            text.push('\n');
+        }
+        text.push_str("送信できないファイルがあります。直してから送ってください。");
+        for v in &bad {
+            text.push_str(&format!("\n{}:", v.name));
+            for e in &v.errors {
+                text.push_str(&format!("\n　・{}", e.text));
+            }
+        }
+        return Ok(page(again(Some(text), None, &f)));
     }
     let files: Vec<crate::hub::OutFile> =
         f.files.iter().map(|c| crate::hub::OutFile { name: c.name.clone(), bytes: c.bytes.clone() }).collect();
@@ -203,7 +241,7 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
         };
     }
     match outgoing::send_one(&hub, &o.state, &office, &f.to, &note, files, false).await {
-        Ok(Outcome::Sent { id }) | Ok(Outcome::AlreadySent { id }) => Ok(Redirect::to(&format!("/o/{p}/sent/{id}")).into_response()),
+        Ok(Outcome::Sent { id }) | Ok(Outcome::AlreadySent { id }) => Ok(Redirect::to(&format!("/o/{p}/sent/{id}?sent=1")).into_response()),
         Ok(Outcome::Failed { reason, .. }) => Ok(page(again(Some(reason), None, &f))),
         Err(e) => Ok(page(again(Some(format!("送信記録を保存できません: {e}")), None, &f))),
     }

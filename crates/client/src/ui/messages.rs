@@ -192,8 +192,20 @@ pub(super) async fn inbox_detail(State(ui): State<S>, Path((p, id)): Path<(Strin
     detail(&ui, &p, &id, false, None, None).await
 }
 
-pub(super) async fn sent_detail(State(ui): State<S>, Path((p, id)): Path<(String, String)>) -> Result<Response, Fail> {
-    detail(&ui, &p, &id, true, None, None).await
+#[derive(Deserialize)]
+pub(super) struct SentQ {
+    #[serde(default)]
+    pub(super) sent: Option<u8>,
+}
+
+/// 送信詳細; right after 新規作成 (`?sent=1`), with the confirmation 「送信しました」.
+pub(super) async fn sent_detail(
+    State(ui): State<S>,
+    Path((p, id)): Path<(String, String)>,
+    Query(q): Query<SentQ>,
+) -> Result<Response, Fail> {
+    let flash = q.sent.is_some().then(|| "送信しました。相手がデータ取得すると「取得済」になります".to_owned());
+    detail(&ui, &p, &id, true, flash, None).await
 }
 
 pub(super) async fn fetch_one(State(ui): State<S>, Path((p, id)): Path<(String, String)>) -> Result<Response, Fail> {

@@ -185,7 +185,7 @@ async fn guard(State(ui): State<S>, mut req: Request, next: Next) -> Response {
     if !cookie_token(req.headers(), port).is_some_and(|t| same(&t, &ui.token)) {
         return deny(
             StatusCode::UNAUTHORIZED,
-            "この画面を開くには、パソコンで「renkei ui」を実行してください（開いたブラウザーで使えます） / run `renkei ui`",
+            "この画面を開くには、パソコンで「renkei ui」を実行してください（開いたブラウザーで使えます）。デモでは renkei-demo が表示したアドレスを開いてください / run `renkei ui` (or open the address renkei-demo printed)",
         );
     }
     if !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
@@ -234,7 +234,9 @@ async fn ui_login(State(ui): State<S>, Query(q): Query<TokenQ>) -> Response {
         return deny(StatusCode::FORBIDDEN, "鍵が違います。「renkei ui」で開き直してください / wrong token");
     }
     let port = ui.port.load(std::sync::atomic::Ordering::Relaxed);
-    let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", cookie_name(port), ui.token);
+    // Kept when the browser is closed (90 days): the clerk opens the bookmark the next morning.
+    // The token is this install's, on 127.0.0.1 only; a new token (another install) replaces it.
+    let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", cookie_name(port), ui.token, 90 * 24 * 3600);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
