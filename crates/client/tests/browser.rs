@@ -286,6 +286,14 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     let odd = odd_dir.join("UPJSK_202506_1372000024_15_1371000017_43_2025063118000.CSV");
     std::fs::write(&odd, &actual.bytes).unwrap();
     click(&care, "nav a[href$='/compose']").await;
+    // A garbage destination first: no file is 「送信できます」.
+    fill(&care, "#to", "abc12").await;
+    let pdf = odd_dir.join("お知らせ.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n%%EOF\n").unwrap();
+    care.find(Locator::Css("#files")).await.unwrap().send_keys(&pdf.display().to_string()).await.unwrap();
+    let t = wait_text(&care, "#verdicts", "送信先の事業所番号「abc12」が正しくありません").await;
+    assert!(!t.contains("送信できます"), "{t}");
+    care.refresh().await.unwrap();
     fill(&care, "#to", "1372000024").await;
     care.find(Locator::Css("#files")).await.unwrap().send_keys(&odd.display().to_string()).await.unwrap();
     let t = wait_text(&care, "#verdicts", "添付ファイル名の形式に誤りがあります").await;

@@ -175,8 +175,23 @@ pub(super) async fn compose_check(State(ui): State<S>, Path(p): Path<String>, mp
         Err(e) => return Ok(Html(format!("<p class=\"error\">{}</p>", askama_escape(&e))).into_response()),
     };
     let to = (!f.to.is_empty()).then_some(f.to.as_str());
+    let bad_to = to.is_some_and(|t| renkei_spec::ids::OfficeNumber::parse(t, false).is_err());
     let plan = outgoing::plan(&office, to, f.files, vec![]);
-    Ok(page(VerdictsT { files: plan.verdicts.iter().map(VerdictView::from).collect() }))
+    let mut files: Vec<VerdictView> = plan.verdicts.iter().map(VerdictView::from).collect();
+    if bad_to {
+        // Nothing can be sent to a number that is not one: no file is 「送信できます」.
+        for v in &mut files {
+            v.ok = false;
+            v.errors.insert(
+                0,
+                Finding {
+                    text: format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to),
+                    rule: String::new(),
+                },
+            );
+        }
+    }
+    Ok(page(VerdictsT { files }))
 }
 
 pub(super) fn askama_escape(s: &str) -> String {
