@@ -136,6 +136,16 @@ pub struct Plan {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// A send unit's file sequence (YYYYMMDDHHMMSS, when the care software made it) as people read
+/// it: `2025/05/25 10:00`. Anything else is shown as it is.
+pub fn made_at(seq: &str) -> String {
+    if seq.len() == 14 && seq.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}/{}/{} {}:{}", &seq[..4], &seq[4..6], &seq[6..8], &seq[8..10], &seq[10..12])
+    } else {
+        seq.to_owned()
+    }
+}
+
 fn describe(d: &renkei_spec::diag::Diagnostic) -> String {
     let mut s = String::new();
     if let Some(l) = d.line {
@@ -218,7 +228,7 @@ pub fn plan(office: &str, to: Option<&str>, files: Vec<Candidate>, unreadable: V
             g.files.push(i);
             if let Some(u) = unit_of[i] {
                 let unit = &report.units[u];
-                let label = format!("{} {}", unit.kind.label_ja(), unit.seq);
+                let label = format!("{}（{}作成）", unit.kind.label_ja(), made_at(&unit.seq.to_string()));
                 if !g.units.contains(&label) {
                     g.units.push(label);
                 }
@@ -303,6 +313,12 @@ pub fn group_files(plan: &Plan, g: &Group) -> Vec<OutFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_units_sequence_reads_as_when_it_was_made() {
+        assert_eq!(made_at("20250525100000"), "2025/05/25 10:00");
+        assert_eq!(made_at("2025052510"), "2025052510");
+    }
 
     fn cands(files: Vec<(String, Vec<u8>)>) -> Vec<Candidate> {
         files.into_iter().map(|(name, bytes)| Candidate { source: name.clone(), name, bytes, path: None }).collect()

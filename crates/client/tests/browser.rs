@@ -207,6 +207,9 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     click(&care, "nav a[href$='/bulk']").await;
     let t = wait_text(&care, "main", "ひまわりデイサービス").await;
     assert!(t.contains("1372000024") && t.contains("送信できます") && t.contains("サービス利用票"), "{t}");
+    // 内容 says what each file is; the send unit by when it was made, not a raw sequence.
+    assert!(t.contains("2025年6月分") && t.contains("作成）"), "{t}");
+    assert!(!t.contains(&format!("{} ", seq(25, 10))), "no raw file sequence: {t}");
     shot(&care, "03-一括送信").await;
     click(&care, "#bulk-send").await;
     wait_text(&care, "#progress", "一括送信が終わりました").await;

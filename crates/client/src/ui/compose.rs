@@ -128,6 +128,10 @@ pub struct VerdictView {
     pub(super) to: String,
     /// A file-name error: the national system's headline, which help desks know, goes first.
     pub(super) name_error: bool,
+    /// What the file is: the kind and month of a standard file, or 添付ファイル.
+    pub(super) what: String,
+    /// An attachment without a destination (一括送信): sendable only from 新規作成.
+    pub(super) needs_to: bool,
     pub(super) errors: Vec<Finding>,
     pub(super) warnings: Vec<Finding>,
 }
@@ -137,6 +141,24 @@ pub struct VerdictView {
 pub struct Finding {
     pub(super) text: String,
     pub(super) rule: String,
+}
+
+/// What a file is, for the 内容 column: 「サービス提供票（予定） 2025年6月分」, or 添付ファイル（PDF）.
+fn what_it_is(v: &FileVerdict) -> String {
+    let kind = v.kind.as_deref().and_then(|k| renkei_spec::name::FileKind::ALL.iter().find(|f| f.prefix() == k));
+    match kind {
+        Some(k) => {
+            let month = v.name.split('_').nth(1).filter(|m| m.len() == 6 && m.bytes().all(|b| b.is_ascii_digit()));
+            match month {
+                Some(m) if k.has_month() => format!("{} {}年{}月分", k.name_ja(), &m[..4], m[4..].trim_start_matches('0')),
+                _ => k.name_ja().to_owned(),
+            }
+        }
+        None => {
+            let ext = v.name.rsplit_once('.').map(|(_, e)| e.to_ascii_uppercase()).unwrap_or_default();
+            if ext.is_empty() { "添付ファイル".into() } else { format!("添付ファイル（{ext}）") }
+        }
+    }
 }
 
 /// The national system's message for a file name that breaks the standard.
@@ -160,6 +182,8 @@ impl From<&FileVerdict> for VerdictView {
             ok: v.ok(),
             to: v.to.clone().unwrap_or_default(),
             name_error: errors.iter().any(|f| f.rule.starts_with("name.")),
+            what: what_it_is(v),
+            needs_to: v.to.is_none() && v.ok(),
             errors,
             // A PDF or a photo is an ordinary attachment, not something to warn about.
             warnings: v.warnings.iter().map(|w| Finding::of(w)).filter(|f| f.rule != "file.not-standard").collect(),
