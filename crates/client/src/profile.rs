@@ -214,13 +214,35 @@ impl Profile {
 
 /// Days until the terminal certificate in a profile folder expires.
 pub fn certificate_days_left(dir: &Path) -> Option<i64> {
+    certificate(dir).map(|c| c.days_left)
+}
+
+/// This PC's terminal certificate, as トップ shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// Serial number (hex, as the portal's 証明書・端末 lists it).
+    pub serial: String,
+    /// Valid through (JST date, YYYY/MM/DD).
+    pub valid_until: String,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+}
+
+/// Reads this PC's terminal certificate (`terminal.pem` in the profile folder).
+pub fn certificate(dir: &Path) -> Option<CertificateInfo> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let pem = std::fs::read(dir.join("terminal.pem")).ok()?;
     let der = CertificateDer::from_pem_slice(&pem).ok()?;
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
-    let left = cert.validity().not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp();
-    Some(left / 86400)
+    let not_after = cert.validity().not_after.timestamp();
+    let left = not_after - time::OffsetDateTime::now_utc().unix_timestamp();
+    let until = time::OffsetDateTime::from_unix_timestamp(not_after).ok()?.to_offset(time::macros::offset!(+9)).date();
+    Some(CertificateInfo {
+        serial: cert.raw_serial_as_string().replace(':', "").to_ascii_uppercase(),
+        valid_until: format!("{}/{:02}/{:02}", until.year(), u8::from(until.month()), until.day()),
+        days_left: left.div_euclid(86400),
+    })
 }
 
 #[cfg(test)]

@@ -203,6 +203,9 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     // 居宅: log in, トップ, then 一括送信 of the export folder.
     log_in(&care, &care_url, Some("01-ログイン")).await;
     wait_text(&care, ".status", "連携基盤").await;
+    // トップ shows this PC's terminal and its certificate's number and expiry.
+    let t = wait_text(&care, "#terminal", "電子証明書").await;
+    assert!(t.contains("有効期限 20") && t.contains("あと "), "{t}");
     shot(&care, "02-トップ").await;
     click(&care, "nav a[href$='/bulk']").await;
     let t = wait_text(&care, "main", "ひまわりデイサービス").await;

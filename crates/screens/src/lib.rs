@@ -1,6 +1,7 @@
 //! What the browser screens of the hub (portal, console) and of the office client's local UI
-//! share, so that the two never drift. Today: how a form carries its CSRF token.
+//! share, so that the two never drift: how a form carries its CSRF token, how a cookie is read.
 //!
 //! No I/O of its own: the doors hand in what they read.
 
+pub mod cookie;
 pub mod form;

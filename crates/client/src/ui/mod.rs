@@ -158,14 +158,7 @@ fn cookie_name(port: u16) -> String {
 }
 
 fn cookie_token(h: &HeaderMap, port: u16) -> Option<String> {
-    let name = cookie_name(port);
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    renkei_screens::cookie::value(h.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()), &cookie_name(port))
 }
 
 fn same(a: &str, b: &str) -> bool {

@@ -10,6 +10,7 @@ pub(super) struct TopT {
     pub(super) unread: usize,
     pub(super) watch: String,
     pub(super) import_dir: String,
+    pub(super) terminal: String,
     pub(super) warnings: Vec<String>,
     pub(super) notices: Vec<(String, String, String)>,
     pub(super) notes: Vec<(String, String, String)>,
@@ -27,6 +28,16 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         Err(e) => return Err(hub_fail(&ui, &o, e, "トップ", "top").await),
     };
     let mut warnings = Vec::new();
+    let terminal = match crate::profile::certificate(&prof.dir) {
+        Some(c) => format!(
+            "{}（電子証明書 {}、有効期限 {}{}）",
+            prof.settings.terminal_id,
+            c.serial,
+            c.valid_until,
+            if c.days_left >= 0 { format!("・あと {} 日", c.days_left) } else { "・期限切れ".into() }
+        ),
+        None => format!("{}（電子証明書を読めません）", prof.settings.terminal_id),
+    };
     match crate::profile::certificate_days_left(&prof.dir) {
         Some(d) if d < 0 => warnings.push("この端末の電子証明書は有効期限が切れています。管理者に再登録を依頼してください".into()),
         Some(d) if d <= 30 => warnings.push(format!("この端末の電子証明書はあと {d} 日で有効期限が切れます。早めに更新してください")),
@@ -71,6 +82,7 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         unread,
         watch,
         import_dir: prof.import_dir().display().to_string(),
+        terminal,
         warnings,
         notices,
         notes,

@@ -10,15 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 /// The value of cookie `name`.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    renkei_screens::cookie::value(parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()), name)
 }
 
 /// The CSRF token a form carried as its first field, found by [`form_token`].
