@@ -11,7 +11,19 @@ pub const MAX_TERMS: usize = 5;
 /// spaces.
 #[must_use]
 pub fn fold(s: &str) -> String {
-    s.nfkc().filter(|c| !c.is_whitespace()).map(hiragana).flat_map(char::to_lowercase).collect()
+    // Removing spaces or lowering case can leave a string that normalizes further (`g¯` is
+    // `g` + space + combining macron under NFKC; without the space it composes to `ḡ`): repeat
+    // until nothing changes, so that a folded name folds to itself.
+    let step = |s: &str| -> String { s.nfkc().filter(|c| !c.is_whitespace()).map(hiragana).flat_map(char::to_lowercase).collect() };
+    let mut folded = step(s);
+    for _ in 0..4 {
+        let again = step(&folded);
+        if again == folded {
+            break;
+        }
+        folded = again;
+    }
+    folded
 }
 
 /// The words of a query, each folded; empty words dropped, at most [`MAX_TERMS`] words of at
@@ -46,6 +58,7 @@ mod tests {
         assert_eq!(fold("１３７２"), "1372");
         assert_eq!(fold("ＡＢＣ ケア"), "abcけあ");
         assert_eq!(fold("ヴ"), "ゔ");
+        assert_eq!(fold("g¯"), fold(&fold("g¯")), "a space removed can compose what follows");
     }
 
     #[test]
