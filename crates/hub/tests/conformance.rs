@@ -120,6 +120,7 @@ async fn conformance(store: &Store) {
             sender: a.number.clone(),
             recipient: b.number.clone(),
             note: format!("第{i}便　よろしくお願いします"),
+            contact: (i == 4).then(|| r#"{"kind":"no_use","month":"202506","person":"H000000001"}"#.to_owned()),
             sent_by: u,
             sent_terminal: "TA".into(),
             sent_at: 1000 + i * 100,
@@ -149,11 +150,15 @@ async fn conformance(store: &Store) {
                 .unwrap(),
         );
     }
+    let m4 = store.message_for("m4", &b.number).await.unwrap().unwrap();
+    assert_eq!(m4.contact.as_deref(), Some(r#"{"kind":"no_use","month":"202506","person":"H000000001"}"#), "{name}: a contact reads back");
+    assert_eq!(store.message_for("m3", &b.number).await.unwrap().unwrap().contact, None, "{name}");
     let again = NewMessage {
         public_id: "other".into(),
         sender: a.number.clone(),
         recipient: b.number.clone(),
         note: String::new(),
+        contact: None,
         sent_by: u,
         sent_terminal: "TA".into(),
         sent_at: 9,
@@ -226,6 +231,7 @@ async fn conformance(store: &Store) {
                 office: &a.number,
                 recipient: "",
                 note: "下書き",
+                contact: Some(r#"{"kind":"plan_change","person":"山田"}"#),
                 user: u,
                 files: &[file(0, "a.pdf", None, None)],
             },
@@ -236,18 +242,27 @@ async fn conformance(store: &Store) {
     assert!(store.draft(&b.number, "d1").await.unwrap().is_none(), "{name}: another office sees no draft");
     let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
     assert_eq!((got.version, got.updated_by.as_str(), got.files.len()), (1, "管理者　太郎", 1));
-    assert!(store.update_draft(d, 1, Some(&b.number), None, u, 11).await.unwrap());
-    assert!(!store.update_draft(d, 1, None, Some("古い版"), u, 12).await.unwrap(), "{name}: a stale version is refused");
+    assert_eq!(got.contact.as_deref(), Some(r#"{"kind":"plan_change","person":"山田"}"#), "{name}");
+    let to_b = DraftChange { recipient: Some(&b.number), ..Default::default() };
+    assert!(store.update_draft(d, 1, &to_b, u, 11).await.unwrap());
+    let stale = DraftChange { note: Some("古い版"), contact: Some(None), ..Default::default() };
+    assert!(!store.update_draft(d, 1, &stale, u, 12).await.unwrap(), "{name}: a stale version is refused");
+    let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
+    assert!(got.contact.is_some(), "{name}: a change that does not name the contact leaves it");
     store.add_draft_files(d, &[file(0, "b.pdf", None, None), file(1, "c.pdf", None, None)], u, 13).await.unwrap();
     assert!(store.remove_draft_file(d, 0, u, 14).await.unwrap());
     let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
     assert_eq!(got.files.iter().map(|f| (f.idx, f.name.as_str())).collect::<Vec<_>>(), [(1, "b.pdf"), (2, "c.pdf")], "{name}");
     assert_eq!((got.recipient.as_str(), got.note.as_str(), got.version), (b.number.as_str(), "下書き", 4));
+    assert!(store.update_draft(d, 4, &DraftChange { contact: Some(None), ..Default::default() }, u, 15).await.unwrap());
+    let got = store.draft(&a.number, "d1").await.unwrap().unwrap();
+    assert_eq!((got.contact, got.version, got.note.as_str()), (None, 5, "下書き"), "{name}: the contact is cleared, the rest stays");
     let from_draft = |version| NewMessage {
         public_id: format!("fd{version}"),
         sender: a.number.clone(),
         recipient: b.number.clone(),
         note: "下書き".into(),
+        contact: None,
         sent_by: u,
         sent_terminal: "TA".into(),
         sent_at: 20,
@@ -258,17 +273,17 @@ async fn conformance(store: &Store) {
     };
     assert!(
         matches!(
-            store.insert_message(&from_draft(3), Audit { action: AuditAction::Send, ..Default::default() }).await,
+            store.insert_message(&from_draft(4), Audit { action: AuditAction::Send, ..Default::default() }).await,
             Err(StoreError::Conflict(_))
         ),
         "{name}: stale draft"
     );
-    assert!(store.message_for("fd3", &a.number).await.unwrap().is_none(), "{name}: nothing stored");
-    store.insert_message(&from_draft(4), Audit { action: AuditAction::Send, ..Default::default() }).await.unwrap();
+    assert!(store.message_for("fd4", &a.number).await.unwrap().is_none(), "{name}: nothing stored");
+    store.insert_message(&from_draft(5), Audit { action: AuditAction::Send, ..Default::default() }).await.unwrap();
     assert!(store.draft(&a.number, "d1").await.unwrap().is_none(), "{name}: sending consumes the draft");
     assert!(store.drafts(&a.number).await.unwrap().is_empty());
     let d2 = store
-        .create_draft(&NewDraft { public_id: "d2", office: &a.number, recipient: "", note: "", user: u, files: &[] }, 30)
+        .create_draft(&NewDraft { public_id: "d2", office: &a.number, recipient: "", note: "", contact: None, user: u, files: &[] }, 30)
         .await
         .unwrap();
     assert!(store.delete_draft(d2).await.unwrap());
@@ -301,7 +316,7 @@ async fn conformance(store: &Store) {
     let expired = store.expire_unfetched(1250, 9000, |to, at| (format!("nd-{to}-{at}"), "期限切れ".into(), "本文".into())).await.unwrap();
     let mut ids: Vec<&str> = expired.iter().map(|e| e.public_id.as_str()).collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["fd4", "m2"], "{name}: m2 and the message sent from the draft (t=20)");
+    assert_eq!(ids, ["fd5", "m2"], "{name}: m2 and the message sent from the draft (t=20)");
     assert!(expired.iter().all(|e| e.notice.office.as_deref() == Some(a.number.as_str())), "{name}: the notice goes to the sender");
     assert!(
         store.expire_unfetched(1250, 9001, |_, _| (String::new(), String::new(), String::new())).await.unwrap().is_empty(),

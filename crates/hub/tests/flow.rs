@@ -308,7 +308,7 @@ async fn drafts_are_shared_by_the_offices_terminals() {
     let upd: DraftInfo = pc2
         .patch(hub.url(&format!("/v1/drafts/{}", d.id)))
         .bearer_auth(&t2)
-        .json(&DraftUpdate { version: d.version, to: None, note: Some("月末分です".into()) })
+        .json(&DraftUpdate { version: d.version, to: None, note: Some("月末分です".into()), contact: None })
         .send()
         .await
         .unwrap()
@@ -333,7 +333,7 @@ async fn drafts_are_shared_by_the_offices_terminals() {
     let e = error(
         pc1.patch(hub.url(&format!("/v1/drafts/{}", d.id)))
             .bearer_auth(&t1)
-            .json(&DraftUpdate { version: d.version, to: None, note: Some("古い".into()) })
+            .json(&DraftUpdate { version: d.version, to: None, note: Some("古い".into()), contact: None })
             .send()
             .await
             .unwrap(),
@@ -538,4 +538,83 @@ async fn an_open_event_stream_does_not_hold_up_shutdown() {
     if let Some(pg) = pg {
         pg.drop_now().await;
     }
+}
+
+fn contact_form(to: &str, kind: &str, month: &str, person: &str, units: &str) -> reqwest::multipart::Form {
+    form(to, "", &[])
+        .text("contact", kind.to_owned())
+        .text("contact_month", month.to_owned())
+        .text("contact_person", person.to_owned())
+        .text("contact_units", units.to_owned())
+}
+
+#[tokio::test]
+async fn contacts_without_files_are_sent_listed_and_drafted() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b, tb) = hub.session(1).await;
+    let to = hub.offices[1].number.clone();
+
+    // Each kind with its fields: sent without a file and without a text.
+    for (kind, month, person, units) in
+        [("no_use", "202507", "H000000001", ""), ("over_limit", "２０２５/０７", "山田 花子", "1,200"), ("plan_change", "", "H000000002", "")]
+    {
+        let r = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(contact_form(&to, kind, month, person, units)).send().await.unwrap();
+        assert_eq!(r.status(), 201, "{kind}: {}", r.text().await.unwrap());
+    }
+    let page: MessagePage = b.get(hub.url(paths::INBOX)).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    let contacts: Vec<Contact> = page.messages.iter().filter_map(|m| m.contact.clone()).collect();
+    assert_eq!(contacts.len(), 3);
+    assert!(page.messages.iter().all(|m| m.files.is_empty() && m.note.is_empty()));
+    let over = contacts.iter().find(|c| c.kind == ContactKind::OverLimit).unwrap();
+    assert_eq!((over.month.as_deref(), over.person.as_str(), over.units), (Some("202507"), "山田 花子", Some(1200)));
+
+    // Each missing or misplaced field is refused by name, and nothing is stored.
+    for (kind, month, person, units, item) in [
+        ("no_use", "", "H000000001", "", "month"),
+        ("no_use", "202507", "", "", "person"),
+        ("over_limit", "202507", "山田", "", "units"),
+        ("plan_change", "", "山田", "10", "units"),
+        ("letter", "", "山田", "", "kind"),
+        ("no_use", "202507", &"あ".repeat(41), "", "person"),
+    ] {
+        let r = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(contact_form(&to, kind, month, person, units)).send().await.unwrap();
+        let e = error(r).await;
+        assert_eq!((e.code, e.details[0].item.as_deref()), (ErrorCode::BadRequest, Some(item)), "{kind}/{month}/{person}/{units}: {e:?}");
+    }
+    let r = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(contact_form(&to, "", "202507", "山田", "")).send().await.unwrap();
+    assert!(error(r).await.message.contains("連絡の種類"), "fields without a kind");
+    let page: MessagePage = b.get(hub.url(paths::INBOX)).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page.messages.len(), 3, "refusals store nothing");
+
+    // A contact as a draft: changed, then sent; it arrives as the contact.
+    let r = a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(contact_form(&to, "no_use", "202508", "H000000003", "")).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let d: DraftInfo = r.json().await.unwrap();
+    assert_eq!(d.contact.as_ref().map(|c| c.kind), Some(ContactKind::NoUse));
+    // Without its contact the draft would say nothing: refused.
+    let e = error(
+        a.patch(hub.url(&format!("/v1/drafts/{}", d.id)))
+            .bearer_auth(&ta)
+            .json(&serde_json::json!({"version": d.version, "contact": null}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(e.code, ErrorCode::Empty);
+    let bad = serde_json::json!({"version": d.version, "contact": {"kind": "over_limit", "month": "202508", "person": "H000000003"}});
+    let e = error(a.patch(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&ta).json(&bad).send().await.unwrap()).await;
+    assert_eq!(e.details[0].item.as_deref(), Some("units"));
+    let good = serde_json::json!({"version": d.version, "contact": {"kind": "over_limit", "month": "202508", "person": "H000000003", "units": 40}});
+    let d: DraftInfo = a.patch(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&ta).json(&good).send().await.unwrap().json().await.unwrap();
+    assert_eq!(d.contact.as_ref().and_then(|c| c.units), Some(40));
+    let r = a.post(hub.url(&format!("/v1/drafts/{}/send", d.id))).bearer_auth(&ta).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let sent: SendResponse = r.json().await.unwrap();
+    assert_eq!(sent.message.contact.as_ref().map(|c| (c.kind, c.units)), Some((ContactKind::OverLimit, Some(40))));
+    let got: MessageInfo =
+        b.get(hub.url(&format!("/v1/messages/{}", sent.message.id))).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got.contact, sent.message.contact);
+    hub.stop().await;
 }

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: &str = "v1";
 
 pub mod names;
+pub mod contacts;
+pub use contacts::{Contact, ContactKind};
 
 /// Route paths.
 pub mod paths {
@@ -389,6 +391,9 @@ pub struct MessageInfo {
     pub recipient: String,
     /// Note (メッセージ).
     pub note: String,
+    /// The contact (連絡) this message is, if it is one (今月利用なし, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
     /// Sent at (RFC 3339).
     pub sent_at: String,
     /// State.
@@ -531,6 +536,9 @@ pub struct DraftInfo {
     pub to: String,
     /// Note.
     pub note: String,
+    /// The contact (連絡) the draft is, if it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
     /// Files so far (`kind`/`service_month` are filled from the names).
     pub files: Vec<FileInfo>,
     /// Incremented on every change; pass it back in [`DraftUpdate`].
@@ -572,6 +580,16 @@ pub struct DraftUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub note: Option<String>,
+    /// New contact; `null` makes the draft an ordinary message again, absent leaves it.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Contact>, nullable))]
+    pub contact: Option<Option<Contact>>,
+}
+
+/// A field that is present (`Some`), also when `null` (`Some(None)`); absent is `None` by
+/// `#[serde(default)]`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Response to a send.

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::store::Office;
-use renkei_protocol::{ErrorCode, ErrorDetail};
+use renkei_protocol::{Contact, ErrorCode, ErrorDetail};
 use renkei_spec::diag::{Diagnostic, Severity};
 use renkei_spec::name::{self, Profile};
 
@@ -125,19 +125,71 @@ pub enum Completeness {
     Partial,
 }
 
-/// A message carries files, or at least a text (a contact such as 今月利用なし): one rule for
+/// A message carries files, a text, or a contact (今月利用なし and the like): one rule for
 /// sends and drafts.
-pub fn require_content(note: &str, files: usize) -> Result<(), ApiError> {
+pub fn require_content(note: &str, files: usize, contact: Option<&Contact>) -> Result<(), ApiError> {
     note_length(note)?;
-    if files == 0 && note.trim().is_empty() {
+    if files == 0 && note.trim().is_empty() && contact.is_none() {
         return Err(refuse(
             ErrorCode::Empty,
-            "送るファイルもメッセージもありません。ファイルを選ぶか、メッセージを書いてください",
-            "a message needs a file or a text",
+            "送るファイルもメッセージもありません。ファイルを選ぶか、メッセージを書くか、連絡の種類を選んでください",
+            "a message needs a file, a text or a contact",
             vec![],
         ));
     }
     Ok(())
+}
+
+/// A contact's fields as a form carries them (multipart `contact`, `contact_month`,
+/// `contact_person`, `contact_units`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactFields {
+    /// `contact`: the kind's wire name (`no_use`, `over_limit`, `plan_change`).
+    pub kind: String,
+    /// `contact_month`: 対象年月.
+    pub month: String,
+    /// `contact_person`: 利用者.
+    pub person: String,
+    /// `contact_units`: 超過単位数.
+    pub units: String,
+}
+
+impl ContactFields {
+    fn is_blank(&self) -> bool {
+        [&self.kind, &self.month, &self.person, &self.units].iter().all(|f| f.trim().is_empty())
+    }
+}
+
+/// The contact a form describes, checked by the one rule ([`Contact::check`]): `None` when the
+/// form has no contact fields at all; refused when it has fields but no kind, or a field its
+/// kind does not take or needs.
+pub fn contact(fields: &ContactFields) -> Result<Option<Contact>, ApiError> {
+    if fields.is_blank() {
+        return Ok(None);
+    }
+    if fields.kind.trim().is_empty() {
+        return Err(refuse(
+            ErrorCode::BadRequest,
+            "対象年月・利用者・単位数は連絡のための項目です。連絡の種類（今月利用なし など）を選んでください",
+            "contact fields without a contact kind",
+            vec![],
+        ));
+    }
+    Contact::from_fields(&fields.kind, &fields.month, &fields.person, &fields.units).map(Some).map_err(contact_refusal)
+}
+
+/// A stored or sent contact, checked again (the API's JSON for drafts).
+pub fn check_contact(c: &Contact) -> Result<(), ApiError> {
+    c.check().map_err(contact_refusal)
+}
+
+fn contact_refusal(p: renkei_protocol::contacts::ContactProblem) -> ApiError {
+    refuse(
+        ErrorCode::BadRequest,
+        &p.message,
+        &format!("contact: {} is missing or invalid", p.field),
+        vec![ErrorDetail { file: None, item: Some(p.field.to_owned()), rule: Some("contact".into()), message: p.message.clone() }],
+    )
 }
 
 /// The longest note (メッセージ), in characters.

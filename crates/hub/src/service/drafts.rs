@@ -7,12 +7,12 @@
 
 use crate::error::ApiError;
 use crate::jst::now;
-use crate::service::checks::{Completeness, Upload, require_content};
-use crate::service::mailbox::{check_files, parties, put_blobs};
+use crate::service::checks::{Completeness, Upload, check_contact, require_content};
+use crate::service::mailbox::{Letter, check_files, contact_json, parties, put_blobs, stored_contact};
 use crate::service::sessions::Caller;
 use crate::state::AppState;
-use crate::store::{DraftRow, FileRow};
-use renkei_protocol::ErrorCode;
+use crate::store::{DraftChange, DraftRow, FileRow};
+use renkei_protocol::{Contact, ErrorCode};
 
 fn gone() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "下書きが見つかりません（別の端末で削除または送信された可能性があります）", "no such draft")
@@ -41,17 +41,23 @@ async fn check(st: &AppState, c: &Caller, to: &str, uploads: Vec<Upload>) -> Res
 }
 
 /// A new draft: checked like a send, then stored.
-pub async fn create(st: &AppState, c: &Caller, to: Option<&str>, note: Option<&str>, uploads: Vec<Upload>) -> Result<DraftRow, ApiError> {
-    let to = to.map(str::trim).unwrap_or("").to_owned();
-    require_content(note.unwrap_or(""), uploads.len())?;
+pub async fn create(st: &AppState, c: &Caller, letter: Letter) -> Result<DraftRow, ApiError> {
+    let Letter { to, note, contact, uploads } = letter;
+    let to = to.as_deref().map(str::trim).unwrap_or("").to_owned();
+    require_content(&note, uploads.len(), contact.as_ref())?;
+    if let Some(k) = &contact {
+        check_contact(k)?;
+    }
     let uploads = check(st, c, &to, uploads).await?;
     let files = put_blobs(st, &uploads).await?;
     let public_id = crate::auth::token()[..32].to_owned();
+    let contact = contact_json(contact.as_ref());
     let draft = crate::store::NewDraft {
         public_id: &public_id,
         office: &c.terminal.office,
         recipient: &to,
-        note: note.unwrap_or(""),
+        note: &note,
+        contact: contact.as_deref(),
         user: c.user.id,
         files: &files,
     };
@@ -67,17 +73,39 @@ fn changed_meanwhile(by: &str) -> ApiError {
     )
 }
 
-/// A new recipient or note; a new recipient is checked with the draft's files.
-pub async fn update(st: &AppState, c: &Caller, id: &str, version: i64, to: Option<&str>, note: Option<&str>) -> Result<DraftRow, ApiError> {
+/// The contact a stored draft is.
+pub fn contact_of(d: &DraftRow) -> Option<Contact> {
+    stored_contact(d.contact.as_deref(), &d.public_id)
+}
+
+/// A new recipient, note or contact; a new recipient is checked with the draft's files, and the
+/// draft must still say something (files, a text or a contact).
+pub async fn update(
+    st: &AppState,
+    c: &Caller,
+    id: &str,
+    version: i64,
+    to: Option<&str>,
+    note: Option<&str>,
+    contact: Option<Option<&Contact>>,
+) -> Result<DraftRow, ApiError> {
     let d = load(st, c, id).await?;
     let to = to.map(str::trim);
     if let Some(t) = to.filter(|t| *t != d.recipient) {
         check(st, c, t, uploads_of(st, &d.files).await?).await?;
     }
-    if let Some(n) = note {
-        super::checks::note_length(n)?;
+    if let Some(Some(k)) = contact {
+        check_contact(k)?;
     }
-    if !st.store.update_draft(d.id, version, to, note, c.user.id, now()).await? {
+    let current = contact_of(&d);
+    let next_contact = match contact {
+        Some(k) => k,
+        None => current.as_ref(),
+    };
+    require_content(note.unwrap_or(&d.note), d.files.len(), next_contact)?;
+    let json = contact.map(contact_json);
+    let change = DraftChange { recipient: to, note, contact: json.as_ref().map(Option::as_deref) };
+    if !st.store.update_draft(d.id, version, &change, c.user.id, now()).await? {
         return Err(changed_meanwhile(&load(st, c, id).await?.updated_by));
     }
     load(st, c, id).await
@@ -103,7 +131,7 @@ pub async fn remove_file(st: &AppState, c: &Caller, id: &str, idx: i64) -> Resul
     if !d.files.iter().any(|f| f.idx == idx) {
         return Err(ApiError::new(ErrorCode::NotFound, "そのファイルは下書きにありません", "no such file in the draft"));
     }
-    require_content(&d.note, d.files.len() - 1)?;
+    require_content(&d.note, d.files.len() - 1, contact_of(&d).as_ref())?;
     let rest: Vec<FileRow> = d.files.iter().filter(|f| f.idx != idx).cloned().collect();
     check(st, c, &d.recipient, uploads_of(st, &rest).await?).await?;
     if !st.store.remove_draft_file(d.id, idx, c.user.id, now()).await? {

@@ -29,6 +29,7 @@ pub fn info(m: &MessageRow) -> MessageInfo {
         sender: m.sender.clone(),
         recipient: m.recipient.clone(),
         note: m.note.clone(),
+        contact: stored_contact(m.contact.as_deref(), &m.public_id),
         sent_at: rfc3339(m.sent_at),
         state,
         fetched_at: m.fetched_at.map(rfc3339),
@@ -48,6 +49,38 @@ pub fn info(m: &MessageRow) -> MessageInfo {
             })
             .collect(),
     }
+}
+
+/// A stored contact (JSON) read back. Every stored contact was checked when it was sent; one
+/// that no longer reads is logged, and the message is shown without it (its note still says
+/// what the sender wrote).
+pub fn stored_contact(json: Option<&str>, id: &str) -> Option<Contact> {
+    let j = json?;
+    match serde_json::from_str(j) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(message = %id, error = %e, "stored contact does not read");
+            None
+        }
+    }
+}
+
+/// A contact as stored (JSON).
+pub fn contact_json(c: Option<&Contact>) -> Option<String> {
+    c.map(|c| serde_json::to_string(c).expect("a contact serialises"))
+}
+
+/// What a message carries, as a send or a draft gives it.
+#[derive(Debug, Clone, Default)]
+pub struct Letter {
+    /// Recipient office.
+    pub to: Option<String>,
+    /// Note (メッセージ).
+    pub note: String,
+    /// The contact, if the message is one.
+    pub contact: Option<Contact>,
+    /// Files.
+    pub uploads: Vec<Upload>,
 }
 
 /// Sends up to this size are validated on the async worker (cheaper than a thread hand-off).
@@ -78,8 +111,8 @@ pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>
 pub struct RequestDigest(String);
 
 impl RequestDigest {
-    /// `POST /v1/messages`: recipient, note, and each file's name and SHA-256, in order.
-    pub fn send(to: Option<&str>, note: Option<&str>, uploads: &[Upload]) -> RequestDigest {
+    /// `POST /v1/messages`: recipient, note, contact, and each file's name and SHA-256, in order.
+    pub fn send(letter: &Letter) -> RequestDigest {
         use sha2::Digest as _;
         let mut h = sha2::Sha256::new();
         let mut line = |k: &str, v: &str| {
@@ -89,9 +122,12 @@ impl RequestDigest {
             h.update(b"\n");
         };
         line("endpoint", "POST /v1/messages");
-        line("to", to.unwrap_or(""));
-        line("note", note.unwrap_or(""));
-        for u in uploads {
+        line("to", letter.to.as_deref().unwrap_or(""));
+        line("note", &letter.note);
+        if let Some(c) = contact_json(letter.contact.as_ref()) {
+            line("contact", &c);
+        }
+        for u in &letter.uploads {
             line("file", &u.name);
             line("sha256", &auth::sha256_hex(&u.bytes));
         }
@@ -184,16 +220,12 @@ pub async fn check_files(
 }
 
 /// Checks and stores a message; the common end of a direct send and of sending a draft.
-pub async fn deliver(
-    st: &AppState,
-    c: &Caller,
-    to: Option<String>,
-    note: String,
-    uploads: Vec<Upload>,
-    idem: Idempotency,
-    from_draft: Option<(i64, i64)>,
-) -> Result<SendResponse, ApiError> {
-    checks::require_content(&note, uploads.len())?;
+pub async fn deliver(st: &AppState, c: &Caller, letter: Letter, idem: Idempotency, from_draft: Option<(i64, i64)>) -> Result<SendResponse, ApiError> {
+    let Letter { to, note, contact, uploads } = letter;
+    checks::require_content(&note, uploads.len(), contact.as_ref())?;
+    if let Some(k) = &contact {
+        checks::check_contact(k)?;
+    }
     let (sender, recipient) = parties(st, c, to.as_deref()).await?;
     match licence::may_exchange(&sender, &recipient, &crate::jst::today_string()) {
         Ok(()) => {}
@@ -213,6 +245,7 @@ pub async fn deliver(
         sender: sender.number.clone(),
         recipient: recipient.number.clone(),
         note,
+        contact: contact_json(contact.as_ref()),
         sent_by: c.user.id,
         sent_terminal: c.terminal.id.clone(),
         sent_at: now(),
@@ -221,7 +254,13 @@ pub async fn deliver(
         files,
         from_draft,
     };
-    let detail = format!("to={} files={}{}", m.recipient, m.files.len(), if from_draft.is_some() { " draft" } else { "" });
+    let detail = format!(
+        "to={} files={}{}{}",
+        m.recipient,
+        m.files.len(),
+        contact.map(|k| format!(" contact={}", k.kind.as_str())).unwrap_or_default(),
+        if from_draft.is_some() { " draft" } else { "" }
+    );
     let id = match st.store.insert_message(&m, c.audit(AuditAction::Send, detail)).await {
         Ok(id) => id,
         Err(crate::store::StoreError::Conflict(_)) => {
@@ -243,6 +282,7 @@ pub async fn deliver(
         sender: m.sender,
         recipient: m.recipient,
         note: m.note,
+        contact: m.contact,
         sent_at: m.sent_at,
         fetched_at: None,
         opened_at: None,

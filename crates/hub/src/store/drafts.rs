@@ -15,10 +15,23 @@ pub struct NewDraft<'a> {
     pub recipient: &'a str,
     /// Note.
     pub note: &'a str,
+    /// The contact (JSON), if the draft is one.
+    pub contact: Option<&'a str>,
     /// Creating user.
     pub user: i64,
     /// Files (blobs already stored).
     pub files: &'a [FileRow],
+}
+
+/// A change to a draft: each field `None` leaves it as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DraftChange<'a> {
+    /// New recipient.
+    pub recipient: Option<&'a str>,
+    /// New note.
+    pub note: Option<&'a str>,
+    /// New contact (JSON), or `Some(None)` to make the draft an ordinary message.
+    pub contact: Option<Option<&'a str>>,
 }
 
 /// A stored draft.
@@ -34,6 +47,8 @@ pub struct DraftRow {
     pub recipient: String,
     /// Note.
     pub note: String,
+    /// The contact (JSON), if the draft is one.
+    pub contact: Option<String>,
     /// Version.
     pub version: i64,
     /// Display name of the last editor.
@@ -47,14 +62,15 @@ pub struct DraftRow {
 impl Store {
     /// Creates a draft with files; returns its id.
     pub async fn create_draft(&self, d: &NewDraft<'_>, now: i64) -> Result<i64> {
-        let NewDraft { public_id, office, recipient, note, user, files } = *d;
+        let NewDraft { public_id, office, recipient, note, contact, user, files } = *d;
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            let r = sqlx::query(sql("INSERT INTO drafts (public_id, office, recipient, note, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id"))
+            let r = sqlx::query(sql("INSERT INTO drafts (public_id, office, recipient, note, contact, version, created_by, updated_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id"))
                 .bind(public_id)
                 .bind(office)
                 .bind(recipient)
                 .bind(note)
+                .bind(contact)
                 .bind(user)
                 .bind(user)
                 .bind(now)
@@ -80,8 +96,8 @@ impl Store {
     async fn draft_rows(&self, office: &str, public_id: Option<&str>) -> Result<Vec<DraftRow>> {
         let mut drafts: Vec<DraftRow> = on_pool!(self, |pool, sql| {
             let rows = match public_id {
-                Some(p) => sqlx::query(sql("SELECT d.id, d.public_id, d.office, d.recipient, d.note, d.version, d.updated_at, u.name FROM drafts d JOIN users u ON u.id = d.updated_by WHERE d.office = ? AND d.public_id = ?")).bind(office).bind(p).fetch_all(pool).await?,
-                None => sqlx::query(sql("SELECT d.id, d.public_id, d.office, d.recipient, d.note, d.version, d.updated_at, u.name FROM drafts d JOIN users u ON u.id = d.updated_by WHERE d.office = ? ORDER BY d.id DESC")).bind(office).fetch_all(pool).await?,
+                Some(p) => sqlx::query(sql("SELECT d.id, d.public_id, d.office, d.recipient, d.note, d.version, d.updated_at, u.name, d.contact FROM drafts d JOIN users u ON u.id = d.updated_by WHERE d.office = ? AND d.public_id = ?")).bind(office).bind(p).fetch_all(pool).await?,
+                None => sqlx::query(sql("SELECT d.id, d.public_id, d.office, d.recipient, d.note, d.version, d.updated_at, u.name, d.contact FROM drafts d JOIN users u ON u.id = d.updated_by WHERE d.office = ? ORDER BY d.id DESC")).bind(office).fetch_all(pool).await?,
             };
             rows.iter()
                 .map(|r| DraftRow {
@@ -90,6 +106,7 @@ impl Store {
                     office: r.get(2),
                     recipient: r.get(3),
                     note: r.get(4),
+                    contact: r.get(8),
                     version: r.get(5),
                     updated_at: r.get(6),
                     updated_by: r.get(7),
@@ -121,20 +138,18 @@ impl Store {
         self.draft_rows(office, None).await
     }
 
-    /// Changes recipient and/or note if the version still matches; `false` on a stale version.
-    pub async fn update_draft(
-        &self,
-        id: i64,
-        version: i64,
-        recipient: Option<&str>,
-        note: Option<&str>,
-        user: i64,
-        now: i64,
-    ) -> Result<bool> {
+    /// Applies a change if the version still matches; `false` on a stale version.
+    pub async fn update_draft(&self, id: i64, version: i64, change: &DraftChange<'_>, user: i64, now: i64) -> Result<bool> {
+        let (set_contact, contact) = match change.contact {
+            Some(c) => (true, c),
+            None => (false, None),
+        };
         on_writer!(self, |pool, sql| {
-            let r = sqlx::query(sql("UPDATE drafts SET recipient = COALESCE(?, recipient), note = COALESCE(?, note), version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? AND version = ?"))
-                .bind(recipient)
-                .bind(note)
+            let r = sqlx::query(sql("UPDATE drafts SET recipient = COALESCE(?, recipient), note = COALESCE(?, note), contact = CASE WHEN ? THEN ? ELSE contact END, version = version + 1, updated_by = ?, updated_at = ? WHERE id = ? AND version = ?"))
+                .bind(change.recipient)
+                .bind(change.note)
+                .bind(set_contact)
+                .bind(contact)
                 .bind(user)
                 .bind(now)
                 .bind(id)

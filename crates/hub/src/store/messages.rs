@@ -34,6 +34,8 @@ pub struct MessageRow {
     pub recipient: String,
     /// Note.
     pub note: String,
+    /// The contact (JSON of `renkei_protocol::Contact`), if the message is one.
+    pub contact: Option<String>,
     /// Sent at.
     pub sent_at: i64,
     /// Fetched at.
@@ -74,6 +76,8 @@ pub struct NewMessage {
     pub recipient: String,
     /// Note.
     pub note: String,
+    /// The contact (JSON of `renkei_protocol::Contact`), if the message is one.
+    pub contact: Option<String>,
     /// User.
     pub sent_by: i64,
     /// Terminal.
@@ -229,11 +233,12 @@ impl Store {
     pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
                 .bind(&m.public_id)
                 .bind(&m.sender)
                 .bind(&m.recipient)
                 .bind(&m.note)
+                .bind(&m.contact)
                 .bind(m.sent_by)
                 .bind(&m.sent_terminal)
                 .bind(m.sent_at)
@@ -274,7 +279,7 @@ impl Store {
     pub async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
         on_pool!(self, |pool, sql| {
             let Some(r) = sqlx::query(sql(
-                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id = ?",
+                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact FROM messages WHERE id = ?",
             ))
             .bind(id)
             .fetch_optional(pool)
@@ -303,6 +308,7 @@ impl Store {
                 sender: r.get("sender"),
                 recipient: r.get("recipient"),
                 note: r.get("note"),
+                contact: r.get("contact"),
                 sent_at: r.get("sent_at"),
                 fetched_at: r.get("fetched_at"),
                 opened_at: r.get("opened_at"),
@@ -400,7 +406,7 @@ impl Store {
         }
         let marks = vec!["?"; ids.len()].join(", ");
         let q_messages = format!(
-            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at FROM messages WHERE id IN ({marks})"
+            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact FROM messages WHERE id IN ({marks})"
         );
         let q_files = format!(
             "SELECT message_id, idx, name, kind, service_month, size, sha256 FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
@@ -422,6 +428,7 @@ impl Store {
                         sender: r.get(2),
                         recipient: r.get(3),
                         note: r.get(4),
+                        contact: r.get(10),
                         sent_at: r.get(5),
                         fetched_at: r.get(6),
                         opened_at: r.get(7),

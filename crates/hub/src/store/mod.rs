@@ -383,7 +383,7 @@ mod terminals;
 mod users;
 
 pub use audit::{Audit, AuditAction, AuditEntry, AuditRow};
-pub use drafts::{DraftRow, NewDraft};
+pub use drafts::{DraftChange, DraftRow, NewDraft};
 pub use licences::{LicenseInfo, RenewalDue};
 pub use messages::{EvidenceRow, Expired, FileRow, KeyedMessage, ListFilter, MessageRow, NewMessage, StoredFile};
 pub use notices::{NewNotice, NoticeRow};

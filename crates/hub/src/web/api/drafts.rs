@@ -5,7 +5,7 @@ use super::send::{idempotency_key, read_form, sent};
 use crate::error::ApiError;
 use crate::jst::rfc3339;
 use crate::service::drafts;
-use crate::service::mailbox::{Idempotency, RequestDigest, deliver, replay};
+use crate::service::mailbox::{Idempotency, Letter, RequestDigest, deliver, replay};
 use crate::state::AppState;
 use crate::web::api::extract::{ApiJson, ApiMultipart, ApiPath};
 use axum::Json;
@@ -19,6 +19,7 @@ fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
         id: d.public_id.clone(),
         to: d.recipient.clone(),
         note: d.note.clone(),
+        contact: drafts::contact_of(d),
         files: d
             .files
             .iter()
@@ -46,8 +47,8 @@ pub(crate) async fn create_draft(
     c: Caller,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
-    let f = read_form(&st, form, 0).await?;
-    let d = drafts::create(&st, &c, f.to.as_deref(), f.note.as_deref(), f.uploads).await?;
+    let letter = read_form(&st, form, 0).await?.into_letter()?;
+    let d = drafts::create(&st, &c, letter).await?;
     Ok((StatusCode::CREATED, Json(draft_info(&d))))
 }
 
@@ -68,7 +69,7 @@ pub(crate) async fn update_draft(
     ApiPath(id): ApiPath<String>,
     ApiJson(u): ApiJson<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    Ok(Json(draft_info(&drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref()).await?)))
+    Ok(Json(draft_info(&drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref(), u.contact.as_ref().map(Option::as_ref)).await?)))
 }
 
 #[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -111,5 +112,6 @@ pub(crate) async fn send_draft(
     }
     let d = drafts::load(&st, &c, &id).await?;
     let uploads = drafts::uploads_of(&st, &d.files).await?;
-    deliver(&st, &c, Some(d.recipient.clone()), d.note.clone(), uploads, idem, Some((d.id, d.version))).await.map(sent)
+    let letter = Letter { to: Some(d.recipient.clone()), note: d.note.clone(), contact: drafts::contact_of(&d), uploads };
+    deliver(&st, &c, letter, idem, Some((d.id, d.version))).await.map(sent)
 }

@@ -86,6 +86,7 @@ pub(crate) async fn download(
         sender,
         recipient,
         note: String::new(),
+        contact: None,
         sent_at: 0,
         fetched_at,
         opened_at: None,

@@ -2,8 +2,8 @@
 
 use super::Caller;
 use crate::error::ApiError;
-use crate::service::checks::Upload;
-use crate::service::mailbox::{Idempotency, RequestDigest, deliver, replay};
+use crate::service::checks::{self, ContactFields, Upload};
+use crate::service::mailbox::{Idempotency, Letter, RequestDigest, deliver, replay};
 use crate::state::AppState;
 use crate::web::api::extract::ApiMultipart;
 use axum::Json;
@@ -20,13 +20,22 @@ fn too_large(ja: String) -> ApiError {
 pub(crate) struct Form {
     pub(crate) to: Option<String>,
     pub(crate) note: Option<String>,
+    pub(crate) contact: ContactFields,
     pub(crate) uploads: Vec<Upload>,
+}
+
+impl Form {
+    /// What the form sends: its contact fields checked by the one rule.
+    pub(crate) fn into_letter(self) -> Result<Letter, ApiError> {
+        let contact = checks::contact(&self.contact)?;
+        Ok(Letter { to: self.to, note: self.note.unwrap_or_default(), contact, uploads: self.uploads })
+    }
 }
 
 /// Reads a multipart form (`to`, `note`, `file`…), enforcing the upload limits while streaming.
 pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result<Form, ApiError> {
     let limits = &st.config.limits;
-    let mut out = Form { to: None, note: None, uploads: Vec::new() };
+    let mut out = Form { to: None, note: None, contact: ContactFields::default(), uploads: Vec::new() };
     let mut total = 0usize;
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(
@@ -39,6 +48,10 @@ pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize
         match field.name() {
             Some("to") => out.to = Some(field.text().await.map_err(bad)?.trim().to_owned()),
             Some("note") => out.note = Some(field.text().await.map_err(bad)?),
+            Some("contact") => out.contact.kind = field.text().await.map_err(bad)?,
+            Some("contact_month") => out.contact.month = field.text().await.map_err(bad)?,
+            Some("contact_person") => out.contact.person = field.text().await.map_err(bad)?,
+            Some("contact_units") => out.contact.units = field.text().await.map_err(bad)?,
             Some("file") => {
                 let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
                 if name.is_empty() {
@@ -89,12 +102,12 @@ pub(crate) async fn send(
     h: HeaderMap,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<Response, ApiError> {
-    let f = read_form(&st, form, 0).await?;
-    let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::send(f.to.as_deref(), f.note.as_deref(), &f.uploads) };
+    let letter = read_form(&st, form, 0).await?.into_letter()?;
+    let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::send(&letter) };
     if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(sent(r));
     }
-    let r = deliver(&st, &c, f.to, f.note.unwrap_or_default(), f.uploads, idem, None).await;
+    let r = deliver(&st, &c, letter, idem, None).await;
     if let Err(e) = &r {
         metrics::counter!("renkei_sends_refused_total", "code" => format!("{:?}", e.0.code)).increment(1);
     }
@@ -118,7 +131,20 @@ pub struct SendForm {
     #[schema(max_length = 2000)]
     note: Option<String>,
     /// ファイル（複数可）: standard CSV/JPEG named per the standard, PDF, JPEG, PNG, GIF, text.
-    /// None at all for a contact without files (a note such as 「今月利用なし」).
+    /// None at all for a contact (連絡) or a message without files.
     #[schema(value_type = Option<Vec<String>>, format = Binary)]
     file: Option<Vec<Vec<u8>>>,
+    /// 連絡の種類 (contact kind): `no_use` 今月利用なし, `over_limit` 区分支給限度額超過の連絡,
+    /// `plan_change` 計画変更の連絡. Absent or empty for an ordinary message.
+    #[schema(pattern = "^(|no_use|over_limit|plan_change)$")]
+    contact: Option<String>,
+    /// 対象年月 YYYYMM (required for `no_use` and `over_limit`).
+    #[schema(pattern = "^((19|20)[0-9]{2}(0[1-9]|1[0-2]))?$")]
+    contact_month: Option<String>,
+    /// 利用者: 被保険者番号 or name (required for a contact; 1–40 characters).
+    #[schema(max_length = 40)]
+    contact_person: Option<String>,
+    /// 超過単位数 (required for `over_limit`, 1–9999999).
+    #[schema(pattern = "^([1-9][0-9]{0,6})?$")]
+    contact_units: Option<String>,
 }
