@@ -110,6 +110,7 @@ async fn conformance(store: &Store) {
         name: name.into(),
         kind: kind.map(Into::into),
         service_month: month.map(Into::into),
+        csv_version: kind.map(|_| "202407".into()),
         size: 10 + idx,
         sha256: format!("{idx:064}"),
     };
@@ -153,6 +154,10 @@ async fn conformance(store: &Store) {
     let m4 = store.message_for("m4", &b.number).await.unwrap().unwrap();
     assert_eq!(m4.contact.as_deref(), Some(r#"{"kind":"no_use","month":"202506","person":"H000000001"}"#), "{name}: a contact reads back");
     assert_eq!(store.message_for("m3", &b.number).await.unwrap().unwrap().contact, None, "{name}");
+    let m0 = store.message_for("m0", &b.number).await.unwrap().unwrap();
+    assert_eq!(m0.files[0].csv_version.as_deref(), Some("202407"), "{name}: the CSV version reads back");
+    let f = store.file_for("m0", 0, &b.number).await.unwrap().unwrap();
+    assert_eq!(f.file.csv_version.as_deref(), Some("202407"), "{name}");
     let again = NewMessage {
         public_id: "other".into(),
         sender: a.number.clone(),

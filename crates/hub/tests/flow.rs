@@ -16,6 +16,11 @@ async fn send_fetch_open_and_the_sender_sees_each_state() {
     assert_eq!(sent.message.state, DeliveryState::NotFetched);
     assert_eq!(sent.message.files.len(), 3);
     assert!(sent.message.files.iter().any(|f| f.kind.as_deref() == Some("UPPLAN") && f.service_month.as_deref() == Some("202506")));
+    assert!(
+        sent.message.files.iter().all(|f| f.csv_version.as_deref() == Some("202407")),
+        "受信一覧's CSVバージョン: {:?}",
+        sent.message.files
+    );
     let id = sent.message.id.clone();
 
     // The recipient sees it as 未取得, filters work.
@@ -556,10 +561,18 @@ async fn contacts_without_files_are_sent_listed_and_drafted() {
     let to = hub.offices[1].number.clone();
 
     // Each kind with its fields: sent without a file and without a text.
-    for (kind, month, person, units) in
-        [("no_use", "202507", "H000000001", ""), ("over_limit", "２０２５/０７", "山田 花子", "1,200"), ("plan_change", "", "H000000002", "")]
-    {
-        let r = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(contact_form(&to, kind, month, person, units)).send().await.unwrap();
+    for (kind, month, person, units) in [
+        ("no_use", "202507", "H000000001", ""),
+        ("over_limit", "２０２５/０７", "山田 花子", "1,200"),
+        ("plan_change", "", "H000000002", ""),
+    ] {
+        let r = a
+            .post(hub.url(paths::MESSAGES))
+            .bearer_auth(&ta)
+            .multipart(contact_form(&to, kind, month, person, units))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201, "{kind}: {}", r.text().await.unwrap());
     }
     let page: MessagePage = b.get(hub.url(paths::INBOX)).bearer_auth(&tb).send().await.unwrap().json().await.unwrap();
@@ -578,9 +591,19 @@ async fn contacts_without_files_are_sent_listed_and_drafted() {
         ("letter", "", "山田", "", "kind"),
         ("no_use", "202507", &"あ".repeat(41), "", "person"),
     ] {
-        let r = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(contact_form(&to, kind, month, person, units)).send().await.unwrap();
+        let r = a
+            .post(hub.url(paths::MESSAGES))
+            .bearer_auth(&ta)
+            .multipart(contact_form(&to, kind, month, person, units))
+            .send()
+            .await
+            .unwrap();
         let e = error(r).await;
-        assert_eq!((e.code, e.details[0].item.as_deref()), (ErrorCode::BadRequest, Some(item)), "{kind}/{month}/{person}/{units}: {e:?}");
+        assert_eq!(
+            (e.code, e.details[0].item.as_deref()),
+            (ErrorCode::ContactInvalid, Some(item)),
+            "{kind}/{month}/{person}/{units}: {e:?}"
+        );
     }
     let r = a.post(hub.url(paths::MESSAGES)).bearer_auth(&ta).multipart(contact_form(&to, "", "202507", "山田", "")).send().await.unwrap();
     assert!(error(r).await.message.contains("連絡の種類"), "fields without a kind");
@@ -588,7 +611,13 @@ async fn contacts_without_files_are_sent_listed_and_drafted() {
     assert_eq!(page.messages.len(), 3, "refusals store nothing");
 
     // A contact as a draft: changed, then sent; it arrives as the contact.
-    let r = a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(contact_form(&to, "no_use", "202508", "H000000003", "")).send().await.unwrap();
+    let r = a
+        .post(hub.url(paths::DRAFTS))
+        .bearer_auth(&ta)
+        .multipart(contact_form(&to, "no_use", "202508", "H000000003", ""))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let d: DraftInfo = r.json().await.unwrap();
     assert_eq!(d.contact.as_ref().map(|c| c.kind), Some(ContactKind::NoUse));
@@ -607,7 +636,8 @@ async fn contacts_without_files_are_sent_listed_and_drafted() {
     let e = error(a.patch(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&ta).json(&bad).send().await.unwrap()).await;
     assert_eq!(e.details[0].item.as_deref(), Some("units"));
     let good = serde_json::json!({"version": d.version, "contact": {"kind": "over_limit", "month": "202508", "person": "H000000003", "units": 40}});
-    let d: DraftInfo = a.patch(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&ta).json(&good).send().await.unwrap().json().await.unwrap();
+    let d: DraftInfo =
+        a.patch(hub.url(&format!("/v1/drafts/{}", d.id))).bearer_auth(&ta).json(&good).send().await.unwrap().json().await.unwrap();
     assert_eq!(d.contact.as_ref().and_then(|c| c.units), Some(40));
     let r = a.post(hub.url(&format!("/v1/drafts/{}/send", d.id))).bearer_auth(&ta).send().await.unwrap();
     assert_eq!(r.status(), 201);

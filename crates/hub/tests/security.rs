@@ -314,7 +314,12 @@ async fn another_office_cannot_touch_a_draft() {
     let id = d.id.clone();
     let tries = [
         c.get(hub.url(&format!("/v1/drafts/{id}"))),
-        c.patch(hub.url(&format!("/v1/drafts/{id}"))).json(&DraftUpdate { version: d.version, to: None, note: Some("x".into()), contact: None }),
+        c.patch(hub.url(&format!("/v1/drafts/{id}"))).json(&DraftUpdate {
+            version: d.version,
+            to: None,
+            note: Some("x".into()),
+            contact: None,
+        }),
         c.post(hub.url(&format!("/v1/drafts/{id}/files"))).multipart(form("", "", &files)),
         c.delete(hub.url(&format!("/v1/drafts/{id}/files/0"))),
         c.post(hub.url(&format!("/v1/drafts/{id}/send"))),

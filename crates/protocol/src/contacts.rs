@@ -91,10 +91,7 @@ fn problem(field: &'static str, message: impl Into<String>) -> ContactProblem {
 
 /// Whether `s` is a year and month `YYYYMM` (1900–2099).
 pub fn is_year_month(s: &str) -> bool {
-    s.len() == 6
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && matches!(&s[..2], "19" | "20")
-        && matches!(s[4..].parse::<u8>(), Ok(1..=12))
+    s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) && matches!(&s[..2], "19" | "20") && matches!(s[4..].parse::<u8>(), Ok(1..=12))
 }
 
 impl Contact {
@@ -103,7 +100,10 @@ impl Contact {
     /// wire name; the result is checked with [`Contact::check`].
     pub fn from_fields(kind: &str, month: &str, person: &str, units: &str) -> Result<Contact, ContactProblem> {
         let kind = ContactKind::parse(kind).ok_or_else(|| {
-            problem("kind", format!("連絡の種類「{}」はありません（今月利用なし・区分支給限度額超過の連絡・計画変更の連絡のどれか）", kind.trim()))
+            problem(
+                "kind",
+                format!("連絡の種類「{}」はありません（今月利用なし・区分支給限度額超過の連絡・計画変更の連絡のどれか）", kind.trim()),
+            )
         })?;
         let digits = |s: &str| -> String {
             s.trim()
@@ -151,7 +151,9 @@ impl Contact {
                 Err(problem("units", format!("超過単位数は1から{UNITS_MAX}までです（{u}）")))
             }
             (ContactKind::OverLimit, Some(_)) => Ok(()),
-            (_, Some(_)) => Err(problem("units", format!("超過単位数は「区分支給限度額超過の連絡」のときだけ入れます（今回は「{label}」）"))),
+            (_, Some(_)) => {
+                Err(problem("units", format!("超過単位数は「区分支給限度額超過の連絡」のときだけ入れます（今回は「{label}」）")))
+            }
             (_, None) => Ok(()),
         }
     }
@@ -205,7 +207,10 @@ mod tests {
     #[test]
     fn clerks_typing_is_taken_as_meant() {
         let c = Contact::from_fields(" over_limit ", "２０２５/０７", " H000000001 ", "1,234").unwrap();
-        assert_eq!(c, Contact { kind: ContactKind::OverLimit, month: Some("202507".into()), person: "H000000001".into(), units: Some(1234) });
+        assert_eq!(
+            c,
+            Contact { kind: ContactKind::OverLimit, month: Some("202507".into()), person: "H000000001".into(), units: Some(1234) }
+        );
         assert_eq!(c.summary_ja(), "区分支給限度額超過の連絡 2025年7月分 H000000001 超過1,234単位");
         assert_eq!(Contact::from_fields("no_use", "2025年7月", "山田", "").unwrap_err().field, "month", "2025年7月 is 20257: too short");
         assert_eq!(Contact::from_fields("no_use", "2025年07月", "山田", "").unwrap().month.as_deref(), Some("202507"));

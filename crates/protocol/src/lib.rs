@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 /// API version in paths.
 pub const VERSION: &str = "v1";
 
-pub mod names;
 pub mod contacts;
+pub mod names;
 pub use contacts::{Contact, ContactKind};
 
 /// Route paths.
@@ -179,8 +179,11 @@ pub enum ErrorCode {
     AttachmentRefused,
     /// 413: too many files, or a file or the message is too large.
     TooLarge,
-    /// 422: a message needs at least one file.
+    /// 422: a message needs a file, a text or a contact.
     Empty,
+    /// 422: a contact (連絡) lacks a field its kind needs, or has one it does not take; the
+    /// detail's `item` names the field (`kind`, `month`, `person`, `units`).
+    ContactInvalid,
     /// 403: the sending office's licence is not valid (never applied, or lapsed).
     LicenseExpired,
     /// 405: the path does not take this method.
@@ -224,6 +227,7 @@ impl ErrorCode {
             | SendUnitInvalid
             | AttachmentRefused
             | Empty
+            | ContactInvalid
             | IdempotencyKeyReused => 422,
             AccountLocked => 423,
             TooManyRequests => 429,
@@ -373,6 +377,10 @@ pub struct FileInfo {
     /// Service month of the name (YYYYMM), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_month: Option<String>,
+    /// CSVバージョン of a standard CSV file (record field 1: `202407`, `202208`, …), which tells
+    /// the receiver which layout to import; absent for other files (and for drafts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv_version: Option<String>,
     /// Size in bytes.
     pub size: u64,
     /// SHA-256 (hex).

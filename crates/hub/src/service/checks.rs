@@ -23,6 +23,19 @@ pub struct Classified {
     pub kind: Option<String>,
     /// Service month of the name.
     pub service_month: Option<String>,
+    /// CSVバージョン of a standard CSV file (its first record's field 1).
+    pub csv_version: Option<String>,
+}
+
+/// The CSVバージョン a standard CSV file declares: its first field (six digits, quoted or not;
+/// every record carries the same one, a rule the validator checks).
+pub fn csv_version(bytes: &[u8]) -> Option<String> {
+    let b = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let b = b.strip_prefix(b"\"").unwrap_or(b);
+    let v = b.get(..6)?;
+    let next = b.get(6).copied();
+    (v.iter().all(u8::is_ascii_digit) && matches!(next, Some(b',' | b'"' | b'\r' | b'\n') | None))
+        .then(|| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Content types an attachment may have.
@@ -169,10 +182,15 @@ pub fn contact(fields: &ContactFields) -> Result<Option<Contact>, ApiError> {
     }
     if fields.kind.trim().is_empty() {
         return Err(refuse(
-            ErrorCode::BadRequest,
+            ErrorCode::ContactInvalid,
             "対象年月・利用者・単位数は連絡のための項目です。連絡の種類（今月利用なし など）を選んでください",
             "contact fields without a contact kind",
-            vec![],
+            vec![ErrorDetail {
+                file: None,
+                item: Some("kind".into()),
+                rule: Some("contact".into()),
+                message: "連絡の種類を選んでください".into(),
+            }],
         ));
     }
     Contact::from_fields(&fields.kind, &fields.month, &fields.person, &fields.units).map(Some).map_err(contact_refusal)
@@ -185,7 +203,7 @@ pub fn check_contact(c: &Contact) -> Result<(), ApiError> {
 
 fn contact_refusal(p: renkei_protocol::contacts::ContactProblem) -> ApiError {
     refuse(
-        ErrorCode::BadRequest,
+        ErrorCode::ContactInvalid,
         &p.message,
         &format!("contact: {} is missing or invalid", p.field),
         vec![ErrorDetail { file: None, item: Some(p.field.to_owned()), rule: Some("contact".into()), message: p.message.clone() }],
@@ -233,7 +251,7 @@ pub fn check(
             classes.push(None);
         } else {
             match sniff(&f.name, &f.bytes) {
-                Ok(_) => classes.push(Some(Classified { kind: None, service_month: None })),
+                Ok(_) => classes.push(Some(Classified { kind: None, service_month: None, csv_version: None })),
                 Err(what) => {
                     refused.push(ErrorDetail {
                         file: Some(f.name.clone()),
@@ -250,6 +268,7 @@ pub fn check(
         return Err(refuse(ErrorCode::AttachmentRefused, "送れない種類のファイルがあります", "attachment type refused", refused));
     }
 
+    let versions: Vec<Option<String>> = standard.iter().map(|(_, b)| csv_version(b)).collect();
     let report = renkei_spec::check(standard);
     // 1. Names.
     let name_errors: Vec<ErrorDetail> = report
@@ -348,15 +367,18 @@ pub fn check(
         report.diagnostics().filter(|d| d.severity != Severity::Info && !d.rule.id().starts_with("name.")).map(detail).collect();
 
     let mut std_iter = report.files.iter();
+    let mut std_versions = versions.into_iter();
     let classes = classes
         .into_iter()
         .map(|c| match c {
             Some(c) => c,
             None => {
                 let f = std_iter.next().expect("one report per standard file");
+                let version = std_versions.next().flatten();
                 Classified {
                     kind: f.kind.map(|k| k.prefix().to_owned()),
                     service_month: f.name.as_ref().and_then(|n| n.service_month()).map(|m| m.to_string()),
+                    csv_version: version.filter(|_| f.kind.is_some_and(|k| k.is_csv())),
                 }
             }
         })
@@ -367,6 +389,17 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_csv_version_is_the_first_field() {
+        assert_eq!(csv_version(b"202407,1,2\r\n").as_deref(), Some("202407"));
+        assert_eq!(csv_version(b"\"202208\",\"1\"\r\n").as_deref(), Some("202208"));
+        assert_eq!(csv_version(b"\xef\xbb\xbf202407,1").as_deref(), Some("202407"));
+        assert_eq!(csv_version(b"2024071,1"), None);
+        assert_eq!(csv_version(b"20240"), None);
+        assert_eq!(csv_version(b""), None);
+        assert_eq!(csv_version("２０２４０７,".as_bytes()), None);
+    }
 
     #[test]
     fn sniffing() {

@@ -44,6 +44,7 @@ pub fn info(m: &MessageRow) -> MessageInfo {
                 name: f.name.clone(),
                 kind: f.kind.clone(),
                 service_month: f.service_month.clone(),
+                csv_version: f.csv_version.clone(),
                 size: f.size as u64,
                 sha256: f.sha256.clone(),
             })
@@ -99,6 +100,7 @@ pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>
             name: u.name.clone(),
             kind: None,
             service_month: None,
+            csv_version: None,
             size: u.bytes.len() as i64,
             sha256,
         })
@@ -220,7 +222,13 @@ pub async fn check_files(
 }
 
 /// Checks and stores a message; the common end of a direct send and of sending a draft.
-pub async fn deliver(st: &AppState, c: &Caller, letter: Letter, idem: Idempotency, from_draft: Option<(i64, i64)>) -> Result<SendResponse, ApiError> {
+pub async fn deliver(
+    st: &AppState,
+    c: &Caller,
+    letter: Letter,
+    idem: Idempotency,
+    from_draft: Option<(i64, i64)>,
+) -> Result<SendResponse, ApiError> {
     let Letter { to, note, contact, uploads } = letter;
     checks::require_content(&note, uploads.len(), contact.as_ref())?;
     if let Some(k) = &contact {
@@ -238,7 +246,7 @@ pub async fn deliver(st: &AppState, c: &Caller, letter: Letter, idem: Idempotenc
         .await?
         .into_iter()
         .zip(classes)
-        .map(|(f, cl)| FileRow { kind: cl.kind, service_month: cl.service_month, ..f })
+        .map(|(f, cl)| FileRow { kind: cl.kind, service_month: cl.service_month, csv_version: cl.csv_version, ..f })
         .collect();
     let m = NewMessage {
         public_id: auth::token()[..32].to_owned(),

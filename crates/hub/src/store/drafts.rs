@@ -121,7 +121,15 @@ impl Store {
                     .fetch_all(pool)
                     .await?;
                 rows.iter()
-                    .map(|r| FileRow { idx: r.get(0), name: r.get(1), kind: None, service_month: None, size: r.get(2), sha256: r.get(3) })
+                    .map(|r| FileRow {
+                        idx: r.get(0),
+                        name: r.get(1),
+                        kind: None,
+                        service_month: None,
+                        csv_version: None,
+                        size: r.get(2),
+                        sha256: r.get(3),
+                    })
                     .collect()
             });
         }

@@ -15,6 +15,8 @@ pub struct FileRow {
     pub kind: Option<String>,
     /// Service month YYYYMM.
     pub service_month: Option<String>,
+    /// CSVバージョン (record field 1) of a standard CSV file.
+    pub csv_version: Option<String>,
     /// Size.
     pub size: i64,
     /// SHA-256 hex.
@@ -176,7 +178,7 @@ impl Store {
     /// `(file, sender, recipient, fetched_at, expired_at, purged_at)`.
     pub async fn file_for(&self, public_id: &str, idx: i64, office: &str) -> Result<Option<StoredFile>> {
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT f.idx, f.name, f.kind, f.service_month, f.size, f.sha256, m.sender, m.recipient, m.fetched_at, m.expired_at, m.purged_at FROM messages m JOIN files f ON f.message_id = m.id WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?) AND f.idx = ?"))
+            let r = sqlx::query(sql("SELECT f.idx, f.name, f.kind, f.service_month, f.size, f.sha256, m.sender, m.recipient, m.fetched_at, m.expired_at, m.purged_at, f.csv_version FROM messages m JOIN files f ON f.message_id = m.id WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?) AND f.idx = ?"))
                 .bind(public_id)
                 .bind(office)
                 .bind(office)
@@ -184,8 +186,15 @@ impl Store {
                 .fetch_optional(pool)
                 .await?;
             Ok(r.map(|r| {
-                let f =
-                    FileRow { idx: r.get(0), name: r.get(1), kind: r.get(2), service_month: r.get(3), size: r.get(4), sha256: r.get(5) };
+                let f = FileRow {
+                    idx: r.get(0),
+                    name: r.get(1),
+                    kind: r.get(2),
+                    service_month: r.get(3),
+                    size: r.get(4),
+                    sha256: r.get(5),
+                    csv_version: r.get("csv_version"),
+                };
                 StoredFile {
                     file: f,
                     sender: r.get(6),
@@ -249,7 +258,7 @@ impl Store {
             let id: i64 = r.get(0);
             for f in &m.files {
                 sqlx::query(sql(
-                    "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256, csv_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ))
                 .bind(id)
                 .bind(f.idx)
@@ -258,6 +267,7 @@ impl Store {
                 .bind(&f.service_month)
                 .bind(f.size)
                 .bind(&f.sha256)
+                .bind(&f.csv_version)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -287,10 +297,12 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let rows = sqlx::query(sql("SELECT idx, name, kind, service_month, size, sha256 FROM files WHERE message_id = ? ORDER BY idx"))
-                .bind(id)
-                .fetch_all(pool)
-                .await?;
+            let rows = sqlx::query(sql(
+                "SELECT idx, name, kind, service_month, size, sha256, csv_version FROM files WHERE message_id = ? ORDER BY idx",
+            ))
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
             let files = rows
                 .iter()
                 .map(|r| FileRow {
@@ -300,6 +312,7 @@ impl Store {
                     service_month: r.get("service_month"),
                     size: r.get("size"),
                     sha256: r.get("sha256"),
+                    csv_version: r.get("csv_version"),
                 })
                 .collect();
             Ok(Some(MessageRow {
@@ -409,7 +422,7 @@ impl Store {
             "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact FROM messages WHERE id IN ({marks})"
         );
         let q_files = format!(
-            "SELECT message_id, idx, name, kind, service_month, size, sha256 FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
+            "SELECT message_id, idx, name, kind, service_month, size, sha256, csv_version FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
         );
         // Both texts are built from fixed fragments and `?` marks; every id is bound.
         let (mut rows, files): (std::collections::HashMap<i64, MessageRow>, Vec<(i64, FileRow)>) = on_pool!(self, |pool, sql| {
@@ -457,6 +470,7 @@ impl Store {
                             service_month: r.get(4),
                             size: r.get(5),
                             sha256: r.get(6),
+                            csv_version: r.get(7),
                         },
                     )
                 })

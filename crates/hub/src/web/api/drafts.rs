@@ -30,6 +30,7 @@ fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
                     name: f.name.clone(),
                     kind: n.as_ref().map(|n| n.kind.prefix().to_owned()),
                     service_month: n.and_then(|n| n.service_month()).map(|m| m.to_string()),
+                    csv_version: None,
                     size: f.size as u64,
                     sha256: f.sha256.clone(),
                 }
@@ -69,7 +70,9 @@ pub(crate) async fn update_draft(
     ApiPath(id): ApiPath<String>,
     ApiJson(u): ApiJson<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    Ok(Json(draft_info(&drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref(), u.contact.as_ref().map(Option::as_ref)).await?)))
+    Ok(Json(draft_info(
+        &drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref(), u.contact.as_ref().map(Option::as_ref)).await?,
+    )))
 }
 
 #[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
