@@ -258,11 +258,8 @@ impl HubClient {
     }
 
     /// Sends a message. The same `idempotency_key` never makes a second message.
-    pub async fn send(&self, to: &str, note: &str, files: &[OutFile], idempotency_key: &str) -> Result<SendResponse, HubError> {
-        let mut form = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", note.to_owned());
-        for f in files {
-            form = form.part("file", reqwest::multipart::Part::bytes(f.bytes.clone()).file_name(f.name.clone()));
-        }
+    pub async fn send(&self, to: &str, words: &Words, files: &[OutFile], idempotency_key: &str) -> Result<SendResponse, HubError> {
+        let form = message_form(to, words, files);
         let r = self
             .authed(self.http.post(self.url(paths::MESSAGES)))?
             .header(paths::IDEMPOTENCY_KEY, idempotency_key)
@@ -341,11 +338,8 @@ impl HubClient {
     }
 
     /// Saves a new draft (一時保存).
-    pub async fn create_draft(&self, to: &str, note: &str, files: &[OutFile]) -> Result<DraftInfo, HubError> {
-        let mut form = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", note.to_owned());
-        for f in files {
-            form = form.part("file", reqwest::multipart::Part::bytes(f.bytes.clone()).file_name(f.name.clone()));
-        }
+    pub async fn create_draft(&self, to: &str, words: &Words, files: &[OutFile]) -> Result<DraftInfo, HubError> {
+        let form = message_form(to, words, files);
         Self::reply(self.authed(self.http.post(self.url(paths::DRAFTS)))?.multipart(form).send().await.map_err(net)?).await
     }
 
@@ -456,4 +450,42 @@ mod tests {
         assert!(!api(422, ErrorCode::SendUnitInvalid).is_transient());
         assert!(!api(500, ErrorCode::Internal).is_transient());
     }
+}
+
+/// What a message says besides its files: the note (メッセージ) and, for a contact (今月利用なし
+/// and the like), its kind and fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words {
+    /// The note.
+    pub note: String,
+    /// The contact, if the message is one.
+    pub contact: Option<Contact>,
+}
+
+impl From<&str> for Words {
+    fn from(note: &str) -> Words {
+        Words { note: note.to_owned(), contact: None }
+    }
+}
+
+impl From<&String> for Words {
+    fn from(note: &String) -> Words {
+        Words::from(note.as_str())
+    }
+}
+
+/// The multipart form of a send or a draft: recipient, note, the contact's fields, the files.
+fn message_form(to: &str, words: &Words, files: &[OutFile]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", words.note.clone());
+    if let Some(c) = &words.contact {
+        form = form
+            .text("contact", c.kind.as_str())
+            .text("contact_month", c.month.clone().unwrap_or_default())
+            .text("contact_person", c.person.clone())
+            .text("contact_units", c.units.map(|u| u.to_string()).unwrap_or_default());
+    }
+    for f in files {
+        form = form.part("file", reqwest::multipart::Part::bytes(f.bytes.clone()).file_name(f.name.clone()));
+    }
+    form
 }

@@ -96,6 +96,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// ファイルなしの連絡を送ります（今月利用なし・区分支給限度額超過の連絡・計画変更の連絡）/ a contact without files
+    Contact {
+        /// 送信先の事業所番号 / destination office
+        #[arg(long)]
+        to: String,
+        /// 連絡の種類: no_use（今月利用なし）, over_limit（区分支給限度額超過の連絡）, plan_change（計画変更の連絡）
+        #[arg(long, value_parser = ["no_use", "over_limit", "plan_change"])]
+        kind: String,
+        /// 対象年月 YYYYMM（no_use・over_limit では必須）/ month
+        #[arg(long, default_value = "")]
+        month: String,
+        /// 利用者（被保険者番号または氏名）/ the user concerned
+        #[arg(long)]
+        person: String,
+        /// 超過単位数（over_limit のとき）/ units over the limit
+        #[arg(long, default_value = "")]
+        units: String,
+        /// メッセージ / note
+        #[arg(long, default_value = "")]
+        note: String,
+        /// 送信済みでも、もう一度送ります / send again deliberately
+        #[arg(long)]
+        resend: bool,
+    },
     /// 受信一覧 / received messages
     Inbox {
         /// 未取得だけ / only not fetched
@@ -502,6 +526,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if failed || held { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        Command::Contact { to, kind, month, person, units, note, resend } => {
+            // Checked here by the hub's own rule before anything is asked or sent: a wrong
+            // field is a usage error (2), named with its field.
+            let contact = renkei_protocol::Contact::from_fields(&kind, &month, &person, &units).map_err(|e| anyhow::anyhow!(e.message))?;
+            renkei_spec::ids::OfficeNumber::parse(to.trim(), false).map_err(|e| anyhow::anyhow!("送信先「{to}」: {}", e.ja))?;
+            let p = pick()?;
+            let hub = connect(&p).await?;
+            let state = State::open(&p.dir).await?;
+            let words = outgoing::Words { note, contact: Some(contact.clone()) };
+            match outgoing::send_one(&hub, &state, &p.settings.office, to.trim(), words, Vec::new(), resend).await? {
+                Outcome::Sent { id } => {
+                    println!("送信しました: {} へ「{}」（{id}）", to.trim(), contact.summary_ja());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Outcome::AlreadySent { id } => {
+                    println!("送信済みです（二重には送りません）: {} （{id}）。もう一度送るときは --resend", to.trim());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Outcome::Failed { reason, .. } => {
+                    println!("送信できませんでした: {}: {reason}", to.trim());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::Inbox { new, sender, month, format } => {
             let p = pick()?;
             let hub = connect(&p).await?;
@@ -728,7 +776,12 @@ async fn list_messages(hub: &HubClient, msgs: &[renkei_protocol::MessageInfo], s
     )?;
     for m in msgs {
         let partner = if sent { &m.recipient } else { &m.sender };
-        let note: String = m.note.lines().next().unwrap_or("").chars().take(40).collect();
+        let first: String = m.note.lines().next().unwrap_or("").chars().take(40).collect();
+        let note = match &m.contact {
+            Some(c) if first.is_empty() => c.summary_ja(),
+            Some(c) => format!("{} / {first}", c.summary_ja()),
+            None => first,
+        };
         let files = m.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",");
         writeln!(
             out,

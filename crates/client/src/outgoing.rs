@@ -8,6 +8,7 @@
 //! deliberate second copy.
 
 use crate::archive;
+pub use crate::hub::Words;
 use crate::hub::{HubClient, OutFile, hex};
 use crate::state::State;
 use renkei_spec::diag::Severity;
@@ -239,13 +240,18 @@ pub fn plan(office: &str, to: Option<&str>, files: Vec<Candidate>, unreadable: V
 }
 
 /// The idempotency key of a message: what it carries, so the same files to the same office with
-/// the same note always give the same key.
-pub fn idempotency_key(from: &str, to: &str, note: &str, files: &[OutFile]) -> String {
+/// the same note (and contact) always give the same key.
+pub fn idempotency_key(from: &str, to: &str, words: &Words, files: &[OutFile]) -> String {
     let mut parts: Vec<(String, String)> = files.iter().map(|f| (f.name.clone(), hex(&Sha256::digest(&f.bytes)))).collect();
     parts.sort();
     let mut h = Sha256::new();
-    for s in [from, to, note] {
+    for s in [from, to, &words.note] {
         h.update(s.as_bytes());
+        h.update([0]);
+    }
+    if let Some(c) = &words.contact {
+        // Only a contact adds to the key: keys of messages without one stay what they were.
+        h.update(format!("contact:{}:{}:{}:{}", c.kind.as_str(), c.month.as_deref().unwrap_or(""), c.person, c.units.unwrap_or(0)));
         h.update([0]);
     }
     for (n, d) in parts {
@@ -285,18 +291,19 @@ pub async fn send_one(
     state: &State,
     from: &str,
     to: &str,
-    note: &str,
+    words: impl Into<Words>,
     files: Vec<OutFile>,
     resend: bool,
 ) -> Result<Outcome, sqlx::Error> {
-    let mut key = idempotency_key(from, to, note, &files);
+    let words = words.into();
+    let mut key = idempotency_key(from, to, &words, &files);
     if resend {
         key = format!("{key}-{}", time::OffsetDateTime::now_utc().unix_timestamp_nanos());
     } else if let Some(j) = state.sent(&key).await? {
         return Ok(Outcome::AlreadySent { id: j.message_id });
     }
     let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-    match hub.send(to, note, &files, &key).await {
+    match hub.send(to, &words, &files, &key).await {
         Ok(r) => {
             state.record_sent(&key, to, &r.message.id, &names).await?;
             Ok(if r.replayed { Outcome::AlreadySent { id: r.message.id } } else { Outcome::Sent { id: r.message.id } })
@@ -313,6 +320,7 @@ pub fn group_files(plan: &Plan, g: &Group) -> Vec<OutFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use renkei_protocol::Contact;
 
     #[test]
     fn a_units_sequence_reads_as_when_it_was_made() {
@@ -369,9 +377,15 @@ mod tests {
     fn keys_depend_on_content_not_order() {
         let a = OutFile { name: "a".into(), bytes: b"1".to_vec() };
         let b = OutFile { name: "b".into(), bytes: b"2".to_vec() };
-        let k = idempotency_key("x", "y", "n", &[a.clone(), b.clone()]);
-        assert_eq!(k, idempotency_key("x", "y", "n", &[b.clone(), a.clone()]));
-        assert_ne!(k, idempotency_key("x", "y", "n2", &[a.clone(), b.clone()]));
-        assert_ne!(k, idempotency_key("x", "y", "n", &[a, OutFile { name: "b".into(), bytes: b"3".to_vec() }]));
+        let n = Words::from("n");
+        let k = idempotency_key("x", "y", &n, &[a.clone(), b.clone()]);
+        assert_eq!(k, idempotency_key("x", "y", &n, &[b.clone(), a.clone()]));
+        assert_ne!(k, idempotency_key("x", "y", &"n2".into(), &[a.clone(), b.clone()]));
+        let contact = Contact::from_fields("no_use", "202507", "H000000001", "").unwrap();
+        let with = Words { contact: Some(contact.clone()), ..n.clone() };
+        assert_ne!(k, idempotency_key("x", "y", &with, &[a.clone(), b.clone()]));
+        let other = Words { contact: Some(Contact { person: "H000000002".into(), ..contact }), ..n.clone() };
+        assert_ne!(idempotency_key("x", "y", &with, &[]), idempotency_key("x", "y", &other, &[]));
+        assert_ne!(k, idempotency_key("x", "y", &n, &[a, OutFile { name: "b".into(), bytes: b"3".to_vec() }]));
     }
 }

@@ -84,7 +84,7 @@ async fn a_rerun_after_a_network_failure_sends_nothing_twice() {
     // And once more: the journal answers without asking the hub.
     assert!(
         care.state
-            .sent(&outgoing::idempotency_key(&p.settings.office, &g.to, "", &outgoing::group_files(&plan, g)))
+            .sent(&outgoing::idempotency_key(&p.settings.office, &g.to, &"".into(), &outgoing::group_files(&plan, g)))
             .await
             .unwrap()
             .is_some()
@@ -350,5 +350,25 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     let (_, out, _) = renkei(&pc1, &["sent", "--format", "json"]).await;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["state"], "fetched", "{out}");
+
+    // A contact without files: a missing field is a usage error named by its field (2), nothing
+    // is sent; a whole one is sent once, and 受信一覧 shows it as メッセージのみ with its line.
+    let to = o[1].number.as_str();
+    let (rc, _, err) = renkei(&pc1, &["contact", "--to", to, "--kind", "no_use", "--person", "H000000001"]).await;
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("対象年月"), "{err}");
+    let (rc, _, err) = renkei(&pc1, &["contact", "--to", "12345", "--kind", "plan_change", "--person", "H000000001"]).await;
+    assert_eq!(rc, 2, "{err}");
+    let args = ["contact", "--to", to, "--kind", "no_use", "--month", "202507", "--person", "H000000001"];
+    let (rc, out, err) = renkei(&pc1, &args).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("送信しました") && out.contains("今月利用なし 2025年7月分 H000000001"), "{out}");
+    let (rc, out, _) = renkei(&pc1, &args).await;
+    assert_eq!(rc, 0);
+    assert!(out.contains("送信済みです"), "{out}");
+    let (rc, out, _) = renkei(&pc2, &["inbox", "--new"]).await;
+    assert_eq!(rc, 0);
+    let row = out.lines().nth(1).unwrap_or_default();
+    assert!(row.contains("（メッセージのみ）") && row.contains("今月利用なし 2025年7月分 H000000001"), "{out}");
     hub.stop().await;
 }

@@ -18,6 +18,7 @@ pub(super) struct ComposeT {
     pub(super) purposes: Vec<(String, String)>,
     pub(super) month: String,
     pub(super) subject: String,
+    pub(super) units: String,
     pub(super) note: String,
     pub(super) error: Option<String>,
     pub(super) flash: Option<String>,
@@ -29,6 +30,7 @@ pub(super) struct ComposeForm {
     pub(super) purpose: String,
     pub(super) month: String,
     pub(super) subject: String,
+    pub(super) units: String,
     pub(super) note: String,
     pub(super) action: String,
     pub(super) files: Vec<Candidate>,
@@ -63,6 +65,7 @@ pub(super) async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, Strin
             "purpose" => f.purpose = v,
             "month" => f.month = v.trim().to_owned(),
             "subject" => f.subject = v.trim().to_owned(),
+            "units" => f.units = v.trim().to_owned(),
             "note" => f.note = v,
             "action" => f.action = v,
             _ => {}
@@ -71,32 +74,20 @@ pub(super) async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, Strin
     Ok(f)
 }
 
-/// The message text for a structured purpose: a fixed first line, so the partner (and any care
-/// software reading notes) sees what it is about, then the clerk's own words.
-pub fn structured_note(purpose: &str, month: &str, subject: &str, note: &str) -> Result<String, String> {
-    let label = PURPOSES.iter().find(|(v, _)| *v == purpose).map(|(_, l)| *l);
-    let Some(label) = label.filter(|_| purpose != "free") else { return Ok(note.to_owned()) };
-    let ym = if month.is_empty() {
-        String::new()
-    } else {
-        let ok = month.len() == 6 && month.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&month[4..].parse::<u8>().unwrap_or(0));
-        if !ok {
-            return Err(format!("対象年月「{month}」は西暦の年と月の6桁（例: 202506）で入れてください"));
-        }
-        format!(" {}年{}月分", &month[..4], month[4..].trim_start_matches('0'))
-    };
-    if matches!(purpose, "no_use" | "over_limit") && ym.is_empty() {
-        return Err(format!("「{label}」には対象年月を入れてください"));
+/// What the form says besides its files: for a contact kind, the contact (its fields checked by
+/// the one rule the hub applies, `Contact::from_fields`); for 通常の送信, the note, with the
+/// 利用者 (if one was typed) as its first line rather than dropped.
+pub fn words_of(purpose: &str, month: &str, subject: &str, units: &str, note: &str) -> Result<Words, String> {
+    if purpose.is_empty() || purpose == "free" {
+        let note = match subject.trim() {
+            "" => note.to_owned(),
+            who if note.trim().is_empty() => format!("利用者: {who}"),
+            who => format!("利用者: {who}\n{note}"),
+        };
+        return Ok(Words { note, contact: None });
     }
-    let mut s = format!("【{label}】{ym}");
-    if !subject.is_empty() {
-        s.push_str(&format!(" 利用者: {subject}"));
-    }
-    if !note.trim().is_empty() {
-        s.push('\n');
-        s.push_str(note.trim());
-    }
-    Ok(s)
+    let contact = Contact::from_fields(purpose, month, subject, units).map_err(|p| p.message)?;
+    Ok(Words { note: note.to_owned(), contact: Some(contact) })
 }
 
 pub(super) async fn compose_page(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
@@ -108,6 +99,7 @@ pub(super) async fn compose_page(State(ui): State<S>, Path(p): Path<String>) -> 
         purposes: PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
         month: String::new(),
         subject: String::new(),
+        units: String::new(),
         note: String::new(),
         error: None,
         flash: None,
@@ -238,6 +230,7 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
         purposes: purposes.clone(),
         month: f.month.clone(),
         subject: f.subject.clone(),
+        units: f.units.clone(),
         note: f.note.clone(),
         error,
         flash,
@@ -245,12 +238,12 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
     if renkei_spec::ids::OfficeNumber::parse(&f.to, false).is_err() {
         return Ok(page(again(Some(format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to)), None, &f)));
     }
-    let note = match structured_note(&f.purpose, &f.month, &f.subject, &f.note) {
-        Ok(n) => n,
+    let words = match words_of(&f.purpose, &f.month, &f.subject, &f.units, &f.note) {
+        Ok(w) => w,
         Err(e) => return Ok(page(again(Some(e), None, &f))),
     };
-    if note.trim().is_empty() && f.files.is_empty() {
-        return Ok(page(again(Some("ファイルを選ぶか、メッセージを書いてください".into()), None, &f)));
+    if words.note.trim().is_empty() && words.contact.is_none() && f.files.is_empty() {
+        return Ok(page(again(Some("ファイルを選ぶか、メッセージを書くか、連絡の種類を選んでください".into()), None, &f)));
     }
     let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![]);
     let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(VerdictView::from).collect();
@@ -274,12 +267,12 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
         f.files.iter().map(|c| crate::hub::OutFile { name: c.name.clone(), bytes: c.bytes.clone() }).collect();
     let hub = o.client().await;
     if f.action == "draft" {
-        return match hub.create_draft(&f.to, &note, &files).await {
+        return match hub.create_draft(&f.to, &words, &files).await {
             Ok(_) => Ok(Redirect::to(&format!("/o/{p}/drafts")).into_response()),
             Err(e) => Ok(page(again(Some(e.to_string()), None, &f))),
         };
     }
-    match outgoing::send_one(&hub, &o.state, &office, &f.to, &note, files, false).await {
+    match outgoing::send_one(&hub, &o.state, &office, &f.to, words, files, false).await {
         Ok(Outcome::Sent { id }) | Ok(Outcome::AlreadySent { id }) => Ok(Redirect::to(&format!("/o/{p}/sent/{id}?sent=1")).into_response()),
         Ok(Outcome::Failed { reason, .. }) => Ok(page(again(Some(reason), None, &f))),
         Err(e) => Ok(page(again(Some(format!("送信記録を保存できません: {e}")), None, &f))),
@@ -319,13 +312,19 @@ pub(super) async fn lookup(State(ui): State<S>, Path(p): Path<String>, Query(q):
 #[cfg(test)]
 mod tests {
     use super::*;
+    use renkei_protocol::ContactKind;
 
     #[test]
-    fn structured_notes() {
-        assert_eq!(structured_note("no_use", "202506", "H000000001", "").unwrap(), "【今月利用なし】 2025年6月分 利用者: H000000001");
-        assert!(structured_note("no_use", "", "", "").is_err(), "month required");
-        assert!(structured_note("over_limit", "202513", "", "").is_err());
-        assert_eq!(structured_note("free", "", "", "こんにちは").unwrap(), "こんにちは");
-        assert_eq!(structured_note("plan_change", "", "", "7日から").unwrap(), "【計画変更の連絡】\n7日から");
+    fn the_form_becomes_a_contact_or_a_note() {
+        let w = words_of("no_use", "202506", "H000000001", "", "").unwrap();
+        assert_eq!(w.contact.map(|c| c.summary_ja()).as_deref(), Some("今月利用なし 2025年6月分 H000000001"));
+        assert!(words_of("no_use", "", "H000000001", "", "").unwrap_err().contains("対象年月"));
+        assert!(words_of("over_limit", "202506", "山田", "", "").unwrap_err().contains("超過単位数"));
+        assert_eq!(words_of("free", "", "", "", "こんにちは").unwrap(), Words::from("こんにちは"));
+        // 通常の送信 keeps a 利用者 that was typed, as the note's first line.
+        assert_eq!(words_of("free", "", "山田 花子", "", "7日から").unwrap().note, "利用者: 山田 花子\n7日から");
+        assert_eq!(words_of("", "", "山田", "", "").unwrap().note, "利用者: 山田");
+        let w = words_of("plan_change", "", "H000000002", "", "7日から").unwrap();
+        assert_eq!((w.note.as_str(), w.contact.map(|c| c.kind)), ("7日から", Some(ContactKind::PlanChange)));
     }
 }

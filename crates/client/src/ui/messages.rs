@@ -19,8 +19,14 @@ pub(super) struct Row {
     pub(super) when: String,
     pub(super) partner: String,
     pub(super) partner_name: String,
-    pub(super) files: String,
+    /// One cell per file (name, ファイル種別, CSVバージョン); none for a message without files.
+    pub(super) files: Vec<FileCell>,
+    /// 「ほか N 件」 when more files than shown.
+    pub(super) more: usize,
+    /// The contact's one line (今月利用なし 2025年7月分 …), if the message is one.
+    pub(super) contact: String,
     pub(super) note: String,
+    pub(super) fetchable: bool,
     pub(super) state: String,
     pub(super) state_class: &'static str,
     pub(super) new: bool,
@@ -35,7 +41,29 @@ pub(super) struct ListT {
     pub(super) kinds: Vec<(String, String)>,
     pub(super) rows: Vec<Row>,
     pub(super) message: Option<String>,
+    pub(super) import_dir: String,
 }
+
+/// A file as 受信一覧 shows it, in the national client's columns.
+pub(super) struct FileCell {
+    pub(super) name: String,
+    /// ファイル種別: 登録 / 削除 for the standard's CSV files, PDF等 for the rest.
+    pub(super) kind: &'static str,
+    /// CSVバージョン (202407, 202208, …), empty for other files.
+    pub(super) version: String,
+}
+
+/// 登録 / 削除 / PDF等, as the national client names a file's kind.
+pub(super) fn file_kind_label(kind: Option<&str>) -> &'static str {
+    match kind.and_then(renkei_spec::name::FileKind::from_prefix) {
+        Some(k) if k.is_csv() && k.is_deletion() => "削除",
+        Some(k) if k.is_csv() => "登録",
+        _ => "PDF等",
+    }
+}
+
+/// How many files a row names before 「ほか N 件」.
+const FILES_SHOWN: usize = 3;
 
 pub(super) fn state_class(s: DeliveryState) -> &'static str {
     match s {
@@ -81,12 +109,17 @@ pub(super) async fn list(ui: &Ui, p: &str, sent: bool, f: ListQ, message: Option
     for m in msgs {
         let partner = if sent { m.recipient.clone() } else { m.sender.clone() };
         let partner_name = partner_name(ui, &o, &partner).await;
-        let mut files: Vec<String> = m.files.iter().map(|x| x.name.clone()).collect();
-        if files.len() > 3 {
-            let more = files.len() - 3;
-            files.truncate(3);
-            files.push(format!("ほか {more} 件"));
-        }
+        let files: Vec<FileCell> = m
+            .files
+            .iter()
+            .take(FILES_SHOWN)
+            .map(|x| FileCell {
+                name: x.name.clone(),
+                kind: file_kind_label(x.kind.as_deref()),
+                version: x.csv_version.clone().unwrap_or_default(),
+            })
+            .collect();
+        let more = m.files.len().saturating_sub(FILES_SHOWN);
         let state = if sent {
             sent_state(&m)
         } else {
@@ -102,13 +135,17 @@ pub(super) async fn list(ui: &Ui, p: &str, sent: bool, f: ListQ, message: Option
             when: jst(&m.sent_at),
             partner,
             partner_name,
-            files: if files.is_empty() { "（ファイルなし）".into() } else { files.join("、") },
+            files,
+            more,
+            contact: m.contact.as_ref().map(Contact::summary_ja).unwrap_or_default(),
             note: m.note.chars().take(60).collect(),
+            fetchable: !sent && m.state == DeliveryState::NotFetched,
             state,
             state_class: state_class(m.state),
         });
     }
-    Ok(page(ListT { l: layout(ui, &o, title, nav).await, sent, f, kinds: kinds(), rows, message }))
+    let import_dir = o.profile.read().await.import_dir().display().to_string();
+    Ok(page(ListT { l: layout(ui, &o, title, nav).await, sent, f, kinds: kinds(), rows, message, import_dir }))
 }
 
 pub(super) async fn inbox(State(ui): State<S>, Path(p): Path<String>, Query(f): Query<ListQ>) -> Result<Response, Fail> {
@@ -130,6 +167,8 @@ pub(super) struct MessageT {
     pub(super) when: String,
     pub(super) state: String,
     pub(super) note: String,
+    /// The contact's fields as (label, value) rows, if the message is one.
+    pub(super) contact: Vec<(&'static str, String)>,
     pub(super) files: Vec<(u32, String, String, String, String)>,
     pub(super) import_dir: String,
     pub(super) flash: Option<String>,
@@ -158,6 +197,10 @@ pub(super) async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option
         .iter()
         .map(|f| {
             let kind = f.kind.as_deref().map(|k| kinds.get(k).copied().unwrap_or(k).to_owned()).unwrap_or_else(|| "添付ファイル".into());
+            let kind = match (&f.csv_version, f.kind.as_deref()) {
+                (Some(v), Some(_)) => format!("{kind}（{}・CSVバージョン {v}）", file_kind_label(f.kind.as_deref())),
+                _ => kind,
+            };
             (f.index, f.name.clone(), kind, f.service_month.clone().unwrap_or_default(), size(f.size))
         })
         .collect();
@@ -181,11 +224,25 @@ pub(super) async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option
         when: jst(&m.sent_at),
         state,
         note: m.note.clone(),
+        contact: m.contact.as_ref().map(contact_rows).unwrap_or_default(),
         files,
         import_dir: o.profile.read().await.import_dir().display().to_string(),
         flash,
         error,
     }))
+}
+
+/// A contact's fields, labelled as the national manual names them.
+pub(super) fn contact_rows(c: &Contact) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("連絡の種類", c.kind.label_ja().to_owned())];
+    if let Some(m) = &c.month {
+        rows.push(("対象年月", format!("{}年{}月", &m[..4], m[4..].trim_start_matches('0'))));
+    }
+    rows.push(("利用者", c.person.clone()));
+    if let Some(u) = c.units {
+        rows.push(("超過単位数", format!("{} 単位", renkei_protocol::contacts::group_digits(u))));
+    }
+    rows
 }
 
 pub(super) async fn inbox_detail(State(ui): State<S>, Path((p, id)): Path<(String, String)>) -> Result<Response, Fail> {
@@ -208,34 +265,79 @@ pub(super) async fn sent_detail(
     detail(&ui, &p, &id, true, flash, None).await
 }
 
-pub(super) async fn fetch_one(State(ui): State<S>, Path((p, id)): Path<(String, String)>) -> Result<Response, Fail> {
+/// The folder a データ取得 saves into: the one the clerk chose on the screen (remembered as the
+/// office's import folder for next time), or the office's import folder.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct FetchForm {
+    #[serde(default)]
+    pub(super) dir: String,
+}
+
+/// The chosen folder, checked: an absolute path that exists or can be made. A new choice is
+/// remembered (設定 import_dir).
+async fn fetch_dir(o: &OfficeRt, dir: &str) -> Result<std::path::PathBuf, String> {
+    let current = o.profile.read().await.import_dir();
+    let dir = dir.trim();
+    if dir.is_empty() || std::path::Path::new(dir) == current {
+        return Ok(current);
+    }
+    let p = std::path::PathBuf::from(dir);
+    if !p.is_absolute() {
+        return Err(format!("保存先「{dir}」はフォルダーの場所を最初から（例: C:\\介護ソフト\\取込 や /home/…）入れてください"));
+    }
+    std::fs::create_dir_all(&p).map_err(|e| format!("保存先「{dir}」を作れません: {e}"))?;
+    let mut prof = o.profile.write().await;
+    prof.settings.import_dir = Some(p.clone());
+    prof.save().map_err(|e| format!("保存先を設定に記録できません: {e}"))?;
+    Ok(p)
+}
+
+fn saved_line(saved: &[crate::incoming::Saved], dir: &std::path::Path) -> String {
+    let dirs: std::collections::BTreeSet<String> = saved.iter().filter_map(|s| s.path.parent().map(|d| d.display().to_string())).collect();
+    if saved.is_empty() {
+        format!("取得しました（ファイルはありません。保存先: {}）", dir.display())
+    } else {
+        format!("{} 件のファイルを取得しました（保存先: {}）", saved.len(), dirs.into_iter().collect::<Vec<_>>().join("、"))
+    }
+}
+
+pub(super) async fn fetch_one(
+    State(ui): State<S>,
+    Path((p, id)): Path<(String, String)>,
+    Form(form): Form<FetchForm>,
+) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
+    let dir = match fetch_dir(&o, &form.dir).await {
+        Ok(d) => d,
+        Err(e) => return detail(&ui, &p, &id, false, None, Some(e)).await,
+    };
     let hub = o.client().await;
-    let prof = o.profile.read().await.clone();
+    let split = o.profile.read().await.settings.split_by_kind;
     let m = match hub.message(&id).await {
         Ok(m) => m,
         Err(e) => return Err(hub_fail(&ui, &o, e, "受信詳細", "inbox").await),
     };
-    match crate::incoming::fetch_message(&hub, &m, &prof.import_dir(), prof.settings.split_by_kind).await {
+    match crate::incoming::fetch_message(&hub, &m, &dir, split).await {
         Ok(saved) => {
             o.resolve_fetched(&hub).await;
-            let dirs: std::collections::BTreeSet<String> =
-                saved.iter().filter_map(|s| s.path.parent().map(|d| d.display().to_string())).collect();
-            let msg = format!("{} 件のファイルを取得しました（保存先: {}）", saved.len(), dirs.into_iter().collect::<Vec<_>>().join("、"));
-            detail(&ui, &p, &id, false, Some(msg), None).await
+            detail(&ui, &p, &id, false, Some(saved_line(&saved, &dir)), None).await
         }
         Err(e) => detail(&ui, &p, &id, false, None, Some(e.to_string())).await,
     }
 }
 
-pub(super) async fn fetch_all(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
+pub(super) async fn fetch_all(State(ui): State<S>, Path(p): Path<String>, Form(form): Form<FetchForm>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
+    let dir = match fetch_dir(&o, &form.dir).await {
+        Ok(d) => d,
+        Err(e) => return list(&ui, &p, false, ListQ::default(), Some(e)).await,
+    };
     let hub = o.client().await;
-    let prof = o.profile.read().await.clone();
-    let msg = match crate::incoming::fetch_all(&hub, &prof.import_dir(), prof.settings.split_by_kind, None).await {
+    let split = o.profile.read().await.settings.split_by_kind;
+    let msg = match crate::incoming::fetch_all(&hub, &dir, split, None).await {
         Ok(r) => {
             o.resolve_fetched(&hub).await;
-            let mut m = format!("一括取得: {} 件のファイルを {} に保存しました", r.saved.len(), prof.import_dir().display());
+            let mut m = format!("一括取得: {} 件のファイルを {} に保存しました", r.saved.len(), dir.display());
             for (id, why) in &r.failed {
                 m.push_str(&format!("／{id} は取得できませんでした: {why}"));
             }
@@ -243,6 +345,46 @@ pub(super) async fn fetch_all(State(ui): State<S>, Path(p): Path<String>) -> Res
         }
         Err(e) => return Err(hub_fail(&ui, &o, e, "受信一覧", "inbox").await),
     };
+    list(&ui, &p, false, ListQ::default(), Some(msg)).await
+}
+
+/// データ取得 of the rows ticked in 受信一覧 (`id` once per row, `dir` the folder).
+pub(super) async fn fetch_selected(
+    State(ui): State<S>,
+    Path(p): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let ids: Vec<&str> = fields.iter().filter(|(k, _)| k == "id").map(|(_, v)| v.as_str()).take(200).collect();
+    let dir_field = fields.iter().find(|(k, _)| k == "dir").map(|(_, v)| v.as_str()).unwrap_or("");
+    if ids.is_empty() {
+        return list(&ui, &p, false, ListQ::default(), Some("データ取得するメッセージに印を付けてください".into())).await;
+    }
+    let dir = match fetch_dir(&o, dir_field).await {
+        Ok(d) => d,
+        Err(e) => return list(&ui, &p, false, ListQ::default(), Some(e)).await,
+    };
+    let hub = o.client().await;
+    let split = o.profile.read().await.settings.split_by_kind;
+    let (mut saved, mut failed, mut done) = (0usize, Vec::new(), 0usize);
+    for id in &ids {
+        let r = match hub.message(id).await {
+            Ok(m) => crate::incoming::fetch_message(&hub, &m, &dir, split).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match r {
+            Ok(s) => {
+                saved += s.len();
+                done += 1;
+            }
+            Err(e) => failed.push(format!("{id}: {e}")),
+        }
+    }
+    o.resolve_fetched(&hub).await;
+    let mut msg = format!("{done} 件のメッセージを取得しました（ファイル {saved} 件、保存先: {}）", dir.display());
+    for f in failed {
+        msg.push_str(&format!("／取得できませんでした {f}"));
+    }
     list(&ui, &p, false, ListQ::default(), Some(msg)).await
 }
 

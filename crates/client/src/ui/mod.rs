@@ -10,7 +10,7 @@
 
 use crate::daemon::{BulkProgress, Daemon, OfficeRt};
 use crate::hub::HubError;
-use crate::outgoing::{self, Candidate, FileVerdict, Outcome};
+use crate::outgoing::{self, Candidate, FileVerdict, Outcome, Words};
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use renkei_protocol::{DeliveryState, InboxQuery, MessageInfo};
+use renkei_protocol::{Contact, DeliveryState, InboxQuery, MessageInfo};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ mod top;
 
 use bulk::*;
 use compose::*;
-pub use compose::{VerdictView, structured_note};
+pub use compose::{VerdictView, words_of};
 use drafts::*;
 use login::*;
 use messages::*;
@@ -123,6 +123,7 @@ pub fn router(ui: S) -> Router {
         .route("/inbox/{id}", get(inbox_detail))
         .route("/inbox/{id}/fetch", post(fetch_one))
         .route("/fetch-all", post(fetch_all))
+        .route("/fetch-selected", post(fetch_selected))
         .route("/sent", get(sent))
         .route("/sent/{id}", get(sent_detail))
         .route("/messages/{id}/files/{idx}", get(download))
