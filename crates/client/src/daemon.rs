@@ -48,6 +48,38 @@ pub struct OfficeRt {
     pub last_watch: Mutex<Option<watch::BatchResult>>,
     /// Received messages already announced (by event or catch-up).
     announced: Mutex<std::collections::HashSet<String>>,
+    /// Files of 新規作成 forms that were refused, held so that the clerk need not choose them
+    /// again: the newest [`HELD_FORMS`] forms, by a random key the form carries.
+    pub held: Mutex<std::collections::VecDeque<(String, Vec<crate::outgoing::Candidate>)>>,
+}
+
+/// How many refused forms' files are held (each at most the UI's upload limit).
+pub const HELD_FORMS: usize = 4;
+
+impl OfficeRt {
+    /// Holds a refused form's files; returns the key the form carries.
+    pub async fn hold(&self, files: Vec<crate::outgoing::Candidate>) -> String {
+        let key = crate::hub::hex(&rand_bytes());
+        let mut h = self.held.lock().await;
+        h.push_back((key.clone(), files));
+        while h.len() > HELD_FORMS {
+            h.pop_front();
+        }
+        key
+    }
+
+    /// Takes the files held under `key` (once).
+    pub async fn take_held(&self, key: &str) -> Option<Vec<crate::outgoing::Candidate>> {
+        let mut h = self.held.lock().await;
+        let i = h.iter().position(|(k, _)| k == key)?;
+        h.remove(i).map(|(_, f)| f)
+    }
+}
+
+fn rand_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    rand::fill(&mut b);
+    b
 }
 
 impl OfficeRt {
@@ -75,6 +107,7 @@ impl OfficeRt {
             live: std::sync::atomic::AtomicBool::new(false),
             last_watch: Mutex::new(None),
             announced: Mutex::new(std::collections::HashSet::new()),
+            held: Mutex::new(std::collections::VecDeque::new()),
         }))
     }
 

@@ -343,6 +343,26 @@ impl HubClient {
         Self::reply(self.authed(self.http.post(self.url(paths::DRAFTS)))?.multipart(form).send().await.map_err(net)?).await
     }
 
+    /// Changes a draft (更新): recipient, note and contact as given (`contact: Some(None)` makes
+    /// it an ordinary message), if `version` is still the draft's.
+    pub async fn update_draft(&self, id: &str, u: &DraftUpdate) -> Result<DraftInfo, HubError> {
+        Self::reply(self.authed(self.http.patch(self.url(&format!("{}/{id}", paths::DRAFTS))))?.json(u).send().await.map_err(net)?).await
+    }
+
+    /// Adds files to a draft.
+    pub async fn add_draft_files(&self, id: &str, files: &[OutFile]) -> Result<DraftInfo, HubError> {
+        let form = message_form("", &Words::default(), files);
+        let r =
+            self.authed(self.http.post(self.url(&format!("{}/{id}/files", paths::DRAFTS))))?.multipart(form).send().await.map_err(net)?;
+        Self::reply(r).await
+    }
+
+    /// Removes one file of a draft.
+    pub async fn remove_draft_file(&self, id: &str, index: u32) -> Result<DraftInfo, HubError> {
+        let r = self.authed(self.http.delete(self.url(&format!("{}/{id}/files/{index}", paths::DRAFTS))))?.send().await.map_err(net)?;
+        Self::reply(r).await
+    }
+
     /// Sends a draft.
     pub async fn send_draft(&self, id: &str, idempotency_key: &str) -> Result<SendResponse, HubError> {
         let r = self

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod autostart;
 pub mod daemon;
 
 pub mod hub;

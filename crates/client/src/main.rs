@@ -197,6 +197,15 @@ enum Command {
         #[arg(long)]
         no_browser: bool,
     },
+    /// PC にログオンしたとき常駐プログラムを起動します（on）・やめます（off）・状態（status）/ start the daemon at log-on
+    ///
+    /// Linux: systemd のユーザーユニット、macOS: launchd エージェント、Windows: タスクスケジューラー。
+    /// 終了コード: 0 = 完了, 1 = 登録はしたが有効化のコマンドが失敗（手動の手順を表示）, 2 = 実行できない。
+    Autostart {
+        /// on / off / status
+        #[arg(value_parser = ["on", "off", "status"])]
+        action: String,
+    },
     /// 常駐プログラム（通知・監視フォルダー・画面）/ the daemon, without opening a browser
     Daemon {
         /// 待ち受けアドレス（127.0.0.1 のみ）
@@ -674,6 +683,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(if r.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Ui { listen, no_browser } => run_daemon(&home, cli.profile.as_deref(), &listen, !no_browser).await,
+        Command::Autostart { action } => {
+            use renkei_client::autostart::{self, Platform};
+            let platform = Platform::current();
+            let config = autostart::config_dir(platform).context("ユーザーの設定フォルダーが分かりません（HOME を設定してください）")?;
+            if action == "status" {
+                match autostart::registered(platform, &config) {
+                    Some(true) => println!("ログオン時に常駐プログラムを起動します（登録済み）"),
+                    Some(false) => println!("ログオン時の起動は登録されていません。登録するには: renkei autostart on"),
+                    None => println!(
+                        "タスクスケジューラーの「{}」を確認してください（schtasks /Query /TN {}）",
+                        autostart::NAME,
+                        autostart::NAME
+                    ),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let exe = std::env::current_exe().context("このプログラムの場所が分かりません")?;
+            let target = autostart::Target { exe, home: home.clone(), config };
+            let on = action == "on";
+            let applied = autostart::apply(&autostart::plan(platform, &target, on)).context("ログオン時の起動を登録できません")?;
+            for f in &applied.files {
+                println!("{}: {}", if on { "書きました" } else { "削除しました" }, f.display());
+            }
+            if applied.failed.is_empty() {
+                println!(
+                    "{}",
+                    if on {
+                        "ログオン時に常駐プログラム（通知・監視フォルダー・画面）を起動するよう登録しました。今も起動しています"
+                    } else {
+                        "ログオン時の起動をやめました"
+                    }
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            for (cmd, why) in &applied.failed {
+                println!("次のコマンドが失敗しました: {cmd}{}", if why.is_empty() { String::new() } else { format!("（{why}）") });
+            }
+            println!(
+                "設定ファイルは{}。上のコマンドを、ログオンした状態で手動で実行してください",
+                if on { "書き込み済みです" } else { "削除済みです" }
+            );
+            Ok(ExitCode::from(1))
+        }
         Command::Daemon { listen } => run_daemon(&home, cli.profile.as_deref(), &listen, false).await,
         Command::Check { paths, format, lang, allow_warnings } => {
             let inputs = scan::collect(&paths)?;

@@ -308,6 +308,52 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     assert!(!visible.contains("name."), "rule ids stay behind the toggle: {visible}");
     shot(&care, "14a-新規作成-ファイル名の誤り").await;
 
+    // Contacts without files, each kind with its fields: sent, confirmed, listed as メッセージのみ.
+    for (kind, month, person, units, line) in [
+        ("no_use", "202507", "H000000001", "", "今月利用なし 2025年7月分 H000000001"),
+        ("over_limit", "202507", "H000000002", "1200", "区分支給限度額超過の連絡 2025年7月分 H000000002 超過1,200単位"),
+        ("plan_change", "", "H000000003", "", "計画変更の連絡 H000000003"),
+    ] {
+        click(&care, "nav a[href$='/compose']").await;
+        fill(&care, "#to", "1372000024").await;
+        click(&care, &format!("input[value={kind}]")).await;
+        fill(&care, "#month", month).await;
+        fill(&care, "#subject", person).await;
+        fill(&care, "#units", units).await;
+        click(&care, "#send").await;
+        wait_text(&care, "h1", "送信詳細").await;
+        let t = wait_text(&care, "main", "送信しました").await;
+        assert!(t.contains("メッセージのみ") && t.contains(person), "{kind}: {t}");
+        click(&care, "nav a[href$='/sent']").await;
+        wait_text(&care, "table.list", line).await;
+    }
+    shot(&care, "14b-送信一覧-連絡").await;
+    // A contact missing its month is refused on the form, by its field, and nothing is sent.
+    click(&care, "nav a[href$='/compose']").await;
+    fill(&care, "#to", "1372000024").await;
+    click(&care, "input[value=no_use]").await;
+    fill(&care, "#subject", "H000000004").await;
+    click(&care, "#send").await;
+    wait_text(&care, ".error", "対象年月").await;
+    assert_eq!(care.find(Locator::Css("#subject")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("H000000004"), "kept");
+    // 通所 sees them in 受信一覧 and takes two of them by their check boxes.
+    wait_text(&prov, "#banner", "新着").await;
+    click(&prov, "nav a[href$='/inbox']").await;
+    let t = wait_text(&prov, "table.list", "区分支給限度額超過の連絡").await;
+    assert!(t.contains("メッセージのみ") && t.contains("計画変更の連絡 H000000003"), "{t}");
+    shot(&prov, "15a-受信一覧-連絡").await;
+    let boxes = prov.find_all(Locator::Css("table.list input[type=checkbox]")).await.unwrap();
+    assert_eq!(boxes.len(), 3, "one box per 未取得 row");
+    boxes[0].click().await.unwrap();
+    boxes[1].click().await.unwrap();
+    click(&prov, "#fetch-selected").await;
+    wait_text(&prov, "main", "2 件のメッセージを取得しました").await;
+    assert_eq!(prov.find_all(Locator::Css("table.list input[type=checkbox]")).await.unwrap().len(), 1);
+    click(&prov, "table.list tbody tr:first-child a").await;
+    let t = wait_text(&prov, "main", "連絡の種類").await;
+    assert!(t.contains("利用者") && t.contains("メッセージのみ"), "{t}");
+    shot(&prov, "15b-受信詳細-連絡").await;
+
     // A message without files, saved as a draft (下書きは全端末で共有).
     click(&care, "nav a[href$='/compose']").await;
     fill(&care, "#to", "1372000024").await;
@@ -319,6 +365,39 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     let t = wait_text(&care, "main", "2025年7月分").await;
     assert!(t.contains("今月利用なし") && t.contains("ひまわりデイサービス"), "{t}");
     shot(&care, "14-下書き一覧").await;
+    // The draft opens in the form, is changed (更新), and is sent from there.
+    click(&care, "a.open-draft").await;
+    wait_text(&care, "h1", "下書きの編集").await;
+    assert_eq!(care.find(Locator::Css("#month")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("202507"));
+    fill(&care, "#month", "202508").await;
+    click(&care, "#save-draft").await;
+    let t = wait_text(&care, "main", "下書きを保存しました").await;
+    assert!(t.contains("2025年8月分"), "{t}");
+    click(&care, "a.open-draft").await;
+    wait_text(&care, "h1", "下書きの編集").await;
+    shot(&care, "14c-下書きの編集").await;
+    click(&care, "#send").await;
+    wait_text(&care, "h1", "送信詳細").await;
+    let t = wait_text(&care, "main", "送信しました").await;
+    assert!(t.contains("2025年8月"), "{t}");
+    click(&care, "nav a[href$='/drafts']").await;
+    wait_text(&care, "main", "下書きはありません").await;
+
+    // A refused form keeps its files: the clerk corrects the destination and sends without
+    // choosing the file again.
+    click(&care, "nav a[href$='/compose']").await;
+    fill(&care, "#to", "1372000025").await;
+    care.find(Locator::Css("#files")).await.unwrap().send_keys(&pdf.display().to_string()).await.unwrap();
+    wait_text(&care, "#verdicts", "正しくありません").await;
+    click(&care, "#send").await;
+    wait_text(&care, ".error", "正しくありません").await;
+    let t = wait_text(&care, "#held-files", "お知らせ.pdf").await;
+    assert!(t.contains("もう一度選ぶ必要はありません"), "{t}");
+    shot(&care, "14d-新規作成-ファイルを保持").await;
+    fill(&care, "#to", "1372000024").await;
+    click(&care, "#send").await;
+    wait_text(&care, "h1", "送信詳細").await;
+    wait_text(&care, "main", "お知らせ.pdf").await;
 
     care.close().await.unwrap();
     prov.close().await.unwrap();

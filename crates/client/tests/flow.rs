@@ -372,3 +372,52 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     assert!(row.contains("（メッセージのみ）") && row.contains("今月利用なし 2025年7月分 H000000001"), "{out}");
     hub.stop().await;
 }
+
+/// `renkei autostart`: the daemon is registered to start at log-on (a systemd user unit here).
+/// systemctl itself cannot run in a test (no user session); a PATH without it shows the clerk
+/// the manual command, and a stand-in that records its arguments shows the commands issued.
+#[tokio::test]
+async fn autostart_registers_the_daemon_at_log_on() {
+    let (home, config, bin) = (tempdir("as-home"), tempdir("as-config"), tempdir("as-bin"));
+    let run = |args: &'static [&'static str], path: String| {
+        let (home, config) = (home.clone(), config.clone());
+        async move {
+            let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_renkei"))
+                .args(args)
+                .env("RENKEI_HOME", &home)
+                .env("XDG_CONFIG_HOME", &config)
+                .env("PATH", path)
+                .output()
+                .await
+                .unwrap();
+            (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+    };
+    let unit = config.join("systemd/user/renkei.service");
+    let (rc, out) = run(&["autostart", "on"], String::new()).await;
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("書きました") && out.contains("systemctl --user enable --now renkei.service") && out.contains("手動で"), "{out}");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(text.contains(&format!("ExecStart={} daemon", env!("CARGO_BIN_EXE_renkei"))), "{text}");
+    assert!(text.contains(&format!("RENKEI_HOME={}", home.display())), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&unit).unwrap().permissions().mode() & 0o777, 0o600);
+        let log = bin.join("calls");
+        std::fs::write(bin.join("systemctl"), format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display())).unwrap();
+        std::fs::set_permissions(bin.join("systemctl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (rc, out) = run(&["autostart", "on"], bin.display().to_string()).await;
+        assert_eq!(rc, 0, "{out}");
+        assert!(out.contains("登録しました"), "{out}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "--user daemon-reload\n--user enable --now renkei.service\n");
+        let (rc, out) = run(&["autostart", "status"], String::new()).await;
+        assert_eq!((rc, out.contains("登録済み")), (0, true), "{out}");
+        let (rc, out) = run(&["autostart", "off"], bin.display().to_string()).await;
+        assert_eq!(rc, 0, "{out}");
+        assert!(!unit.exists());
+        assert!(std::fs::read_to_string(&log).unwrap().ends_with("--user disable --now renkei.service\n--user daemon-reload\n"));
+        let (_, out) = run(&["autostart", "status"], String::new()).await;
+        assert!(out.contains("登録されていません"), "{out}");
+    }
+}

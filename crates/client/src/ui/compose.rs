@@ -22,6 +22,36 @@ pub(super) struct ComposeT {
     pub(super) note: String,
     pub(super) error: Option<String>,
     pub(super) flash: Option<String>,
+    /// The draft being edited (下書き一覧 → 開く), empty for 新規作成.
+    pub(super) draft: String,
+    pub(super) version: i64,
+    /// The draft's files on the hub: (index, name).
+    pub(super) existing: Vec<(u32, String)>,
+    /// Files of a refused form, held: the key and their names.
+    pub(super) held: String,
+    pub(super) held_files: Vec<String>,
+}
+
+impl ComposeT {
+    fn new(l: Layout) -> ComposeT {
+        ComposeT {
+            l,
+            to: String::new(),
+            purpose: "free".into(),
+            purposes: PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
+            month: String::new(),
+            subject: String::new(),
+            units: String::new(),
+            note: String::new(),
+            error: None,
+            flash: None,
+            draft: String::new(),
+            version: 0,
+            existing: Vec::new(),
+            held: String::new(),
+            held_files: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +64,10 @@ pub(super) struct ComposeForm {
     pub(super) note: String,
     pub(super) action: String,
     pub(super) files: Vec<Candidate>,
+    pub(super) draft: String,
+    pub(super) version: i64,
+    pub(super) held: String,
+    pub(super) keep: Vec<usize>,
 }
 
 pub(super) async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, String> {
@@ -68,6 +102,10 @@ pub(super) async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, Strin
             "units" => f.units = v.trim().to_owned(),
             "note" => f.note = v,
             "action" => f.action = v,
+            "draft" => f.draft = v.trim().to_owned(),
+            "version" => f.version = v.trim().parse().unwrap_or(0),
+            "held" => f.held = v.trim().to_owned(),
+            "keep" => f.keep.extend(v.trim().parse::<usize>().ok()),
             _ => {}
         }
     }
@@ -92,18 +130,39 @@ pub fn words_of(purpose: &str, month: &str, subject: &str, units: &str, note: &s
 
 pub(super) async fn compose_page(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
-    Ok(page(ComposeT {
-        l: layout(&ui, &o, "新規作成", "compose").await,
-        to: String::new(),
-        purpose: "free".into(),
-        purposes: PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
-        month: String::new(),
-        subject: String::new(),
-        units: String::new(),
-        note: String::new(),
-        error: None,
-        flash: None,
-    }))
+    Ok(page(ComposeT::new(layout(&ui, &o, "新規作成", "compose").await)))
+}
+
+/// 下書き一覧 → 開く: the draft in the 新規作成 form, to change (更新) or send.
+pub(super) async fn draft_page(State(ui): State<S>, Path((p, id)): Path<(String, String)>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let d = match o.client().await.draft(&id).await {
+        Ok(d) => d,
+        Err(e) => return Err(hub_fail(&ui, &o, e, "下書きの編集", "drafts").await),
+    };
+    let mut t = ComposeT::new(layout(&ui, &o, "下書きの編集", "drafts").await);
+    t.to = d.to.clone();
+    t.note = d.note.clone();
+    if let Some(c) = &d.contact {
+        t.purpose = c.kind.as_str().to_owned();
+        t.month = c.month.clone().unwrap_or_default();
+        t.subject = c.person.clone();
+        t.units = c.units.map(|u| u.to_string()).unwrap_or_default();
+    }
+    t.draft = d.id.clone();
+    t.version = d.version;
+    t.existing = d.files.iter().map(|f| (f.index, f.name.clone())).collect();
+    t.flash = Some(format!("最後の変更: {}（{}）", jst(&d.updated_at), d.updated_by));
+    Ok(page(t))
+}
+
+/// 下書きの編集: one file less.
+pub(super) async fn draft_remove_file(State(ui): State<S>, Path((p, id, idx)): Path<(String, String, u32)>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    match o.client().await.remove_draft_file(&id, idx).await {
+        Ok(_) => Ok(Redirect::to(&format!("/o/{p}/drafts/{id}")).into_response()),
+        Err(e) => Err(hub_fail(&ui, &o, e, "下書きの編集", "drafts").await),
+    }
 }
 
 #[derive(Template)]
@@ -214,68 +273,117 @@ pub(super) fn askama_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The form again with an error: what was typed stays, and so do the files (held here, listed
+/// on the form, sent with it next time), so that nothing has to be chosen again.
+async fn refused(o: &OfficeRt, l: Layout, f: ComposeForm, error: String) -> Response {
+    let mut t = ComposeT::new(l);
+    t.to = f.to;
+    t.purpose = if f.purpose.is_empty() { "free".into() } else { f.purpose };
+    t.month = f.month;
+    t.subject = f.subject;
+    t.units = f.units;
+    t.note = f.note;
+    t.error = Some(error);
+    t.draft = f.draft;
+    t.version = f.version;
+    if !t.draft.is_empty()
+        && let Ok(d) = o.client().await.draft(&t.draft).await
+    {
+        t.existing = d.files.iter().map(|f| (f.index, f.name.clone())).collect();
+    }
+    if !f.files.is_empty() {
+        t.held_files = f.files.iter().map(|c| c.name.clone()).collect();
+        t.held = o.hold(f.files).await;
+    }
+    page(t)
+}
+
 pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp: Multipart) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
     let office = o.profile.read().await.settings.office.clone();
-    let l = layout(&ui, &o, "新規作成", "compose").await;
-    let purposes: Vec<(String, String)> = PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
-    let f = match read_compose(mp).await {
+    let mut f = match read_compose(mp).await {
         Ok(f) => f,
-        Err(e) => return Err(Fail::Msg(l, e)),
+        Err(e) => return Err(Fail::Msg(layout(&ui, &o, "新規作成", "compose").await, e)),
     };
-    let again = |error: Option<String>, flash: Option<String>, f: &ComposeForm| ComposeT {
-        l: l.clone(),
-        to: f.to.clone(),
-        purpose: if f.purpose.is_empty() { "free".into() } else { f.purpose.clone() },
-        purposes: purposes.clone(),
-        month: f.month.clone(),
-        subject: f.subject.clone(),
-        units: f.units.clone(),
-        note: f.note.clone(),
-        error,
-        flash,
-    };
+    let editing = !f.draft.is_empty();
+    let l = if editing { layout(&ui, &o, "下書きの編集", "drafts").await } else { layout(&ui, &o, "新規作成", "compose").await };
+    if !f.held.is_empty() {
+        // The files of the refused form, as many as are still ticked, then any new ones.
+        let held = o.take_held(&f.held).await.unwrap_or_default();
+        let mut kept: Vec<Candidate> = held.into_iter().enumerate().filter(|(i, _)| f.keep.contains(i)).map(|(_, c)| c).collect();
+        kept.append(&mut f.files);
+        f.files = kept;
+    }
     if renkei_spec::ids::OfficeNumber::parse(&f.to, false).is_err() {
-        return Ok(page(again(Some(format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to)), None, &f)));
+        let e = format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to);
+        return Ok(refused(&o, l, f, e).await);
     }
     let words = match words_of(&f.purpose, &f.month, &f.subject, &f.units, &f.note) {
         Ok(w) => w,
-        Err(e) => return Ok(page(again(Some(e), None, &f))),
+        Err(e) => return Ok(refused(&o, l, f, e).await),
     };
-    if words.note.trim().is_empty() && words.contact.is_none() && f.files.is_empty() {
-        return Ok(page(again(Some("ファイルを選ぶか、メッセージを書くか、連絡の種類を選んでください".into()), None, &f)));
+    if !editing && words.note.trim().is_empty() && words.contact.is_none() && f.files.is_empty() {
+        return Ok(refused(&o, l, f, "ファイルを選ぶか、メッセージを書くか、連絡の種類を選んでください".into()).await);
     }
-    let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![]);
-    let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(VerdictView::from).collect();
-    if !bad.is_empty() {
-        // One line per finding, file by file; the national headline first for a bad name.
-        let mut text = String::new();
-        if bad.iter().any(|v| v.name_error) {
-            text.push_str(NAME_HEADLINE);
-            text.push('\n');
-        }
-        text.push_str("送信できないファイルがあります。直してから送ってください。");
-        for v in &bad {
-            text.push_str(&format!("\n{}:", v.name));
-            for e in &v.errors {
-                text.push_str(&format!("\n　・{}", e.text));
+    // A draft's files are checked by the hub with the draft's others (a unit may be completed
+    // over several PCs); a new message's files here first, as the send will check them.
+    if !editing {
+        let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![]);
+        let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(VerdictView::from).collect();
+        if !bad.is_empty() {
+            // One line per finding, file by file; the national headline first for a bad name.
+            let mut text = String::new();
+            if bad.iter().any(|v| v.name_error) {
+                text.push_str(NAME_HEADLINE);
+                text.push('\n');
             }
+            text.push_str("送信できないファイルがあります。直してから送ってください。");
+            for v in &bad {
+                text.push_str(&format!("\n{}:", v.name));
+                for e in &v.errors {
+                    text.push_str(&format!("\n　・{}", e.text));
+                }
+            }
+            return Ok(refused(&o, l, f, text).await);
         }
-        return Ok(page(again(Some(text), None, &f)));
     }
     let files: Vec<crate::hub::OutFile> =
         f.files.iter().map(|c| crate::hub::OutFile { name: c.name.clone(), bytes: c.bytes.clone() }).collect();
     let hub = o.client().await;
+    if editing {
+        let u = renkei_protocol::DraftUpdate {
+            version: f.version,
+            to: Some(f.to.clone()),
+            note: Some(words.note.clone()),
+            contact: Some(words.contact.clone()),
+        };
+        if let Err(e) = hub.update_draft(&f.draft, &u).await {
+            return Ok(refused(&o, l, f, e.to_string()).await);
+        }
+        if !files.is_empty()
+            && let Err(e) = hub.add_draft_files(&f.draft, &files).await
+        {
+            let e = format!("下書きの内容は更新しましたが、ファイルを追加できませんでした: {e}");
+            return Ok(refused(&o, l, f, e).await);
+        }
+        if f.action != "send" {
+            return Ok(Redirect::to(&format!("/o/{p}/drafts?saved=1")).into_response());
+        }
+        return match hub.send_draft(&f.draft, &format!("draft-{}", f.draft)).await {
+            Ok(r) => Ok(Redirect::to(&format!("/o/{p}/sent/{}?sent=1", r.message.id)).into_response()),
+            Err(e) => Ok(refused(&o, l, ComposeForm { files: Vec::new(), ..f }, format!("送信できませんでした: {e}")).await),
+        };
+    }
     if f.action == "draft" {
         return match hub.create_draft(&f.to, &words, &files).await {
-            Ok(_) => Ok(Redirect::to(&format!("/o/{p}/drafts")).into_response()),
-            Err(e) => Ok(page(again(Some(e.to_string()), None, &f))),
+            Ok(_) => Ok(Redirect::to(&format!("/o/{p}/drafts?saved=1")).into_response()),
+            Err(e) => Ok(refused(&o, l, f, e.to_string()).await),
         };
     }
     match outgoing::send_one(&hub, &o.state, &office, &f.to, words, files, false).await {
         Ok(Outcome::Sent { id }) | Ok(Outcome::AlreadySent { id }) => Ok(Redirect::to(&format!("/o/{p}/sent/{id}?sent=1")).into_response()),
-        Ok(Outcome::Failed { reason, .. }) => Ok(page(again(Some(reason), None, &f))),
-        Err(e) => Ok(page(again(Some(format!("送信記録を保存できません: {e}")), None, &f))),
+        Ok(Outcome::Failed { reason, .. }) => Ok(refused(&o, l, f, reason).await),
+        Err(e) => Ok(refused(&o, l, f, format!("送信記録を保存できません: {e}")).await),
     }
 }
 

@@ -33,16 +33,30 @@ pub(super) async fn drafts_page(ui: &Ui, p: &str, flash: Option<String>) -> Resu
             id: d.id,
             when: jst(&d.updated_at),
             to,
-            files: d.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>().join("、"),
-            note: d.note.chars().take(60).collect(),
+            files: if d.files.is_empty() {
+                "メッセージのみ".into()
+            } else {
+                d.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>().join("、")
+            },
+            note: match &d.contact {
+                Some(c) if d.note.trim().is_empty() => c.summary_ja(),
+                Some(c) => format!("{}／{}", c.summary_ja(), d.note.chars().take(40).collect::<String>()),
+                None => d.note.chars().take(60).collect(),
+            },
             by: d.updated_by,
         });
     }
     Ok(page(DraftsT { l: layout(ui, &o, "下書き一覧", "drafts").await, rows, flash }))
 }
 
-pub(super) async fn drafts(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
-    drafts_page(&ui, &p, None).await
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DraftsQ {
+    #[serde(default)]
+    pub(super) saved: Option<u8>,
+}
+
+pub(super) async fn drafts(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<DraftsQ>) -> Result<Response, Fail> {
+    drafts_page(&ui, &p, q.saved.map(|_| "下書きを保存しました（この事業所のすべての端末で開けます）".to_owned())).await
 }
 
 pub(super) async fn draft_send(State(ui): State<S>, Path((p, id)): Path<(String, String)>) -> Result<Response, Fail> {

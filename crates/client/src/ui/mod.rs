@@ -131,6 +131,8 @@ pub fn router(ui: S) -> Router {
         .route("/compose/check", post(compose_check))
         .route("/lookup", get(lookup))
         .route("/drafts", get(drafts))
+        .route("/drafts/{id}", get(draft_page))
+        .route("/drafts/{id}/files/{idx}/delete", post(draft_remove_file))
         .route("/drafts/{id}/send", post(draft_send))
         .route("/drafts/{id}/delete", post(draft_delete))
         .route("/bulk", get(bulk_page))
