@@ -53,6 +53,25 @@ pub struct OfficeRt {
     pub held: Mutex<std::collections::VecDeque<(String, Vec<crate::outgoing::Candidate>)>>,
 }
 
+/// The notification kind that says notifications stopped because the session ended; resolved
+/// by the next login.
+pub const SESSION_ENDED: &str = "session_ended";
+/// The notification kind that warns of the session's end.
+pub const SESSION_ENDING: &str = "session_ending";
+/// What the clerk is told when the session ended (desktop and banner).
+pub const NOTIFICATIONS_STOPPED: &str = "通知が止まっています（ログインが切れました）";
+/// … and what to do.
+pub const NOTIFICATIONS_STOPPED_BODY: &str =
+    "新着メッセージの通知と自動取得を続けるには、画面（renkei ui）でログインしてください。ログインすると、止まっていた間に届いたものもお知らせします";
+/// How long before the session's end the clerk is warned.
+pub const SESSION_WARNING: Duration = Duration::from_secs(30 * 60);
+
+/// Whether a session ending at `end` ends within [`SESSION_WARNING`] of `now` (and has not ended).
+pub fn ending_soon(end: time::OffsetDateTime, now: time::OffsetDateTime) -> bool {
+    let left = end - now;
+    left > time::Duration::ZERO && left <= time::Duration::try_from(SESSION_WARNING).unwrap_or(time::Duration::ZERO)
+}
+
 /// How many refused forms' files are held (each at most the UI's upload limit).
 pub const HELD_FORMS: usize = 4;
 
@@ -132,6 +151,9 @@ impl OfficeRt {
         }
         *self.hub.write().await = hub;
         *self.session.write().await = Some(s.clone());
+        // Notifications flow again: the notes that said they had stopped are resolved.
+        let _ = self.state.resolve(SESSION_ENDED).await;
+        let _ = self.state.resolve(SESSION_ENDING).await;
         self.login_signal.notify_waiters();
         Ok(s)
     }
@@ -290,6 +312,31 @@ impl OfficeRt {
         }
     }
 
+    /// Says, once per session, that the session ends within [`SESSION_WARNING`] — after it,
+    /// notifications stop until someone logs in again.
+    pub async fn session_loop(self: Arc<Self>) {
+        let mut warned: Option<String> = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let Some(s) = self.session.read().await.clone() else { continue };
+            if warned.as_deref() == Some(s.token.as_str()) {
+                continue;
+            }
+            let Ok(end) = time::OffsetDateTime::parse(&s.expires_at, &time::format_description::well_known::Rfc3339) else { continue };
+            if ending_soon(end, time::OffsetDateTime::now_utc()) {
+                warned = Some(s.token.clone());
+                let at = crate::ui::jst(&s.expires_at);
+                self.note(
+                    SESSION_ENDING,
+                    "まもなくログインが切れます".into(),
+                    format!("{at} にログインが切れると、新着の通知と自動取得が止まります。画面でログアウトし、ログインし直してください"),
+                )
+                .await;
+            }
+        }
+    }
+
     /// Listens to the hub's events while logged in; reconnects with back-off.
     pub async fn event_loop(self: Arc<Self>) {
         let mut backoff = Duration::from_secs(1);
@@ -320,7 +367,7 @@ impl OfficeRt {
                 }
                 Err(e) if e.needs_login() => {
                     self.session_lost().await;
-                    self.note("error", "ログインが切れました".into(), "もう一度ログインしてください".into()).await;
+                    self.note(SESSION_ENDED, NOTIFICATIONS_STOPPED.into(), NOTIFICATIONS_STOPPED_BODY.into()).await;
                 }
                 Err(e) => tracing::info!(error = %e, "cannot reach the hub's events"),
             }
@@ -432,6 +479,7 @@ impl Daemon {
             tokio::spawn(o.clone().event_loop());
             tokio::spawn(o.clone().watch_loop());
             tokio::spawn(o.clone().expiry_loop());
+            tokio::spawn(o.clone().session_loop());
         }
     }
 
@@ -464,5 +512,20 @@ fn describe(m: &renkei_protocol::MessageInfo) -> String {
             let text: String = m.note.chars().take(40).collect();
             if m.note.chars().count() > 40 { format!("{text}…") } else { text }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_a_session_is_announced_half_an_hour_before() {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert!(!ending_soon(now + time::Duration::minutes(31), now));
+        assert!(ending_soon(now + time::Duration::minutes(30), now));
+        assert!(ending_soon(now + time::Duration::seconds(1), now));
+        assert!(!ending_soon(now, now), "ended: the stopped notice says it");
+        assert!(!ending_soon(now - time::Duration::minutes(1), now));
     }
 }

@@ -421,3 +421,29 @@ async fn autostart_registers_the_daemon_at_log_on() {
         assert!(out.contains("登録されていません"), "{out}");
     }
 }
+
+/// The session ends (here: ended at the hub from elsewhere): notifications stop, and the clerk
+/// is told so on the desktop and the banner; the next login resolves it.
+#[tokio::test]
+async fn when_the_session_ends_the_clerk_is_told_notifications_stopped() {
+    let hub = TestHub::start().await;
+    let care = enrol(&hub, &tempdir("sess"), 0).await;
+    let mut other = care.client().await;
+    other.logout().await.unwrap();
+    tokio::spawn(care.clone().event_loop());
+    let stopped = async || {
+        care.state.notifications(true, 10).await.unwrap().iter().any(|n| n.kind == renkei_client::daemon::SESSION_ENDED)
+    };
+    wait_for("the stopped notice", stopped).await;
+    let n = care.state.notifications(true, 10).await.unwrap();
+    let note = n.iter().find(|n| n.kind == renkei_client::daemon::SESSION_ENDED).unwrap();
+    assert_eq!(note.title, "通知が止まっています（ログインが切れました）");
+    assert!(note.body.contains("ログインしてください"), "{note:?}");
+    assert_eq!(n.iter().filter(|n| n.kind == renkei_client::daemon::SESSION_ENDED).count(), 1, "said once, not every retry");
+    assert!(care.session.read().await.is_none());
+    // Logging in again: notifications flow (the stream is live) and the notice is resolved.
+    care.login(&hub.offices[0].staff, renkei_testkit::hub::DEMO_PASSWORD).await.unwrap();
+    wait_for("the stream again", async || care.live.load(Ordering::Relaxed)).await;
+    assert!(!stopped().await, "resolved by the login");
+    hub.stop().await;
+}

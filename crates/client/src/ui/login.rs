@@ -8,12 +8,20 @@ pub(super) struct LoginT {
     pub(super) l: Layout,
     pub(super) error: Option<String>,
     pub(super) login: String,
+    /// The session ended and notifications stopped (until this login).
+    pub(super) stopped: bool,
+}
+
+/// Whether an unresolved 「通知が止まっています」 stands for this office.
+async fn notifications_stopped(o: &OfficeRt) -> bool {
+    o.state.notifications(true, 50).await.unwrap_or_default().iter().any(|n| n.kind == crate::daemon::SESSION_ENDED)
 }
 
 pub(super) async fn login_page(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
     let o = office(&ui, &p).await?;
     let login = o.profile.read().await.settings.login.clone();
-    Ok(page(LoginT { l: layout(&ui, &o, "ログイン", "").await, error: None, login }))
+    let stopped = notifications_stopped(&o).await;
+    Ok(page(LoginT { l: layout(&ui, &o, "ログイン", "").await, error: None, login, stopped }))
 }
 
 #[derive(Deserialize)]
@@ -27,7 +35,10 @@ pub(super) async fn login_post(State(ui): State<S>, Path(p): Path<String>, Form(
     match o.login(f.login.trim(), &f.password).await {
         Ok(s) if s.must_change_password => Ok(Redirect::to(&format!("/o/{p}/password")).into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/o/{p}/")).into_response()),
-        Err(e) => Ok(page(LoginT { l: layout(&ui, &o, "ログイン", "").await, error: Some(e.to_string()), login: f.login })),
+        Err(e) => {
+            let stopped = notifications_stopped(&o).await;
+            Ok(page(LoginT { l: layout(&ui, &o, "ログイン", "").await, error: Some(e.to_string()), login: f.login, stopped }))
+        }
     }
 }
 
