@@ -61,8 +61,7 @@ pub const SESSION_ENDING: &str = "session_ending";
 /// What the clerk is told when the session ended (desktop and banner).
 pub const NOTIFICATIONS_STOPPED: &str = "通知が止まっています（ログインが切れました）";
 /// … and what to do.
-pub const NOTIFICATIONS_STOPPED_BODY: &str =
-    "新着メッセージの通知と自動取得を続けるには、画面（renkei ui）でログインしてください。ログインすると、止まっていた間に届いたものもお知らせします";
+pub const NOTIFICATIONS_STOPPED_BODY: &str = "新着メッセージの通知と自動取得を続けるには、画面（renkei ui）でログインしてください。ログインすると、止まっていた間に届いたものもお知らせします";
 /// How long before the session's end the clerk is warned.
 pub const SESSION_WARNING: Duration = Duration::from_secs(30 * 60);
 

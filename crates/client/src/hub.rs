@@ -140,6 +140,23 @@ pub struct OutFile {
     pub bytes: Vec<u8>,
 }
 
+/// This client's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What every request says of this client: `x-renkei-client: renkei/X.Y.Z (os)`, so that the
+/// hub can refuse an outdated one with a clear message.
+pub fn client_header() -> String {
+    format!("renkei/{VERSION} ({})", std::env::consts::OS)
+}
+
+fn client_headers() -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    if let Ok(v) = reqwest::header::HeaderValue::from_str(&client_header()) {
+        h.insert(paths::CLIENT_HEADER, v);
+    }
+    h
+}
+
 impl HubClient {
     /// A client with the profile's terminal certificate, trusting only the hub's CA.
     pub fn for_profile(p: &Profile) -> anyhow::Result<HubClient> {
@@ -151,6 +168,7 @@ impl HubClient {
         let http = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(&ca)?])
             .identity(reqwest::Identity::from_pem(&ident)?)
+            .default_headers(client_headers())
             .https_only(true)
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
@@ -163,6 +181,7 @@ impl HubClient {
         install_crypto();
         let http = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(ca_pem)?])
+            .default_headers(client_headers())
             .https_only(true)
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
@@ -330,6 +349,11 @@ impl HubClient {
     /// The office's drafts.
     pub async fn drafts(&self) -> Result<Vec<DraftInfo>, HubError> {
         Self::reply(self.authed(self.http.get(self.url(paths::DRAFTS)))?.send().await.map_err(net)?).await
+    }
+
+    /// This office: licence (有効期限, 支払い状況) and the oldest client version the hub accepts.
+    pub async fn office(&self) -> Result<OfficeStatus, HubError> {
+        Self::reply(self.authed(self.http.get(self.url(paths::OFFICE)))?.send().await.map_err(net)?).await
     }
 
     /// One draft.

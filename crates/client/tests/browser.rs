@@ -206,6 +206,9 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     // トップ shows this PC's terminal and its certificate's number and expiry.
     let t = wait_text(&care, "#terminal", "電子証明書").await;
     assert!(t.contains("有効期限 20") && t.contains("あと "), "{t}");
+    let t = wait_text(&care, "#licence", "有効期限").await;
+    assert!(t.contains("利用可能です"), "{t}");
+    wait_text(&care, "#version", renkei_client::hub::VERSION).await;
     shot(&care, "02-トップ").await;
     click(&care, "nav a[href$='/bulk']").await;
     let t = wait_text(&care, "main", "ひまわりデイサービス").await;

@@ -431,9 +431,7 @@ async fn when_the_session_ends_the_clerk_is_told_notifications_stopped() {
     let mut other = care.client().await;
     other.logout().await.unwrap();
     tokio::spawn(care.clone().event_loop());
-    let stopped = async || {
-        care.state.notifications(true, 10).await.unwrap().iter().any(|n| n.kind == renkei_client::daemon::SESSION_ENDED)
-    };
+    let stopped = async || care.state.notifications(true, 10).await.unwrap().iter().any(|n| n.kind == renkei_client::daemon::SESSION_ENDED);
     wait_for("the stopped notice", stopped).await;
     let n = care.state.notifications(true, 10).await.unwrap();
     let note = n.iter().find(|n| n.kind == renkei_client::daemon::SESSION_ENDED).unwrap();
@@ -445,5 +443,20 @@ async fn when_the_session_ends_the_clerk_is_told_notifications_stopped() {
     care.login(&hub.offices[0].staff, renkei_testkit::hub::DEMO_PASSWORD).await.unwrap();
     wait_for("the stream again", async || care.live.load(Ordering::Relaxed)).await;
     assert!(!stopped().await, "resolved by the login");
+    hub.stop().await;
+}
+
+/// Every request names this client's version; a hub that no longer accepts it says so, and the
+/// PC is told to update (here already at set-up).
+#[tokio::test]
+async fn an_outdated_client_is_told_to_update() {
+    let hub = TestHub::start_with(|c| c.clients.minimum_version = "99.0.0".into()).await;
+    let home = tempdir("outdated");
+    let code = hub.enrolment_code(&hub.offices[0].number).await;
+    let o = &hub.offices[0];
+    let (rc, out, err) =
+        renkei(&home, &["setup", "--hub", &hub.url(), "--office", &o.number, "--login", &o.admin, "--code", &code, "--yes"]).await;
+    assert_eq!(rc, 2, "{out}{err}");
+    assert!(err.contains(&format!("バージョン {}", renkei_client::hub::VERSION)) && err.contains("99.0.0 以降に更新"), "{err}");
     hub.stop().await;
 }

@@ -29,6 +29,18 @@ pub struct Config {
     pub license: License,
     /// Storage connections.
     pub storage: Storage,
+    /// Which clients may connect.
+    pub clients: Clients,
+}
+
+/// Which versions of renkei's own client (`x-renkei-client: renkei/X.Y.Z`) may use the API, as
+/// the national system refuses outdated clients. Other API users (vendors' software) send no such
+/// header and are not concerned.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Clients {
+    /// The oldest version accepted (`0.4.0`); empty: every version.
+    pub minimum_version: String,
 }
 
 /// How the hub uses its database.
@@ -151,6 +163,7 @@ impl Default for Config {
             retention: Retention::default(),
             license: License::default(),
             storage: Storage::default(),
+            clients: Clients::default(),
         }
     }
 }

@@ -648,3 +648,37 @@ async fn contacts_without_files_are_sent_listed_and_drafted() {
     assert_eq!(got.contact, sent.message.contact);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn the_office_status_and_outdated_clients() {
+    let hub = Hub::start_with(|c| c.clients.minimum_version = "0.5.0".into()).await;
+    let (a, ta) = hub.session(0).await;
+    // Other software (no client header) is not concerned; renkei's client from 0.5.0 on is welcome.
+    let s: OfficeStatus = a.get(hub.url(paths::OFFICE)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (s.office.as_str(), s.license_valid, s.minimum_client_version.as_deref()),
+        (hub.offices[0].number.as_str(), true, Some("0.5.0"))
+    );
+    assert!(s.license_until.is_some(), "{s:?}");
+    for (header, status) in
+        [("renkei/0.5.0 (linux)", 200), ("renkei/0.12.1 (windows)", 200), ("vendor/1.0", 200), ("renkei/0.4.9 (macos)", 426)]
+    {
+        let r = a.get(hub.url(paths::INBOX)).bearer_auth(&ta).header(paths::CLIENT_HEADER, header).send().await.unwrap();
+        assert_eq!(r.status(), status, "{header}");
+        if status == 426 {
+            let e = error(r).await;
+            assert_eq!(e.code, ErrorCode::ClientOutdated);
+            assert!(e.message.contains("0.4.9") && e.message.contains("0.5.0 以降に更新してください"), "{}", e.message);
+        }
+    }
+    // Also before any session: an outdated client cannot even log in, and is told why.
+    let r = a
+        .post(hub.url(paths::SESSIONS))
+        .header(paths::CLIENT_HEADER, "renkei/0.1.0")
+        .json(&LoginRequest { login: hub.offices[0].staff.clone(), password: "x".into() })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(r).await.code, ErrorCode::ClientOutdated);
+    hub.stop().await;
+}

@@ -52,6 +52,10 @@ pub mod paths {
     pub const SHA256_HEADER: &str = "x-content-sha256";
     /// Header making a send idempotent.
     pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+    /// This office: its licence and what the hub expects of clients (`GET`).
+    pub const OFFICE: &str = "/v1/office";
+    /// Header naming renkei's own client and its version: `renkei/0.4.0 (linux)`.
+    pub const CLIENT_HEADER: &str = "x-renkei-client";
 }
 
 /// Crockford's base32 alphabet (no I, L, O, U), used for fingerprints read aloud.
@@ -181,6 +185,8 @@ pub enum ErrorCode {
     TooLarge,
     /// 422: a message needs a file, a text or a contact.
     Empty,
+    /// 426: this version of renkei's client is no longer accepted; update it.
+    ClientOutdated,
     /// 422: a contact (連絡) lacks a field its kind needs, or has one it does not take; the
     /// detail's `item` names the field (`kind`, `month`, `person`, `units`).
     ContactInvalid,
@@ -230,6 +236,7 @@ impl ErrorCode {
             | ContactInvalid
             | IdempotencyKeyReused => 422,
             AccountLocked => 423,
+            ClientOutdated => 426,
             TooManyRequests => 429,
             Internal => 500,
             StorageFull | StorageUnavailable => 503,
@@ -334,6 +341,29 @@ pub struct DirectoryEntry {
     /// Service kinds (when registered).
     #[serde(default)]
     pub service_kinds: Vec<String>,
+}
+
+/// `GET /v1/office`: the caller's office as トップ shows it (ライセンス, 支払い状況) and what the hub
+/// expects of clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfficeStatus {
+    /// Office number.
+    pub office: String,
+    /// Office name.
+    pub name: String,
+    /// The licence is valid today (sending and receiving are possible).
+    pub license_valid: bool,
+    /// The licence's last day (YYYY-MM-DD); absent before the first licence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_until: Option<String>,
+    /// The current period's fee is settled (or there is none).
+    pub paid: bool,
+    /// The licence renews itself.
+    pub auto_renew: bool,
+    /// The oldest version of renkei's client the hub accepts; absent: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_client_version: Option<String>,
 }
 
 /// Delivery state of a message, as the sender sees it.

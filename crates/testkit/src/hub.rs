@@ -20,10 +20,16 @@ pub struct TestHub {
 impl TestHub {
     /// Starts a hub with the demo offices.
     pub async fn start() -> TestHub {
+        TestHub::start_with(|_| {}).await
+    }
+
+    /// Starts a hub with the demo offices and a changed configuration.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestHub {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = std::env::temp_dir().join(format!("renkei-testhub-{}-{}", std::process::id(), &renkei_hub::auth::token()[..8]));
-        let config =
+        let mut config =
             Config { listen: "127.0.0.1:0".into(), metrics_listen: "127.0.0.1:0".into(), data_dir: dir.clone(), ..Config::default() };
+        tweak(&mut config);
         let offices = renkei_hub::dev::setup(&config).await.expect("demo offices");
         let running = renkei_hub::start(config.clone()).await.expect("hub starts");
         TestHub { running, dir, offices, config }

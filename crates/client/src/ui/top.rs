@@ -11,6 +11,11 @@ pub(super) struct TopT {
     pub(super) watch: String,
     pub(super) import_dir: String,
     pub(super) terminal: String,
+    /// ライセンス: 有効期限 (「-」 until the fee is settled, as the national client shows it) and
+    /// 支払い状況.
+    pub(super) licence: String,
+    /// This client's version.
+    pub(super) version: String,
     pub(super) warnings: Vec<String>,
     pub(super) notices: Vec<(String, String, String)>,
     pub(super) notes: Vec<(String, String, String)>,
@@ -43,11 +48,19 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         Some(d) if d <= 30 => warnings.push(format!("この端末の電子証明書はあと {d} 日で有効期限が切れます。早めに更新してください")),
         _ => {}
     }
-    if let Ok(d) = hub.directory(&prof.settings.office).await
-        && !d.license_valid
-    {
-        warnings.push("この事業所のライセンスが有効ではありません。送受信できなくなります。ポータルで更新してください".into());
-    }
+    let mut version = crate::hub::VERSION.to_owned();
+    let licence = match hub.office().await {
+        Ok(s) => {
+            if !s.license_valid {
+                warnings.push("この事業所のライセンスが有効ではありません。送受信できなくなります。ポータルで更新してください".into());
+            }
+            if let Some(min) = &s.minimum_client_version {
+                version.push_str(&format!("（連携基盤が受け付けるのは {min} 以降）"));
+            }
+            licence_line(&s)
+        }
+        Err(e) => format!("確認できません（{e}）"),
+    };
     if let Some(s) = o.session.read().await.as_ref()
         && let Some(exp) = s
             .password_expires_at
@@ -83,10 +96,26 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         watch,
         import_dir: prof.import_dir().display().to_string(),
         terminal,
+        licence,
+        version,
         warnings,
         notices,
         notes,
     }))
+}
+
+/// 「有効期限 2026-03-31（支払い済み・自動更新）」; the date shows as 「-」 until the fee is paid.
+pub(super) fn licence_line(s: &renkei_protocol::OfficeStatus) -> String {
+    let until = match (&s.license_until, s.paid) {
+        (Some(u), true) => u.replace('-', "/"),
+        _ => "-".into(),
+    };
+    let mut parts = vec![if s.paid { "支払い済み" } else { "お支払い待ち" }];
+    if s.auto_renew {
+        parts.push("自動更新");
+    }
+    let state = if s.license_valid { "利用可能です" } else { "利用できません" };
+    format!("{state}・有効期限 {until}（{}）", parts.join("・"))
 }
 
 #[derive(Template)]
@@ -121,4 +150,29 @@ pub(super) async fn banner_seen(State(ui): State<S>, Path(p): Path<String>, Quer
     let o = office(&ui, &p).await?;
     let _ = o.state.seen(q.upto).await;
     Ok(Html(String::new()).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_licence_line_shows_a_dash_until_paid() {
+        let mut s = renkei_protocol::OfficeStatus {
+            office: "1371000017".into(),
+            name: "さくら".into(),
+            license_valid: true,
+            license_until: Some("2027-03-31".into()),
+            paid: true,
+            auto_renew: true,
+            minimum_client_version: None,
+        };
+        assert_eq!(licence_line(&s), "利用可能です・有効期限 2027/03/31（支払い済み・自動更新）");
+        s.paid = false;
+        s.auto_renew = false;
+        assert_eq!(licence_line(&s), "利用可能です・有効期限 -（お支払い待ち）");
+        s.license_valid = false;
+        s.license_until = None;
+        assert!(licence_line(&s).starts_with("利用できません"));
+    }
 }

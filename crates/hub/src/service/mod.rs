@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod checks;
+pub mod clients;
 pub mod drafts;
 pub mod licence;
 pub mod mailbox;

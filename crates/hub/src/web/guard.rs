@@ -72,3 +72,15 @@ impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
 pub fn csrf_refused() -> Response {
     (StatusCode::FORBIDDEN, "画面を開き直してから、もう一度操作してください（CSRF）").into_response()
 }
+
+/// Every API request from renkei's own client names its version (`x-renkei-client`); an
+/// outdated one is refused (426) by the one rule, `service::clients::check`.
+pub async fn client_version(axum::extract::State(st): axum::extract::State<crate::state::AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/v1/") && req.uri().path() != renkei_protocol::paths::CA {
+        let header = req.headers().get(renkei_protocol::paths::CLIENT_HEADER).and_then(|v| v.to_str().ok());
+        if let Err(e) = crate::service::clients::check(&st.config.clients.minimum_version, header) {
+            return e.into_response();
+        }
+    }
+    next.run(req).await
+}

@@ -146,6 +146,7 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, paths::PASSWORD, Access::TerminalAnyPassword, post(api::sessions::change_password.layer(small_body()))),
         r(Method::POST, paths::ENROLMENT_CODES, Access::TerminalAdmin, post(api::terminals::new_enrolment_code)),
         r(Method::GET, "/v1/directory/{office}", Access::Terminal, get(api::directory::directory)),
+        r(Method::GET, paths::OFFICE, Access::Terminal, get(api::office::office)),
         r(Method::POST, paths::MESSAGES, Access::TerminalSend, post(api::send::send)),
         r(Method::GET, "/v1/messages/{id}", Access::Terminal, get(api::messages::message)),
         r(Method::GET, "/v1/messages/{id}/files/{idx}", Access::Terminal, get(api::messages::download)),
@@ -187,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::extract::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.limits.max_message_bytes + 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit_logins))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::client_version))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod extract;
 pub mod messages;
 pub mod notices;
+pub mod office;
 pub mod openapi;
 pub mod send;
 pub mod sessions;
