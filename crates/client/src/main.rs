@@ -351,6 +351,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let pick = || Profile::pick(&home, cli.profile.as_deref());
     match cli.command {
         Command::Setup { hub, office, login, code, label, ca, ca_fingerprint, yes, name } => {
+            // A mistyped code is said at once, before the hub is asked or a password is typed.
+            if let Some(why) = renkei_protocol::codes::problem(&code) {
+                bail!(why);
+            }
             let ca_pem = match ca {
                 Some(f) => std::fs::read_to_string(&f).with_context(|| format!("{} を読めません", f.display()))?,
                 None => {

@@ -279,6 +279,20 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     let o = &hub.offices;
     // A wrong fingerprint stops set-up before anything is sent or stored.
     let code = hub.enrolment_code(&o[0].number).await;
+    // A mistyped code (one digit off) is caught before the password is asked (none is given
+    // here: asking would fail differently) and before the hub is contacted.
+    let mut typo: Vec<char> = code.chars().collect();
+    let last = typo.len() - 1;
+    typo[last] = if typo[last] == '9' { '0' } else { char::from(typo[last] as u8 + 1) };
+    let typo: String = typo.into_iter().collect();
+    let (rc, _, err) = renkei_with(
+        &pc1,
+        &["setup", "--hub", "https://127.0.0.1:1", "--office", &o[0].number, "--login", &o[0].admin, "--code", &typo],
+        None,
+    )
+    .await;
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("打ち間違い") && !err.contains("パスワード"), "{err}");
     let (rc, _, err) = renkei(
         &pc1,
         &["setup", "--hub", &url, "--office", &o[0].number, "--login", &o[0].admin, "--code", &code, "--ca-fingerprint", "AAAA-A"],

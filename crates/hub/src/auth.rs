@@ -37,12 +37,17 @@ pub fn token_hash(t: &str) -> String {
     sha256_hex(t.as_bytes())
 }
 
-/// A one-time enrolment code people can type: 12 digits in groups (`1234-5678-9012`).
+/// A one-time enrolment code people can type: 12 digits in groups (`1234-5678-9012`), the
+/// last a check digit (`renkei_protocol::codes`).
 pub fn enrolment_code() -> String {
-    let mut b = [0u8; 12];
-    rand::fill(&mut b);
-    let d: String = b.iter().map(|x| char::from(b'0' + x % 10)).collect();
-    format!("{}-{}-{}", &d[..4], &d[4..8], &d[8..])
+    // Digits without modulo bias: bytes below 250 only.
+    let mut d = String::with_capacity(11);
+    while d.len() < 11 {
+        let mut b = [0u8; 16];
+        rand::fill(&mut b);
+        d.extend(b.iter().filter(|x| **x < 250).map(|x| char::from(b'0' + x % 10)).take(11 - d.len()));
+    }
+    renkei_protocol::codes::with_check_digit(&d)
 }
 
 /// A one-time recovery code: 10 characters from an alphabet without look-alikes, in two
@@ -110,6 +115,10 @@ mod tests {
         assert!(!password_ok("abcdefgh") && !password_ok("1234567") && password_ok("abcd1234"));
         assert_eq!(normalize_code("１２３４-5678 9012"), "123456789012");
         assert_eq!(normalize_code(&enrolment_code()).len(), 12);
+        for _ in 0..200 {
+            let c = enrolment_code();
+            assert_eq!(renkei_protocol::codes::problem(&c), None, "{c}: a code the hub issues passes the client's check");
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// API version in paths.
 pub const VERSION: &str = "v1";
 
+pub mod codes;
 pub mod contacts;
 pub mod names;
 pub use contacts::{Contact, ContactKind};
