@@ -66,9 +66,27 @@ pub struct Contact {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 40))]
     pub person: String,
     /// 超過単位数: required for `over_limit` (1–9,999,999), absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_units")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9_999_999))]
     pub units: Option<u32>,
+}
+
+/// Units as a whole number, also when written as a float without a fraction (`40.0`, as some
+/// JSON writers do).
+fn whole_units<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(u32),
+        Float(f64),
+    }
+    match Option::<Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(Number::Int(i)) => Ok(Some(i)),
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(Number::Float(f)) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(Some(f as u32)),
+        Some(Number::Float(_)) => Err(serde::de::Error::custom("units: a whole number from 1 to 9999999")),
+    }
 }
 
 /// The most characters of [`Contact::person`].
@@ -232,6 +250,11 @@ mod tests {
         let j = serde_json::to_string(&c).unwrap();
         assert_eq!(j, r#"{"kind":"no_use","month":"202507","person":"H000000001"}"#);
         assert_eq!(serde_json::from_str::<Contact>(&j).unwrap(), c);
+        let f: Contact = serde_json::from_str(r#"{"kind":"over_limit","month":"202507","person":"x","units":40.0}"#).unwrap();
+        assert_eq!(f.units, Some(40));
+        assert!(serde_json::from_str::<Contact>(r#"{"kind":"over_limit","person":"x","units":4.5}"#).is_err());
+        assert!(serde_json::from_str::<Contact>(r#"{"kind":"over_limit","person":"x","units":-1}"#).is_err());
+        assert_eq!(serde_json::from_str::<Contact>(r#"{"kind":"no_use","person":"x","units":null}"#).unwrap().units, None);
         assert_eq!(group_digits(7), "7");
         assert_eq!(group_digits(1000), "1,000");
         assert_eq!(group_digits(9_999_999), "9,999,999");
