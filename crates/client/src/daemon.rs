@@ -325,7 +325,8 @@ impl OfficeRt {
             let Ok(end) = time::OffsetDateTime::parse(&s.expires_at, &time::format_description::well_known::Rfc3339) else { continue };
             if ending_soon(end, time::OffsetDateTime::now_utc()) {
                 warned = Some(s.token.clone());
-                let at = crate::ui::jst(&s.expires_at);
+                let jst = end.to_offset(time::macros::offset!(+9));
+                let at = format!("{:02}:{:02}", jst.hour(), jst.minute());
                 self.note(
                     SESSION_ENDING,
                     "まもなくログインが切れます".into(),
