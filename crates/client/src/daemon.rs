@@ -200,12 +200,16 @@ impl OfficeRt {
                     return;
                 }
                 let name = hub.directory(&sender).await.ok().and_then(|d| d.name).unwrap_or_default();
-                self.note(
-                    "new_message",
-                    "新着メッセージがあります".into(),
-                    format!("{name}（{sender}）から {files} 件のファイルが届きました"),
-                )
-                .await;
+                let what = if files > 0 {
+                    format!("{files} 件のファイルが届きました")
+                } else {
+                    // A message without files: say what it is (a contact's line, or the note).
+                    match hub.message(&id).await {
+                        Ok(m) => format!("メッセージが届きました: {}", describe(&m)),
+                        Err(_) => "メッセージが届きました".into(),
+                    }
+                };
+                self.note("new_message", "新着メッセージがあります".into(), format!("{name}（{sender}）から {what}")).await;
                 let p = self.profile.read().await.clone();
                 if p.settings.auto_fetch
                     && let Ok(m) = hub.message(&id).await
@@ -505,6 +509,9 @@ async fn office_label(hub: &HubClient, number: &str) -> String {
 
 /// What a message was, in a line: its first file (and how many more), or its text.
 fn describe(m: &renkei_protocol::MessageInfo) -> String {
+    if let Some(c) = &m.contact {
+        return c.summary_ja();
+    }
     match m.files.split_first() {
         Some((first, [])) => first.name.clone(),
         Some((first, rest)) => format!("{} ほか {} 件", first.name, rest.len()),

@@ -72,7 +72,50 @@ fn shots() -> PathBuf {
     d
 }
 
+/// axe-core (vendored test asset, MPL-2.0) on the page as it is: the WCAG 2.1 A and AA rules
+/// (JIS X 8341-3 AA). Every violation fails the test, named with its rule, help text and the
+/// elements concerned.
+pub(crate) async fn axe(c: &Client, name: &str) {
+    const AXE: &str = include_str!("assets/axe/axe.min.js");
+    c.execute(AXE, vec![]).await.unwrap_or_else(|e| panic!("{name}: axe-core does not load: {e}"));
+    let r = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})
+               .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 160)).join(' | '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations: Vec<String> = serde_json::from_value(r).unwrap_or_default();
+    assert!(violations.is_empty(), "{name}: accessibility (WCAG 2.1 AA) violations:\n{}", violations.join("\n"));
+}
+
+/// The page at 200% zoom (a 1024-pixel window at 200% is 512 CSS pixels wide): its content
+/// reflows, nothing needs sideways scrolling.
+pub(crate) async fn reflows(c: &Client, name: &str) {
+    c.set_window_size(512, 768).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let widths = c
+        .execute(
+            "const d = document.documentElement; const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > d.clientWidth + 1).slice(0, 3).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className); return [d.scrollWidth, d.clientWidth, wide.join(', ')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    c.set_window_size(1024, 768).await.unwrap();
+    let (scroll, client) = (widths[0].as_u64().unwrap_or(0), widths[1].as_u64().unwrap_or(0));
+    assert!(
+        scroll <= client,
+        "{name}: at 200% zoom the page is {scroll}px wide in a {client}px window (sideways scrolling): {}",
+        widths[2]
+    );
+}
+
 pub(crate) async fn shot(c: &Client, name: &str) {
+    axe(c, name).await;
+    reflows(c, name).await;
     // Full page: make the window as tall as the page, then restore.
     let h = c.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap().as_u64().unwrap_or(768).clamp(768, 4000);
     c.set_window_size(1024, h as u32 + 90).await.unwrap();
@@ -227,6 +270,12 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     wait_text(&prov, "#banner", "新着メッセージがあります").await;
     wait_reload(&prov, "#unread", "1").await;
     shot(&prov, "05-通所-トップ-新着通知").await;
+    // The banner's 閉じる keeps the keyboard focus while the banner polls (every 2 s).
+    wait_text(&prov, "#banner", "新着").await;
+    prov.execute("document.querySelector('#banner button').focus()", vec![]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let focused = prov.execute("return document.activeElement && document.activeElement.textContent", vec![]).await.unwrap();
+    assert_eq!(focused.as_str(), Some("閉じる"), "the polling banner does not take the focus away");
     click(&prov, "nav a[href$='/inbox']").await;
     let t = wait_text(&prov, "table.list", "未取得").await;
     assert!(t.contains("新着") && t.contains("さくら居宅介護支援事業所"), "{t}");
@@ -339,8 +388,10 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     click(&care, "#send").await;
     wait_text(&care, ".error", "対象年月").await;
     assert_eq!(care.find(Locator::Css("#subject")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("H000000004"), "kept");
-    // 通所 sees them in 受信一覧 and takes two of them by their check boxes.
-    wait_text(&prov, "#banner", "新着").await;
+    // 通所 is told what arrived (the contact's line, not 「0 件のファイル」), sees them in 受信一覧
+    // and takes two of them by their check boxes.
+    let t = wait_text(&prov, "#banner", "計画変更の連絡 H000000003").await;
+    assert!(!t.contains("0 件のファイル"), "{t}");
     click(&prov, "nav a[href$='/inbox']").await;
     let t = wait_text(&prov, "table.list", "区分支給限度額超過の連絡").await;
     assert!(t.contains("メッセージのみ") && t.contains("計画変更の連絡 H000000003"), "{t}");

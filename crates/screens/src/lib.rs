@@ -5,3 +5,4 @@
 
 pub mod cookie;
 pub mod form;
+pub mod style;

@@ -256,10 +256,13 @@ async fn switch(State(ui): State<S>, Query(q): Query<SwitchQ>) -> Response {
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
+    static SHEET: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| renkei_screens::style::sheet(include_str!("../../static/app.css")));
     let (body, ctype): (&'static [u8], &str) = match file.as_str() {
         "htmx.min.js" => (include_bytes!("../../static/htmx.min.js"), "text/javascript; charset=utf-8"),
         "app.js" => (include_bytes!("../../static/app.js"), "text/javascript; charset=utf-8"),
-        "app.css" => (include_bytes!("../../static/app.css"), "text/css; charset=utf-8"),
+        // The shared visual language (renkei_screens::style), then the client's own rules.
+        "app.css" => (SHEET.as_bytes(), "text/css; charset=utf-8"),
         _ => return deny(StatusCode::NOT_FOUND, "not found"),
     };
     ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "max-age=3600")], body).into_response()

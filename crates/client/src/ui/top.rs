@@ -128,10 +128,24 @@ pub(super) struct BannerT {
     pub(super) upto: i64,
 }
 
-pub(super) async fn banner(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ShownQ {
+    /// What the page shows now (`upto-count`), sent back by the polling banner.
+    #[serde(default)]
+    pub(super) shown: String,
+}
+
+/// The banner, polled every 2 seconds. When what it would show is what the page already shows,
+/// nothing is swapped (`HX-Reswap: none`): the 閉じる button keeps the keyboard focus and screen
+/// readers hear nothing twice.
+pub(super) async fn banner(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<ShownQ>) -> Result<Response, Fail> {
     let o = office(&ui, &p).await?;
     let n = o.state.notifications(true, 50).await.unwrap_or_default();
     let first = n.first().cloned();
+    let marker = format!("{}-{}", first.as_ref().map(|x| x.id).unwrap_or_default(), n.len());
+    if !n.is_empty() && q.shown == marker {
+        return Ok(([("hx-reswap", "none")], Html(String::new())).into_response());
+    }
     Ok(page(BannerT {
         profile: p,
         count: n.len(),

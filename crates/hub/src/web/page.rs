@@ -29,10 +29,11 @@ pub fn page<T: Template>(t: &T) -> Response {
     }
 }
 
-/// The portal's and the console's style sheet.
+/// The portal's and the console's style sheet: the shared visual language, then their own rules.
 pub async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../../static/portal.css"))
-        .into_response()
+    static SHEET: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| renkei_screens::style::sheet(include_str!("../../static/portal.css")));
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], SHEET.as_str()).into_response()
 }
 
 /// The portal's and the console's script (progressive enhancement only).
