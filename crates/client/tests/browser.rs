@@ -43,6 +43,36 @@ pub(crate) fn chromedriver() -> Driver {
     Driver { child, url: format!("http://127.0.0.1:{port}") }
 }
 
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &reqwest::Url, session: Option<&str>) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Installed in every document before its own scripts: collects CSP violations, script errors,
+/// failed resources, unhandled rejections and console errors, which [`shot`] then requires to
+/// be none.
+const WATCH: &str = "window.__problems = [];
+document.addEventListener('securitypolicyviolation', function (e) { window.__problems.push('CSP ' + e.violatedDirective + ' ' + e.blockedURI); });
+window.addEventListener('error', function (e) { window.__problems.push('error ' + (e.message || (e.target && (e.target.src || e.target.href)) || e.type)); }, true);
+window.addEventListener('unhandledrejection', function (e) { window.__problems.push('unhandled ' + e.reason); });
+var __ce = console.error; console.error = function () { window.__problems.push('console.error ' + Array.prototype.join.call(arguments, ' ')); return __ce.apply(console, arguments); };";
+
+/// Fails when the page logged a CSP violation, a script or resource error or a console error.
+pub(crate) async fn no_problems(c: &Client, name: &str) {
+    let v =
+        c.execute("return window.__problems === undefined ? ['the page watcher is missing'] : window.__problems", vec![]).await.unwrap();
+    let problems: Vec<String> = serde_json::from_value(v).unwrap_or_default();
+    assert!(problems.is_empty(), "{name}: the browser logged {problems:?}");
+}
+
 pub(crate) async fn browser(d: &Driver, downloads: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     // The hub's portal is served with the test CA's certificate.
@@ -56,11 +86,15 @@ pub(crate) async fn browser(d: &Driver, downloads: &std::path::Path) -> Client {
             "prefs": {"download.default_directory": downloads.display().to_string()},
         }),
     );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&d.url)
         .await
-        .expect("chromium session")
+        .expect("chromium session");
+    c.issue_cmd(Cdp(serde_json::json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": WATCH}})))
+        .await
+        .expect("the page watcher is installed");
+    c
 }
 
 fn shots() -> PathBuf {
@@ -113,7 +147,49 @@ pub(crate) async fn reflows(c: &Client, name: &str) {
     );
 }
 
+/// Every control of the page is reached with Tab alone, in document order, and shows where the
+/// focus is (its own focus indicator or its label's): the monthly cycle needs no mouse.
+pub(crate) async fn keyboard(c: &Client, name: &str) {
+    // A key per tabbable control; of a radio group only the checked one (arrows move within).
+    const KEY: &str = "function key(e) { return e.tagName + '|' + (e.id || e.name || '') + '|' + (e.getAttribute('href') || e.getAttribute('formaction') || e.value || e.textContent || '').trim().slice(0, 40); }";
+    let js = format!(
+        "{KEY} const all = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
+           .filter(e => !e.disabled && e.type !== 'hidden' && e.tabIndex >= 0 && !e.closest('[hidden]') && e.getClientRects().length > 0
+                        && !(e.closest('details:not([open])') && e.tagName !== 'SUMMARY')
+                        && !(e.type === 'radio' && !e.checked && document.querySelector('input[type=radio][name=\"' + e.name + '\"]:checked')));
+         return all.map(key);"
+    );
+    let expected: Vec<String> = serde_json::from_value(c.execute(&js, vec![]).await.unwrap()).unwrap();
+    c.execute("if (document.activeElement) document.activeElement.blur();", vec![]).await.unwrap();
+    let step = format!(
+        "{KEY} const e = document.activeElement; if (!e || e === document.body) return ['BODY', true];
+         const own = getComputedStyle(e); const label = e.closest('.button, label');
+         const ring = s => s && (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2);
+         const r = e.getBoundingClientRect();
+         const seen = r.width >= 4 && r.height >= 4 && own.opacity !== '0' && r.right > 0 && r.bottom > 0;
+         return [key(e), (seen && ring(own)) || (label && ring(getComputedStyle(label)))];"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..expected.len() + 8 {
+        use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+        let tab = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: '\u{e004}' }).then(KeyAction::Up { value: '\u{e004}' });
+        c.perform_actions(tab).await.unwrap();
+        let r = c.execute(&step, vec![]).await.unwrap();
+        let k = r[0].as_str().unwrap_or_default().to_owned();
+        if k == "BODY" {
+            continue;
+        }
+        assert!(r[1].as_bool().unwrap_or(false), "{name}: {k} has the focus but shows no focus indicator");
+        seen.insert(k);
+    }
+    let missed: Vec<&String> = expected.iter().filter(|k| !seen.contains(*k)).collect();
+    assert!(missed.is_empty(), "{name}: not reached with Tab: {missed:?}");
+    c.execute("if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0);", vec![]).await.unwrap();
+}
+
 pub(crate) async fn shot(c: &Client, name: &str) {
+    no_problems(c, name).await;
+    keyboard(c, name).await;
     axe(c, name).await;
     reflows(c, name).await;
     // Full page: make the window as tall as the page, then restore.

@@ -143,7 +143,7 @@ pub(super) async fn banner(State(ui): State<S>, Path(p): Path<String>, Query(q):
     let n = o.state.notifications(true, 50).await.unwrap_or_default();
     let first = n.first().cloned();
     let marker = format!("{}-{}", first.as_ref().map(|x| x.id).unwrap_or_default(), n.len());
-    if !n.is_empty() && q.shown == marker {
+    if q.shown == marker {
         return Ok(([("hx-reswap", "none")], Html(String::new())).into_response());
     }
     Ok(page(BannerT {

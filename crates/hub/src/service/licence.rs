@@ -136,6 +136,21 @@ pub async fn renewal_pass(st: &AppState, today: time::Date) -> Result<Vec<String
     Ok(done)
 }
 
+/// An office's licence as its トップ shows it: valid today, last day, fee settled, renewal.
+pub async fn status(st: &AppState, office: &Office) -> Result<renkei_protocol::OfficeStatus, ApiError> {
+    let l = st.store.license(&office.number).await?;
+    let min = st.config.clients.minimum_version.trim();
+    Ok(renkei_protocol::OfficeStatus {
+        office: office.number.clone(),
+        name: office.name.clone(),
+        license_valid: is_valid(office, &crate::jst::today_string()),
+        license_until: office.license_until.clone(),
+        paid: l.as_ref().is_none_or(|l| l.paid_at.is_some() || l.fee_yen.unwrap_or(0) == 0),
+        auto_renew: l.is_some_and(|l| l.auto_renew),
+        minimum_client_version: (!min.is_empty()).then(|| min.to_owned()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,19 +169,4 @@ mod tests {
         assert_eq!(may_exchange(&ok, &lapsed, "2026-12-03"), Err(LicenceRefusal::RecipientNotParticipating));
         assert!(LicenceRefusal::SenderLapsed("2026-12-02".into()).message().contains("ライセンスの有効期限（2026-12-02）が過ぎている"));
     }
-}
-
-/// An office's licence as its トップ shows it: valid today, last day, fee settled, renewal.
-pub async fn status(st: &AppState, office: &Office) -> Result<renkei_protocol::OfficeStatus, ApiError> {
-    let l = st.store.license(&office.number).await?;
-    let min = st.config.clients.minimum_version.trim();
-    Ok(renkei_protocol::OfficeStatus {
-        office: office.number.clone(),
-        name: office.name.clone(),
-        license_valid: is_valid(office, &crate::jst::today_string()),
-        license_until: office.license_until.clone(),
-        paid: l.as_ref().is_none_or(|l| l.paid_at.is_some() || l.fee_yen.unwrap_or(0) == 0),
-        auto_renew: l.is_some_and(|l| l.auto_renew),
-        minimum_client_version: (!min.is_empty()).then(|| min.to_owned()),
-    })
 }
