@@ -95,6 +95,8 @@ impl std::error::Error for FetchError {}
 /// The result of 一括取得.
 #[derive(Debug, Default)]
 pub struct BulkFetch {
+    /// Messages taken (取得済 now), with or without files.
+    pub messages: Vec<String>,
     /// Files written.
     pub saved: Vec<Saved>,
     /// Messages that failed (id, reason); they stay 未取得.
@@ -108,16 +110,48 @@ pub async fn fetch_all(hub: &HubClient, dir: &Path, split: bool, sender: Option<
     let mut out = BulkFetch::default();
     for m in list {
         match fetch_message(hub, &m, dir, split).await {
-            Ok(s) => out.saved.extend(s),
+            Ok(s) => {
+                out.messages.push(m.id.clone());
+                out.saved.extend(s);
+            }
             Err(e) => out.failed.push((m.id.clone(), e.to_string())),
         }
     }
     Ok(out)
 }
 
+impl BulkFetch {
+    /// What a clerk reads after 一括取得: messages, files, and files that were already there with
+    /// the same content (a message sent twice: its files are saved once, never as copies).
+    pub fn summary_ja(&self, dir: &Path) -> String {
+        let distinct: std::collections::BTreeSet<&Path> = self.saved.iter().map(|s| s.path.as_path()).collect();
+        let same = self.saved.len() - distinct.len();
+        let mut s =
+            format!("{} 件のメッセージを取得し、{} ファイルを {} に保存しました", self.messages.len(), distinct.len(), dir.display());
+        if same > 0 {
+            s.push_str(&format!("（同じ内容のファイル {same} 件は一つにまとめました）"));
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_counts_files_on_disk_not_downloads() {
+        let saved = |m: &str, p: &str| Saved { message: m.into(), name: p.into(), path: PathBuf::from("/in").join(p) };
+        let r = BulkFetch {
+            messages: vec!["a".into(), "b".into(), "c".into()],
+            saved: vec![saved("a", "X.CSV"), saved("a", "Y.CSV"), saved("b", "X.CSV"), saved("b", "Y.CSV")],
+            failed: vec![],
+        };
+        assert_eq!(
+            r.summary_ja(Path::new("/in")),
+            "3 件のメッセージを取得し、2 ファイルを /in に保存しました（同じ内容のファイル 2 件は一つにまとめました）"
+        );
+    }
 
     #[test]
     fn never_overwrites_a_different_file() {

@@ -591,7 +591,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for id in &ids {
                     let m = hub.message(id).await?;
                     match incoming::fetch_message(&hub, &m, &dir, split).await {
-                        Ok(s) => r.saved.extend(s),
+                        Ok(s) => {
+                            r.messages.push(m.id.clone());
+                            r.saved.extend(s);
+                        }
                         Err(e) => r.failed.push((id.clone(), e.to_string())),
                     }
                     b.inc(1);
@@ -610,7 +613,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for (id, why) in &r.failed {
                     println!("取得できませんでした: {id}: {why}");
                 }
-                println!("{} ファイルを {} に保存しました。", r.saved.len(), dir.display());
+                println!("{}。", r.summary_ja(&dir));
             }
             Ok(if r.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }

@@ -397,7 +397,7 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     click(&care, "nav a[href$='/inbox']").await;
     wait_text(&care, "table.list", "未取得").await;
     click(&care, "#fetch-all").await;
-    wait_text(&care, "main", "一括取得: 1 件のファイル").await;
+    wait_text(&care, "main", "一括取得: 1 件のメッセージを取得し、1 ファイルを").await;
     shot(&care, "12-一括取得").await;
     assert_eq!(std::fs::read(care_import.join(&actual.name)).unwrap(), actual.bytes);
 

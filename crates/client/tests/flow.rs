@@ -364,6 +364,18 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     let (_, out, _) = renkei(&pc1, &["sent", "--format", "json"]).await;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["state"], "fetched", "{out}");
+    // The same unit a second time (a deliberate resend): 一括取得 says what is on disk, not what
+    // was downloaded (the same files are saved once).
+    write_files(&export, &files);
+    let (rc, out, err) = renkei(&pc1, &["send", "--resend", export.to_str().unwrap()]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    let (rc, out, err) = renkei(&pc1, &["send", "--resend", export.to_str().unwrap()]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    let twice = tempdir("cli-twice");
+    let (rc, out, err) = renkei(&pc2, &["fetch", "--dir", twice.to_str().unwrap()]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("2 件のメッセージを取得し、3 ファイルを") && out.contains("同じ内容のファイル 3 件は一つにまとめました"), "{out}");
+    assert_eq!(std::fs::read_dir(&twice).unwrap().count(), 3);
 
     // A contact without files: a missing field is a usage error named by its field (2), nothing
     // is sent; a whole one is sent once, and 受信一覧 shows it as メッセージのみ with its line.

@@ -337,7 +337,7 @@ pub(super) async fn fetch_all(State(ui): State<S>, Path(p): Path<String>, Form(f
     let msg = match crate::incoming::fetch_all(&hub, &dir, split, None).await {
         Ok(r) => {
             o.resolve_fetched(&hub).await;
-            let mut m = format!("一括取得: {} 件のファイルを {} に保存しました", r.saved.len(), dir.display());
+            let mut m = format!("一括取得: {}", r.summary_ja(&dir));
             for (id, why) in &r.failed {
                 m.push_str(&format!("／{id} は取得できませんでした: {why}"));
             }
