@@ -396,6 +396,33 @@ async fn the_command_line_from_set_up_to_a_fetched_file() {
     assert_eq!(rc, 0);
     let row = out.lines().nth(1).unwrap_or_default();
     assert!(row.contains("（メッセージのみ）") && row.contains("今月利用なし 2025年7月分 H000000001"), "{out}");
+
+    // Every other command's documented exit status (0 done, 1 done with findings or refusals,
+    // 2 could not run): each one tried here.
+    let o1 = o[1].number.as_str();
+    let cases: Vec<(Vec<&str>, Option<&str>, i32)> = vec![
+        (vec!["profiles"], None, 0),
+        (vec!["config"], None, 0),
+        (vec!["config", "--set", "no_such_key=1"], None, 2),
+        (vec!["login"], Some("wrong-password"), 2),
+        (vec!["login"], Some(renkei_testkit::hub::DEMO_PASSWORD), 0),
+        (vec!["drafts"], None, 0),
+        (vec!["drafts", "--send", "no-such-draft"], None, 2),
+        (vec!["sent", "--format", "json"], None, 0),
+        (vec!["enrolment-code"], None, 0),
+        // No plan sent to this partner for the month: nothing to compare, could not run.
+        (vec!["reconcile", "--month", "202506", "--partner", o1], None, 2),
+        (vec!["rules"], None, 0),
+        (vec!["layout", "UPPLAN"], None, 0),
+        (vec!["layout", "NOPE"], None, 2),
+        (vec!["password"], None, 2),
+        (vec!["logout"], None, 0),
+        (vec!["--profile", "0000000000", "inbox"], None, 2),
+    ];
+    for (args, password, want) in cases {
+        let (rc, out, err) = renkei_with(&pc2, &args, password).await;
+        assert_eq!(rc, want, "renkei {}: {out}{err}", args.join(" "));
+    }
     hub.stop().await;
 }
 
