@@ -185,14 +185,14 @@ impl Contact {
         s.push(' ');
         s.push_str(&self.person);
         if let Some(u) = self.units {
-            s.push_str(&format!(" 超過{}単位", group_digits(u)));
+            s.push_str(&format!(" 超過{}単位", group_digits(u.into())));
         }
         s
     }
 }
 
 /// `1234567` → `1,234,567`.
-pub fn group_digits(n: u32) -> String {
+pub fn group_digits(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -240,7 +240,7 @@ pub(super) fn contact_rows(c: &Contact) -> Vec<(&'static str, String)> {
     }
     rows.push(("利用者", c.person.clone()));
     if let Some(u) = c.units {
-        rows.push(("超過単位数", format!("{} 単位", renkei_protocol::contacts::group_digits(u))));
+        rows.push(("超過単位数", format!("{} 単位", renkei_protocol::contacts::group_digits(u.into()))));
     }
     rows
 }

@@ -36,15 +36,8 @@ pub(crate) fn ja_date(d: &str) -> String {
 }
 
 pub(crate) fn yen(n: i64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("¥{out}")
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}¥{}", renkei_protocol::contacts::group_digits(n.unsigned_abs()))
 }
 
 /// The fee as the pages say it.
