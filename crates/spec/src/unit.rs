@@ -150,8 +150,14 @@ impl Ctx<'_> {
         self.reports[self.unit.files[0]].name.as_ref().map(|n| n.tail()).unwrap_or_default()
     }
     fn missing(&mut self, need: FileKind, because: FileKind) {
-        let name = format!("{}_{}{}", need.prefix(), if need.has_month() { "（年月）_" } else { "" }, self.tail());
         let at = self.of(because).first().copied().unwrap_or(self.unit.files[0]);
+        // The expected name in full: the month is the unit's (the file that needs it names it).
+        let month = self.reports[at].name.as_ref().and_then(|n| n.service_month()).map(|m| m.to_string());
+        let name = match (need.has_month(), month) {
+            (false, _) => format!("{}_{}", need.prefix(), self.tail()),
+            (true, Some(m)) => format!("{}_{m}_{}", need.prefix(), self.tail()),
+            (true, None) => format!("{}_{}", need.prefix(), self.tail()),
+        };
         self.file_diag(
             at,
             Problem::new(
