@@ -171,6 +171,27 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     c.goto(&format!("{base}/offices?q=ミドリ")).await.unwrap();
     wait_text(&c, "#results", &number).await;
     shot(&c, "p13-連携事業所一覧").await;
+    // Every other page of the console and the portal, each checked like the ones above (no CSP
+    // violation or console error, axe-core, keyboard, 200% zoom).
+    for (path, name) in [
+        ("/operator/notices", "p14-運営者-お知らせ"),
+        ("/operator/offices", "p15-運営者-事業所"),
+        ("/operator/audit", "p16-運営者-監査ログ"),
+        ("/operator/security", "p17-運営者-2段階認証"),
+        ("/portal/home", "p18-ポータル-事業所トップ"),
+        ("/portal/apply", "p19-ポータル-利用申請"),
+        ("/portal/license", "p20-ポータル-ライセンス"),
+        ("/portal/terminals", "p21-ポータル-証明書・端末"),
+        ("/portal/records", "p22-ポータル-送受信記録"),
+        ("/portal/staff", "p23-ポータル-職員"),
+        ("/portal/security", "p24-ポータル-2段階認証"),
+        ("/portal/login", "p25-ポータル-ログイン"),
+        ("/operator/login", "p26-運営者-ログイン"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        wait_text(&c, "h1", "").await;
+        shot(&c, name).await;
+    }
     c.close().await.unwrap();
     hub.stop().await;
 }
