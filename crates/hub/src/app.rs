@@ -65,6 +65,7 @@ impl Running {
         if let Some(t) = self.metrics_task {
             t.abort();
         }
+        self.state.blobs.close().await;
         self.state.store.close().await;
         Ok(())
     }

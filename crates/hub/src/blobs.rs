@@ -68,6 +68,9 @@ struct Disk {
     root: std::path::PathBuf,
     tmp: std::path::PathBuf,
     _lock: std::fs::File,
+    /// Held while a readiness probe writes its file; `true` once the store is closed, after
+    /// which no probe writes (a shutdown leaves no probe file behind).
+    probing: std::sync::Mutex<bool>,
 }
 
 fn io(e: std::io::Error) -> BlobError {
@@ -153,6 +156,10 @@ fn disk_put(d: &Disk, sha: &str, data: &[u8]) -> std::io::Result<()> {
 /// takes writes now.
 fn disk_probe(d: &Disk) -> std::io::Result<()> {
     use std::io::Write as _;
+    let closed = d.probing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *closed {
+        return Ok(());
+    }
     let p = d.tmp.join("probe");
     let r = (|| {
         let mut f = std::fs::File::create(&p)?;
@@ -182,7 +189,9 @@ impl BlobStore {
             tracing::info!(files = swept, "removed temporary blob files left by a crash");
         }
         let (own, lock) = own_tmp(&tmp).map_err(ctx)?;
-        Ok(BlobStore { inner: Inner::Disk(Arc::new(Disk { root: root.to_owned(), tmp: own, _lock: lock })) })
+        Ok(BlobStore {
+            inner: Inner::Disk(Arc::new(Disk { root: root.to_owned(), tmp: own, _lock: lock, probing: std::sync::Mutex::new(false) })),
+        })
     }
 
     /// Blobs in any object store (e.g. S3-compatible).
@@ -267,6 +276,15 @@ impl BlobStore {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(e) => Err(e.into()),
             },
+        }
+    }
+
+    /// Waits for a readiness probe in flight (its write runs on a blocking thread that outlives
+    /// an aborted caller) and lets no other start: called at shutdown.
+    pub async fn close(&self) {
+        if let Inner::Disk(d) = &self.inner {
+            let d = d.clone();
+            let _ = tokio::task::spawn_blocking(move || *d.probing.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true).await;
         }
     }
 
@@ -387,5 +405,17 @@ mod tests {
         for i in 0..50u32 {
             assert_eq!(b.get(&sha256_hex(format!("same {i}").as_bytes())).await.unwrap(), format!("same {i}"));
         }
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_writes_no_probe_file() {
+        let dir = std::env::temp_dir().join(format!("renkei-blobs-close-{}", std::process::id()));
+        let store = BlobStore::open(&dir).unwrap();
+        assert!(store.probe().await.is_ok());
+        store.close().await;
+        assert!(store.probe().await.is_ok(), "a closed store answers probes without writing");
+        let Inner::Disk(d) = &store.inner else { unreachable!() };
+        assert!(std::fs::read_dir(&d.tmp).unwrap().next().is_none(), "no probe file left behind");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
