@@ -106,6 +106,9 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
 
 /// 「有効期限 2026-03-31（支払い済み・自動更新）」; the date shows as 「-」 until the fee is paid.
 pub(super) fn licence_line(s: &renkei_protocol::OfficeStatus) -> String {
+    if s.license_until.is_none() && !s.license_valid {
+        return "利用できません・有効期限 -（利用申請がまだです。ポータルの「利用申請」から申請してください）".into();
+    }
     let until = match (&s.license_until, s.paid) {
         (Some(u), true) => u.replace('-', "/"),
         _ => "-".into(),
@@ -187,6 +190,6 @@ mod tests {
         assert_eq!(licence_line(&s), "利用可能です・有効期限 -（お支払い待ち）");
         s.license_valid = false;
         s.license_until = None;
-        assert!(licence_line(&s).starts_with("利用できません"));
+        assert!(licence_line(&s).starts_with("利用できません") && licence_line(&s).contains("利用申請がまだです"), "{}", licence_line(&s));
     }
 }

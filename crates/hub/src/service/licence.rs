@@ -145,7 +145,7 @@ pub async fn status(st: &AppState, office: &Office) -> Result<renkei_protocol::O
         name: office.name.clone(),
         license_valid: is_valid(office, &crate::jst::today_string()),
         license_until: office.license_until.clone(),
-        paid: l.as_ref().is_none_or(|l| l.paid_at.is_some() || l.fee_yen.unwrap_or(0) == 0),
+        paid: l.as_ref().is_some_and(|l| l.paid_at.is_some() || l.fee_yen.unwrap_or(0) == 0),
         auto_renew: l.is_some_and(|l| l.auto_renew),
         minimum_client_version: (!min.is_empty()).then(|| min.to_owned()),
     })
