@@ -77,7 +77,7 @@ pub const HELD_FORMS: usize = 4;
 impl OfficeRt {
     /// Holds a refused form's files; returns the key the form carries.
     pub async fn hold(&self, files: Vec<crate::outgoing::Candidate>) -> String {
-        let key = crate::hub::hex(&rand_bytes());
+        let key = crate::hub::random_token();
         let mut h = self.held.lock().await;
         h.push_back((key.clone(), files));
         while h.len() > HELD_FORMS {
@@ -92,12 +92,6 @@ impl OfficeRt {
         let i = h.iter().position(|(k, _)| k == key)?;
         h.remove(i).map(|(_, f)| f)
     }
-}
-
-fn rand_bytes() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    rand::fill(&mut b);
-    b
 }
 
 impl OfficeRt {

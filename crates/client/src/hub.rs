@@ -450,7 +450,14 @@ impl EventStream {
     }
 }
 
-/// Lower-case hex.
+/// A random token (hex, 256 bits).
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::fill(&mut b);
+    hex(&b)
+}
+
+/// Lower-case hex of `b`.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

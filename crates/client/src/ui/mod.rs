@@ -55,12 +55,7 @@ pub struct Ui {
 
 type S = Arc<Ui>;
 
-/// A random token (hex, 256 bits).
-pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    rand::fill(&mut b);
-    crate::hub::hex(&b)
-}
+pub use crate::hub::random_token;
 
 /// The install's UI token: `<home>/ui-token`, created owner-only on first use.
 pub fn ui_token(home: &std::path::Path) -> anyhow::Result<String> {

@@ -76,7 +76,7 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         warnings.extend(
             time::OffsetDateTime::parse(&s.expires_at, &time::format_description::well_known::Rfc3339)
                 .ok()
-                .filter(|e| (*e - time::OffsetDateTime::now_utc()).whole_minutes() < 30)
+                .filter(|e| crate::daemon::ending_soon(*e, time::OffsetDateTime::now_utc()))
                 .map(|_| "まもなくログインの有効期限が切れます。作業を保存してください".to_owned()),
         );
     }
