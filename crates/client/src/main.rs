@@ -184,6 +184,9 @@ enum Command {
         /// 実績ファイル
         #[arg(long, requires = "plan")]
         actual: Option<PathBuf>,
+        /// 第7表（UPSIKYU）のファイル: 単位数も突合します / the plan's 第7表, to compare units too
+        #[arg(long, requires = "plan")]
+        sikyu: Option<PathBuf>,
         /// 出力形式 / output format
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -230,6 +233,10 @@ enum Command {
         /// 警告だけなら終了コード 0 にします / exit 0 when there are only warnings
         #[arg(long)]
         allow_warnings: bool,
+        /// 事業所台帳に登録されている事業所番号（検証番号が合わなくても警告にとどめます。複数可）/
+        /// an office number known to be registered (its failing check digit only warns; repeatable)
+        #[arg(long = "registered", value_name = "NUMBER")]
+        registered: Vec<String>,
     },
     /// 検査規則（rule id）の一覧 / list every rule id
     Rules {
@@ -482,7 +489,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 bail!("送信するファイルがありません");
             }
-            let plan = outgoing::plan(&p.settings.office, to.as_deref(), cands, unreadable);
+            // Numbers whose check digit fails are asked of the registry (the truth about offices).
+            let failing = outgoing::failing_numbers(&p.settings.office, to.as_deref(), &cands);
+            let asked = if failing.is_empty() { None } else { connect(&p).await.ok() };
+            let registry = outgoing::registered(asked.as_ref(), &p.settings.office, failing).await;
+            let plan = outgoing::plan(&p.settings.office, to.as_deref(), cands, unreadable, &registry);
             let json = format == Format::Json;
             if !json {
                 print_plan(&plan);
@@ -543,7 +554,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Checked here by the hub's own rule before anything is asked or sent: a wrong
             // field is a usage error (2), named with its field.
             let contact = renkei_protocol::Contact::from_fields(&kind, &month, &person, &units).map_err(|e| anyhow::anyhow!(e.message))?;
-            renkei_spec::ids::OfficeNumber::parse(to.trim(), false).map_err(|e| anyhow::anyhow!("送信先「{to}」: {}", e.ja))?;
+            renkei_spec::ids::OfficeNumber::parse_shape(to.trim()).map_err(|e| anyhow::anyhow!("送信先「{to}」: {}", e.ja))?;
             let p = pick()?;
             let hub = connect(&p).await?;
             let state = State::open(&p.dir).await?;
@@ -640,9 +651,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reconcile { month, partner, plan, actual, format } => {
-            let (plan_rows, actual_rows, provider) = match (plan, actual) {
-                (Some(pf), Some(af)) => (read_slips(&pf)?, read_slips(&af)?, partner),
+        Command::Reconcile { month, partner, plan, actual, sikyu, format } => {
+            let (plan_rows, actual_rows, sikyu_rows, provider) = match (plan, actual) {
+                (Some(pf), Some(af)) => {
+                    (read_slips(&pf)?, read_slips(&af)?, sikyu.as_deref().map(read_sikyu).transpose()?.unwrap_or_default(), partner)
+                }
                 _ => {
                     let p = pick()?;
                     let hub = connect(&p).await?;
@@ -653,15 +666,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let ar = ui::latest_slips(&hub, false, &partner, "UPJSK", &month)
                         .await?
                         .with_context(|| format!("{month} 分の提供票（実績）を {partner} から受け取っていません"))?;
-                    (pr, ar, Some(partner))
+                    let sr = ui::latest_sikyu(&hub, &partner, &month).await?.unwrap_or_default();
+                    (pr, ar, sr, Some(partner))
                 }
             };
-            let provider = provider.and_then(|x| renkei_spec::ids::OfficeNumber::parse(&x, false).ok());
+            let provider = provider.and_then(|x| renkei_spec::ids::OfficeNumber::parse_shape(&x).ok());
             let ym = renkei_spec::calendar::YearMonth::parse(&month);
             let r = renkei_spec::reconcile::reconcile(&plan_rows, &actual_rows, provider.as_ref(), ym);
+            let units = renkei_spec::reconcile::reconcile_units(&sikyu_rows, &actual_rows, provider.as_ref(), ym);
             if format == Format::Json {
                 print_json(&serde_json::json!({
                     "plan_lines": r.plan_lines, "actual_lines": r.actual_lines, "matched": r.matched,
+                    "unit_differences": units.iter().map(|u| serde_json::json!({
+                        "insurer": u.insurer, "insured": u.insured, "provider": u.provider, "service_code": u.service_code,
+                        "planned_units": u.planned_units, "planned_count": u.planned_count, "actual_units": u.actual_units, "actual_count": u.actual_count,
+                    })).collect::<Vec<_>>(),
                     "differences": r.differences.iter().map(|d| {
                         let l = d.line();
                         serde_json::json!({"kind": format!("{:?}", d.kind).to_lowercase(), "insurer": l.insurer, "insured": l.insured, "date": l.date.to_string(), "service_code": l.service_code,
@@ -686,8 +705,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         side(&d.actual)
                     );
                 }
+                if !units.is_empty() {
+                    println!("単位数の違い（第7表）{} 件", units.len());
+                    for (insured, code, plan, actual, diff) in ui::unit_rows(&units) {
+                        println!("単位数の違い\t{insured}\t{code}\t予定 {plan}\t実績 {actual}\t差 {diff}");
+                    }
+                }
             }
-            Ok(if r.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if r.differences.is_empty() && units.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Ui { listen, no_browser } => run_daemon(&home, cli.profile.as_deref(), &listen, !no_browser).await,
         Command::Autostart { action } => {
@@ -734,10 +759,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         Command::Daemon { listen } => run_daemon(&home, cli.profile.as_deref(), &listen, false).await,
-        Command::Check { paths, format, lang, allow_warnings } => {
+        Command::Check { paths, format, lang, allow_warnings, registered } => {
             let inputs = scan::collect(&paths)?;
             tracing::info!(files = inputs.len(), "checking");
-            let checked = scan::check(inputs);
+            let registry: std::collections::BTreeSet<String> = registered.iter().map(|n| n.trim().to_owned()).collect();
+            let checked = scan::check(inputs, &registry);
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             match format {
@@ -770,6 +796,15 @@ fn read_slips(path: &std::path::Path) -> anyhow::Result<Vec<renkei_spec::validat
     match rep.records {
         Some(renkei_spec::validate::Records::Plan(v) | renkei_spec::validate::Records::Jsk(v)) => Ok(v),
         _ => bail!("{name} は提供票（UPPLAN / UPJSK）として読めません"),
+    }
+}
+
+fn read_sikyu(path: &std::path::Path) -> anyhow::Result<Vec<renkei_spec::validate::Located<renkei_spec::records::Sikyu>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{} を読めません", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match renkei_spec::validate::check_file(&name, &bytes).records {
+        Some(renkei_spec::validate::Records::Sikyu(v)) => Ok(v),
+        _ => bail!("{name} は第7表（UPSIKYU）として読めません"),
     }
 }
 

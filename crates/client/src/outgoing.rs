@@ -160,10 +160,56 @@ fn describe(d: &renkei_spec::diag::Diagnostic) -> String {
     s
 }
 
+/// At most this many numbers whose check digit fails are asked of the hub per check.
+const MAX_REGISTRY_QUESTIONS: usize = 32;
+
+/// The office numbers among `to` and the files' names whose shape is right but whose check
+/// digit fails (other than this office's own): the ones to ask the registry about.
+pub fn failing_numbers(office: &str, to: Option<&str>, files: &[Candidate]) -> std::collections::BTreeSet<String> {
+    use renkei_spec::ids::OfficeNumber;
+    let lexical = renkei_spec::name::Profile { check_digits: false, ..renkei_spec::name::Profile::LENIENT };
+    let from_names = files
+        .iter()
+        .filter_map(|c| renkei_spec::name::parse(&c.name, lexical).ok())
+        .flat_map(|p| [p.name.sender.office.to_string(), p.name.receiver.office.to_string()]);
+    to.map(|t| t.trim().to_owned())
+        .into_iter()
+        .chain(from_names)
+        .filter(|n| OfficeNumber::check_shape(n).is_ok() && OfficeNumber::check(n).is_err() && n != office)
+        .take(MAX_REGISTRY_QUESTIONS)
+        .collect()
+}
+
+/// This office (registered by definition) and those of `failing` that the hub's registry holds.
+/// The registry is the truth: such a number is a warning where the hub knows it and an error
+/// with its hint where it does not (or when the hub cannot be asked: it checks again at the send).
+pub async fn registered(
+    hub: Option<&HubClient>,
+    office: &str,
+    failing: std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    let mut known = std::collections::BTreeSet::from([office.to_owned()]);
+    if let Some(hub) = hub {
+        for n in failing {
+            if hub.directory(&n).await.is_ok_and(|d| d.registered) {
+                known.insert(n);
+            }
+        }
+    }
+    known
+}
+
 /// Validates `files` as sent by `office`, and groups them by destination. `to`, when given, is
 /// the destination for attachments (non-standard files) and must match the standard files' names.
-pub fn plan(office: &str, to: Option<&str>, files: Vec<Candidate>, unreadable: Vec<Unreadable>) -> Plan {
-    let report = renkei_spec::check(files.iter().map(|c| (c.name.clone(), c.bytes.clone())).collect());
+/// `registry` holds the numbers known to be registered (see [`registered`]).
+pub fn plan(
+    office: &str,
+    to: Option<&str>,
+    files: Vec<Candidate>,
+    unreadable: Vec<Unreadable>,
+    registry: &dyn renkei_spec::Registry,
+) -> Plan {
+    let report = renkei_spec::check_with(files.iter().map(|c| (c.name.clone(), c.bytes.clone())).collect(), registry);
     let mut verdicts: Vec<FileVerdict> = files
         .iter()
         .zip(&report.files)
@@ -357,7 +403,7 @@ mod tests {
             files.push((f.name, bytes));
         }
         files.push(("memo.pdf".into(), b"%PDF-1.4".to_vec()));
-        let plan = plan(&care.number.to_string(), None, cands(files), vec![]);
+        let plan = plan(&care.number.to_string(), None, cands(files), vec![], &renkei_spec::NoRegistry);
         assert_eq!(plan.groups.len(), 2);
         let to_p2 = plan.groups.iter().find(|x| x.to == p2.number.to_string()).unwrap();
         assert_eq!((to_p2.files.len(), to_p2.held.len(), to_p2.units.len()), (3, 3, 1));
@@ -370,7 +416,7 @@ mod tests {
     }
 
     fn plan_from(office: &str, p: &Plan) -> Plan {
-        plan(office, None, p.files.clone(), vec![])
+        plan(office, None, p.files.clone(), vec![], &renkei_spec::NoRegistry)
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub struct Checked {
 }
 
 /// Checks the inputs. Unreadable files become `file.unreadable` findings.
-pub fn check(inputs: Vec<Input>) -> Checked {
+pub fn check(inputs: Vec<Input>, registry: &dyn renkei_spec::Registry) -> Checked {
     let mut paths = Vec::with_capacity(inputs.len());
     let mut files = Vec::with_capacity(inputs.len());
     let mut unreadable = Vec::new();
@@ -89,7 +89,7 @@ pub fn check(inputs: Vec<Input>) -> Checked {
         }
         paths.push(input.path);
     }
-    let mut report = renkei_spec::check(files);
+    let mut report = renkei_spec::check_with(files, registry);
     for (i, d) in unreadable {
         // The contents were not read: only the read error stands for that file.
         report.files[i].diagnostics = vec![d];

@@ -69,7 +69,7 @@ pub struct SetupRequest {
 
 /// Enrols this PC and writes the profile. Nothing is left behind if enrolment fails.
 pub async fn setup(home: &Path, req: &SetupRequest) -> anyhow::Result<Profile> {
-    let office = renkei_spec::ids::OfficeNumber::parse(req.office.trim(), false)
+    let office = renkei_spec::ids::OfficeNumber::parse_shape(req.office.trim())
         .map_err(|p| anyhow::anyhow!("事業所番号「{}」: {}", req.office, p.ja))?
         .to_string();
     let name = req.profile.clone().unwrap_or_else(|| office.clone());

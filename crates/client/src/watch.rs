@@ -148,7 +148,8 @@ pub async fn process(
     state: &crate::state::State,
 ) -> anyhow::Result<BatchResult> {
     let (cands, unreadable) = outgoing::collect(files);
-    let plan: Plan = outgoing::plan(office, None, cands, unreadable);
+    let registry = outgoing::registered(hub, office, outgoing::failing_numbers(office, None, &cands)).await;
+    let plan: Plan = outgoing::plan(office, None, cands, unreadable, &registry);
     let mut res = BatchResult::default();
     // Files on disk → reasons they are refused (a ZIP is refused whole if any entry is).
     let mut refused: HashMap<PathBuf, Vec<String>> = HashMap::new();

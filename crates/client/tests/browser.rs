@@ -328,7 +328,13 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     let t = wait_text(&care, "#licence", "有効期限").await;
     assert!(t.contains("利用可能です"), "{t}");
     wait_text(&care, "#version", renkei_client::hub::VERSION).await;
+    wait_text(&care, "#operating", "正常稼働中").await;
     shot(&care, "02-トップ").await;
+    // The operator's 稼働状況 reaches トップ with its text.
+    hub.set_incident("受信一覧の表示が遅くなっています").await;
+    care.refresh().await.unwrap();
+    wait_text(&care, "#operating", "障害発生中: 受信一覧の表示が遅くなっています").await;
+    shot(&care, "02a-トップ-障害発生中").await;
     click(&care, "nav a[href$='/bulk']").await;
     let t = wait_text(&care, "main", "ひまわりデイサービス").await;
     assert!(t.contains("1372000024") && t.contains("送信できます") && t.contains("サービス利用票"), "{t}");
@@ -412,6 +418,9 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     assert_eq!(rows.len(), 1);
     let row = rows[0].text().await.unwrap();
     assert!(row.contains("時間・回数の違い") && row.contains("1回") && row.contains("2回"), "{row}");
+    // 第7表's units against the actual counts: the service given twice is one unit value more.
+    let units = care.find(Locator::Css("#unit-differences tbody")).await.unwrap().text().await.unwrap();
+    assert!(units.contains("単位（") && units.contains("+"), "{units}");
     shot(&care, "13-予実突合").await;
 
     // A file whose name breaks the standard: the national headline, the specific reason below,
@@ -427,6 +436,20 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     care.find(Locator::Css("#files")).await.unwrap().send_keys(&pdf.display().to_string()).await.unwrap();
     let t = wait_text(&care, "#verdicts", "送信先の事業所番号「abc12」が正しくありません").await;
     assert!(!t.contains("送信できます"), "{t}");
+    // The registry is the truth: a number whose check digit fails is refused with its hint
+    // while unregistered, and accepted (a note, no error) once the registry holds it.
+    care.refresh().await.unwrap();
+    fill(&care, "#to", "2372100034").await;
+    wait_text(&care, "#to-name", "計算上の検証番号は 8").await;
+    hub.register_office("2372100034", "グループホームさくら", "32").await;
+    care.refresh().await.unwrap();
+    fill(&care, "#to", "2372100034").await;
+    let t = wait_text(&care, "#to-name", "グループホームさくら").await;
+    assert!(t.contains("事業所台帳に登録された番号"), "{t}");
+    care.find(Locator::Css("#files")).await.unwrap().send_keys(&pdf.display().to_string()).await.unwrap();
+    let t = wait_text(&care, "#verdicts", "お知らせ.pdf").await;
+    assert!(!t.contains("正しくありません"), "{t}");
+    shot(&care, "14-新規作成-台帳にある番号").await;
     care.refresh().await.unwrap();
     fill(&care, "#to", "1372000024").await;
     care.find(Locator::Css("#files")).await.unwrap().send_keys(&odd.display().to_string()).await.unwrap();

@@ -64,7 +64,7 @@ async fn a_rerun_after_a_network_failure_sends_nothing_twice() {
     let dir = tempdir("rerun-files");
     write_files(&dir, &files);
     let (cands, bad) = outgoing::collect(std::slice::from_ref(&dir));
-    let plan = outgoing::plan(&p.settings.office, None, cands, bad);
+    let plan = outgoing::plan(&p.settings.office, None, cands, bad, &[p.settings.office.as_str()]);
     assert_eq!(plan.groups.len(), 1);
     let g = &plan.groups[0];
 

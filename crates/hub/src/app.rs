@@ -130,7 +130,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let watcher = tokio::spawn(async move {
         let watcher = w;
         let mut seen = watcher.store.revoked_serials().await.map(|v| v.len()).unwrap_or(0);
-        let mut last_notice = watcher.store.notices(None, None, 1).await.ok().and_then(|v| v.first().map(|n| n.id)).unwrap_or(0);
+        let mut last_notice = watcher.store.last_notice_id().await.unwrap_or(0);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         let every = watcher.config.retention.interval_seconds.max(1) as u64;
         let mut retention = tokio::time::interval(Duration::from_secs(every));
@@ -160,12 +160,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 }
             }
             // Notices published by another process (`renkei-hub notice add`) become events.
-            if let Ok(new) = watcher.store.notices(None, Some(last_notice), 100).await {
+            // Each reaches the offices it is for; one shown only later is not announced early.
+            if let Ok(new) = watcher.store.notices_after(last_notice, 100).await {
+                let now = crate::jst::now();
                 for n in new.iter().rev() {
                     last_notice = last_notice.max(n.id);
-                    watcher
-                        .events
-                        .send(n.office.as_deref(), renkei_protocol::Event::Notice { id: n.public_id.clone(), title: n.title.clone() });
+                    if n.shown_at(now) {
+                        let to = crate::service::notices::Target::of(n).address();
+                        watcher
+                            .events
+                            .send(to.as_deref(), renkei_protocol::Event::Notice { id: n.public_id.clone(), title: n.title.clone() });
+                    }
                 }
             }
             match watcher.store.revoked_serials().await {

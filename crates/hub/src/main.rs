@@ -107,7 +107,8 @@ enum RegistryCommand {
 
 #[derive(Subcommand, Debug)]
 enum NoticeCommand {
-    /// Publishes a notice (to every office, or to one with --office).
+    /// Publishes a notice (to every office, to one prefecture with --prefecture, or to one with
+    /// --office), shown from --from until --until (Japan time, `YYYY-MM-DDTHH:MM`).
     Add {
         /// Title.
         #[arg(long)]
@@ -116,8 +117,17 @@ enum NoticeCommand {
         #[arg(long)]
         body: String,
         /// Only this office.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prefecture")]
         office: Option<String>,
+        /// Only the offices of this prefecture (1–47).
+        #[arg(long)]
+        prefecture: Option<i64>,
+        /// Shown from (Japan time).
+        #[arg(long)]
+        from: Option<String>,
+        /// Shown until (Japan time).
+        #[arg(long)]
+        until: Option<String>,
     },
 }
 
@@ -256,9 +266,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", dev::instructions(&cfg, &running.addr, &offices, &running.state.ca.fingerprint_display(), &codes));
             serve_until_signal(running).await
         }
-        Command::Notice { command: NoticeCommand::Add { title, body, office } } => {
+        Command::Notice { command: NoticeCommand::Add { title, body, office, prefecture, from, until } } => {
             let store = Store::open(&cfg.database_url()).await?;
-            let n = service::notices::publish(&store, Actor::Admin, office.as_deref(), &title, &body).await?;
+            let time = |s: Option<String>| -> anyhow::Result<Option<i64>> {
+                s.map(|s| {
+                    renkei_hub::jst::parse_local(&s).ok_or_else(|| anyhow::anyhow!("{s}: 日時は YYYY-MM-DDTHH:MM（日本時間）で書きます"))
+                })
+                .transpose()
+            };
+            let target = match (office, prefecture) {
+                (Some(o), _) => service::notices::Target::Office(o),
+                (None, Some(p)) => service::notices::Target::Prefecture(p),
+                (None, None) => service::notices::Target::All,
+            };
+            let draft = service::notices::Draft { target, title, body, starts_at: time(from)?, expires_at: time(until)? };
+            let n = service::notices::publish(&store, Actor::Admin, &draft).await?;
             println!("notice {} published", n.public_id);
             Ok(())
         }
@@ -286,7 +308,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for e in &r.errors {
                 println!("{e}");
             }
-            let detail = format!("file={} imported={} errors={}", file.display(), r.imported, r.errors.len());
+            for w in &r.warnings {
+                println!("警告: {w}");
+            }
+            let detail = format!("file={} imported={} errors={} warnings={}", file.display(), r.imported, r.errors.len(), r.warnings.len());
             store.audit(Actor::Admin.audit(AuditAction::RegistryImport, None, detail), now).await?;
             eprintln!(
                 "{} 行を読み、{} 事業所を取り込みました（{} 行はエラーのため取り込んでいません）。{:.1} 秒",
@@ -363,7 +388,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&cfg.database_url()).await?;
             match command {
                 OfficeCommand::Add { number, name, kinds, license_until } => {
-                    renkei_spec::ids::OfficeNumber::parse(&number, false).map_err(|p| anyhow::anyhow!("{number}: {}", p.ja))?;
+                    let n = renkei_spec::ids::OfficeNumber::parse_shape(&number).map_err(|p| anyhow::anyhow!("{number}: {}", p.ja))?;
+                    if let Some(p) = n.check_digit_problem(false) {
+                        // The registry is the truth: such a number is registered, with a warning.
+                        eprintln!("警告: {number}: {}", p.ja);
+                    }
                     let kinds: Vec<String> = kinds.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
                     for k in &kinds {
                         renkei_spec::ids::ServiceKind::parse(k).map_err(|p| anyhow::anyhow!("{k}: {}", p.ja))?;

@@ -6,6 +6,9 @@
 //! starting with 「事業所番号」. The 都道府県コード, when given, must agree with the number's first two
 //! digits. Every bad line is reported with its line, item, value and rule, in Japanese, and left
 //! out; the good lines are imported.
+//!
+//! The registry is the truth about which offices exist: a number whose check digit fails (real,
+//! published numbers do) is kept and listed as a warning, never refused.
 
 use crate::store::{RegistryRow, Store};
 use renkei_spec::ids::{OfficeNumber, ServiceKind};
@@ -29,8 +32,19 @@ impl std::fmt::Display for RowError {
     }
 }
 
-/// Parses a registry file into rows and per-line errors.
-pub fn parse(bytes: &[u8]) -> (Vec<RegistryRow>, Vec<RowError>) {
+/// A registry file read: the rows to import, the refused lines and the kept lines worth a look.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedRegistry {
+    /// Rows to import.
+    pub rows: Vec<RegistryRow>,
+    /// Refused lines.
+    pub errors: Vec<RowError>,
+    /// Kept lines with a warning (a check digit that fails).
+    pub warnings: Vec<RowError>,
+}
+
+/// Parses a registry file into rows, per-line errors and per-line warnings.
+pub fn parse(bytes: &[u8]) -> ParsedRegistry {
     let text = match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)) {
         Ok(t) => t.to_owned(),
         Err(_) => renkei_spec::ms932::decode(bytes).text,
@@ -38,6 +52,7 @@ pub fn parse(bytes: &[u8]) -> (Vec<RegistryRow>, Vec<RowError>) {
     let table = renkei_spec::csv::read(&text);
     let mut rows = Vec::with_capacity(table.records.len());
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for (i, r) in table.records.iter().enumerate() {
         let f: Vec<String> = r.fields.iter().map(|x| x.value.trim().to_owned()).collect();
@@ -57,8 +72,13 @@ pub fn parse(bytes: &[u8]) -> (Vec<RegistryRow>, Vec<RowError>) {
             ));
             continue;
         }
-        let number = match OfficeNumber::parse(&get(0), false) {
-            Ok(n) => n.to_string(),
+        let number = match OfficeNumber::parse_shape(&get(0)) {
+            Ok(n) => {
+                if let Some(p) = n.check_digit_problem(false) {
+                    warnings.push(err("事業所番号", get(0), format!("{}。台帳の番号として取り込みました", p.ja.trim_end_matches('。'))));
+                }
+                n.to_string()
+            }
             Err(p) => {
                 errors.push(err("事業所番号", get(0), p.ja));
                 continue;
@@ -96,7 +116,9 @@ pub fn parse(bytes: &[u8]) -> (Vec<RegistryRow>, Vec<RowError>) {
         }
         rows.push(RegistryRow { number, name, kind, prefecture: from_number, address: get(4) });
     }
-    (rows, errors)
+    // A warning about a line refused later (a duplicate) is not worth a second line.
+    warnings.retain(|w| !errors.iter().any(|e| e.line == w.line));
+    ParsedRegistry { rows, errors, warnings }
 }
 
 /// The outcome of an import.
@@ -108,6 +130,8 @@ pub struct ImportReport {
     pub imported: usize,
     /// Refused lines.
     pub errors: Vec<RowError>,
+    /// Imported lines with a warning.
+    pub warnings: Vec<RowError>,
 }
 
 /// A registry import running in the background (operator console), with its progress.
@@ -121,6 +145,8 @@ pub struct ImportJob {
     pub total: usize,
     /// Refused lines.
     pub errors: Vec<RowError>,
+    /// Imported lines with a warning (a check digit that fails).
+    pub warnings: Vec<RowError>,
     /// Finished (or failed, with `failure`).
     pub finished: bool,
     /// Why it stopped, if it failed.
@@ -137,7 +163,7 @@ pub async fn import(
     batch: usize,
     mut progress: impl FnMut(usize, usize),
 ) -> crate::store::Result<ImportReport> {
-    let (rows, errors) = parse(bytes);
+    let ParsedRegistry { rows, errors, warnings } = parse(bytes);
     let total = rows.len();
     let mut done = 0;
     for chunk in rows.chunks(batch.max(1)) {
@@ -145,7 +171,7 @@ pub async fn import(
         done += chunk.len();
         progress(done, total);
     }
-    Ok(ImportReport { lines: total + errors.len(), imported: total, errors })
+    Ok(ImportReport { lines: total + errors.len(), imported: total, errors, warnings })
 }
 
 /// 都道府県 (JIS X 0401), index = code − 1.
@@ -214,7 +240,7 @@ mod tests {
         let csv = format!(
             "事業所番号,事業所名,サービス種類コード,都道府県コード,所在地\n\
                    1371000017,さくら居宅介護支援事業所,43,13,東京都千代田区\n\
-                   1371000018,番号違い,43\n\
+                   1371000018,検証番号違い,43\n\
                    1372000024,,15\n\
                    1372000024,ひまわり,XX\n\
                    1373000031,あおば,11,14\n\
@@ -224,24 +250,25 @@ mod tests {
                    \n\
                    短い行\n"
         );
-        let (rows, errors) = parse(csv.as_bytes());
+        let ParsedRegistry { rows, errors, warnings } = parse(csv.as_bytes());
         let numbers: Vec<&str> = rows.iter().map(|r| r.number.as_str()).collect();
-        assert_eq!(numbers, ["1371000017", "1372000024", sapporo.as_str()]);
+        // A number whose check digit fails is kept (the registry is the truth), with a warning.
+        assert_eq!(numbers, ["1371000017", "1371000018", "1372000024", sapporo.as_str()]);
         assert_eq!((rows[0].prefecture, rows[0].address.as_str()), (13, "東京都千代田区"));
-        assert_eq!(rows[2].prefecture, 1);
+        assert_eq!(rows[3].prefecture, 1);
         let lines: Vec<(u32, &str)> = errors.iter().map(|e| (e.line, e.item)).collect();
-        assert_eq!(
-            lines,
-            [(3, "事業所番号"), (4, "事業所名"), (5, "サービス種類コード"), (6, "都道府県コード"), (8, "事業所番号"), (11, "行")]
-        );
-        assert!(errors[4].message.contains("2行目と重複"), "{}", errors[4]);
+        assert_eq!(lines, [(4, "事業所名"), (5, "サービス種類コード"), (6, "都道府県コード"), (8, "事業所番号"), (11, "行")]);
+        assert!(errors[3].message.contains("2行目と重複"), "{}", errors[3]);
+        let warned: Vec<(u32, &str)> = warnings.iter().map(|e| (e.line, e.value.as_str())).collect();
+        assert_eq!(warned, [(3, "1371000018")]);
+        assert!(warnings[0].message.contains("検証番号") && warnings[0].message.contains("取り込みました"), "{}", warnings[0]);
     }
 
     #[test]
     fn reads_ms932() {
         let text = "1371000017,さくら居宅介護支援事業所,43\r\n";
         let bytes = renkei_spec::ms932::encode(text, renkei_spec::ms932::Normalize::Never).unwrap();
-        let (rows, errors) = parse(&bytes);
+        let ParsedRegistry { rows, errors, .. } = parse(&bytes);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(rows[0].name, "さくら居宅介護支援事業所");
     }

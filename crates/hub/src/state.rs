@@ -107,6 +107,18 @@ impl Events {
     }
 }
 
+/// Does an event addressed to `to` reach `office`? `None` is everyone, `pref:NN` the offices of a
+/// prefecture (the first two digits of their numbers), anything else one office.
+pub fn reaches(to: Option<&str>, office: &str) -> bool {
+    match to {
+        None => true,
+        Some(t) => match t.strip_prefix("pref:") {
+            Some(p) => office.get(..2) == Some(p),
+            None => t == office,
+        },
+    }
+}
+
 impl AppState {
     /// Rebuilds the CRL from the store and swaps the TLS configuration: a revocation takes effect
     /// for new handshakes at once, without a restart.

@@ -128,6 +128,7 @@ async fn conformance(store: &Store) {
             idempotency_key: Some(format!("k{i}")),
             idempotency_digest: Some(format!("digest{i}")),
             from_draft: None,
+            agent: None,
             files: if i % 2 == 0 {
                 vec![file(0, "UPPLAN_x.CSV", Some("UPPLAN"), Some("202506")), file(1, "UPSIKYU_x.CSV", Some("UPSIKYU"), Some("202506"))]
             } else {
@@ -170,6 +171,7 @@ async fn conformance(store: &Store) {
         idempotency_key: Some("k1".into()),
         idempotency_digest: Some("other".into()),
         from_draft: None,
+        agent: None,
         files: vec![file(0, "n", None, None)],
     };
     assert!(
@@ -275,6 +277,7 @@ async fn conformance(store: &Store) {
         idempotency_digest: None,
         files: vec![file(0, "b.pdf", None, None)],
         from_draft: Some((d, version)),
+        agent: None,
     };
     assert!(
         matches!(
@@ -309,13 +312,54 @@ async fn conformance(store: &Store) {
         kind: "operator".into(),
         title: title.into(),
         body: "本文".into(),
+        ..Default::default()
     };
     let all = store.add_notice(&notice("n1", None, "メンテナンスのお知らせ"), 100, Default::default()).await.unwrap();
     store.add_notice(&notice("n2", Some(&b.number), "B あて"), 101, Default::default()).await.unwrap();
     let titles = |v: Vec<NoticeRow>| v.into_iter().map(|n| n.public_id).collect::<Vec<_>>();
-    assert_eq!(titles(store.notices(Some(&a.number), None, 10).await.unwrap()), ["n1"], "{name}");
-    assert_eq!(titles(store.notices(Some(&b.number), None, 10).await.unwrap()), ["n2", "n1"], "{name}");
-    assert_eq!(titles(store.notices(None, Some(all.id), 10).await.unwrap()), ["n2"], "{name}: after");
+    assert_eq!(titles(store.notices(Some(&a.number), 110, 10).await.unwrap()), ["n1"], "{name}");
+    assert_eq!(titles(store.notices(Some(&b.number), 110, 10).await.unwrap()), ["n2", "n1"], "{name}");
+    assert_eq!(titles(store.notices_after(all.id, 10).await.unwrap()), ["n2"], "{name}: after");
+    // A prefecture's notice, shown within its period only, to that prefecture's offices only.
+    let pref: i64 = a.number[..2].parse().unwrap();
+    let n3 = NewNotice { prefecture: Some(pref), starts_at: Some(150), expires_at: Some(200), ..notice("n3", None, "都道府県あて") };
+    store.add_notice(&n3, 102, Default::default()).await.unwrap();
+    assert_eq!(titles(store.notices(Some(&a.number), 120, 10).await.unwrap()), ["n1"], "{name}: not yet");
+    assert_eq!(titles(store.notices(Some(&a.number), 160, 10).await.unwrap()), ["n3", "n1"], "{name}: within");
+    assert_eq!(titles(store.notices(Some(&a.number), 200, 10).await.unwrap()), ["n1"], "{name}: over");
+    let elsewhere = format!("{:02}00000000", if pref == 27 { 26 } else { 27 });
+    assert_eq!(titles(store.notices(Some(&elsewhere), 160, 10).await.unwrap()), ["n1"], "{name}: other prefecture");
+    assert_eq!(titles(store.notices(None, 160, 10).await.unwrap()), ["n1"], "{name}: the public sees everyone's only");
+    // Edited and withdrawn.
+    let edit = NoticeEdit {
+        office: None,
+        prefecture: None,
+        title: "メンテナンス（変更）".into(),
+        body: "新しい本文".into(),
+        starts_at: None,
+        expires_at: None,
+    };
+    assert!(store.edit_notice("n1", &edit, 170, Default::default()).await.unwrap());
+    let n1 = store.notice("n1").await.unwrap().unwrap();
+    assert_eq!((n1.title.as_str(), n1.updated_at), ("メンテナンス（変更）", Some(170)), "{name}");
+    assert!(store.withdraw_notice("n1", 180, Default::default()).await.unwrap());
+    assert!(!store.withdraw_notice("n1", 181, Default::default()).await.unwrap(), "{name}: once");
+    assert!(!store.edit_notice("n1", &edit, 182, Default::default()).await.unwrap(), "{name}: a withdrawn notice stays withdrawn");
+    assert_eq!(titles(store.notices(Some(&b.number), 250, 10).await.unwrap()), ["n2"], "{name}: withdrawn");
+    // 稼働状況: one row, replaced.
+    assert_eq!(store.operating_status().await.unwrap(), None);
+    let s = StatusRow {
+        state: "incident".into(),
+        message: "送信が遅れています".into(),
+        starts_at: None,
+        ends_at: None,
+        updated_at: 5,
+        updated_by: "op".into(),
+    };
+    store.set_operating_status(&s, Default::default()).await.unwrap();
+    let s2 = StatusRow { state: "maintenance".into(), starts_at: Some(10), ends_at: Some(20), ..s.clone() };
+    store.set_operating_status(&s2, Default::default()).await.unwrap();
+    assert_eq!(store.operating_status().await.unwrap(), Some(s2), "{name}");
 
     // Expiry: unfetched messages sent before the cutoff (m0 fetched, m1 opened; m2 sent at 1200).
     let expired = store.expire_unfetched(1250, 9000, |to, at| (format!("nd-{to}-{at}"), "期限切れ".into(), "本文".into())).await.unwrap();
@@ -329,7 +373,7 @@ async fn conformance(store: &Store) {
     );
     assert_eq!(store.message_for("m2", &a.number).await.unwrap().unwrap().expired_at, Some(9000));
     assert_eq!(list(true, ListFilter { fetched: Some(false), ..all_filter() }).await, ["m4", "m3"], "{name}: expired is not 未取得");
-    assert!(titles(store.notices(Some(&a.number), None, 10).await.unwrap()).contains(&format!("nd-{}-1200", b.number)));
+    assert!(titles(store.notices(Some(&a.number), 9000, 10).await.unwrap()).contains(&format!("nd-{}-1200", b.number)));
 
     // Purge: content older than the cutoff, blobs freed only when nothing else uses them.
     assert!(store.purge_content(1150, 9100).await.unwrap().is_empty(), "{name}: m2/m4 still use the same blobs");

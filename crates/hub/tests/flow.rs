@@ -415,18 +415,17 @@ async fn events_notices_and_retention() {
     assert!(read_until(&mut ev_a, &mut ba, "event: receipt").await, "{ba}");
     assert!(ba.contains("\"state\":\"fetched\""), "{ba}");
 
-    // An operator notice reaches everyone (published by the store, as the CLI does).
-    renkei_hub::service::notices::publish(
-        &hub.running.state.store,
-        renkei_hub::service::Actor::Admin,
-        None,
-        "年末年始の運用について",
-        "12月29日から…",
-    )
-    .await
-    .unwrap();
-    assert!(read_until(&mut ev_c, &mut bc, "event: notice").await, "{bc}");
+    // An operator notice reaches the offices it is for (published by the store, as the CLI
+    // does): one to 大阪府 not these 東京都 offices, one to everyone all of them.
+    use renkei_hub::service::notices::{Draft, Target, publish};
+    let draft =
+        |target, title: &str| Draft { target, title: title.into(), body: "12月29日から…".into(), starts_at: None, expires_at: None };
+    let store_ = &hub.running.state.store;
+    publish(store_, renkei_hub::service::Actor::Admin, &draft(Target::Prefecture(27), "大阪府の事業所へ")).await.unwrap();
+    publish(store_, renkei_hub::service::Actor::Admin, &draft(Target::All, "年末年始の運用について")).await.unwrap();
+    assert!(read_until(&mut ev_c, &mut bc, "年末年始の運用について").await, "{bc}");
     assert!(!bc.contains("new_message"), "office C saw another office's mail: {bc}");
+    assert!(!bc.contains("大阪府の事業所へ"), "a notice to another prefecture reached office C: {bc}");
 
     // A second message stays unfetched; 31 days later it expires: event, notice, 410, state.
     let files2 = vec![("連絡.pdf".to_owned(), b"%PDF-1.4 test".to_vec())];

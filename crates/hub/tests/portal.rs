@@ -244,16 +244,27 @@ async fn a_new_office_logs_in_changes_its_temporary_password_and_applies() {
     assert!(page.contains("最後まで読み"), "not read to the end");
     let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("read", "1")]).await;
     assert!(page.contains("チェックを入れて"), "not agreed");
+    // Agreed: first what is bought (period, fee, payment method), nothing stored yet.
     let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("agree", "on"), ("read", "1")]).await;
-    let until = renkei_hub::service::licence::one_year_from(time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date());
-    let (y, m, d) = (&until[..4], until[5..7].trim_start_matches('0'), until[8..].trim_start_matches('0'));
-    assert!(page.contains("利用申請が完了しました") && page.contains(&format!("{y}年{m}月{d}日 まで（1年間）")), "{page}");
-    assert_eq!(store.office(&number).await.unwrap().unwrap().license_until.as_deref(), Some(until.as_str()));
+    assert!(page.contains("利用申請の確認") && page.contains("¥21,000") && page.contains("給付費からの差し引き"), "{page}");
+    assert!(store.license(&number).await.unwrap().unwrap().applied_at.is_none(), "not before the confirmation");
+    let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("agree", "on"), ("read", "1"), ("confirm", "1")]).await;
+    // The national system's words; 有効期限 「-」 with the reason until the deduction is scheduled.
+    assert!(
+        page.contains("利用申請が正常に完了しております") && page.contains(r#"<b id="until">-</b>"#) && page.contains("差し引く手続き中"),
+        "{page}"
+    );
+    assert_eq!(store.office(&number).await.unwrap().unwrap().license_until, None);
+    // A second application while this one waits is refused.
+    let (_, _, page) = b.post("/portal/apply", &[("csrf", &*csrf), ("agree", "on"), ("read", "1"), ("confirm", "1")]).await;
+    assert!(page.contains("二重には申し込めません"), "{page}");
 
-    // ライセンス: validity, fee, payment, auto-renew.
+    // ライセンス: validity, fee, payment, auto-renew (confirmed: it commits to next year's fee).
     let (_, _, lic) = b.get("/portal/license").await;
-    assert!(lic.contains("¥21,000") && lic.contains("未払い") && lic.contains(r#"<dd id="auto">しない</dd>"#), "{lic}");
+    assert!(lic.contains("¥21,000") && lic.contains("手続き中") && lic.contains(r#"<dd id="auto">しない</dd>"#), "{lic}");
     let (_, _, lic) = b.post("/portal/license/auto-renew", &[("csrf", &*csrf), ("on", "1")]).await;
+    assert!(lic.contains("自動更新の確認") && !lic.contains(r#"<dd id="auto">する</dd>"#), "{lic}");
+    let (_, _, lic) = b.post("/portal/license/auto-renew", &[("csrf", &*csrf), ("on", "1"), ("confirm", "1")]).await;
     assert!(lic.contains(r#"<dd id="auto">する</dd>"#));
     // A foreign page cannot switch it back (Origin).
     let r = b
@@ -468,8 +479,10 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let expected: u32 = figures.iter().map(|f| f.offices / 100).sum();
-    assert!(page.contains(&format!("<b>{expected}</b> 事業所を取り込みました。エラー 2 行")), "{page}");
-    assert!(page.contains("事業所番号") && page.contains("1371000018"), "per-line errors");
+    // The registry is the truth: a number whose check digit fails is kept, listed as a warning.
+    assert!(page.contains(&format!("<b>{}</b> 事業所を取り込みました。エラー 1 行", expected + 1)), "{page}");
+    assert!(page.contains("事業所番号") && page.contains("9999999999"), "per-line errors");
+    assert!(page.contains("警告（取り込みました） 1 行") && page.contains("1371000018"), "per-line warnings: {page}");
 
     // A notice shows in the clients' API and on the public portal.
     let (_, _, page) = op
@@ -495,6 +508,8 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     let (_, _, page) = op.get(&format!("/operator/offices?q={number}")).await;
     assert!(page.contains("21000 円 未払い") && page.contains("mark-paid"), "{page}");
     let (_, _, page) = op.post(&format!("/operator/offices/{number}/paid"), &[("csrf", &*csrf)]).await;
+    assert!(page.contains("入金の記録") && page.contains("21000 円"), "confirmed first: {page}");
+    let (_, _, page) = op.post(&format!("/operator/offices/{number}/paid"), &[("csrf", &*csrf), ("confirm", "1")]).await;
     assert!(page.contains("入金を記録しました") && page.contains("支払済"), "{page}");
     // Without the CSRF token nothing changes.
     assert_eq!(op.post("/operator/terminals/Tdemo2/revoke", &[]).await.0, 403);
@@ -510,7 +525,7 @@ async fn the_operator_console_imports_publishes_looks_up_revokes_and_audits() {
     let files = crate::common::slip_unit(&hub, 1, 2, 9);
     assert_eq!(crate::common::send(&hub, &b, &tb, &hub.offices[2].number, &files, None).await.status(), 201);
     let (_, _, page) = op.get("/operator/").await;
-    assert!(page.contains(&format!("<b>{expected}</b> 事業所")), "overview counts the registry");
+    assert!(page.contains(&format!("<b>{}</b> 事業所", expected + 1)), "overview counts the registry");
     assert!(page.contains("データベース: 正常") && page.contains("ファイル保存領域: 正常"), "storage state on the overview");
     let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
     let day = format!("{}/{:02}/{:02}", today.year(), u8::from(today.month()), today.day());
@@ -555,11 +570,21 @@ async fn licenses_that_renew_automatically_are_renewed_before_they_end() {
     st.store.set_auto_renew(&number, true, 1, Default::default()).await.unwrap();
     let renewed = renkei_hub::service::licence::renewal_pass(st, today).await.unwrap();
     assert_eq!(renewed, vec![number.clone()]);
-    let want = renkei_hub::service::licence::one_year_from(soon.saturating_add(time::Duration::days(1)));
+    // The next year is applied for at the fee; it waits for its deduction like any other.
     let lic = st.store.license(&number).await.unwrap().unwrap();
-    assert_eq!((lic.until.as_deref(), lic.fee_yen, lic.paid_at), (Some(want.as_str()), Some(21000), None), "a new unpaid year");
-    let notices = st.store.notices(Some(&number), None, 10).await.unwrap();
-    assert!(notices.iter().any(|n| n.title == "ライセンスを自動更新しました"));
+    assert_eq!(
+        (lic.until.as_deref(), lic.fee_yen, lic.paid_at),
+        (Some(soon.to_string().as_str()), Some(21000), None),
+        "a new year waiting"
+    );
+    assert!(lic.applied_at.is_some());
+    let notices = st.store.notices(Some(&number), renkei_hub::jst::now(), 10).await.unwrap();
+    assert!(notices.iter().any(|n| n.title == "ライセンスを自動更新しました" && n.body.contains("給付費からの差し引き")));
+    // Its deduction scheduled: the licence runs one year on from its end.
+    let want = renkei_hub::service::licence::one_year_from(soon.saturating_add(time::Duration::days(1)));
+    let month = format!("{}-{:02}", today.year(), u8::from(today.month()));
+    renkei_hub::service::licence::export_deductions(st, renkei_hub::service::Actor::Admin, 13, &month, true).await.unwrap();
+    assert_eq!(st.store.office(&number).await.unwrap().unwrap().license_until, Some(want));
     assert!(renkei_hub::service::licence::renewal_pass(st, today).await.unwrap().is_empty(), "once");
     hub.stop().await;
 }

@@ -6,6 +6,7 @@ mod conformance;
 mod crash;
 mod faults;
 mod flow;
+mod lifecycle;
 mod matrix;
 mod portal;
 mod security;

@@ -53,8 +53,14 @@ pub mod paths {
     pub const SHA256_HEADER: &str = "x-content-sha256";
     /// Header making a send idempotent.
     pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+    /// Header of a 代行業者 (agent) acting for an office that delegated to it: the office's
+    /// number. Taken by the mailbox routes only (sending, drafts, lists, messages, events);
+    /// every other route refuses it with [`crate::ErrorCode::DelegationRefused`].
+    pub const ON_BEHALF_OF: &str = "x-renkei-on-behalf-of";
     /// This office: its licence and what the hub expects of clients (`GET`).
     pub const OFFICE: &str = "/v1/office";
+    /// 稼働状況: whether the system runs normally, a maintenance window, an incident (`GET`, public).
+    pub const STATUS: &str = "/v1/status";
     /// Header naming renkei's own client and its version: `renkei/0.4.0 (linux)`.
     pub const CLIENT_HEADER: &str = "x-renkei-client";
 }
@@ -193,6 +199,9 @@ pub enum ErrorCode {
     ContactInvalid,
     /// 403: the sending office's licence is not valid (never applied, or lapsed).
     LicenseExpired,
+    /// 403: 代行 refused: the office named in `x-renkei-on-behalf-of` has not delegated this
+    /// (sending or receiving) to the caller's office today, or the route cannot be delegated.
+    DelegationRefused,
     /// 405: the path does not take this method.
     MethodNotAllowed,
     /// 409: the draft was changed on another terminal since it was read.
@@ -221,7 +230,7 @@ impl ErrorCode {
         match self {
             BadRequest | PasswordPolicy | EnrolmentCodeInvalid | CsrInvalid => 400,
             CertificateRequired | TerminalUnknown | SessionRequired | BadCredentials => 401,
-            PasswordChangeRequired | SecondFactorRequired | Forbidden | LicenseExpired => 403,
+            PasswordChangeRequired | SecondFactorRequired | Forbidden | LicenseExpired | DelegationRefused => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             Conflict => 409,
@@ -360,11 +369,65 @@ pub struct OfficeStatus {
     pub license_until: Option<String>,
     /// The current period's fee is settled (or there is none).
     pub paid: bool,
+    /// A licence year applied for and waiting for its payment: why (Japanese).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_pending: Option<String>,
     /// The licence renews itself.
     pub auto_renew: bool,
     /// The oldest version of renkei's client the hub accepts; absent: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_client_version: Option<String>,
+    /// 稼働状況, as トップ shows it.
+    #[serde(default)]
+    pub operating: OperatingStatus,
+}
+
+/// The state of the system as the operator sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OperatingState {
+    /// 正常稼働中.
+    #[default]
+    Normal,
+    /// メンテナンス予定 (or メンテナンス中 within its window).
+    Maintenance,
+    /// 障害発生中.
+    Incident,
+}
+
+impl OperatingState {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatingState::Normal => "normal",
+            OperatingState::Maintenance => "maintenance",
+            OperatingState::Incident => "incident",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<OperatingState> {
+        [OperatingState::Normal, OperatingState::Maintenance, OperatingState::Incident].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// `GET /v1/status`: 稼働状況 (also in [`OfficeStatus`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OperatingStatus {
+    /// The state.
+    pub state: OperatingState,
+    /// One line as offices read it: 「正常稼働中」, 「メンテナンス予定 12月5日 22:00〜24:00」, 「障害発生中: …」.
+    pub label: String,
+    /// The operator's text (what is affected, what to do).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// Maintenance window start (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    /// Maintenance window end (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
 }
 
 /// Delivery state of a message, as the sender sees it.
@@ -449,8 +512,28 @@ pub struct MessageInfo {
     /// The files' content was purged after the retention period (names, sizes and hashes stay).
     #[serde(default)]
     pub content_purged: bool,
+    /// The 代行業者 that sent this message in the sender's name (「代行: 名前（番号）」).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRef>,
     /// Files.
     pub files: Vec<FileInfo>,
+}
+
+/// A 代行業者 (agent) as a message names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentRef {
+    /// The agent's office number.
+    pub number: String,
+    /// The agent's name when it sent.
+    pub name: String,
+}
+
+impl AgentRef {
+    /// 「代行: 名前（番号）」, as the recipient sees it.
+    pub fn label(&self) -> String {
+        format!("代行: {}（{}）", self.name, self.number)
+    }
 }
 
 /// A notice (お知らせ).

@@ -107,6 +107,7 @@ rules! {
     FieldCode = "field.code", Error, "コード表にない値です", "value not in the code table";
     FieldOffice = "field.office", Error, "事業所番号の形式が不正です", "malformed office number";
     FieldOfficeCheckDigit = "field.office.check-digit", Error, "事業所番号の検証番号（チェックデジット）が合いません", "office number check digit does not match";
+    FieldOfficeCheckDigitRegistered = "field.office.check-digit.registered", Warning, "事業所番号の検証番号が合いませんが、事業所台帳に登録された番号です", "office number check digit does not match, but the number is registered";
     FieldInsurer = "field.insurer", Error, "保険者番号の形式が不正です", "malformed insurer number";
     FieldInsurerCheckDigit = "field.insurer.check-digit", Error, "保険者番号の検証番号が合いません", "insurer number check digit does not match";
     FieldInsured = "field.insured", Error, "被保険者番号の形式が不正です", "malformed insured number";
@@ -134,6 +135,16 @@ rules! {
     FileUnrelatedUser = "file.unrelated-user", Error, "送信先の事業所と関係のない利用者が含まれています", "user unrelated to the destination office";
     FileHosokuDate = "file.hosoku-date", Error, "利用者補足情報の作成（変更）日と対象年月の組み合わせが不正です", "supplement plan date and target month do not fit together";
     FileSikyuTotal = "file.sikyu-total", Error, "第7表の全合計行（999999）が正しくありません", "第7表 grand-total line (999999) missing or malformed";
+    RecEquipmentCode = "rec.equipment-code", Error, "福祉用具貸与の行に TAISコードも福祉用具届出コードもありません", "a welfare-equipment rental line has neither a TAIS code nor a notification code";
+    SikyuUnitAmount = "sikyu.unit-amount", Error, "第7表のサービス単位／金額が 単位数 × 回数 になりません", "第7表 unit amount is not units × count";
+    SikyuKindSubtotal = "sikyu.kind-subtotal", Error, "第7表の種類別小計が明細の合計と合いません", "第7表 kind subtotal differs from the sum of its detail lines";
+    SikyuKindSubtotalMissing = "sikyu.kind-subtotal.missing", Error, "第7表に必要な種類別小計の行がありません", "第7表 kind subtotal line missing";
+    SikyuLimitSplit = "sikyu.limit-split", Error, "第7表の区分支給限度基準内・超の単位数の和が合いません", "第7表 within-limit plus over-limit units do not add up";
+    SikyuCost = "sikyu.cost", Error, "第7表の費用総額が 基準内単位数 × 単位数単価 になりません", "第7表 total cost is not within-limit units × unit price";
+    SikyuBenefit = "sikyu.benefit", Error, "第7表の保険／事業費請求額が 費用総額 × 給付率 になりません", "第7表 claim is not total cost × benefit rate";
+    SikyuCopay = "sikyu.copay", Error, "第7表の利用者負担額が 費用総額 − 請求額 になりません", "第7表 user's share is not total cost − claim";
+    SikyuCopayFull = "sikyu.copay-full", Error, "第7表の全額負担分が 基準超単位数 × 単位数単価 になりません", "第7表 full-pay share is not over-limit units × unit price";
+    SikyuTotal = "sikyu.total", Error, "第7表の全合計行が各行の合計と合いません", "第7表 grand total differs from the sum of the lines";
     RecDateOrder = "rec.date-order", Warning, "日付の前後関係がおかしいです", "dates in the wrong order";
     FileServiceKindMismatch = "file.service-kind-mismatch", Warning, "サービスコードの種類がファイル名のサービス種類と違います", "service code kind differs from the file name's service kind";
     FileDuplicateKey = "file.duplicate-key", Warning, "同じキーのレコードが重複しています", "duplicate record key";
@@ -150,6 +161,7 @@ rules! {
     NameMonth = "name.month", Error, "ファイル名の年月が不正です", "invalid month in the file name";
     NameOffice = "name.office", Error, "ファイル名の事業所番号が不正です", "malformed office number in the file name";
     NameOfficeCheckDigit = "name.office.check-digit", Error, "ファイル名の事業所番号の検証番号が合いません", "office number check digit does not match";
+    NameOfficeCheckDigitRegistered = "name.office.check-digit.registered", Warning, "ファイル名の事業所番号の検証番号が合いませんが、事業所台帳に登録された番号です", "office number check digit does not match, but the number is registered";
     NameServiceKind = "name.service-kind", Error, "ファイル名のサービス種類コードが不正です", "invalid service kind in the file name";
     NameServiceKindUnknown = "name.service-kind.unknown", Warning, "知られていないサービス種類コードです", "unknown service kind";
     NameServiceKindOutOfScope = "name.service-kind.out-of-scope", Warning, "ケアプランデータ連携の対象外のサービス種類です", "service kind outside the data-exchange scope";

@@ -338,8 +338,14 @@ impl FieldValue for InsuredNumber {
 
 impl FieldValue for OfficeNumber {
     const FORMAT: Format = Format::Office;
-    fn parse(raw: &str, _: &mut Vec<Problem>) -> Result<Self, Problem> {
-        OfficeNumber::parse(raw, false)
+    /// A number of the right shape whose check digit fails is still read (the registry may
+    /// know it: see [`crate::check_with`]); the check-digit error is reported beside it.
+    fn parse(raw: &str, w: &mut Vec<Problem>) -> Result<Self, Problem> {
+        let n = OfficeNumber::parse_shape(raw)?;
+        if let Some(p) = n.check_digit_problem(false) {
+            w.push(p);
+        }
+        Ok(n)
     }
     fn render(&self, out: &mut String) {
         out.push_str(self.as_str());

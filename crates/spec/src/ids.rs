@@ -79,6 +79,19 @@ pub struct OfficeNumber(String);
 impl OfficeNumber {
     /// Checks shape and check digit.
     pub fn check(s: &str) -> Result<OfficeNumber, OfficeFault> {
+        let n = OfficeNumber::check_shape(s)?;
+        let expected = office_check_digit(&s[..9]).ok_or(OfficeFault::Character)?;
+        if s.as_bytes()[9] - b'0' != expected {
+            return Err(OfficeFault::CheckDigit { expected });
+        }
+        Ok(n)
+    }
+
+    /// Checks the shape only (10 characters, the letter rule, the prefecture), not the check
+    /// digit: the form of a number that the registry (事業所台帳) may hold even though its check
+    /// digit fails — real, published numbers do. Whether such a number is accepted is the
+    /// registry's answer, never this function's.
+    pub fn check_shape(s: &str) -> Result<OfficeNumber, OfficeFault> {
         if s.chars().count() != 10 {
             return Err(OfficeFault::Length);
         }
@@ -98,11 +111,17 @@ impl OfficeNumber {
         if !valid_prefecture(&s[..2]) {
             return Err(OfficeFault::Prefecture);
         }
-        let expected = office_check_digit(&s[..9]).ok_or(OfficeFault::Character)?;
-        if b[9] - b'0' != expected {
-            return Err(OfficeFault::CheckDigit { expected });
-        }
         Ok(OfficeNumber(s.to_owned()))
+    }
+
+    /// Parses the shape only (see [`OfficeNumber::check_shape`]), reporting a [`Problem`].
+    pub fn parse_shape(s: &str) -> Result<OfficeNumber, Problem> {
+        OfficeNumber::check_shape(s).map_err(|f| office_problem(s, f, false))
+    }
+
+    /// The check-digit problem of a number whose shape is right, if its check digit fails.
+    pub fn check_digit_problem(&self, in_name: bool) -> Option<Problem> {
+        OfficeNumber::check(&self.0).err().map(|f| office_problem(&self.0, f, in_name))
     }
 
     /// Parses and reports a [`Problem`] in the given rule family (`name.*` or `field.*`).

@@ -100,6 +100,9 @@
 //! | 第7表 missing from a 第6表 unit, 2表 or 補足 missing from a 1表 unit | error |
 //! | 3表 in a 1表 unit | optional |
 //! | Deletion files | alone in their unit (error otherwise) |
+//! | 第7表 amounts (§3.8) | must add up per user: 単位数 × 回数, 種類別小計, 区分支給限度基準内/超, 費用総額 → 請求額 / 利用者負担 (yen cut below one yen), 全合計; see [`arith`] |
+//! | 福祉用具貸与 lines (17, 67; v4) | a TAISコード or a 福祉用具届出コード is required (error) |
+//! | 事業所番号 check digit vs the registry (IO §A1) | an error without a registry; a warning for a number the registry holds ([`check_with`]) |
 //! | Import order | by ファイル連番; within a unit 補足 first, then parents, then satellites |
 //! | Import merge semantics (§4.5) and the 予防 ○/△ export table (§4.2) | not the validator's concern: decided with the client's import (client issue) |
 //!
@@ -108,6 +111,7 @@
 
 #![deny(missing_docs)]
 
+pub mod arith;
 pub mod calendar;
 pub mod codes;
 pub mod csv;
@@ -148,18 +152,66 @@ impl Report {
     }
 }
 
+/// `1234567` as `1,234,567` (amounts in messages).
+pub(crate) fn fmt_thousands(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0 { format!("-{out}") } else { out }
+}
+
+/// Which office numbers exist: the hub's 事業所台帳 (or what a client learnt from it). The
+/// registry is the truth about offices; a registered number whose check digit fails is
+/// accepted with a warning (real, published numbers fail it), an unregistered one is an error.
+pub trait Registry: Sync {
+    /// `true` when `number` (10 characters) is a registered office.
+    fn is_registered(&self, number: &str) -> bool;
+}
+
+/// No registry known (the offline validator): every check-digit failure is an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRegistry;
+
+impl Registry for NoRegistry {
+    fn is_registered(&self, _: &str) -> bool {
+        false
+    }
+}
+
+impl<const N: usize> Registry for [&str; N] {
+    fn is_registered(&self, number: &str) -> bool {
+        self.contains(&number)
+    }
+}
+
+impl Registry for std::collections::BTreeSet<String> {
+    fn is_registered(&self, number: &str) -> bool {
+        self.contains(number)
+    }
+}
+
 /// Checks files given as `(bare file name, contents)`: each file, then their send units.
 /// Files are checked on all available cores; the report is in input order either way.
 pub fn check(files: Vec<(String, Vec<u8>)>) -> Report {
+    check_with(files, &NoRegistry)
+}
+
+/// [`check`], where `registry` says which office numbers exist (see [`Registry`]).
+pub fn check_with(files: Vec<(String, Vec<u8>)>, registry: &dyn Registry) -> Report {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(files.len().div_ceil(4)).max(1);
     let reports: Vec<FileReport> = if threads == 1 {
-        files.iter().map(|(n, b)| validate::check_file(n, b)).collect()
+        files.iter().map(|(n, b)| validate::check_file_with(n, b, registry)).collect()
     } else {
         let chunk = files.len().div_ceil(threads);
         std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .chunks(chunk)
-                .map(|c| s.spawn(move || c.iter().map(|(n, b)| validate::check_file(n, b)).collect::<Vec<_>>()))
+                .map(|c| s.spawn(move || c.iter().map(|(n, b)| validate::check_file_with(n, b, registry)).collect::<Vec<_>>()))
                 .collect();
             handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
         })

@@ -5,6 +5,9 @@
 //! *changed* (same person, code and day, different time or count); what is still left is
 //! *missing* (planned, no actual) or *added* (actual, not planned). The national system cannot do
 //! this; care managers do it by eye before billing.
+//!
+//! [`reconcile_units`] compares the plan's 第7表 (UPSIKYU) units with what the 実績 gives, per
+//! person, provider and サービスコード.
 
 use crate::calendar::{Date, YearMonth};
 use crate::field::FieldValue;
@@ -166,6 +169,79 @@ pub fn reconcile(
         (&a.insurer, &a.insured, a.date, &a.service_code, x.kind).cmp(&(&b.insurer, &b.insured, b.date, &b.service_code, y.kind))
     });
     out
+}
+
+/// A difference of units between the plan's 第7表 and the 実績, per person, provider and code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitDifference {
+    /// 保険者番号.
+    pub insurer: String,
+    /// 被保険者番号.
+    pub insured: String,
+    /// サービス事業所コード.
+    pub provider: String,
+    /// サービスコード.
+    pub service_code: String,
+    /// Planned units (第7表 サービス単位／金額, else 単位数 × 回数).
+    pub planned_units: i64,
+    /// Planned 回数／日数.
+    pub planned_count: i64,
+    /// Units the actuals give (the 第7表 line's 単位数 × the 実績's サービス回数).
+    pub actual_units: i64,
+    /// The 実績's サービス回数.
+    pub actual_count: i64,
+}
+
+/// 予実突合 of units: the plan's 第7表 detail lines against the 実績 (第6表), per person, provider
+/// and サービスコード. The unit value of a code is the 第7表 line's (割引後)単位数; for an actual
+/// service without a 第7表 line, the 実績 line's own 単位数 (0 when it has none). Only differences
+/// are returned, ordered by person, provider and code. `provider` and `month` filter as in
+/// [`reconcile`].
+pub fn reconcile_units(
+    sikyu: &[Located<crate::records::Sikyu>],
+    actual: &[Located<Slip>],
+    provider: Option<&OfficeNumber>,
+    month: Option<YearMonth>,
+) -> Vec<UnitDifference> {
+    use crate::field::{OfficeOrAll9, SummaryServiceCode};
+    type Key = (String, String, String, String);
+    // key → (unit value, planned units, planned count, actual count)
+    let mut by: BTreeMap<Key, (i64, i64, i64, i64)> = BTreeMap::new();
+    for l in sikyu.iter().filter(|l| month.is_none_or(|m| l.record.month == m)) {
+        let r = &l.record;
+        let (SummaryServiceCode::Detail(code), OfficeOrAll9::Office(p)) = (&r.service_code, &r.provider) else { continue };
+        if provider.is_some_and(|x| x != p) {
+            continue;
+        }
+        let unit = r.discounted_units.as_ref().map_or(r.units.0, |d| d.0);
+        let planned = r.unit_amount.as_ref().map_or(unit * r.count.0, |a| a.0);
+        let key = (r.insurer.as_str().to_owned(), r.insured.as_str().to_owned(), p.to_string(), render(code));
+        let e = by.entry(key).or_default();
+        e.0 = unit;
+        e.1 += planned;
+        e.2 += r.count.0;
+    }
+    for l in actual.iter().filter(|l| month.is_none_or(|m| l.record.month == m)) {
+        let r = &l.record;
+        let key = (r.insurer.as_str().to_owned(), r.insured.as_str().to_owned(), r.provider.to_string(), render(&r.service_code));
+        let e = by.entry(key).or_insert_with(|| (r.units.as_ref().map_or(0, |u| u.0), 0, 0, 0));
+        e.3 += r.count.0;
+    }
+    by.into_iter()
+        .filter_map(|((insurer, insured, provider, service_code), (unit, planned_units, planned_count, actual_count))| {
+            let actual_units = unit * actual_count;
+            (actual_units != planned_units).then_some(UnitDifference {
+                insurer,
+                insured,
+                provider,
+                service_code,
+                planned_units,
+                planned_count,
+                actual_units,
+                actual_count,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

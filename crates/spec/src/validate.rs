@@ -110,8 +110,58 @@ impl FileReport {
     }
 }
 
-/// Checks one file given its bare name and contents.
+/// Checks one file given its bare name and contents, knowing no registry: an office number
+/// whose check digit fails is an error.
 pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
+    check_file_with(file_name, bytes, &crate::NoRegistry)
+}
+
+/// Checks one file as [`check_file`], where `registry` says which office numbers exist: a
+/// registered number whose check digit fails is a warning (the registry is the truth), an
+/// unregistered one an error with its hint.
+pub fn check_file_with(file_name: &str, bytes: &[u8], registry: &dyn crate::Registry) -> FileReport {
+    let mut r = check_file_inner(file_name, bytes, registry);
+    for d in &mut r.diagnostics {
+        if d.rule == Rule::FieldOfficeCheckDigit && d.value.as_deref().is_some_and(|v| registry.is_registered(v)) {
+            let v = d.value.clone().unwrap_or_default();
+            d.rule = Rule::FieldOfficeCheckDigitRegistered;
+            d.severity = Severity::Warning;
+            d.message = registered_ja(&v);
+            d.message_en = format!("the check digit of {v} does not match, but the registry holds the number");
+        }
+    }
+    r
+}
+
+fn registered_ja(number: &str) -> String {
+    format!("事業所番号 {number} の検証番号（10桁目）は計算と合いませんが、事業所台帳に登録された番号なので受け付けます")
+}
+
+/// A name whose only errors are check digits of registered numbers, parsed as it stands.
+fn registered_name(file_name: &str, e: &name::NameError, registry: &dyn crate::Registry) -> Option<name::Parsed> {
+    let only_registered = !e.issues.is_empty()
+        && e.issues
+            .iter()
+            .filter(|i| i.problem.severity == Severity::Error)
+            .all(|i| i.problem.rule == Rule::NameOfficeCheckDigit && i.problem.value.as_deref().is_some_and(|v| registry.is_registered(v)));
+    if !only_registered {
+        return None;
+    }
+    let mut p = name::parse(file_name, Profile { check_digits: false, ..Profile::LENIENT }).ok()?;
+    for i in e.issues.iter().filter(|i| i.problem.rule == Rule::NameOfficeCheckDigit) {
+        let v = i.problem.value.clone().unwrap_or_default();
+        let problem = Problem::new(
+            Rule::NameOfficeCheckDigitRegistered,
+            Some(v.clone()),
+            registered_ja(&v),
+            format!("the check digit of {v} does not match, but the registry holds the number"),
+        );
+        p.warnings.push(name::NameIssue { token: i.token, problem });
+    }
+    Some(p)
+}
+
+fn check_file_inner(file_name: &str, bytes: &[u8], registry: &dyn crate::Registry) -> FileReport {
     let mut r = FileReport {
         file: file_name.to_owned(),
         name: None,
@@ -124,7 +174,12 @@ pub fn check_file(file_name: &str, bytes: &[u8]) -> FileReport {
         diagnostics: Vec::new(),
     };
 
-    match name::parse(file_name, Profile::LENIENT) {
+    let parsed = name::parse(file_name, Profile::LENIENT);
+    let parsed = match parsed {
+        Err(e) => registered_name(file_name, &e, registry).ok_or(e),
+        ok => ok,
+    };
+    match parsed {
         Ok(p) => {
             r.kind = Some(p.name.kind);
             r.family = Some(p.name.family);
@@ -455,6 +510,23 @@ impl At<'_> {
     }
 }
 
+/// 福祉用具貸与 (17) and 介護予防福祉用具貸与 (67) lines name the equipment: a TAISコード or a
+/// 福祉用具届出コード (v4 layouts, where the columns exist).
+fn equipment_code(
+    kind: crate::ids::ServiceKind,
+    tais: &Option<crate::field::Tais>,
+    notice: &Option<crate::field::Alnum>,
+) -> Option<Problem> {
+    (matches!(kind.as_str(), "17" | "67") && tais.is_none() && notice.is_none()).then(|| {
+        Problem::new(
+            Rule::RecEquipmentCode,
+            None,
+            format!("福祉用具貸与（サービス種類 {}）の行には TAISコードか福祉用具届出コードのどちらかが必要です", kind.as_str()),
+            "a welfare-equipment rental line needs a TAIS code or a notification code",
+        )
+    })
+}
+
 fn month_problem(found: &str, expected: &str, what: &str) -> Problem {
     Problem::new(
         Rule::FileMonthMismatch,
@@ -479,6 +551,11 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
             let mut at = At { r, layout: SLIP, family };
             for l in v {
                 let rec = &l.record;
+                if family == Family::V4
+                    && let Some(p) = equipment_code(rec.service_code.kind, &rec.tais, &rec.notice_code)
+                {
+                    at.push(l.number, l.line, 16, p);
+                }
                 if let Some(NameMonth::Month(m)) = name_month
                     && rec.month != m
                 {
@@ -609,6 +686,17 @@ fn semantic_checks(r: &mut FileReport, recs: &Records) {
                 }
                 let e = totals.entry((rec.insurer.clone(), rec.insured.clone())).or_insert((false, l.number, l.line));
                 e.0 |= is_total;
+            }
+            for l in v {
+                if let SummaryServiceCode::Detail(c) = &l.record.service_code
+                    && family == Family::V4
+                    && let Some(p) = equipment_code(c.kind, &l.record.tais, &l.record.notice_code)
+                {
+                    at.push(l.number, l.line, 10, p);
+                }
+            }
+            for (number, line, col, p) in crate::arith::check_sikyu(v) {
+                at.push(number, line, col, p);
             }
             let mut missing: Vec<_> = totals.into_iter().filter(|(_, (ok, _, _))| !ok).collect();
             missing.sort_by_key(|(_, (_, num, _))| *num);

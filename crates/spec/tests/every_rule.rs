@@ -109,6 +109,14 @@ const CASES: &[Case] = &[
     }),
     ("file.hosoku-date", |f| set(f, "UPHOSOKU_2", 1, 4, "20250501")),
     ("file.sikyu-total", |f| set(f, "UPSIKYU_", 1, 7, "9999999999")),
+    ("rec.equipment-code", |f| set(f, "UPPLAN_", 1, 15, "171001")),
+    ("sikyu.unit-amount", |f| set(f, "UPSIKYU_", 1, 17, "1")),
+    ("sikyu.total", |f| set(f, "UPSIKYU_", 1, 17, "1")),
+    ("sikyu.limit-split", |f| set(f, "UPSIKYU_", 1, 21, "5")),
+    ("sikyu.cost", |f| set(f, "UPSIKYU_", 1, 24, "1")),
+    ("sikyu.benefit", |f| set(f, "UPSIKYU_", 1, 26, "1")),
+    ("sikyu.copay", |f| set(f, "UPSIKYU_", 1, 28, "1")),
+    ("sikyu.copay-full", |f| set(f, "UPSIKYU_", 1, 29, "7")),
     ("rec.date-order", |f| set(f, "UP1KYO_", 1, 19, "20991231")),
     ("file.service-kind-mismatch", |f| set(f, "UPJSK_", 1, 15, "110111")),
     ("file.duplicate-key", |f| text_edit(f, "DLTPLAN_", |t| format!("{t}{t}"))),
@@ -157,6 +165,10 @@ const CASES: &[Case] = &[
 const ELSEWHERE: &[(&str, &str)] = &[
     ("enc.unmappable", "ms932::tests::strict_encode_reports_positions (the writer)"),
     ("file.unreadable", "renkei-client scan (a file the OS refuses to read)"),
+    ("name.office.check-digit.registered", "registry::a_registered_number_is_a_warning_an_unregistered_one_an_error (check_with)"),
+    ("sikyu.kind-subtotal", "arith::a_kind_with_two_detail_lines_needs_its_subtotal_and_it_must_add_up"),
+    ("sikyu.kind-subtotal.missing", "arith::a_kind_with_two_detail_lines_needs_its_subtotal_and_it_must_add_up"),
+    ("field.office.check-digit.registered", "registry::a_registered_number_is_a_warning_an_unregistered_one_an_error (check_with)"),
 ];
 
 #[test]

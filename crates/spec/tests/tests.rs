@@ -1,7 +1,9 @@
 //! Integration tests of renkei-spec (one test binary).
 
+mod arith;
 mod broken;
 mod every_rule;
+mod registry;
 mod roundtrip;
 mod samples;
 

@@ -65,6 +65,44 @@ impl TestHub {
         );
     }
 
+    /// Registers an office as the registry import would (any number of the right shape, its
+    /// check digit unchecked: the registry is the truth), licensed through 2099.
+    pub async fn register_office(&self, number: &str, name: &str, kind: &str) {
+        let office = renkei_hub::store::Office {
+            number: number.into(),
+            name: name.into(),
+            kinds: vec![kind.into()],
+            license_until: Some("2099-12-31".into()),
+        };
+        renkei_hub::service::offices::register(&self.running.state.store, renkei_hub::service::Actor::Admin, &office)
+            .await
+            .expect("register office");
+    }
+
+    /// Sets 稼働状況 to 障害発生中 with `text`, as an operator would in the console.
+    pub async fn set_incident(&self, text: &str) {
+        let change = renkei_hub::service::status::StatusChange::incident(text);
+        renkei_hub::service::status::set(
+            &self.running.state.store,
+            renkei_hub::service::Actor::Admin,
+            "test",
+            &change,
+            renkei_hub::jst::now(),
+        )
+        .await
+        .expect("status set");
+    }
+
+    /// Exports this month's deduction list of `prefecture`, as the operator does: the waiting
+    /// licence years of offices paying by deduction start.
+    pub async fn schedule_deductions(&self, prefecture: i64) {
+        let today = renkei_hub::jst::today();
+        let month = format!("{}-{:02}", today.year(), u8::from(today.month()));
+        renkei_hub::service::licence::export_deductions(&self.running.state, renkei_hub::service::Actor::Admin, prefecture, &month, true)
+            .await
+            .expect("deductions exported");
+    }
+
     /// Registers a new office without a license, with an administrator holding a temporary
     /// password (what the operator hands out): returns (事業所番号, login ID, temporary password).
     pub async fn new_office(&self, body: &str, name: &str, kind: &str) -> (String, String, String) {

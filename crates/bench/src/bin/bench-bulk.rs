@@ -68,7 +68,7 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..rounds {
             let t = Instant::now();
             let (cands, bad) = outgoing::collect(std::slice::from_ref(&path));
-            let plan = outgoing::plan(&office, None, cands, bad);
+            let plan = outgoing::plan(&office, None, cands, bad, &[office.as_str()]);
             best = best.min(t.elapsed().as_secs_f64());
             groups = plan.groups.len();
             held = plan.groups.iter().map(|g| g.held.len()).sum::<usize>() + plan.unassigned.len();

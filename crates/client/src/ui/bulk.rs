@@ -49,7 +49,9 @@ pub(super) async fn bulk_page(State(ui): State<S>, Path(p): Path<String>, Query(
         return Ok(page(t));
     }
     let (cands, unreadable) = outgoing::collect(std::slice::from_ref(&dir));
-    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable);
+    let failing = outgoing::failing_numbers(&prof.settings.office, None, &cands);
+    let registry = outgoing::registered(Some(&o.client().await), &prof.settings.office, failing).await;
+    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable, &registry);
     for g in &plan.groups {
         let mut files: Vec<VerdictView> = g.files.iter().map(|&i| VerdictView::from(&plan.verdicts[i])).collect();
         files.extend(g.held.iter().map(|&i| VerdictView::from(&plan.verdicts[i])));
@@ -80,7 +82,9 @@ pub(super) async fn bulk_send(State(ui): State<S>, Path(p): Path<String>, Form(q
     let prof = o.profile.read().await.clone();
     let dir = std::path::PathBuf::from(q.folder.trim());
     let (cands, unreadable) = outgoing::collect(std::slice::from_ref(&dir));
-    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable);
+    let failing = outgoing::failing_numbers(&prof.settings.office, None, &cands);
+    let registry = outgoing::registered(Some(&o.client().await), &prof.settings.office, failing).await;
+    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable, &registry);
     let groups: Vec<_> = plan.groups.iter().filter(|g| !g.files.is_empty()).cloned().collect();
     *o.bulk.lock().await = BulkProgress { total: groups.len(), ..BulkProgress::default() };
     let is_export = prof.settings.export_dir.as_ref().is_some_and(|e| e == &dir);

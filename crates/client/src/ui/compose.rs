@@ -250,23 +250,41 @@ pub(super) async fn compose_check(State(ui): State<S>, Path(p): Path<String>, mp
         Err(e) => return Ok(Html(format!("<p class=\"error\">{}</p>", askama_escape(&e))).into_response()),
     };
     let to = (!f.to.is_empty()).then_some(f.to.as_str());
-    let bad_to = to.is_some_and(|t| renkei_spec::ids::OfficeNumber::parse(t, false).is_err());
-    let plan = outgoing::plan(&office, to, f.files, vec![]);
+    let client = o.client().await;
+    let bad_to = match to {
+        Some(t) => destination_problem(&client, &office, t).await,
+        None => None,
+    };
+    let registry = outgoing::registered(Some(&client), &office, outgoing::failing_numbers(&office, to, &f.files)).await;
+    let plan = outgoing::plan(&office, to, f.files, vec![], &registry);
     let mut files: Vec<VerdictView> = plan.verdicts.iter().map(VerdictView::from).collect();
-    if bad_to {
+    if let Some(problem) = bad_to {
         // Nothing can be sent to a number that is not one: no file is 「送信できます」.
         for v in &mut files {
             v.ok = false;
             v.errors.insert(
                 0,
                 Finding {
-                    text: format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to),
-                    rule: String::new(),
+                    text: format!("送信先の事業所番号「{}」が正しくありません: {problem}", f.to), rule: String::new()
                 },
             );
         }
     }
     Ok(page(VerdictsT { files }))
+}
+
+/// What is wrong with `to` as a destination, or `None`. The shape (10 characters, the letter
+/// rule, the prefecture) is checked here; a check digit that fails is the registry's question:
+/// a registered number is accepted (real, published numbers fail the check digit), an
+/// unregistered one keeps the check-digit error and its hint.
+async fn destination_problem(client: &crate::hub::HubClient, office: &str, to: &str) -> Option<String> {
+    let n = match renkei_spec::ids::OfficeNumber::parse_shape(to.trim()) {
+        Ok(n) => n,
+        Err(p) => return Some(p.ja),
+    };
+    let problem = n.check_digit_problem(false)?;
+    let failing = std::collections::BTreeSet::from([n.to_string()]);
+    if outgoing::registered(Some(client), office, failing).await.contains(n.as_str()) { None } else { Some(problem.ja) }
 }
 
 pub(super) fn askama_escape(s: &str) -> String {
@@ -314,8 +332,9 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
         kept.append(&mut f.files);
         f.files = kept;
     }
-    if renkei_spec::ids::OfficeNumber::parse(&f.to, false).is_err() {
-        let e = format!("送信先の事業所番号「{}」が正しくありません（10桁、チェックデジット付き）", f.to);
+    let client = o.client().await;
+    if let Some(problem) = destination_problem(&client, &office, &f.to).await {
+        let e = format!("送信先の事業所番号「{}」が正しくありません: {problem}", f.to);
         return Ok(refused(&o, l, f, e).await);
     }
     let words = match words_of(&f.purpose, &f.month, &f.subject, &f.units, &f.note) {
@@ -328,7 +347,8 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
     // A draft's files are checked by the hub with the draft's others (a unit may be completed
     // over several PCs); a new message's files here first, as the send will check them.
     if !editing {
-        let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![]);
+        let registry = outgoing::registered(Some(&client), &office, outgoing::failing_numbers(&office, Some(&f.to), &f.files)).await;
+        let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![], &registry);
         let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(VerdictView::from).collect();
         if !bad.is_empty() {
             // One line per finding, file by file; the national headline first for a bad name.
@@ -399,12 +419,23 @@ pub(super) async fn lookup(State(ui): State<S>, Path(p): Path<String>, Query(q):
     if to.is_empty() {
         return Ok(Html(String::new()).into_response());
     }
-    let html = match renkei_spec::ids::OfficeNumber::parse(to, false) {
+    let html = match renkei_spec::ids::OfficeNumber::parse_shape(to) {
         Err(e) if to.len() >= 10 => format!("<span class=\"error\">{}</span>", askama_escape(&e.ja)),
         Err(_) => String::new(),
         Ok(n) => match o.client().await.directory(&n.to_string()).await {
-            Ok(d) if d.registered && d.license_valid => {
-                format!("<span class=\"ok\" id=\"to-ok\">送信先: {}</span>", askama_escape(&d.name.unwrap_or_default()))
+            // The registry is the truth: a registered number is accepted even when its check
+            // digit fails (said as a note, never as an error).
+            Ok(d) if d.registered && d.license_valid => format!(
+                "<span class=\"ok\" id=\"to-ok\">送信先: {}</span>{}",
+                askama_escape(&d.name.unwrap_or_default()),
+                if n.check_digit_problem(false).is_some() {
+                    "<span class=\"note\">（検証番号は計算と合いませんが、事業所台帳に登録された番号です）</span>"
+                } else {
+                    ""
+                }
+            ),
+            Ok(_) if n.check_digit_problem(false).is_some() => {
+                format!("<span class=\"error\">{}</span>", askama_escape(&n.check_digit_problem(false).map(|p| p.ja).unwrap_or_default()))
             }
             Ok(d) if d.registered => format!(
                 "<span class=\"warn\">{} はライセンスが有効でないため受け取れません</span>",

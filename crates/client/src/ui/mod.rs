@@ -37,8 +37,8 @@ pub use compose::{VerdictView, words_of};
 use drafts::*;
 use login::*;
 use messages::*;
-pub use reconcile::latest_slips;
 use reconcile::*;
+pub use reconcile::{latest_sikyu, latest_slips, unit_rows};
 use top::*;
 
 const COOKIE: &str = "renkei_ui";

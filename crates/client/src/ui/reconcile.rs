@@ -20,7 +20,34 @@ pub(super) struct ReconcileT {
     pub(super) partner: String,
     pub(super) summary: Option<String>,
     pub(super) rows: Vec<DiffRow>,
+    pub(super) units: Vec<UnitRow>,
     pub(super) error: Option<String>,
+}
+
+/// A difference of units (第7表 against the 実績).
+pub(super) struct UnitRow {
+    pub(super) insured: String,
+    pub(super) code: String,
+    pub(super) plan: String,
+    pub(super) actual: String,
+    pub(super) difference: String,
+}
+
+/// The unit differences as 予実突合 shows them.
+pub fn unit_rows(d: &[renkei_spec::reconcile::UnitDifference]) -> Vec<(String, String, String, String, String)> {
+    use renkei_protocol::contacts::group_digits;
+    let units = |u: i64| if u < 0 { format!("-{}", group_digits(u.unsigned_abs())) } else { group_digits(u.unsigned_abs()) };
+    d.iter()
+        .map(|x| {
+            (
+                x.insured.clone(),
+                x.service_code.clone(),
+                format!("{}単位（{}回）", units(x.planned_units), x.planned_count),
+                format!("{}単位（{}回）", units(x.actual_units), x.actual_count),
+                format!("{}{}単位", if x.actual_units > x.planned_units { "+" } else { "" }, units(x.actual_units - x.planned_units)),
+            )
+        })
+        .collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -47,6 +74,32 @@ pub async fn latest_slips(
     kind: &str,
     month: &str,
 ) -> Result<Option<Vec<renkei_spec::validate::Located<renkei_spec::records::Slip>>>, HubError> {
+    Ok(latest_records(hub, sent, partner, kind, month).await?.and_then(|r| match r {
+        renkei_spec::validate::Records::Plan(v) | renkei_spec::validate::Records::Jsk(v) => Some(v),
+        _ => None,
+    }))
+}
+
+/// The newest 第7表 for `month` sent to `partner`, parsed (for 予実突合 of units).
+pub async fn latest_sikyu(
+    hub: &crate::hub::HubClient,
+    partner: &str,
+    month: &str,
+) -> Result<Option<Vec<renkei_spec::validate::Located<renkei_spec::records::Sikyu>>>, HubError> {
+    Ok(latest_records(hub, true, partner, "UPSIKYU", month).await?.and_then(|r| match r {
+        renkei_spec::validate::Records::Sikyu(v) => Some(v),
+        _ => None,
+    }))
+}
+
+/// The records of the newest file of `kind` for `month` exchanged with `partner`.
+async fn latest_records(
+    hub: &crate::hub::HubClient,
+    sent: bool,
+    partner: &str,
+    kind: &str,
+    month: &str,
+) -> Result<Option<renkei_spec::validate::Records>, HubError> {
     let q = InboxQuery { sender: Some(partner.into()), kind: Some(kind.into()), month: Some(month.into()), ..InboxQuery::default() };
     let mut msgs = hub.all(sent, q).await?;
     msgs.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
@@ -56,8 +109,8 @@ pub async fn latest_slips(
         };
         let d = hub.download(&m.id, f.index).await?;
         let rep = renkei_spec::validate::check_file(&f.name, &d.bytes);
-        if let Some(renkei_spec::validate::Records::Plan(v) | renkei_spec::validate::Records::Jsk(v)) = rep.records {
-            return Ok(Some(v));
+        if rep.records.is_some() {
+            return Ok(rep.records);
         }
     }
     Ok(None)
@@ -66,8 +119,15 @@ pub async fn latest_slips(
 pub(super) async fn reconcile(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<ReconcileQ>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
     let l = layout(&ui, &o, "予実突合", "reconcile").await;
-    let mut t =
-        ReconcileT { l, month: q.month.trim().to_owned(), partner: q.partner.trim().to_owned(), summary: None, rows: vec![], error: None };
+    let mut t = ReconcileT {
+        l,
+        month: q.month.trim().to_owned(),
+        partner: q.partner.trim().to_owned(),
+        summary: None,
+        rows: vec![],
+        units: vec![],
+        error: None,
+    };
     if t.month.is_empty() || t.partner.is_empty() {
         return Ok(page(t));
     }
@@ -86,8 +146,17 @@ pub(super) async fn reconcile(State(ui): State<S>, Path(p): Path<String>, Query(
             return Ok(page(t));
         }
     };
-    let provider = renkei_spec::ids::OfficeNumber::parse(&t.partner, false).ok();
+    let provider = renkei_spec::ids::OfficeNumber::parse_shape(&t.partner).ok();
     let r = renkei_spec::reconcile::reconcile(&plan, &actual, provider.as_ref(), None);
+    // 第7表's units against the actuals, when the plan's unit carried one.
+    let sikyu = match latest_sikyu(&hub, &t.partner, &t.month).await {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => return Err(hub_fail(&ui, &o, e, "予実突合", "reconcile").await),
+    };
+    t.units = unit_rows(&renkei_spec::reconcile::reconcile_units(&sikyu, &actual, provider.as_ref(), None))
+        .into_iter()
+        .map(|(insured, code, plan, actual, difference)| UnitRow { insured, code, plan, actual, difference })
+        .collect();
     let name = partner_name(&ui, &o, &t.partner).await;
     t.summary = Some(format!(
         "{name}（{}） {}: 予定 {} 行・実績 {} 行、一致 {} 行、違い {} 件",

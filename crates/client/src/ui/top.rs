@@ -16,6 +16,8 @@ pub(super) struct TopT {
     pub(super) licence: String,
     /// This client's version.
     pub(super) version: String,
+    /// 稼働状況 (the hub's operator), its class (`ok`, `warn`, `error`) and the operator's text.
+    pub(super) operating: Option<(String, &'static str, String)>,
     pub(super) warnings: Vec<String>,
     pub(super) notices: Vec<(String, String, String)>,
     pub(super) notes: Vec<(String, String, String)>,
@@ -49,8 +51,15 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         _ => {}
     }
     let mut version = crate::hub::VERSION.to_owned();
+    let mut operating = None;
     let licence = match hub.office().await {
         Ok(s) => {
+            let class = match s.operating.state {
+                renkei_protocol::OperatingState::Normal => "ok",
+                renkei_protocol::OperatingState::Maintenance => "warn",
+                renkei_protocol::OperatingState::Incident => "error",
+            };
+            operating = Some((s.operating.label.clone(), class, s.operating.message.clone()));
             if !s.license_valid {
                 warnings.push("この事業所のライセンスが有効ではありません。送受信できなくなります。ポータルで更新してください".into());
             }
@@ -98,16 +107,25 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         terminal,
         licence,
         version,
+        operating,
         warnings,
         notices,
         notes,
     }))
 }
 
-/// 「有効期限 2026-03-31（支払い済み・自動更新）」; the date shows as 「-」 until the fee is paid.
+/// 「有効期限 2026-03-31（支払い済み・自動更新）」; the date shows as 「-」 until the licence year
+/// starts (its fee paid or its deduction scheduled), with the hub's reason.
 pub(super) fn licence_line(s: &renkei_protocol::OfficeStatus) -> String {
     if s.license_until.is_none() && !s.license_valid {
-        return "利用できません・有効期限 -（利用申請がまだです。ポータルの「利用申請」から申請してください）".into();
+        return match &s.license_pending {
+            Some(why) => format!("利用できません・有効期限 -（{why}）"),
+            None => "利用できません・有効期限 -（利用申請がまだです。ポータルの「利用申請」から申請してください）".into(),
+        };
+    }
+    if let (Some(u), Some(why)) = (&s.license_until, &s.license_pending) {
+        let state = if s.license_valid { "利用可能です" } else { "利用できません" };
+        return format!("{state}・有効期限 {}（次の1年: {why}）", u.replace('-', "/"));
     }
     let until = match (&s.license_until, s.paid) {
         (Some(u), true) => u.replace('-', "/"),
@@ -183,6 +201,8 @@ mod tests {
             paid: true,
             auto_renew: true,
             minimum_client_version: None,
+            operating: Default::default(),
+            license_pending: None,
         };
         assert_eq!(licence_line(&s), "利用可能です・有効期限 2027/03/31（支払い済み・自動更新）");
         s.paid = false;
@@ -191,5 +211,10 @@ mod tests {
         s.license_valid = false;
         s.license_until = None;
         assert!(licence_line(&s).starts_with("利用できません") && licence_line(&s).contains("利用申請がまだです"), "{}", licence_line(&s));
+        s.license_pending = Some("手続き中: 利用料 21,000 円を給付費から差し引く手続き中です".into());
+        assert_eq!(licence_line(&s), "利用できません・有効期限 -（手続き中: 利用料 21,000 円を給付費から差し引く手続き中です）");
+        s.license_valid = true;
+        s.license_until = Some("2027-03-31".into());
+        assert!(licence_line(&s).contains("2027/03/31（次の1年: 手続き中"), "{}", licence_line(&s));
     }
 }

@@ -181,6 +181,23 @@ pub enum Keeping<'a> {
 /// The rule for new passwords (Japanese), shown wherever one is chosen.
 pub const PASSWORD_RULE: &str = "新しいパスワードは8〜64文字で、英字と数字を両方含め、今のパスワードと違うものにしてください";
 
+/// The one rule of a password change: the current password must be right, the new one follow
+/// the rule and differ from it. Returns the new password's hash.
+async fn new_password_hash(current_hash: &str, current: &str, new: &str) -> Result<String, PasswordError> {
+    let (cur, hash) = (current.to_owned(), current_hash.to_owned());
+    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.map_err(|e| PasswordError::Internal(e.to_string()))? {
+        return Err(PasswordError::WrongCurrent);
+    }
+    if !auth::password_ok(new) || new == current {
+        return Err(PasswordError::Policy);
+    }
+    let n = new.to_owned();
+    tokio::task::spawn_blocking(move || auth::hash_password(&n))
+        .await
+        .map_err(|e| PasswordError::Internal(e.to_string()))?
+        .map_err(|e| PasswordError::Internal(e.to_string()))
+}
+
 /// Changes `user`'s password: the current one must be right and the new one follow the rules;
 /// every other session of the user ends; audited in the same transaction.
 pub async fn change_password(
@@ -192,23 +209,29 @@ pub async fn change_password(
     audit: Audit<'_>,
     now: i64,
 ) -> Result<(), PasswordError> {
-    let (cur, hash) = (current.to_owned(), user.password_hash.clone());
-    if !tokio::task::spawn_blocking(move || auth::verify_password(&cur, &hash)).await.map_err(|e| PasswordError::Internal(e.to_string()))? {
-        return Err(PasswordError::WrongCurrent);
-    }
-    if !auth::password_ok(new) || new == current {
-        return Err(PasswordError::Policy);
-    }
-    let n = new.to_owned();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&n))
-        .await
-        .map_err(|e| PasswordError::Internal(e.to_string()))?
-        .map_err(|e| PasswordError::Internal(e.to_string()))?;
+    let hash = new_password_hash(&user.password_hash, current, new).await?;
     let keep = match keeping {
         Keeping::Api(h) => (Some(h), None),
         Keeping::Portal(h) => (None, Some(h)),
     };
     store.set_password_ending_sessions(user.id, &hash, false, keep, audit, now).await?;
+    Ok(())
+}
+
+/// An operator changes their own password: the current one must be right and the new one follow
+/// the rule; every other console session of theirs ends; audited.
+pub async fn change_operator_password(
+    store: &Store,
+    actor: Actor<'_>,
+    operator_id: i64,
+    current: &str,
+    new: &str,
+    keep_token_hash: &str,
+) -> Result<(), PasswordError> {
+    let op = store.operator(None, Some(operator_id)).await?.ok_or_else(|| PasswordError::Internal("operator missing".into()))?;
+    let hash = new_password_hash(&op.password_hash, current, new).await?;
+    let audit = actor.audit(AuditAction::OperatorPassword, None, format!("operator={}", op.login));
+    store.set_operator_password(operator_id, &hash, keep_token_hash, crate::jst::now(), audit).await?;
     Ok(())
 }
 

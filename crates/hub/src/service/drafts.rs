@@ -20,7 +20,7 @@ fn gone() -> ApiError {
 
 /// The caller's office's draft.
 pub async fn load(st: &AppState, c: &Caller, id: &str) -> Result<DraftRow, ApiError> {
-    st.store.draft(&c.terminal.office, id).await?.ok_or_else(gone)
+    st.store.draft(&c.office, id).await?.ok_or_else(gone)
 }
 
 /// The content of a draft's stored files, for checking them again or sending them.
@@ -54,7 +54,7 @@ pub async fn create(st: &AppState, c: &Caller, letter: Letter) -> Result<DraftRo
     let contact = contact_json(contact.as_ref());
     let draft = crate::store::NewDraft {
         public_id: &public_id,
-        office: &c.terminal.office,
+        office: &c.office,
         recipient: &to,
         note: &note,
         contact: contact.as_deref(),

@@ -36,6 +36,7 @@ pub fn info(m: &MessageRow) -> MessageInfo {
         opened_at: m.opened_at.map(rfc3339),
         expired_at: m.expired_at.map(rfc3339),
         content_purged: m.purged_at.is_some(),
+        agent: m.agent.as_ref().map(|(number, name)| AgentRef { number: number.clone(), name: name.clone() }),
         files: m
             .files
             .iter()
@@ -154,8 +155,7 @@ pub struct Idempotency {
 /// request is the same, a refusal when it is not.
 pub async fn replay(st: &AppState, c: &Caller, idem: &Idempotency) -> Result<Option<SendResponse>, ApiError> {
     let (Some(k), digest) = (&idem.key, &idem.digest) else { return Ok(None) };
-    let Some(crate::store::KeyedMessage { message: m, digest: stored }) = st.store.message_by_idempotency(&c.terminal.office, k).await?
-    else {
+    let Some(crate::store::KeyedMessage { message: m, digest: stored }) = st.store.message_by_idempotency(&c.office, k).await? else {
         return Ok(None);
     };
     // Messages stored before digests were kept replay as they always did.
@@ -186,10 +186,10 @@ pub async fn parties(st: &AppState, c: &Caller, to: Option<&str>) -> Result<(Off
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
     let recipient = st.store.office(to).await?.ok_or_else(not_registered)?;
-    if recipient.number == c.terminal.office {
+    if recipient.number == c.office {
         return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
     }
-    let sender = st.store.office(&c.terminal.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    let sender = st.store.office(&c.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
     Ok((sender, recipient))
 }
 
@@ -257,6 +257,7 @@ pub async fn deliver(
         sent_by: c.user.id,
         sent_terminal: c.terminal.id.clone(),
         sent_at: now(),
+        agent: c.acting.as_ref().map(|a| (a.agent.clone(), a.agent_name.clone())),
         idempotency_key: idem.key.clone(),
         idempotency_digest: idem.key.as_ref().map(|_| idem.digest.0.clone()),
         files,
@@ -296,6 +297,7 @@ pub async fn deliver(
         opened_at: None,
         expired_at: None,
         purged_at: None,
+        agent: m.agent,
         files: m.files,
     };
     tracing::info!(message = %stored.public_id, sender = %stored.sender, recipient = %stored.recipient, files = stored.files.len(), "sent");
@@ -319,7 +321,7 @@ pub fn gone_check(m: &MessageRow, c: &Caller) -> Result<(), ApiError> {
             "content purged after the retention period",
         ));
     }
-    if m.expired_at.is_some() && m.fetched_at.is_none() && m.recipient == c.terminal.office {
+    if m.expired_at.is_some() && m.fetched_at.is_none() && m.recipient == c.office {
         return Err(ApiError::new(
             ErrorCode::Gone,
             "受信されないまま保存期間が過ぎたため、このメッセージは取得できません。送信元に再送を依頼してください",
@@ -331,8 +333,8 @@ pub fn gone_check(m: &MessageRow, c: &Caller) -> Result<(), ApiError> {
 
 /// Acknowledges a received message (取得, or 開封 when `open`); the sender hears of it.
 pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<MessageInfo, ApiError> {
-    let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
-    if m.recipient != c.terminal.office {
+    let m = st.store.message_for(id, &c.office).await?.ok_or_else(ApiError::not_found)?;
+    if m.recipient != c.office {
         return Err(ApiError::new(ErrorCode::Forbidden, "受信したメッセージだけが対象です", "only the recipient can acknowledge"));
     }
     gone_check(&m, c)?;
@@ -343,7 +345,7 @@ pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<
     } else {
         st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Fetch, m.public_id.clone())).await?;
     }
-    let m = st.store.message_for(id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+    let m = st.store.message_for(id, &c.office).await?.ok_or_else(ApiError::not_found)?;
     let after = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
     if after != before {
         let i = info(&m);

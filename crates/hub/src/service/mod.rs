@@ -6,15 +6,18 @@
 pub mod accounts;
 pub mod checks;
 pub mod clients;
+pub mod delegations;
 pub mod drafts;
 pub mod licence;
 pub mod mailbox;
 pub mod notices;
 pub mod offices;
 pub mod records;
+pub mod resets;
 pub mod retention;
 pub mod second_factor;
 pub mod sessions;
+pub mod status;
 pub mod terminals;
 
 use crate::store::{Audit, AuditAction, User};
@@ -42,13 +45,18 @@ impl<'a> Actor<'a> {
         let detail = detail.into();
         let with_by = |by: String| if detail.is_empty() { by } else { format!("{by} {detail}") };
         match *self {
+            // An agent's action is the office's: audited under the office, with the agent and
+            // its user in the detail (both identities).
             Actor::Terminal(c) => Audit {
                 action,
-                office: office.or(Some(&c.terminal.office)),
+                office: office.or(Some(&c.office)),
                 user_id: Some(c.user.id),
                 terminal_id: Some(&c.terminal.id),
                 ip: Some(&c.ip),
-                detail,
+                detail: match &c.acting {
+                    Some(a) => with_by(format!("agent={} user={}", a.agent, c.user.login)),
+                    None => detail,
+                },
             },
             Actor::Portal(u, ip) => Audit {
                 action,

@@ -43,3 +43,98 @@ pub async fn add_user(
     store.add_user(&new, crate::jst::now(), actor.audit(AuditAction::UserAdd, Some(office), detail)).await?;
     Ok(password)
 }
+
+/// An office the operator creates in the console, with its first administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOffice {
+    /// 事業所番号.
+    pub number: String,
+    /// 事業所名 (empty: the registry's name).
+    pub name: String,
+    /// サービス種類コード, comma separated (empty: the registry's).
+    pub kinds: String,
+    /// The administrator's name.
+    pub admin_name: String,
+}
+
+/// The 利用者ID・仮パスワード通知書 of a new office (or of a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// 事業所番号.
+    pub office: String,
+    /// 事業所名.
+    pub office_name: String,
+    /// 利用者ID.
+    pub login: String,
+    /// The user's name.
+    pub name: String,
+    /// 仮パスワード (shown once; must be changed at the first login).
+    pub password: String,
+    /// A warning for the operator (a check digit that fails on a registered number).
+    pub warning: Option<String>,
+}
+
+/// Creates an office and its first administrator (利用者ID `KJ` + 事業所番号 + `01`, a temporary
+/// password), in one transaction, audited. The registry is the truth: a number whose check digit
+/// fails is accepted when the registry holds it (with a warning), refused with its hint when not;
+/// name and kinds default to the registry's.
+pub async fn create_office(store: &Store, actor: Actor<'_>, o: &NewOffice) -> Result<Credentials, ApiError> {
+    use renkei_protocol::ErrorCode;
+    let bad = |ja: String, en: &str| ApiError::new(ErrorCode::BadRequest, ja, en);
+    let number = o.number.trim();
+    let n = renkei_spec::ids::OfficeNumber::parse_shape(number)
+        .map_err(|p| bad(format!("事業所番号「{number}」: {}", p.ja), "bad office number"))?;
+    let entry = store.registry_entry(number).await?;
+    let warning = match (n.check_digit_problem(false), &entry) {
+        (Some(_), Some(_)) => Some(format!("事業所番号 {number} の検証番号は計算と合いませんが、事業所台帳にある番号なので登録しました")),
+        (Some(p), None) => {
+            return Err(bad(
+                format!("事業所番号「{number}」: {}（事業所台帳にもありません）", p.ja),
+                "check digit fails, not in the registry",
+            ));
+        }
+        (None, _) => None,
+    };
+    if store.office(number).await?.is_some() {
+        return Err(bad(
+            format!("事業所番号 {number} はすでに登録されています。管理者のパスワードは「事業所の照会」から再発行します"),
+            "office exists",
+        ));
+    }
+    let name = Some(o.name.trim()).filter(|s| !s.is_empty()).map(str::to_owned).or_else(|| entry.as_ref().map(|e| e.name.clone()));
+    let Some(name) = name else {
+        return Err(bad("事業所名を入れてください（事業所台帳にない番号です）".into(), "name missing"));
+    };
+    let kinds: Vec<String> = if o.kinds.trim().is_empty() {
+        entry.as_ref().map(|e| vec![e.kind.clone()]).unwrap_or_default()
+    } else {
+        o.kinds.split([',', '、', ' ']).map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect()
+    };
+    if kinds.is_empty() {
+        return Err(bad("サービス種類コードを入れてください（例: 43）".into(), "kinds missing"));
+    }
+    for k in &kinds {
+        renkei_spec::ids::ServiceKind::parse(k).map_err(|p| bad(format!("サービス種類コード「{k}」: {}", p.ja), "bad kind"))?;
+    }
+    let admin_name: String = o.admin_name.trim().chars().take(40).collect();
+    let admin_name = if admin_name.is_empty() { "管理者".to_owned() } else { admin_name };
+    let login = format!("KJ{number}01");
+    let password = crate::auth::temporary_password();
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let office = Office { number: number.to_owned(), name: name.clone(), kinds, license_until: None };
+    let admin = crate::store::NewUser {
+        login: &login,
+        office: number,
+        role: crate::store::Role::Admin,
+        name: &admin_name,
+        password_hash: &hash,
+        must_change: true,
+    };
+    let audit = actor.audit(AuditAction::OfficeCreate, Some(number), format!("name={name} admin={login}"));
+    store.create_office_with_admin(&office, &admin, crate::jst::now(), audit).await?;
+    Ok(Credentials { office: number.to_owned(), office_name: name, login, name: admin_name, password, warning })
+}

@@ -21,6 +21,11 @@ pub struct Caller {
     pub token_hash: String,
     /// The client's address (audit).
     pub ip: String,
+    /// The office whose mailbox this request works on: the terminal's own, or the office an
+    /// agent acts for ([`crate::service::delegations::resolve`]).
+    pub office: String,
+    /// The agent acting for [`Caller::office`], when this request is 代行.
+    pub acting: Option<crate::service::delegations::Acting>,
 }
 
 impl Caller {
@@ -56,9 +61,26 @@ pub async fn terminal(st: &AppState, fingerprint: Option<&str>) -> Result<Termin
 
 /// Authenticates an API request: the terminal certificate, a session opened on that terminal,
 /// an enabled user of the terminal's office, and the password state (a temporary or expired
-/// password is refused unless `allow_temporary`, for logout and the password change). Every API
-/// request and every event stream's periodic re-check goes through here.
+/// password is refused unless `allow_temporary`, for logout and the password change), and, for
+/// a route that can be delegated, the office an agent acts for (`on_behalf`: the header's value
+/// and the route's scope). Every API request and every event stream's periodic re-check goes
+/// through here.
 pub async fn authenticate(
+    st: &AppState,
+    fingerprint: Option<&str>,
+    bearer: Option<&str>,
+    ip: &str,
+    allow_temporary: bool,
+    on_behalf: Option<(&str, crate::service::delegations::Scope)>,
+) -> Result<Caller, ApiError> {
+    let mut c = authenticate_own(st, fingerprint, bearer, ip, allow_temporary).await?;
+    if let Some((office, scope)) = on_behalf {
+        crate::service::delegations::resolve(st, &mut c, office, scope).await?;
+    }
+    Ok(c)
+}
+
+async fn authenticate_own(
     st: &AppState,
     fingerprint: Option<&str>,
     bearer: Option<&str>,
@@ -72,7 +94,7 @@ pub async fn authenticate(
             && user.office == terminal.office
             && (allow_temporary || !accounts::password_state(&user, &st.config.auth, now()).must_change())
         {
-            return Ok(Caller { user, terminal, token_hash, ip: ip.to_owned() });
+            return Ok(Caller { office: terminal.office.clone(), user, terminal, token_hash, ip: ip.to_owned(), acting: None });
         }
     }
     // Otherwise find out exactly what is wrong, for a specific message.
@@ -112,7 +134,7 @@ pub async fn authenticate(
             ));
         }
     }
-    Ok(Caller { user, terminal, token_hash, ip: ip.to_owned() })
+    Ok(Caller { office: terminal.office.clone(), user, terminal, token_hash, ip: ip.to_owned(), acting: None })
 }
 
 /// A browser session just opened: the cookie's token and the session's CSRF token.

@@ -85,6 +85,7 @@ pub async fn enrol(st: &AppState, req: &EnrolRequest, ip: &str) -> Result<EnrolR
             user.login,
             term.label
         ),
+        ..Default::default()
     };
     let audit = crate::store::Audit {
         action: AuditAction::Enrol,

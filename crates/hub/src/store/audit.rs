@@ -75,11 +75,37 @@ pub enum AuditAction {
     SecondFactorOff,
     /// A recovery code was used in place of the second factor.
     RecoveryCodeUsed,
+    /// A notice was edited.
+    NoticeEdit,
+    /// A notice was withdrawn.
+    NoticeWithdraw,
+    /// The operating status (稼働状況) was set.
+    StatusSet,
+    /// An office and its first administrator were created (console).
+    OfficeCreate,
+    /// A user's password was reset to a temporary one.
+    PasswordReset,
+    /// A locked user was unlocked.
+    AccountUnlock,
+    /// An operator changed their own password.
+    OperatorPassword,
+    /// An office's payment method was set.
+    PaymentMethodSet,
+    /// A fee campaign was added or changed.
+    CampaignSet,
+    /// A deduction list was exported.
+    DeductionExport,
+    /// An office authorised an agent (代行).
+    DelegationGrant,
+    /// An office revoked an agent's delegation.
+    DelegationRevoke,
+    /// An office was registered as an agent (代行業者).
+    AgentRegister,
 }
 
 impl AuditAction {
     /// Every action, for the console's search list.
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::Login,
         AuditAction::PortalLogin,
         AuditAction::PortalLogout,
@@ -113,6 +139,19 @@ impl AuditAction {
         AuditAction::SecondFactorOn,
         AuditAction::SecondFactorOff,
         AuditAction::RecoveryCodeUsed,
+        AuditAction::NoticeEdit,
+        AuditAction::NoticeWithdraw,
+        AuditAction::StatusSet,
+        AuditAction::OfficeCreate,
+        AuditAction::PasswordReset,
+        AuditAction::AccountUnlock,
+        AuditAction::OperatorPassword,
+        AuditAction::PaymentMethodSet,
+        AuditAction::CampaignSet,
+        AuditAction::DeductionExport,
+        AuditAction::DelegationGrant,
+        AuditAction::DelegationRevoke,
+        AuditAction::AgentRegister,
     ];
 
     /// The stored name.
@@ -151,6 +190,19 @@ impl AuditAction {
             AuditAction::SecondFactorOn => "second_factor.on",
             AuditAction::SecondFactorOff => "second_factor.off",
             AuditAction::RecoveryCodeUsed => "second_factor.recovery_code",
+            AuditAction::NoticeEdit => "notice.edit",
+            AuditAction::NoticeWithdraw => "notice.withdraw",
+            AuditAction::StatusSet => "operator.status",
+            AuditAction::OfficeCreate => "operator.office_create",
+            AuditAction::PasswordReset => "password.reset",
+            AuditAction::AccountUnlock => "account.unlock",
+            AuditAction::OperatorPassword => "operator.password",
+            AuditAction::PaymentMethodSet => "licence.payment_method",
+            AuditAction::CampaignSet => "licence.campaign",
+            AuditAction::DeductionExport => "licence.deduction_export",
+            AuditAction::DelegationGrant => "delegation.grant",
+            AuditAction::DelegationRevoke => "delegation.revoke",
+            AuditAction::AgentRegister => "operator.agent",
         }
     }
 }

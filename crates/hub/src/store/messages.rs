@@ -48,6 +48,8 @@ pub struct MessageRow {
     pub expired_at: Option<i64>,
     /// Content purged at.
     pub purged_at: Option<i64>,
+    /// The 代行業者 that sent it in the sender's name: (number, name when it sent).
+    pub agent: Option<(String, String)>,
     /// Files.
     pub files: Vec<FileRow>,
 }
@@ -86,6 +88,8 @@ pub struct NewMessage {
     pub sent_terminal: String,
     /// Time.
     pub sent_at: i64,
+    /// The 代行業者 sending in the sender's name: (number, name).
+    pub agent: Option<(String, String)>,
     /// Idempotency key.
     pub idempotency_key: Option<String>,
     /// Digest of the request the key was sent with (a later request with the same key must
@@ -173,6 +177,11 @@ pub struct KeyedMessage {
     pub digest: Option<String>,
 }
 
+/// The agent columns of a message row.
+fn agent_of(number: Option<String>, name: Option<String>) -> Option<(String, String)> {
+    number.map(|n| (n, name.unwrap_or_default()))
+}
+
 impl Store {
     /// One file of a message the office may see, with the message's retention state:
     /// `(file, sender, recipient, fetched_at, expired_at, purged_at)`.
@@ -242,7 +251,7 @@ impl Store {
     pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
                 .bind(&m.public_id)
                 .bind(&m.sender)
                 .bind(&m.recipient)
@@ -253,6 +262,8 @@ impl Store {
                 .bind(m.sent_at)
                 .bind(&m.idempotency_key)
                 .bind(&m.idempotency_digest)
+                .bind(m.agent.as_ref().map(|a| &a.0))
+                .bind(m.agent.as_ref().map(|a| &a.1))
                 .fetch_one(&mut *tx)
                 .await?;
             let id: i64 = r.get(0);
@@ -289,7 +300,7 @@ impl Store {
     pub async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
         on_pool!(self, |pool, sql| {
             let Some(r) = sqlx::query(sql(
-                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact FROM messages WHERE id = ?",
+                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact, agent, agent_name FROM messages WHERE id = ?",
             ))
             .bind(id)
             .fetch_optional(pool)
@@ -327,6 +338,7 @@ impl Store {
                 opened_at: r.get("opened_at"),
                 expired_at: r.get("expired_at"),
                 purged_at: r.get("purged_at"),
+                agent: agent_of(r.get("agent"), r.get("agent_name")),
                 files,
             }))
         })
@@ -419,7 +431,7 @@ impl Store {
         }
         let marks = vec!["?"; ids.len()].join(", ");
         let q_messages = format!(
-            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact FROM messages WHERE id IN ({marks})"
+            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact, agent, agent_name FROM messages WHERE id IN ({marks})"
         );
         let q_files = format!(
             "SELECT message_id, idx, name, kind, service_month, size, sha256, csv_version FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
@@ -447,6 +459,7 @@ impl Store {
                         opened_at: r.get(7),
                         expired_at: r.get(8),
                         purged_at: r.get(9),
+                        agent: agent_of(r.get(11), r.get(12)),
                         files: Vec::new(),
                     };
                     (m.id, m)
@@ -548,10 +561,15 @@ impl Store {
                         id,
                         public_id: nid,
                         office: Some(sender.clone()),
+                        prefecture: None,
                         kind: "non_delivery".into(),
                         title,
                         body,
                         published_at: now,
+                        starts_at: None,
+                        expires_at: None,
+                        updated_at: None,
+                        withdrawn_at: None,
                     },
                     public_id,
                     sender,

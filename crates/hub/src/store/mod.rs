@@ -216,14 +216,17 @@ macro_rules! insert_notice {
     ($exec:expr, $sql:ident, $n:expr, $now:expr) => {{
         let n = $n;
         let id: i64 = sqlx::query($sql(
-            "INSERT INTO notices (public_id, office, kind, title, body, published_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO notices (public_id, office, prefecture, kind, title, body, published_at, starts_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         ))
         .bind(&n.public_id)
         .bind(&n.office)
+        .bind(n.prefecture)
         .bind(&n.kind)
         .bind(&n.title)
         .bind(&n.body)
         .bind($now)
+        .bind(n.starts_at)
+        .bind(n.expires_at)
         .fetch_one($exec)
         .await?
         .get(0);
@@ -369,6 +372,7 @@ impl Store {
 
 // The aggregates, one file each (declared after the macros above, which they use).
 mod audit;
+mod delegations;
 mod drafts;
 mod licences;
 mod messages;
@@ -379,20 +383,23 @@ mod registry;
 mod second_factor;
 mod sessions;
 mod stats;
+mod status;
 mod terminals;
 mod users;
 
 pub use audit::{Audit, AuditAction, AuditEntry, AuditRow};
+pub use delegations::{DelegationRow, NewDelegation};
 pub use drafts::{DraftChange, DraftRow, NewDraft};
-pub use licences::{LicenseInfo, RenewalDue};
+pub use licences::{Campaign, DeductionRow, LicenseInfo, RenewalDue};
 pub use messages::{EvidenceRow, Expired, FileRow, KeyedMessage, ListFilter, MessageRow, NewMessage, StoredFile};
-pub use notices::{NewNotice, NoticeRow};
+pub use notices::{NewNotice, NoticeEdit, NoticeRow};
 pub use offices::Office;
 pub use operators::OperatorRow;
 pub use registry::{Participant, ParticipantPage, ParticipantQuery, PrefectureUsage, RegistryRow};
 pub use second_factor::{Account, SecondFactorRow};
 pub use sessions::{ApiSession, WebDoor, WebSession};
 pub use stats::{DayCount, PrefectureCount};
+pub use status::StatusRow;
 pub use terminals::{Terminal, TerminalDetail};
 pub use users::{LockoutCounter, NewUser, Role, User};
 

@@ -37,6 +37,27 @@ impl Store {
         })
     }
 
+    /// Sets an operator's password: failures cleared, every console session of theirs but
+    /// `keep` (the one that made the change) ended, audited, in one transaction.
+    pub async fn set_operator_password(&self, id: i64, hash: &str, keep: &str, now: i64, audit: Audit<'_>) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("UPDATE operators SET password_hash = ?, failures = 0, locked_until = NULL WHERE id = ?"))
+                .bind(hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql("DELETE FROM operator_sessions WHERE operator_id = ? AND token_hash <> ?"))
+                .bind(id)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+            insert_audit!(&mut *tx, sql, &audit, now);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// An operator by login ID or id: (id, login, name, password hash, locked until).
     pub async fn operator(&self, login: Option<&str>, id: Option<i64>) -> Result<Option<OperatorRow>> {
         on_pool!(self, |pool, sql| {

@@ -63,6 +63,23 @@ pub struct ParticipantPage {
 }
 
 impl Store {
+    /// The registry's row of one office number, if it holds it.
+    pub async fn registry_entry(&self, number: &str) -> Result<Option<RegistryRow>> {
+        on_pool!(self, |pool, sql| {
+            let r = sqlx::query(sql("SELECT number, name, kind, prefecture, address FROM registry WHERE number = ?"))
+                .bind(number)
+                .fetch_optional(pool)
+                .await?;
+            Ok(r.map(|r| RegistryRow {
+                number: r.get(0),
+                name: r.get(1),
+                kind: r.get(2),
+                prefecture: i32::try_from(r.get::<i64, _>(3)).unwrap_or(0),
+                address: r.get(4),
+            }))
+        })
+    }
+
     /// Imports registry rows (insert or update by 事業所番号) in one transaction.
     pub async fn import_registry(&self, rows: &[RegistryRow], now: i64) -> Result<()> {
         let stmt = |n: usize| {

@@ -215,6 +215,53 @@ impl Store {
         })
     }
 
+    /// Unlocks a user: both lockout counters cleared, audited in the same transaction.
+    pub async fn unlock_user(&self, id: i64, now: i64, audit: Audit<'_>) -> Result<()> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("UPDATE users SET failures = 0, locked_until = NULL, web_failures = 0, web_locked_until = NULL WHERE id = ?"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            insert_audit!(&mut *tx, sql, &audit, now);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Creates an office with its first administrator (temporary password), audited, in one
+    /// transaction: both or neither. Returns the user's id.
+    pub async fn create_office_with_admin(&self, o: &super::Office, admin: &NewUser<'_>, now: i64, audit: Audit<'_>) -> Result<i64> {
+        on_writer!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("INSERT INTO offices (number, name, search_key, kinds, license_until, created_at) VALUES (?, ?, ?, ?, ?, ?)"))
+                .bind(&o.number)
+                .bind(&o.name)
+                .bind(crate::search::fold(&o.name))
+                .bind(o.kinds.join(","))
+                .bind(&o.license_until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let id: i64 = sqlx::query(sql(
+                "INSERT INTO users (login, office, role, name, password_hash, must_change, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            ))
+            .bind(admin.login)
+            .bind(admin.office)
+            .bind(admin.role.as_str())
+            .bind(admin.name)
+            .bind(admin.password_hash)
+            .bind(i64::from(admin.must_change))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+            insert_audit!(&mut *tx, sql, &audit, now);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
     /// Disables a user: no more logins; every session (API and portal) ends at once.
     pub async fn disable_user(&self, id: i64, now: i64, audit: Audit<'_>) -> Result<()> {
         on_writer!(self, |pool, sql| {

@@ -3,6 +3,7 @@
 //! the services and translate the answer; the rules themselves live in [`crate::service`].
 
 pub mod api;
+pub mod confirm;
 pub mod guard;
 pub mod operator;
 pub mod page;
@@ -17,6 +18,8 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use renkei_protocol::paths;
 use std::net::SocketAddr;
+
+pub use crate::service::delegations::Scope;
 
 /// Who may call a route, and what it checks: every route of the hub has one, and the
 /// authorization matrix test (`tests/matrix.rs`) tries each route in each state against it.
@@ -80,10 +83,25 @@ pub struct Route {
     pub path: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// What an agent may do here for an office that delegated it (代行), or `None`: the route
+    /// refuses `x-renkei-on-behalf-of`. The handler's extractor says the same
+    /// ([`api::Sending`], [`api::Receiving`], [`api::Mailbox`]); the matrix test holds them to it.
+    pub on_behalf: Option<Scope>,
 }
 
 fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> (Route, MethodRouter<AppState>) {
-    (Route { method, path, access }, handler)
+    (Route { method, path, access, on_behalf: None }, handler)
+}
+
+/// A mailbox route an agent may use for an office that delegated `scope` to it.
+fn rd(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    scope: Scope,
+    handler: MethodRouter<AppState>,
+) -> (Route, MethodRouter<AppState>) {
+    (Route { method, path, access, on_behalf: Some(scope) }, handler)
 }
 
 /// Every route with its handler. The router is built from this list, and so is [`routes`]:
@@ -106,6 +124,7 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::GET, "/portal/license", Access::Portal, get(portal::license::license_page)),
         r(Method::POST, "/portal/license/auto-renew", Access::PortalAdmin, post(portal::license::auto_renew)),
         r(Method::POST, "/portal/license/renew", Access::PortalAdmin, post(portal::license::renew)),
+        r(Method::POST, "/portal/license/payment-method", Access::PortalAdmin, post(portal::license::payment_method)),
         r(Method::GET, "/portal/terminals", Access::Portal, get(portal::terminals::terminals)),
         r(Method::GET, "/portal/records", Access::Portal, get(portal::records::records)),
         r(Method::GET, "/operator/login", Access::Public, get(operator::login::login_page)),
@@ -116,13 +135,32 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::GET, "/operator/registry/progress", Access::Operator, get(operator::registry::registry_progress)),
         r(Method::GET, "/operator/notices", Access::Operator, get(operator::notices::notices)),
         r(Method::POST, "/operator/notices", Access::Operator, post(operator::notices::publish)),
+        r(Method::GET, "/operator/notices/{id}", Access::Operator, get(operator::notices::edit_page)),
+        r(Method::POST, "/operator/notices/{id}", Access::Operator, post(operator::notices::edit)),
+        r(Method::POST, "/operator/notices/{id}/withdraw", Access::Operator, post(operator::notices::withdraw)),
+        r(Method::GET, "/operator/licences", Access::Operator, get(operator::licences::licences)),
+        r(Method::POST, "/operator/licences/deductions", Access::Operator, post(operator::licences::export)),
+        r(Method::POST, "/operator/licences/campaigns", Access::Operator, post(operator::licences::add_campaign)),
+        r(Method::GET, "/operator/status", Access::Operator, get(operator::status::status_page)),
+        r(Method::POST, "/operator/status", Access::Operator, post(operator::status::set_status)),
         r(Method::GET, "/operator/offices", Access::Operator, get(operator::offices::offices)),
+        r(Method::GET, "/operator/offices/new", Access::Operator, get(operator::accounts::new_office_page)),
+        r(Method::POST, "/operator/offices/new", Access::Operator, post(operator::accounts::create_office)),
+        r(Method::POST, "/operator/users/{login}/reset", Access::Operator, post(operator::accounts::reset)),
+        r(Method::POST, "/operator/users/{login}/unlock", Access::Operator, post(operator::accounts::unlock)),
+        r(Method::GET, "/operator/password", Access::Operator, get(operator::accounts::password_page)),
+        r(Method::POST, "/operator/password", Access::Operator, post(operator::accounts::password_post.layer(small_body()))),
         r(Method::POST, "/operator/terminals/{id}/revoke", Access::Operator, post(operator::offices::revoke)),
         r(Method::POST, "/operator/offices/{office}/paid", Access::Operator, post(operator::offices::mark_paid)),
         r(Method::GET, "/operator/audit", Access::Operator, get(operator::audit::audit)),
         r(Method::GET, "/portal/staff", Access::Portal, get(portal::staff::staff)),
         r(Method::POST, "/portal/staff", Access::PortalAdminSecondFactor, post(portal::staff::add_staff)),
         r(Method::POST, "/portal/staff/{login}/disable", Access::PortalAdminSecondFactor, post(portal::staff::disable_staff)),
+        r(Method::POST, "/portal/staff/{login}/reset", Access::PortalAdminSecondFactor, post(portal::staff::reset_staff)),
+        r(Method::POST, "/portal/staff/{login}/unlock", Access::PortalAdminSecondFactor, post(portal::staff::unlock_staff)),
+        r(Method::GET, "/portal/delegations", Access::Portal, get(portal::delegations::delegations_page)),
+        r(Method::POST, "/portal/delegations", Access::PortalAdminSecondFactor, post(portal::delegations::grant)),
+        r(Method::POST, "/portal/delegations/{id}/revoke", Access::PortalAdmin, post(portal::delegations::revoke)),
         r(Method::GET, "/portal/records.csv", Access::Portal, get(portal::records::records_csv)),
         r(Method::POST, "/portal/terminals/code", Access::PortalAdminSecondFactor, post(portal::terminals::new_code)),
         r(Method::GET, "/portal/security", Access::PortalAnyPassword, get(portal::security::security)),
@@ -147,23 +185,24 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, paths::ENROLMENT_CODES, Access::TerminalAdmin, post(api::terminals::new_enrolment_code)),
         r(Method::GET, "/v1/directory/{office}", Access::Terminal, get(api::directory::directory)),
         r(Method::GET, paths::OFFICE, Access::Terminal, get(api::office::office)),
-        r(Method::POST, paths::MESSAGES, Access::TerminalSend, post(api::send::send)),
-        r(Method::GET, "/v1/messages/{id}", Access::Terminal, get(api::messages::message)),
-        r(Method::GET, "/v1/messages/{id}/files/{idx}", Access::Terminal, get(api::messages::download)),
-        r(Method::POST, "/v1/messages/{id}/fetch", Access::Terminal, post(api::messages::fetch)),
-        r(Method::POST, "/v1/messages/{id}/open", Access::Terminal, post(api::messages::open)),
-        r(Method::POST, paths::DRAFTS, Access::Terminal, post(api::drafts::create_draft)),
-        r(Method::GET, paths::DRAFTS, Access::Terminal, get(api::drafts::list_drafts)),
-        r(Method::GET, "/v1/drafts/{id}", Access::Terminal, get(api::drafts::get_draft)),
-        r(Method::PATCH, "/v1/drafts/{id}", Access::Terminal, patch(api::drafts::update_draft)),
-        r(Method::DELETE, "/v1/drafts/{id}", Access::Terminal, delete(api::drafts::delete_draft)),
-        r(Method::POST, "/v1/drafts/{id}/files", Access::Terminal, post(api::drafts::add_draft_files)),
-        r(Method::DELETE, "/v1/drafts/{id}/files/{idx}", Access::Terminal, delete(api::drafts::remove_draft_file)),
-        r(Method::POST, "/v1/drafts/{id}/send", Access::TerminalSend, post(api::drafts::send_draft)),
+        r(Method::GET, paths::STATUS, Access::Public, get(api::status::status)),
+        rd(Method::POST, paths::MESSAGES, Access::TerminalSend, Scope::Send, post(api::send::send)),
+        rd(Method::GET, "/v1/messages/{id}", Access::Terminal, Scope::Any, get(api::messages::message)),
+        rd(Method::GET, "/v1/messages/{id}/files/{idx}", Access::Terminal, Scope::Any, get(api::messages::download)),
+        rd(Method::POST, "/v1/messages/{id}/fetch", Access::Terminal, Scope::Receive, post(api::messages::fetch)),
+        rd(Method::POST, "/v1/messages/{id}/open", Access::Terminal, Scope::Receive, post(api::messages::open)),
+        rd(Method::POST, paths::DRAFTS, Access::Terminal, Scope::Send, post(api::drafts::create_draft)),
+        rd(Method::GET, paths::DRAFTS, Access::Terminal, Scope::Send, get(api::drafts::list_drafts)),
+        rd(Method::GET, "/v1/drafts/{id}", Access::Terminal, Scope::Send, get(api::drafts::get_draft)),
+        rd(Method::PATCH, "/v1/drafts/{id}", Access::Terminal, Scope::Send, patch(api::drafts::update_draft)),
+        rd(Method::DELETE, "/v1/drafts/{id}", Access::Terminal, Scope::Send, delete(api::drafts::delete_draft)),
+        rd(Method::POST, "/v1/drafts/{id}/files", Access::Terminal, Scope::Send, post(api::drafts::add_draft_files)),
+        rd(Method::DELETE, "/v1/drafts/{id}/files/{idx}", Access::Terminal, Scope::Send, delete(api::drafts::remove_draft_file)),
+        rd(Method::POST, "/v1/drafts/{id}/send", Access::TerminalSend, Scope::Send, post(api::drafts::send_draft)),
         r(Method::GET, paths::NOTICES, Access::Terminal, get(api::notices::notices)),
-        r(Method::GET, paths::EVENTS, Access::Terminal, get(api::events::events)),
-        r(Method::GET, paths::INBOX, Access::Terminal, get(api::messages::inbox)),
-        r(Method::GET, paths::SENT, Access::Terminal, get(api::messages::sent)),
+        rd(Method::GET, paths::EVENTS, Access::Terminal, Scope::Receive, get(api::events::events)),
+        rd(Method::GET, paths::INBOX, Access::Terminal, Scope::Receive, get(api::messages::inbox)),
+        rd(Method::GET, paths::SENT, Access::Terminal, Scope::Send, get(api::messages::sent)),
     ]
 }
 

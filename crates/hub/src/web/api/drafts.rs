@@ -1,6 +1,6 @@
 //! `/v1/drafts`: 下書き (shared by all terminals of an office), and sending one.
 
-use super::Caller;
+use super::Sending;
 use super::send::{idempotency_key, read_form, sent};
 use crate::error::ApiError;
 use crate::jst::rfc3339;
@@ -45,7 +45,7 @@ fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
 #[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn create_draft(
     State(st): State<AppState>,
-    c: Caller,
+    Sending(c): Sending,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<(StatusCode, Json<DraftInfo>), ApiError> {
     let letter = read_form(&st, form, 0).await?.into_letter()?;
@@ -54,19 +54,23 @@ pub(crate) async fn create_draft(
 }
 
 #[utoipa::path(get, path = "/v1/drafts", tag = "drafts", responses((status = 200, description = "成功 / OK", body = Vec<DraftInfo>), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn list_drafts(State(st): State<AppState>, c: Caller) -> Result<Json<Vec<DraftInfo>>, ApiError> {
-    Ok(Json(st.store.drafts(&c.terminal.office).await?.iter().map(draft_info).collect()))
+pub(crate) async fn list_drafts(State(st): State<AppState>, Sending(c): Sending) -> Result<Json<Vec<DraftInfo>>, ApiError> {
+    Ok(Json(st.store.drafts(&c.office).await?.iter().map(draft_info).collect()))
 }
 
 #[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn get_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<DraftInfo>, ApiError> {
+pub(crate) async fn get_draft(
+    State(st): State<AppState>,
+    Sending(c): Sending,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<DraftInfo>, ApiError> {
     Ok(Json(draft_info(&drafts::load(&st, &c, &id).await?)))
 }
 
 #[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn update_draft(
     State(st): State<AppState>,
-    c: Caller,
+    Sending(c): Sending,
     ApiPath(id): ApiPath<String>,
     ApiJson(u): ApiJson<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
@@ -78,7 +82,7 @@ pub(crate) async fn update_draft(
 #[utoipa::path(post, path = "/v1/drafts/{id}/files", tag = "drafts", params(("id" = String, Path)), request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn add_draft_files(
     State(st): State<AppState>,
-    c: Caller,
+    Sending(c): Sending,
     ApiPath(id): ApiPath<String>,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<Json<DraftInfo>, ApiError> {
@@ -90,14 +94,18 @@ pub(crate) async fn add_draft_files(
 #[utoipa::path(delete, path = "/v1/drafts/{id}/files/{index}", tag = "drafts", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn remove_draft_file(
     State(st): State<AppState>,
-    c: Caller,
+    Sending(c): Sending,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Json<DraftInfo>, ApiError> {
     Ok(Json(draft_info(&drafts::remove_file(&st, &c, &id, idx).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn delete_draft(
+    State(st): State<AppState>,
+    Sending(c): Sending,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     drafts::delete(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,7 +113,7 @@ pub(crate) async fn delete_draft(State(st): State<AppState>, c: Caller, ApiPath(
 #[utoipa::path(post, path = "/v1/drafts/{id}/send", tag = "drafts", params(("id" = String, Path), ("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send_draft(
     State(st): State<AppState>,
-    c: Caller,
+    Sending(c): Sending,
     h: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {

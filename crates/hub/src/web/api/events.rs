@@ -21,7 +21,10 @@ pub(crate) async fn events(
 ) -> Result<Response, ApiError> {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     // Explicit (not the `Caller` extractor): the stream re-checks the caller with these.
-    let c = sessions::authenticate(&st, peer.fingerprint.as_deref(), super::bearer(&h), &ip.ip().to_string(), false).await?;
+    // 代行: an agent may follow the events of an office that delegated receiving to it.
+    let scope = crate::service::delegations::Scope::Receive;
+    let on_behalf = super::on_behalf_of(&h).map(|o| (o, scope));
+    let c = sessions::authenticate(&st, peer.fingerprint.as_deref(), super::bearer(&h), &ip.ip().to_string(), false, on_behalf).await?;
     let limits = &st.config.limits;
     let keys =
         [(format!("s:{}", c.token_hash), limits.event_streams_per_session), (format!("a:{}", ip.ip()), limits.event_streams_per_address)];
@@ -32,7 +35,7 @@ pub(crate) async fn events(
             "too many event streams for this session or address",
         ));
     };
-    let office = c.terminal.office.clone();
+    let office = c.office.clone();
     let rx = st.events.subscribe();
     let check = tokio::time::interval(std::time::Duration::from_secs(30));
     let closing = st.events.closing();
@@ -45,7 +48,7 @@ pub(crate) async fn events(
             tokio::select! {
                 _ = closing.changed() => return None,
                 ev = rx.recv() => match ev {
-                    Ok((to, ev)) if to.as_deref().is_none_or(|t| t == office) => {
+                    Ok((to, ev)) if crate::state::reaches(to.as_deref(), &office) => {
                         let data = serde_json::to_string(&ev).unwrap_or_default();
                         let out: Result<SseEvent, std::convert::Infallible> = Ok(SseEvent::default().event(ev.name()).data(data));
                         return Some((out, (rx, check, closing, st, peer, h, ip, (office, slot))));
@@ -54,7 +57,9 @@ pub(crate) async fn events(
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = check.tick() => {
-                    if sessions::authenticate(&st, peer.fingerprint.as_deref(), super::bearer(&h), &ip.ip().to_string(), false).await.is_err() {
+                    // A revoked delegation ends an agent's stream as a revoked terminal does.
+                    let on_behalf = super::on_behalf_of(&h).map(|o| (o, crate::service::delegations::Scope::Receive));
+                    if sessions::authenticate(&st, peer.fingerprint.as_deref(), super::bearer(&h), &ip.ip().to_string(), false, on_behalf).await.is_err() {
                         return None;
                     }
                 }

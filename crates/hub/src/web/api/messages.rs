@@ -1,6 +1,6 @@
 //! `/v1/inbox`, `/v1/sent`, `/v1/messages/{id}`: lists, one message, downloads, 取得 and 開封.
 
-use super::Caller;
+use super::{Caller, Mailbox, Receiving, Sending};
 use crate::error::ApiError;
 use crate::service::checks::{self};
 use crate::service::mailbox::{gone_check, info, receipt};
@@ -46,7 +46,7 @@ fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {
 
 async fn list(st: &AppState, c: &Caller, q: &InboxQuery, inbox: bool) -> Result<Json<MessagePage>, ApiError> {
     let f = parse_filter(q)?;
-    let mut rows = st.store.list(&c.terminal.office, inbox, &ListFilter { limit: f.limit + 1, ..f.clone() }).await?;
+    let mut rows = st.store.list(&c.office, inbox, &ListFilter { limit: f.limit + 1, ..f.clone() }).await?;
     let next_cursor = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
         rows.last().map(|m| m.id.to_string())
@@ -57,29 +57,43 @@ async fn list(st: &AppState, c: &Caller, q: &InboxQuery, inbox: bool) -> Result<
 }
 
 #[utoipa::path(get, path = "/v1/inbox", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn inbox(State(st): State<AppState>, c: Caller, ApiQuery(q): ApiQuery<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
+pub(crate) async fn inbox(
+    State(st): State<AppState>,
+    Receiving(c): Receiving,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
     list(&st, &c, &q, true).await
 }
 
 #[utoipa::path(get, path = "/v1/sent", tag = "messages", params(InboxQuery), responses((status = 200, description = "成功 / OK", body = MessagePage), (status = 400, description = "要求が不正 / bad request", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn sent(State(st): State<AppState>, c: Caller, ApiQuery(q): ApiQuery<InboxQuery>) -> Result<Json<MessagePage>, ApiError> {
+pub(crate) async fn sent(
+    State(st): State<AppState>,
+    Sending(c): Sending,
+    ApiQuery(q): ApiQuery<InboxQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
     list(&st, &c, &q, false).await
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn message(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<MessageInfo>, ApiError> {
-    let m = st.store.message_for(&id, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+pub(crate) async fn message(
+    State(st): State<AppState>,
+    Mailbox(c): Mailbox,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MessageInfo>, ApiError> {
+    let m = st.store.message_for(&id, &c.office).await?.ok_or_else(ApiError::not_found)?;
+    c.may_see(&m.sender, &m.recipient)?;
     Ok(Json(info(&m)))
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}/files/{index}", tag = "messages", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "ファイル本体。x-content-sha256 ヘッダーに SHA-256 / the file; SHA-256 in x-content-sha256", content_type = "application/octet-stream"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn download(
     State(st): State<AppState>,
-    c: Caller,
+    Mailbox(c): Mailbox,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Response, ApiError> {
     let crate::store::StoredFile { file: f, sender, recipient, fetched_at, expired_at, purged_at } =
-        st.store.file_for(&id, idx, &c.terminal.office).await?.ok_or_else(ApiError::not_found)?;
+        st.store.file_for(&id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
+    c.may_see(&sender, &recipient)?;
     let m = MessageRow {
         id: 0,
         public_id: id.clone(),
@@ -92,6 +106,7 @@ pub(crate) async fn download(
         opened_at: None,
         expired_at,
         purged_at,
+        agent: None,
         files: Vec::new(),
     };
     gone_check(&m, &c)?;
@@ -138,11 +153,19 @@ pub(crate) async fn download(
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/fetch", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "取得済（冪等） / fetched (idempotent)", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn fetch(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<MessageInfo>, ApiError> {
+pub(crate) async fn fetch(
+    State(st): State<AppState>,
+    Receiving(c): Receiving,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MessageInfo>, ApiError> {
     receipt(&st, &c, &id, false).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/v1/messages/{id}/open", tag = "messages", params(("id" = String, Path)), responses((status = 200, description = "開封済 / opened", body = MessageInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
-pub(crate) async fn open(State(st): State<AppState>, c: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<MessageInfo>, ApiError> {
+pub(crate) async fn open(
+    State(st): State<AppState>,
+    Receiving(c): Receiving,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MessageInfo>, ApiError> {
     receipt(&st, &c, &id, true).await.map(Json)
 }

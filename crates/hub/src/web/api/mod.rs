@@ -12,10 +12,12 @@ pub mod office;
 pub mod openapi;
 pub mod send;
 pub mod sessions;
+pub mod status;
 pub mod terminals;
 
 use crate::error::ApiError;
 
+use crate::service::delegations::Scope;
 pub use crate::service::sessions::Caller;
 use crate::state::AppState;
 use crate::tls::PeerCert;
@@ -24,13 +26,67 @@ use axum::http::{HeaderMap, header};
 use std::net::SocketAddr;
 
 /// Extracting a [`Caller`] authenticates the request (certificate, session on that terminal,
-/// user of that office, password state); handlers that take one cannot skip it.
+/// user of that office, password state); handlers that take one cannot skip it. A [`Caller`]
+/// acts for its own office only: `x-renkei-on-behalf-of` is refused (see [`Sending`]).
 impl axum::extract::FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
         let (peer, ip) = peer_of(parts);
-        crate::service::sessions::authenticate(st, peer.fingerprint.as_deref(), bearer(&parts.headers), &ip.ip().to_string(), false).await
+        let c = crate::service::sessions::authenticate(
+            st,
+            peer.fingerprint.as_deref(),
+            bearer(&parts.headers),
+            &ip.ip().to_string(),
+            false,
+            None,
+        )
+        .await?;
+        if on_behalf_of(&parts.headers).is_some() {
+            return Err(crate::service::delegations::not_delegable());
+        }
+        Ok(c)
     }
+}
+
+/// A caller of a delegable route with its scope: its own office's mailbox, or (代行) that of
+/// the office named in `x-renkei-on-behalf-of`, which must have delegated `scope` to it.
+async fn delegable(parts: &axum::http::request::Parts, st: &AppState, scope: Scope) -> Result<Caller, ApiError> {
+    let (peer, ip) = peer_of(parts);
+    let on_behalf = on_behalf_of(&parts.headers).map(|o| (o, scope));
+    crate::service::sessions::authenticate(st, peer.fingerprint.as_deref(), bearer(&parts.headers), &ip.ip().to_string(), false, on_behalf)
+        .await
+}
+
+/// A caller that sends for [`Caller::office`] (sending, drafts, the sent list).
+#[derive(Debug)]
+pub struct Sending(pub Caller);
+
+/// A caller that receives for [`Caller::office`] (the inbox, 取得, 開封, events).
+#[derive(Debug)]
+pub struct Receiving(pub Caller);
+
+/// A caller that sends or receives for [`Caller::office`]: one message, whose side the service
+/// checks ([`Caller::may_see`]).
+#[derive(Debug)]
+pub struct Mailbox(pub Caller);
+
+macro_rules! delegable_extractor {
+    ($t:ident, $scope:expr) => {
+        impl axum::extract::FromRequestParts<AppState> for $t {
+            type Rejection = ApiError;
+            async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
+                delegable(parts, st, $scope).await.map($t)
+            }
+        }
+    };
+}
+delegable_extractor!(Sending, Scope::Send);
+delegable_extractor!(Receiving, Scope::Receive);
+delegable_extractor!(Mailbox, Scope::Any);
+
+/// The office an agent names (`x-renkei-on-behalf-of`), if any.
+pub(crate) fn on_behalf_of(h: &HeaderMap) -> Option<&str> {
+    h.get(renkei_protocol::paths::ON_BEHALF_OF).map(|v| v.to_str().unwrap_or("?")).filter(|v| !v.trim().is_empty())
 }
 
 /// As [`Caller`], but a temporary password is accepted (logout and changing the password).
@@ -41,9 +97,19 @@ impl axum::extract::FromRequestParts<AppState> for TemporaryCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
         let (peer, ip) = peer_of(parts);
-        crate::service::sessions::authenticate(st, peer.fingerprint.as_deref(), bearer(&parts.headers), &ip.ip().to_string(), true)
-            .await
-            .map(TemporaryCaller)
+        let c = crate::service::sessions::authenticate(
+            st,
+            peer.fingerprint.as_deref(),
+            bearer(&parts.headers),
+            &ip.ip().to_string(),
+            true,
+            None,
+        )
+        .await?;
+        if on_behalf_of(&parts.headers).is_some() {
+            return Err(crate::service::delegations::not_delegable());
+        }
+        Ok(TemporaryCaller(c))
     }
 }
 

@@ -42,7 +42,7 @@ impl Modify for Security {
         crate::web::api::terminals::enrol, crate::web::api::sessions::login, crate::web::api::sessions::logout, crate::web::api::sessions::change_password, crate::web::api::terminals::new_enrolment_code, crate::web::api::terminals::ca_pem,
         crate::web::api::directory::directory,
         crate::web::api::send::send, crate::web::api::messages::inbox, crate::web::api::messages::sent, crate::web::api::messages::message, crate::web::api::messages::download, crate::web::api::messages::fetch, crate::web::api::messages::open,
-        crate::web::api::office::office, crate::web::api::drafts::create_draft, crate::web::api::drafts::list_drafts, crate::web::api::drafts::get_draft, crate::web::api::drafts::update_draft, crate::web::api::drafts::add_draft_files,
+        crate::web::api::office::office, crate::web::api::status::status, crate::web::api::drafts::create_draft, crate::web::api::drafts::list_drafts, crate::web::api::drafts::get_draft, crate::web::api::drafts::update_draft, crate::web::api::drafts::add_draft_files,
         crate::web::api::drafts::remove_draft_file, crate::web::api::drafts::delete_draft, crate::web::api::drafts::send_draft, crate::web::api::notices::notices, crate::web::api::events::events,
     ),
     components(schemas(ErrorBody, ErrorDetail, ErrorCode, DeliveryState, Event)),
@@ -113,7 +113,8 @@ fn complete(doc: &mut serde_json::Value) {
                 r.insert("links".into(), links);
             }
         }
-        if path == paths::CA
+        // Public documents: the CA certificate and the operating status (稼働状況) need no login.
+        if (path == paths::CA || path == paths::STATUS)
             && let Some(op) = ops.get_mut("get").and_then(|o| o.as_object_mut())
         {
             op.insert("security".into(), json!([]));

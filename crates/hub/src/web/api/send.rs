@@ -1,6 +1,6 @@
 //! `POST /v1/messages`: a send (multipart), read within the limits and handed to the mailbox.
 
-use super::Caller;
+use super::Sending;
 use crate::error::ApiError;
 use crate::service::checks::{self, ContactFields, Upload};
 use crate::service::mailbox::{Idempotency, Letter, RequestDigest, deliver, replay};
@@ -98,7 +98,7 @@ pub(crate) fn idempotency_key(h: &HeaderMap) -> Option<String> {
 #[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send(
     State(st): State<AppState>,
-    c: Caller,
+    Sending(c): Sending,
     h: HeaderMap,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<Response, ApiError> {

@@ -4,12 +4,15 @@
 //! terminals, search the audit log, see the traffic (files per day and per prefecture). Every
 //! action is audited; every state change needs the session's CSRF token and a same-origin request.
 
+pub mod accounts;
 pub mod audit;
+pub mod licences;
 pub mod login;
 pub mod notices;
 pub mod offices;
 pub mod registry;
 pub mod security;
+pub mod status;
 pub mod top;
 
 use crate::auth;

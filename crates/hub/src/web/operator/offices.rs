@@ -30,7 +30,9 @@ pub(crate) struct OfficesT {
     office: Option<(String, String, String, String)>,
     unpaid: bool,
     terminals: Vec<TerminalView>,
-    users: Vec<(String, String, &'static str, &'static str)>,
+    /// (login, name, role, state, administrator, locked)
+    users: Vec<(String, String, &'static str, &'static str, bool, bool)>,
+    identity_checks: Vec<(&'static str, &'static str)>,
 }
 
 pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Option<String>) -> Response {
@@ -46,6 +48,7 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
         unpaid: false,
         terminals: vec![],
         users: vec![],
+        identity_checks: super::accounts::identity_checks(),
     };
     if q.is_empty() {
         return page(&t);
@@ -70,12 +73,18 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
         Ok(v) => v,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let money = match lic.as_ref().map(|l| (l.fee_yen, l.paid_at)) {
-        Some((Some(f), None)) if f > 0 => {
+    let method = lic.as_ref().map_or("", |l| crate::service::licence::method_label(&l.payment_method));
+    let money = match lic.as_ref().map(|l| (l.fee_yen, l.paid_at, l.applied_at, l.deduction_month.clone())) {
+        Some((Some(f), _, Some(_), _)) => {
             t.unpaid = true;
-            format!("、利用料 {f} 円 未払い")
+            format!("、次の1年 利用料 {f} 円 お支払い待ち（{method}）")
         }
-        Some((Some(f), Some(_))) if f > 0 => format!("、利用料 {f} 円 支払済"),
+        Some((Some(f), _, None, Some(m))) if f > 0 => format!("、利用料 {f} 円 {m} に給付費から差し引き"),
+        Some((Some(f), None, None, None)) if f > 0 => {
+            t.unpaid = true;
+            format!("、利用料 {f} 円 未払い（{method}）")
+        }
+        Some((Some(f), Some(_), _, _)) if f > 0 => format!("、利用料 {f} 円 支払済"),
         _ => String::new(),
     };
     let renew = if lic.is_some_and(|l| l.auto_renew) { "、自動更新" } else { "" };
@@ -98,7 +107,24 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
             )
         })
         .collect();
-    t.users = users.into_iter().map(|u| (u.login, u.name, u.role.label(), if u.disabled { "利用停止" } else { "利用中" })).collect();
+    let at = now();
+    t.users = users
+        .into_iter()
+        .map(|u| {
+            let locked = crate::service::resets::is_locked(&u, at);
+            let state = if u.disabled {
+                "利用停止"
+            } else if locked {
+                "ロック中"
+            } else if u.must_change {
+                "仮パスワード"
+            } else {
+                "利用中"
+            };
+            let admin = u.role == crate::store::Role::Admin && !u.disabled;
+            (u.login, u.name, u.role.label(), state, admin, locked)
+        })
+        .collect();
     page(&t)
 }
 
@@ -114,8 +140,32 @@ pub(crate) async fn revoke(State(st): State<AppState>, op: Operator, Path(id): P
     }
 }
 
-pub(crate) async fn mark_paid(State(st): State<AppState>, op: Operator, Path(office): Path<String>) -> Response {
-    match crate::service::licence::mark_paid(&st, op.actor(), &office).await {
+#[derive(Deserialize, Default)]
+pub(crate) struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub(crate) async fn mark_paid(
+    State(st): State<AppState>,
+    op: Operator,
+    Path(office): Path<String>,
+    axum::extract::Form(f): axum::extract::Form<ConfirmForm>,
+) -> Response {
+    if f.confirm != "1" {
+        let fee = st.store.license(&office).await.ok().flatten().and_then(|l| l.fee_yen).unwrap_or(0);
+        let c = crate::web::confirm::Confirm {
+            heading: "入金の記録".into(),
+            lines: vec![("事業所".into(), office.clone()), ("利用料".into(), format!("{fee} 円"))],
+            question: "請求書の入金を確認しました。記録すると、お支払いを待っているライセンスが有効になります。".into(),
+            action: format!("/operator/offices/{office}/paid"),
+            fields: vec![],
+            yes: "入金を記録する".into(),
+            back: format!("/operator/offices?q={office}"),
+        };
+        return crate::web::confirm::console(&c, "offices", op.who(), op.csrf.clone());
+    }
+    match crate::service::licence::mark_paid(&st, op.actor(), &office, true).await {
         Ok(true) => office_view(&st, &op, &office, Some("入金を記録しました".into())).await,
         Ok(false) => office_view(&st, &op, &office, Some("未払いの利用料はありません".into())).await,
         Err(e) => PageError(e).into_response(),

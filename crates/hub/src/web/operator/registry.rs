@@ -19,6 +19,7 @@ pub(crate) struct RegistryT {
     flash: Option<String>,
     report: Option<(usize, usize, usize, String)>,
     errors: Vec<(u32, &'static str, String, String)>,
+    warnings: Vec<(u32, &'static str, String, String)>,
     progress: Option<(usize, usize)>,
 }
 
@@ -31,6 +32,7 @@ pub(crate) async fn registry_page(op: Operator) -> Response {
         flash: None,
         report: None,
         errors: vec![],
+        warnings: vec![],
         progress: None,
     })
 }
@@ -52,9 +54,9 @@ pub(crate) async fn registry_import(State(st): State<AppState>, op: Operator, mu
         }
     }
     // Parse now (a second for 200,000 lines), import in the background with progress.
-    let (rows, errors) = crate::registry::parse(&bytes);
+    let crate::registry::ParsedRegistry { rows, errors, warnings } = crate::registry::parse(&bytes);
     *st.import_job.lock().await =
-        Some(crate::registry::ImportJob { by: op.login.clone(), total: rows.len(), errors, ..Default::default() });
+        Some(crate::registry::ImportJob { by: op.login.clone(), total: rows.len(), errors, warnings, ..Default::default() });
     let st2 = st.clone();
     let op2 = op.clone();
     tokio::spawn(async move {
@@ -74,7 +76,7 @@ pub(crate) async fn registry_import(State(st): State<AppState>, op: Operator, mu
             j.finished = true;
             j.seconds = t.elapsed().as_secs_f64();
             j.failure.clone_from(&failure);
-            let detail = format!("imported={} errors={} failure={failure:?}", j.done, j.errors.len());
+            let detail = format!("imported={} errors={} warnings={} failure={failure:?}", j.done, j.errors.len(), j.warnings.len());
             drop(guard);
             // The import itself is done and shown; an audit row that cannot be written is logged.
             if let Err(e) = st2.store.audit(op2.actor().audit(crate::store::AuditAction::RegistryImport, None, detail), now()).await {
@@ -97,6 +99,7 @@ pub(crate) async fn registry_progress(State(st): State<AppState>, op: Operator) 
         flash: j.failure.as_ref().map(|f| format!("途中で止まりました: {f}")),
         report: Some((j.total + j.errors.len(), j.done, j.errors.len(), took)),
         errors: j.errors.iter().take(1000).map(|e| (e.line, e.item, e.value.clone(), e.message.clone())).collect(),
+        warnings: j.warnings.iter().take(1000).map(|e| (e.line, e.item, e.value.clone(), e.message.clone())).collect(),
         progress: (!j.finished).then_some((j.done, j.total)),
     };
     if j.finished {

@@ -27,6 +27,8 @@ pub(crate) struct HomeT {
     /// One of them announces a new terminal: offer the way to revoke it.
     enrolled: bool,
     needs_second_factor: bool,
+    /// 稼働状況: label, class, text.
+    operating: (String, &'static str, String),
 }
 
 /// A warning when the password expires within 14 days.
@@ -44,11 +46,17 @@ pub(crate) async fn home(State(st): State<AppState>, u: PortalUser) -> Response 
         Err(r) => return r,
     };
     let (licensed, state) = license_state(o.license_until.as_deref());
-    let mine: Vec<crate::store::NoticeRow> = match st.store.notices(Some(&o.number), None, 20).await {
-        Ok(v) => v.into_iter().filter(|n| n.office.as_deref() == Some(o.number.as_str())).take(5).collect(),
+    // Notices to this office, to its prefecture and to everyone (the operator's first).
+    let mine: Vec<crate::store::NoticeRow> = match st.store.notices(Some(&o.number), now(), 20).await {
+        Ok(v) => v.into_iter().take(8).collect(),
         Err(e) => return PageError::from(e).into_response(),
     };
+    let operating = match crate::service::status::current(&st.store, now()).await {
+        Ok(s) => super::public::operating_view(s),
+        Err(e) => return PageError(e).into_response(),
+    };
     page(&HomeT {
+        operating,
         enrolled: mine.iter().any(|n| n.kind == "terminal_enrolled"),
         notices: mine.into_iter().map(|n| (n.title, n.body, jst_minutes(n.published_at))).collect(),
         title: "事業所トップ",

@@ -8,6 +8,7 @@
 //! (`?csrf=`), besides a same-origin `Origin` when the browser sends one. Every action is audited.
 
 pub mod apply;
+pub mod delegations;
 pub mod home;
 pub mod license;
 pub mod login;

@@ -25,6 +25,18 @@ struct TopT {
     participating: i64,
     messages: i64,
     notices: Vec<(String, String, String)>,
+    /// 稼働状況 as the operator set it: label, class, text.
+    operating: (String, &'static str, String),
+}
+
+/// 稼働状況 as the portal shows it: label, CSS class and the operator's text.
+pub(crate) fn operating_view(s: renkei_protocol::OperatingStatus) -> (String, &'static str, String) {
+    let class = match s.state {
+        renkei_protocol::OperatingState::Normal => "ok",
+        renkei_protocol::OperatingState::Maintenance => "warn",
+        renkei_protocol::OperatingState::Incident => "error",
+    };
+    (s.label, class, s.message)
 }
 
 pub(crate) async fn top(State(st): State<AppState>) -> Result<Response, PageError> {
@@ -33,14 +45,22 @@ pub(crate) async fn top(State(st): State<AppState>) -> Result<Response, PageErro
     let participating = st.store.search_participants(&Default::default(), &crate::jst::today_string(), 0).await?.total;
     let notices = st
         .store
-        .notices(None, None, 20)
+        .notices(None, crate::jst::now(), 20)
         .await?
         .into_iter()
         .filter(|n| n.office.is_none())
         .map(|n| (crate::jst::rfc3339(n.published_at).chars().take(10).collect(), n.title, n.body))
         .collect();
+    let operating = operating_view(crate::service::status::current(&st.store, crate::jst::now()).await?);
     Ok(page(&TopT {
-        title: "ケアプランデータ連携ポータル", nav: "top", healthy, checked_at: now_jst(), participating, messages, notices
+        title: "ケアプランデータ連携ポータル",
+        nav: "top",
+        healthy,
+        checked_at: now_jst(),
+        participating,
+        messages,
+        notices,
+        operating,
     }))
 }
 

@@ -18,7 +18,8 @@ pub(crate) struct StaffT {
     who: String,
     csrf: String,
     admin: bool,
-    rows: Vec<(String, String, &'static str, &'static str, bool)>,
+    /// (login, name, role, state, may be disabled / reset, locked)
+    rows: Vec<(String, String, &'static str, &'static str, bool, bool)>,
     created: Option<(String, String)>,
     flash: Option<String>,
     needs_second_factor: bool,
@@ -33,8 +34,11 @@ pub(crate) async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(S
         .into_iter()
         .map(|x| {
             let role = x.role.label();
+            let locked = crate::service::resets::is_locked(&x, crate::jst::now());
             let state = if x.disabled {
                 "利用停止"
+            } else if locked {
+                "ロック中"
             } else if x.must_change {
                 "仮パスワード"
             } else {
@@ -42,7 +46,7 @@ pub(crate) async fn staff_view(st: &AppState, u: &PortalUser, created: Option<(S
             };
             // An administrator cannot disable themself (the office would lose its administrator).
             let can_disable = !x.disabled && x.id != u.user.id;
-            (x.login, x.name, role, state, can_disable)
+            (x.login, x.name, role, state, can_disable, locked)
         })
         .collect();
     page(&StaffT {
@@ -97,6 +101,41 @@ pub(crate) async fn disable_staff(
         {
             staff_view(&st, &u, None, Some(e.0.message)).await
         }
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+/// 仮パスワードの再発行 of a user of the office: a 通知書 to hand over; the user's sessions end.
+pub(crate) async fn reset_staff(
+    State(st): State<AppState>,
+    u: PortalUser,
+    h: axum::http::HeaderMap,
+    axum::extract::Path(login): axum::extract::Path<String>,
+) -> Response {
+    let by = crate::service::resets::By::OfficeAdmin { admin: &u.user, second_factor_passed: u.second_factor_passed };
+    match crate::service::resets::reset_password(&st.store, u.actor(), by, &login).await {
+        Ok(c) => crate::web::operator::accounts::letter(
+            c,
+            &h,
+            "パスワードを再発行しました。利用者IDと新しい仮パスワード",
+            "本人に渡してください",
+            "/portal/staff".into(),
+        ),
+        Err(e) if e.0.code.status() < 500 => staff_view(&st, &u, None, Some(e.0.message)).await,
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+/// ロック解除 of a user of the office.
+pub(crate) async fn unlock_staff(
+    State(st): State<AppState>,
+    u: PortalUser,
+    axum::extract::Path(login): axum::extract::Path<String>,
+) -> Response {
+    let by = crate::service::resets::By::OfficeAdmin { admin: &u.user, second_factor_passed: u.second_factor_passed };
+    match crate::service::resets::unlock(&st.store, u.actor(), by, &login).await {
+        Ok(name) => staff_view(&st, &u, None, Some(format!("{name}（{login}）のロックを解除しました"))).await,
+        Err(e) if e.0.code.status() < 500 => staff_view(&st, &u, None, Some(e.0.message)).await,
         Err(e) => PageError(e).into_response(),
     }
 }
