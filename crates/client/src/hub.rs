@@ -120,6 +120,8 @@ pub struct HubClient {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    /// 代行: the office this client works for (`x-renkei-on-behalf-of` on mailbox requests).
+    on_behalf: Option<String>,
 }
 
 /// A downloaded file, its SHA-256 checked.
@@ -173,7 +175,7 @@ impl HubClient {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
         let token = load_session(p).map(|s| s.token);
-        Ok(HubClient { base: p.settings.hub.clone(), http, token })
+        Ok(HubClient { base: p.settings.hub.clone(), http, token, on_behalf: None })
     }
 
     /// A client without a certificate trusting `ca_pem` (enrolment).
@@ -185,13 +187,26 @@ impl HubClient {
             .https_only(true)
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
-        Ok(HubClient { base: base.trim_end_matches('/').to_owned(), http, token: None })
+        Ok(HubClient { base: base.trim_end_matches('/').to_owned(), http, token: None, on_behalf: None })
     }
 
     /// Uses this session token.
     pub fn with_token(mut self, token: Option<String>) -> HubClient {
         self.token = token;
         self
+    }
+
+    /// 代行: works on `office`'s mailbox (sending, receiving, drafts, events) as its 代行業者;
+    /// `None` (or this PC's own office) works for this office. Everything else (the office's
+    /// licence, notices, the password) stays the agent's own.
+    pub fn on_behalf_of(mut self, office: Option<String>) -> HubClient {
+        self.on_behalf = office.map(|o| o.trim().to_owned()).filter(|o| !o.is_empty());
+        self
+    }
+
+    /// The office this client works for as an agent, if any.
+    pub fn acting_for(&self) -> Option<&str> {
+        self.on_behalf.as_deref()
     }
 
     /// Is there a session token?
@@ -206,6 +221,15 @@ impl HubClient {
     fn authed(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, HubError> {
         let t = self.token.as_ref().ok_or(HubError::NotLoggedIn)?;
         Ok(rb.bearer_auth(t))
+    }
+
+    /// [`HubClient::authed`] for a mailbox request, naming the office worked for (代行).
+    fn mailbox(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, HubError> {
+        let rb = self.authed(rb)?;
+        Ok(match &self.on_behalf {
+            Some(o) => rb.header(paths::ON_BEHALF_OF, o),
+            None => rb,
+        })
     }
 
     async fn reply<T: for<'de> Deserialize<'de>>(r: reqwest::Response) -> Result<T, HubError> {
@@ -280,7 +304,7 @@ impl HubClient {
     pub async fn send(&self, to: &str, words: &Words, files: &[OutFile], idempotency_key: &str) -> Result<SendResponse, HubError> {
         let form = message_form(to, words, files);
         let r = self
-            .authed(self.http.post(self.url(paths::MESSAGES)))?
+            .mailbox(self.http.post(self.url(paths::MESSAGES)))?
             .header(paths::IDEMPOTENCY_KEY, idempotency_key)
             .multipart(form)
             .send()
@@ -290,7 +314,7 @@ impl HubClient {
     }
 
     async fn page(&self, path: &str, q: &InboxQuery) -> Result<MessagePage, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(path)))?.query(q).send().await.map_err(net)?).await
+        Self::reply(self.mailbox(self.http.get(self.url(path)))?.query(q).send().await.map_err(net)?).await
     }
 
     /// One page of received messages.
@@ -318,12 +342,12 @@ impl HubClient {
 
     /// One message.
     pub async fn message(&self, id: &str) -> Result<MessageInfo, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(&format!("{}/{id}", paths::MESSAGES))))?.send().await.map_err(net)?).await
+        Self::reply(self.mailbox(self.http.get(self.url(&format!("{}/{id}", paths::MESSAGES))))?.send().await.map_err(net)?).await
     }
 
     /// Downloads one file and checks its SHA-256 against the hub's header.
     pub async fn download(&self, id: &str, index: u32) -> Result<Download, HubError> {
-        let r = self.authed(self.http.get(self.url(&format!("{}/{id}/files/{index}", paths::MESSAGES))))?.send().await.map_err(net)?;
+        let r = self.mailbox(self.http.get(self.url(&format!("{}/{id}/files/{index}", paths::MESSAGES))))?.send().await.map_err(net)?;
         if !r.status().is_success() {
             return Err(Self::error(r).await);
         }
@@ -338,17 +362,17 @@ impl HubClient {
 
     /// Acknowledges a received message (取得済).
     pub async fn fetched(&self, id: &str) -> Result<(), HubError> {
-        Self::empty(self.authed(self.http.post(self.url(&format!("{}/{id}/fetch", paths::MESSAGES))))?.send().await.map_err(net)?).await
+        Self::empty(self.mailbox(self.http.post(self.url(&format!("{}/{id}/fetch", paths::MESSAGES))))?.send().await.map_err(net)?).await
     }
 
     /// Marks a received message opened (開封済).
     pub async fn opened(&self, id: &str) -> Result<(), HubError> {
-        Self::empty(self.authed(self.http.post(self.url(&format!("{}/{id}/open", paths::MESSAGES))))?.send().await.map_err(net)?).await
+        Self::empty(self.mailbox(self.http.post(self.url(&format!("{}/{id}/open", paths::MESSAGES))))?.send().await.map_err(net)?).await
     }
 
     /// The office's drafts.
     pub async fn drafts(&self) -> Result<Vec<DraftInfo>, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(paths::DRAFTS)))?.send().await.map_err(net)?).await
+        Self::reply(self.mailbox(self.http.get(self.url(paths::DRAFTS)))?.send().await.map_err(net)?).await
     }
 
     /// This office: licence (有効期限, 支払い状況) and the oldest client version the hub accepts.
@@ -358,39 +382,39 @@ impl HubClient {
 
     /// One draft.
     pub async fn draft(&self, id: &str) -> Result<DraftInfo, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
+        Self::reply(self.mailbox(self.http.get(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
     }
 
     /// Saves a new draft (一時保存).
     pub async fn create_draft(&self, to: &str, words: &Words, files: &[OutFile]) -> Result<DraftInfo, HubError> {
         let form = message_form(to, words, files);
-        Self::reply(self.authed(self.http.post(self.url(paths::DRAFTS)))?.multipart(form).send().await.map_err(net)?).await
+        Self::reply(self.mailbox(self.http.post(self.url(paths::DRAFTS)))?.multipart(form).send().await.map_err(net)?).await
     }
 
     /// Changes a draft (更新): recipient, note and contact as given (`contact: Some(None)` makes
     /// it an ordinary message), if `version` is still the draft's.
     pub async fn update_draft(&self, id: &str, u: &DraftUpdate) -> Result<DraftInfo, HubError> {
-        Self::reply(self.authed(self.http.patch(self.url(&format!("{}/{id}", paths::DRAFTS))))?.json(u).send().await.map_err(net)?).await
+        Self::reply(self.mailbox(self.http.patch(self.url(&format!("{}/{id}", paths::DRAFTS))))?.json(u).send().await.map_err(net)?).await
     }
 
     /// Adds files to a draft.
     pub async fn add_draft_files(&self, id: &str, files: &[OutFile]) -> Result<DraftInfo, HubError> {
         let form = message_form("", &Words::default(), files);
         let r =
-            self.authed(self.http.post(self.url(&format!("{}/{id}/files", paths::DRAFTS))))?.multipart(form).send().await.map_err(net)?;
+            self.mailbox(self.http.post(self.url(&format!("{}/{id}/files", paths::DRAFTS))))?.multipart(form).send().await.map_err(net)?;
         Self::reply(r).await
     }
 
     /// Removes one file of a draft.
     pub async fn remove_draft_file(&self, id: &str, index: u32) -> Result<DraftInfo, HubError> {
-        let r = self.authed(self.http.delete(self.url(&format!("{}/{id}/files/{index}", paths::DRAFTS))))?.send().await.map_err(net)?;
+        let r = self.mailbox(self.http.delete(self.url(&format!("{}/{id}/files/{index}", paths::DRAFTS))))?.send().await.map_err(net)?;
         Self::reply(r).await
     }
 
     /// Sends a draft.
     pub async fn send_draft(&self, id: &str, idempotency_key: &str) -> Result<SendResponse, HubError> {
         let r = self
-            .authed(self.http.post(self.url(&format!("{}/{id}/send", paths::DRAFTS))))?
+            .mailbox(self.http.post(self.url(&format!("{}/{id}/send", paths::DRAFTS))))?
             .header(paths::IDEMPOTENCY_KEY, idempotency_key)
             .send()
             .await
@@ -400,7 +424,7 @@ impl HubClient {
 
     /// Deletes a draft.
     pub async fn delete_draft(&self, id: &str) -> Result<(), HubError> {
-        Self::empty(self.authed(self.http.delete(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
+        Self::empty(self.mailbox(self.http.delete(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
     }
 
     /// Notices for this office.
@@ -410,7 +434,7 @@ impl HubClient {
 
     /// Opens the server-sent event stream.
     pub async fn events(&self) -> Result<EventStream, HubError> {
-        let r = self.authed(self.http.get(self.url(paths::EVENTS)))?.send().await.map_err(net)?;
+        let r = self.mailbox(self.http.get(self.url(paths::EVENTS)))?.send().await.map_err(net)?;
         if !r.status().is_success() {
             return Err(Self::error(r).await);
         }

@@ -19,6 +19,9 @@ struct Cli {
     /// 使うプロファイル（事業所番号またはプロファイル名）/ profile (office number or name)
     #[arg(long, global = true, env = "RENKEI_PROFILE")]
     profile: Option<String>,
+    /// 代行: この事業所の名前で送受信します（代行業者として委任されている場合）/ act for this office as its agent
+    #[arg(long = "for", global = true, env = "RENKEI_FOR", value_name = "事業所番号")]
+    for_office: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -314,15 +317,22 @@ fn password(prompt: &str) -> anyhow::Result<String> {
 
 /// The hub client of a profile with a session: the saved one, else a login (password from
 /// RENKEI_PASSWORD or a prompt).
-async fn connect(p: &Profile) -> anyhow::Result<HubClient> {
+/// With `acting` (`--for`), mailbox requests are made in that office's name (代行).
+async fn connect(p: &Profile, acting: Option<&str>) -> anyhow::Result<HubClient> {
+    if let Some(o) = acting
+        && (o.len() != 10 || !o.bytes().all(|b| b.is_ascii_digit()))
+    {
+        bail!("--for には代行する事業所の番号（10桁の数字）を指定してください: {o}");
+    }
     let c = HubClient::for_profile(p)?;
-    if c.has_token() {
-        return Ok(c);
-    }
-    if p.settings.login.is_empty() {
+    let c = if c.has_token() {
+        c
+    } else if p.settings.login.is_empty() {
         bail!("ログインしていません。`renkei login --login <ログインID>` を実行してください");
-    }
-    login(p, &p.settings.login).await
+    } else {
+        login(p, &p.settings.login).await?
+    };
+    Ok(c.on_behalf_of(acting.map(str::to_owned)))
 }
 
 async fn login(p: &Profile, id: &str) -> anyhow::Result<HubClient> {
@@ -356,6 +366,9 @@ fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let home = home()?;
     let pick = || Profile::pick(&home, cli.profile.as_deref());
+    let acting = cli.for_office.as_deref();
+    // The office files are sent from: this PC's, or (代行, `--for`) the office it acts for.
+    let me = |p: &Profile| acting.unwrap_or(&p.settings.office).to_owned();
     match cli.command {
         Command::Setup { hub, office, login, code, label, ca, ca_fingerprint, yes, name } => {
             // A mistyped code is said at once, before the hub is asked or a password is typed.
@@ -454,7 +467,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Password => {
             let p = pick()?;
-            let c = connect(&p).await?;
+            let c = connect(&p, acting).await?;
             let current = password("今のパスワード: ")?;
             let new = if let Ok(n) = std::env::var("RENKEI_NEW_PASSWORD") {
                 n
@@ -468,7 +481,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::EnrolmentCode => {
             let p = pick()?;
-            let c = connect(&p).await?;
+            let c = connect(&p, acting).await?;
             let code = c.enrolment_code().await?;
             let fp = setup::pem_fingerprint(&std::fs::read_to_string(p.dir.join("ca.pem"))?)?;
             println!(
@@ -490,10 +503,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bail!("送信するファイルがありません");
             }
             // Numbers whose check digit fails are asked of the registry (the truth about offices).
-            let failing = outgoing::failing_numbers(&p.settings.office, to.as_deref(), &cands);
-            let asked = if failing.is_empty() { None } else { connect(&p).await.ok() };
-            let registry = outgoing::registered(asked.as_ref(), &p.settings.office, failing).await;
-            let plan = outgoing::plan(&p.settings.office, to.as_deref(), cands, unreadable, &registry);
+            let failing = outgoing::failing_numbers(&me(&p), to.as_deref(), &cands);
+            let asked = if failing.is_empty() { None } else { connect(&p, acting).await.ok() };
+            let registry = outgoing::registered(asked.as_ref(), &me(&p), failing).await;
+            let plan = outgoing::plan(&me(&p), to.as_deref(), cands, unreadable, &registry);
             let json = format == Format::Json;
             if !json {
                 print_plan(&plan);
@@ -503,13 +516,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !dry_run {
                 let sendable: Vec<_> = plan.groups.iter().filter(|g| !g.files.is_empty()).collect();
                 if !sendable.is_empty() {
-                    let hub = connect(&p).await?;
+                    let hub = connect(&p, acting).await?;
                     let state = State::open(&p.dir).await?;
                     let b = bar(sendable.len(), json);
                     for g in sendable {
                         b.set_message(g.to.clone());
-                        let o = outgoing::send_one(&hub, &state, &p.settings.office, &g.to, &note, outgoing::group_files(&plan, g), resend)
-                            .await?;
+                        let o = outgoing::send_one(&hub, &state, &me(&p), &g.to, &note, outgoing::group_files(&plan, g), resend).await?;
                         b.inc(1);
                         let (status, id, reason) = match &o {
                             Outcome::Sent { id } => ("sent", id.clone(), String::new()),
@@ -556,10 +568,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let contact = renkei_protocol::Contact::from_fields(&kind, &month, &person, &units).map_err(|e| anyhow::anyhow!(e.message))?;
             renkei_spec::ids::OfficeNumber::parse_shape(to.trim()).map_err(|e| anyhow::anyhow!("送信先「{to}」: {}", e.ja))?;
             let p = pick()?;
-            let hub = connect(&p).await?;
+            let hub = connect(&p, acting).await?;
             let state = State::open(&p.dir).await?;
             let words = outgoing::Words { note, contact: Some(contact.clone()) };
-            match outgoing::send_one(&hub, &state, &p.settings.office, to.trim(), words, Vec::new(), resend).await? {
+            match outgoing::send_one(&hub, &state, &me(&p), to.trim(), words, Vec::new(), resend).await? {
                 Outcome::Sent { id } => {
                     println!("送信しました: {} へ「{}」（{id}）", to.trim(), contact.summary_ja());
                     Ok(ExitCode::SUCCESS)
@@ -576,7 +588,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Inbox { new, sender, month, format } => {
             let p = pick()?;
-            let hub = connect(&p).await?;
+            let hub = connect(&p, acting).await?;
             let q = InboxQuery { status: new.then(|| "not_fetched".into()), sender, month, ..InboxQuery::default() };
             let msgs = hub.all(false, q).await?;
             list_messages(&hub, &msgs, false, format).await?;
@@ -584,14 +596,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sent { to, format } => {
             let p = pick()?;
-            let hub = connect(&p).await?;
+            let hub = connect(&p, acting).await?;
             let msgs = hub.all(true, InboxQuery { sender: to, ..InboxQuery::default() }).await?;
             list_messages(&hub, &msgs, true, format).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch { ids, dir, split, sender, format } => {
             let p = pick()?;
-            let hub = connect(&p).await?;
+            let hub = connect(&p, acting).await?;
             let dir = dir.unwrap_or_else(|| p.import_dir());
             let split = split || p.settings.split_by_kind;
             let mut r = incoming::BulkFetch::default();
@@ -630,7 +642,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Drafts { send, delete } => {
             let p = pick()?;
-            let hub = connect(&p).await?;
+            let hub = connect(&p, acting).await?;
             if let Some(id) = send {
                 let r = hub.send_draft(&id, &format!("draft-{id}")).await?;
                 println!("下書きを送信しました（{}）", r.message.id);
@@ -658,7 +670,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 _ => {
                     let p = pick()?;
-                    let hub = connect(&p).await?;
+                    let hub = connect(&p, acting).await?;
                     let partner = partner.context("--partner を指定してください")?;
                     let pr = ui::latest_slips(&hub, true, &partner, "UPPLAN", &month)
                         .await?
@@ -882,13 +894,21 @@ async fn list_messages(hub: &HubClient, msgs: &[renkei_protocol::MessageInfo], s
             "{}\t{}\t{}\t{}\t{}\t{}",
             m.id,
             ui::jst(&m.sent_at),
-            names.get(partner).unwrap_or(partner),
+            with_agent(names.get(partner).unwrap_or(partner), m),
             m.state.label_ja(),
             if files.is_empty() { "（メッセージのみ）".to_owned() } else { files },
             note.replace('\t', " ")
         )?;
     }
     Ok(())
+}
+
+/// The partner's name, with 「代行: 名前（番号）」 when an agent sent the message.
+fn with_agent(partner: &str, m: &renkei_protocol::MessageInfo) -> String {
+    match &m.agent {
+        Some(a) => format!("{partner}［{}］", a.label()),
+        None => partner.to_owned(),
+    }
 }
 
 fn open_browser(url: &str) {

@@ -513,3 +513,53 @@ async fn an_outdated_client_is_told_to_update() {
     assert!(err.contains(&format!("バージョン {}", renkei_client::hub::VERSION)) && err.contains("99.0.0 以降に更新"), "{err}");
     hub.stop().await;
 }
+
+/// 代行 on the command line: an agent's PC (its own terminal and login) sends and fetches in an
+/// office's name with `--for`; the recipient sees 「代行: …」; without a delegation, or outside
+/// its scope, the hub's refusal is shown as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sends_and_fetches_for_an_office_with_for() {
+    let hub = TestHub::start().await;
+    let o = &hub.offices;
+    let (agent_pc, office_pc) = (tempdir("cli-agent"), tempdir("cli-principal-partner"));
+    set_up_pc(&hub, &agent_pc, 2).await;
+    set_up_pc(&hub, &office_pc, 1).await;
+    let export = tempdir("cli-agent-export");
+    let files = slip_unit(&hub, 31, 0, 1, seq(27, 10));
+    write_files(&export, &files);
+
+    // Not yet an agent: refused, nothing sent.
+    let (rc, out, err) = renkei(&agent_pc, &["--for", &o[0].number, "send", export.to_str().unwrap()]).await;
+    assert_ne!(rc, 0, "{out}{err}");
+    assert!(format!("{out}{err}").contains("代行業者として登録されていません"), "{out}{err}");
+    let (rc, _, err) = renkei(&agent_pc, &["--for", "12345", "inbox"]).await;
+    assert_eq!(rc, 2, "{err}");
+    assert!(err.contains("10桁"), "{err}");
+
+    hub.register_agent(&o[2].number).await;
+    hub.delegate(&o[0].admin, &o[2].number, true, false, "").await;
+    // The files name office 0 as their sender: with --for they are its to send.
+    let (rc, out, err) = renkei(&agent_pc, &["--for", &o[0].number, "send", export.to_str().unwrap()]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains(&format!("送信しました: {} へ 3 ファイル", o[1].number)), "{out}");
+    let (rc, out, _) = renkei(&office_pc, &["inbox"]).await;
+    assert_eq!(rc, 0);
+    assert!(out.contains(&format!("［代行: {}（{}）］", o[2].name, o[2].number)), "{out}");
+    let (_, out, _) = renkei(&agent_pc, &["--for", &o[0].number, "sent"]).await;
+    assert!(out.contains(&files[0].name), "the agent sees what it sent for the office: {out}");
+    let (_, out, _) = renkei(&agent_pc, &["sent"]).await;
+    assert!(!out.contains(&files[0].name), "its own office sent nothing: {out}");
+    // Send only: the office's inbox stays closed.
+    let (rc, out, err) = renkei(&agent_pc, &["--for", &o[0].number, "inbox"]).await;
+    assert_ne!(rc, 0);
+    assert!(format!("{out}{err}").contains("受信の代行を任されていません"), "{out}{err}");
+    // Receiving delegated too: the agent fetches what the office received.
+    hub.delegate(&o[1].admin, &o[2].number, false, true, "").await;
+    let got = tempdir("cli-agent-got");
+    let (rc, out, err) = renkei(&agent_pc, &["--for", &o[1].number, "fetch", "--dir", got.to_str().unwrap(), "--format", "json"]).await;
+    assert_eq!(rc, 0, "{out}{err}");
+    for f in &files {
+        assert_eq!(std::fs::read(got.join(&f.name)).unwrap(), f.bytes);
+    }
+    hub.stop().await;
+}

@@ -24,10 +24,24 @@ fn api(r: &Route) -> bool {
 /// One API request as a caller in some state; `None` when the connection itself was refused
 /// (TLS: a foreign CA, a revoked certificate).
 async fn call(hub: &Hub, c: &reqwest::Client, token: Option<&str>, r: &Route) -> Option<(u16, Option<ErrorCode>)> {
+    call_for(hub, c, token, r, None).await
+}
+
+/// [`call`], naming the office worked for in `x-renkei-on-behalf-of` (代行).
+async fn call_for(
+    hub: &Hub,
+    c: &reqwest::Client,
+    token: Option<&str>,
+    r: &Route,
+    on_behalf: Option<&str>,
+) -> Option<(u16, Option<ErrorCode>)> {
     let url = hub.url(&sample_path(r, &hub.offices[1].number, &hub.offices[1].staff));
     let mut req = c.request(r.method.clone(), url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
+    }
+    if let Some(o) = on_behalf {
+        req = req.header(paths::ON_BEHALF_OF, o);
     }
     if r.access == Access::TerminalLogin {
         // A well-formed login, so that what answers is the access check, not the body's form.
@@ -142,6 +156,72 @@ async fn every_api_route_answers_each_caller_state_as_its_class_says() {
         assert_eq!(e.code, ErrorCode::LicenseExpired, "{} {}", r.method, r.path);
     }
     assert_eq!(t0.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().status(), 200, "reading goes on");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn every_api_route_takes_on_behalf_of_as_its_row_says() {
+    use renkei_hub::service::delegations::Scope;
+    let hub = Hub::start().await;
+    // Every API route with a session (logging out would end the agent's session mid-test).
+    let logout = |r: &Route| r.path == paths::SESSIONS && r.method == reqwest::Method::DELETE;
+    let routes: Vec<Route> =
+        renkei_hub::web::routes().into_iter().filter(|r| api(r) && r.access != Access::TerminalLogin && !logout(r)).collect();
+    assert!(routes.iter().filter(|r| r.on_behalf.is_some()).count() >= 15, "the mailbox routes are delegable");
+    let st = &hub.running.state;
+    let (principal, stranger, agent) = (hub.offices[1].number.clone(), hub.offices[0].number.clone(), hub.offices[2].number.clone());
+    let t2 = hub.terminal(2);
+    let token = hub.login(&t2, &hub.offices[2].admin.clone()).await;
+    let delegate = |send: bool, receive: bool| {
+        let g =
+            renkei_hub::service::delegations::Grant { agent: agent.clone(), may_send: send, may_receive: receive, ..Default::default() };
+        let admin = hub.offices[1].admin.clone();
+        async move {
+            let u = st.store.user_by_login(&admin).await.unwrap().unwrap();
+            renkei_hub::service::delegations::grant(&st.store, renkei_hub::service::Actor::Admin, &u, true, &g).await
+        }
+    };
+    let refused = |a: Option<(u16, Option<ErrorCode>)>| a == Some((403, Some(ErrorCode::DelegationRefused)));
+    let passes = |a: Option<(u16, Option<ErrorCode>)>| a.is_some_and(|(s, _)| s != 401 && s != 403 && s < 500);
+
+    // Not yet a registered agent: nothing may be done in the office's name, even with a
+    // delegation's row (the registry of agents is the operator's).
+    assert_eq!(delegate(true, true).await.unwrap_err().0.code, ErrorCode::BadRequest, "only a registered agent can be chosen");
+    for r in &routes {
+        assert!(refused(call_for(&hub, &t2, Some(&token), r, Some(&principal)).await), "{} {}: not an agent", r.method, r.path);
+    }
+    renkei_hub::service::delegations::register_agent(&st.store, renkei_hub::service::Actor::Admin, &agent).await.unwrap();
+    let both = delegate(true, true).await.unwrap();
+    for r in &routes {
+        let name = format!("{} {}", r.method, r.path);
+        let a = call_for(&hub, &t2, Some(&token), r, Some(&principal)).await;
+        if r.on_behalf.is_some() {
+            assert!(passes(a), "{name}: delegated: {a:?}");
+        } else {
+            assert!(refused(a), "{name}: cannot be delegated: {a:?}");
+        }
+        // An office that delegated nothing; a malformed number.
+        assert!(refused(call_for(&hub, &t2, Some(&token), r, Some(&stranger)).await), "{name}: no delegation");
+        let a = call_for(&hub, &t2, Some(&token), r, Some("13710000")).await;
+        assert!(a.is_some_and(|(s, _)| s == 400 || s == 403), "{name}: malformed office number: {a:?}");
+    }
+
+    // Send only: the receiving routes refuse; revoked: everything does, at once.
+    let u = st.store.user_by_login(&hub.offices[1].admin).await.unwrap().unwrap();
+    renkei_hub::service::delegations::revoke(&st.store, renkei_hub::service::Actor::Admin, &u, both).await.unwrap();
+    let send_only = delegate(true, false).await.unwrap();
+    for r in &routes {
+        let name = format!("{} {}", r.method, r.path);
+        let a = call_for(&hub, &t2, Some(&token), r, Some(&principal)).await;
+        match r.on_behalf {
+            Some(Scope::Receive) | None => assert!(refused(a), "{name}: not delegated (send only): {a:?}"),
+            Some(Scope::Send) | Some(Scope::Any) => assert!(passes(a), "{name}: delegated (send only): {a:?}"),
+        }
+    }
+    renkei_hub::service::delegations::revoke(&st.store, renkei_hub::service::Actor::Admin, &u, send_only).await.unwrap();
+    for r in routes.iter().filter(|r| r.on_behalf.is_some()) {
+        assert!(refused(call_for(&hub, &t2, Some(&token), r, Some(&principal)).await), "{} {}: revoked", r.method, r.path);
+    }
     hub.stop().await;
 }
 

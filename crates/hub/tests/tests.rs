@@ -4,6 +4,7 @@
 mod common;
 mod conformance;
 mod crash;
+mod delegation;
 mod faults;
 mod flow;
 mod lifecycle;

@@ -145,6 +145,29 @@ impl TestHub {
         renkei_hub::service::second_factor::code_at(secret, time_now() as u64 + steps * 30).expect("TOTP code")
     }
 
+    /// Registers `number` as a 代行業者, as an operator does in the console.
+    pub async fn register_agent(&self, number: &str) {
+        renkei_hub::service::delegations::register_agent(&self.running.state.store, renkei_hub::service::Actor::Admin, number)
+            .await
+            .expect("register agent");
+    }
+
+    /// `office`'s administrator (`admin` login, its second factor passed) delegates `send` /
+    /// `receive` to `agent` from today until `until` (YYYY-MM-DD, empty: until revoked), as in
+    /// the portal's 代行 page; returns the delegation's id.
+    pub async fn delegate(&self, admin: &str, agent: &str, send: bool, receive: bool, until: &str) -> i64 {
+        let store = &self.running.state.store;
+        let user = store.user_by_login(admin).await.expect("user").expect("admin exists");
+        let grant = renkei_hub::service::delegations::Grant {
+            agent: agent.into(),
+            may_send: send,
+            may_receive: receive,
+            starts_on: String::new(),
+            ends_on: until.into(),
+        };
+        renkei_hub::service::delegations::grant(store, renkei_hub::service::Actor::Admin, &user, true, &grant).await.expect("delegation")
+    }
+
     /// Adds an operator account for the console.
     pub async fn add_operator(&self, login: &str, password: &str) {
         let hash = renkei_hub::auth::hash_password(password).expect("hash");

@@ -108,7 +108,10 @@ pub(super) async fn list(ui: &Ui, p: &str, sent: bool, f: ListQ, message: Option
     let mut rows = Vec::new();
     for m in msgs {
         let partner = if sent { m.recipient.clone() } else { m.sender.clone() };
-        let partner_name = partner_name(ui, &o, &partner).await;
+        let mut partner_name = partner_name(ui, &o, &partner).await;
+        if let Some(a) = &m.agent {
+            partner_name = format!("{partner_name}［{}］", a.label());
+        }
         let files: Vec<FileCell> = m
             .files
             .iter()
@@ -164,6 +167,8 @@ pub(super) struct MessageT {
     pub(super) id: String,
     pub(super) partner: String,
     pub(super) partner_name: String,
+    /// 「代行: 名前（番号）」 when an agent sent it.
+    pub(super) agent: Option<String>,
     pub(super) when: String,
     pub(super) state: String,
     pub(super) note: String,
@@ -220,6 +225,7 @@ pub(super) async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option
         sent,
         id: m.id.clone(),
         partner_name: partner_name(ui, &o, &partner).await,
+        agent: m.agent.as_ref().map(renkei_protocol::AgentRef::label),
         partner,
         when: jst(&m.sent_at),
         state,

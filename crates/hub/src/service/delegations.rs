@@ -149,7 +149,9 @@ fn day(s: &str, what: &str) -> Result<Option<String>, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("{what}は 2026-04-01 の形で入れてください"), "bad date"))
 }
 
-fn admin_with_second_factor(user: &User, second_factor_passed: bool) -> Result<(), ApiError> {
+/// Who may give a delegation: an office administrator who passed the second factor. The one
+/// rule; the portal asks it before its confirmation step.
+pub fn may_grant(user: &User, second_factor_passed: bool) -> Result<(), ApiError> {
     if user.role != Role::Admin {
         return Err(ApiError::new(ErrorCode::Forbidden, "代行の委任は事業所の管理者だけができます", "administrators only"));
     }
@@ -189,7 +191,7 @@ pub async fn check_grant(store: &Store, office: &str, g: &Grant) -> Result<(Stri
 
 /// Gives a delegation (an office administrator with the second factor passed), audited.
 pub async fn grant(store: &Store, actor: Actor<'_>, user: &User, second_factor_passed: bool, g: &Grant) -> Result<i64, ApiError> {
-    admin_with_second_factor(user, second_factor_passed)?;
+    may_grant(user, second_factor_passed)?;
     let (_, starts, ends) = check_grant(store, &user.office, g).await?;
     let d = NewDelegation {
         office: &user.office,

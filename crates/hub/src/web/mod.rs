@@ -152,6 +152,7 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, "/operator/password", Access::Operator, post(operator::accounts::password_post.layer(small_body()))),
         r(Method::POST, "/operator/terminals/{id}/revoke", Access::Operator, post(operator::offices::revoke)),
         r(Method::POST, "/operator/offices/{office}/paid", Access::Operator, post(operator::offices::mark_paid)),
+        r(Method::POST, "/operator/offices/{office}/agent", Access::Operator, post(operator::offices::register_agent)),
         r(Method::GET, "/operator/audit", Access::Operator, get(operator::audit::audit)),
         r(Method::GET, "/portal/staff", Access::Portal, get(portal::staff::staff)),
         r(Method::POST, "/portal/staff", Access::PortalAdminSecondFactor, post(portal::staff::add_staff)),

@@ -29,6 +29,8 @@ pub(crate) struct OfficesT {
     error: Option<String>,
     office: Option<(String, String, String, String)>,
     unpaid: bool,
+    /// The office is a registered 代行業者.
+    agent: bool,
     terminals: Vec<TerminalView>,
     /// (login, name, role, state, administrator, locked)
     users: Vec<(String, String, &'static str, &'static str, bool, bool)>,
@@ -46,6 +48,7 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
         error: None,
         office: None,
         unpaid: false,
+        agent: false,
         terminals: vec![],
         users: vec![],
         identity_checks: super::accounts::identity_checks(),
@@ -67,9 +70,10 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
             st.store.license(&o.number).await?,
             st.store.terminal_details(&o.number).await?,
             st.store.office_users(&o.number).await?,
+            st.store.is_agent(&o.number).await?,
         ))
     };
-    let (lic, terminals, users) = match looked.await {
+    let (lic, terminals, users, agent) = match looked.await {
         Ok(v) => v,
         Err(e) => return PageError::from(e).into_response(),
     };
@@ -87,6 +91,7 @@ pub(crate) async fn office_view(st: &AppState, op: &Operator, q: &str, flash: Op
         Some((Some(f), Some(_), _, _)) if f > 0 => format!("、利用料 {f} 円 支払済"),
         _ => String::new(),
     };
+    t.agent = agent;
     let renew = if lic.is_some_and(|l| l.auto_renew) { "、自動更新" } else { "" };
     t.office = Some((
         o.name.clone(),
@@ -168,6 +173,15 @@ pub(crate) async fn mark_paid(
     match crate::service::licence::mark_paid(&st, op.actor(), &office, true).await {
         Ok(true) => office_view(&st, &op, &office, Some("入金を記録しました".into())).await,
         Ok(false) => office_view(&st, &op, &office, Some("未払いの利用料はありません".into())).await,
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+/// 代行業者として登録する: the office may then be chosen by other offices' administrators in
+/// 代行の委任 (the delegation itself is theirs to give).
+pub(crate) async fn register_agent(State(st): State<AppState>, op: Operator, Path(office): Path<String>) -> Response {
+    match crate::service::delegations::register_agent(&st.store, op.actor(), &office).await {
+        Ok(name) => office_view(&st, &op, &office, Some(format!("{name} を代行業者として登録しました"))).await,
         Err(e) => PageError(e).into_response(),
     }
 }

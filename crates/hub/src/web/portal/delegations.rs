@@ -137,16 +137,13 @@ pub(crate) struct GrantForm {
 
 /// 委任する: checked, then confirmed (what the agent may do, for how long), then given.
 pub(crate) async fn grant(State(st): State<AppState>, u: PortalUser, Form(f): Form<GrantForm>) -> Response {
-    if u.user.role != Role::Admin {
-        return PageError(crate::error::ApiError::new(
-            renkei_protocol::ErrorCode::Forbidden,
-            "管理者だけの操作です",
-            "administrators only",
-        ))
-        .into_response();
-    }
-    if !u.second_factor_passed {
-        return view(&st, &u, None, None).await;
+    if let Err(e) = delegations::may_grant(&u.user, u.second_factor_passed) {
+        // Without the second factor the page itself says how to get it.
+        return if e.0.code == renkei_protocol::ErrorCode::SecondFactorRequired {
+            view(&st, &u, None, None).await
+        } else {
+            PageError(e).into_response()
+        };
     }
     let g = Grant {
         agent: f.agent.clone(),
