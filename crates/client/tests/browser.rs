@@ -247,7 +247,7 @@ pub(crate) async fn click(c: &Client, css: &str) {
 }
 
 /// An enrolled PC (not logged in: the browser logs in) with its UI on port 0.
-async fn pc(hub: &TestHub, i: usize, tweak: impl FnOnce(&mut renkei_client::profile::Settings)) -> (Arc<OfficeRt>, String) {
+pub(crate) async fn pc(hub: &TestHub, i: usize, tweak: impl FnOnce(&mut renkei_client::profile::Settings)) -> (Arc<OfficeRt>, String) {
     let home = tempdir(&format!("ui{i}"));
     let mut p = set_up_pc(hub, &home, i).await;
     // The next morning: the session kept from set-up has ended, the clerk logs in.
@@ -267,7 +267,7 @@ fn port_of(url: &str) -> u16 {
     url.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap().parse().unwrap()
 }
 
-async fn log_in(c: &Client, url: &str, shot_name: Option<&str>) {
+pub(crate) async fn log_in(c: &Client, url: &str, shot_name: Option<&str>) {
     c.goto(url).await.unwrap();
     wait_text(c, "h1", "ログイン").await;
     if let Some(n) = shot_name {

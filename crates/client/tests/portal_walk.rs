@@ -362,3 +362,83 @@ async fn the_operators_day_status_and_notices() {
     c.close().await.unwrap();
     hub.stop().await;
 }
+
+/// 代行 in the console and the portal: the operator registers an agent; an office's
+/// administrator (with 2段階認証) delegates sending after a confirmation, sees what the agent did
+/// in the office's name, and revokes at once.
+#[tokio::test]
+async fn an_office_delegates_to_an_agent_and_sees_what_it_did() {
+    use renkei_client::hub::{OutFile, Words};
+    let hub = TestHub::start().await;
+    let base = hub.url();
+    let driver = chromedriver();
+    let c = browser(&driver, &tempdir("delegation")).await;
+    let (office, agent) = (hub.offices[0].clone(), hub.offices[2].clone());
+    operator_login(&c, &base, &hub, "ops3").await;
+    c.goto(&format!("{base}/operator/offices?q={}", agent.number)).await.unwrap();
+    wait_text(&c, "#agent", "登録なし").await;
+    click(&c, "#register-agent").await;
+    wait_text(&c, "#agent", "登録済み").await;
+    shot(&c, "o14-運営者-代行業者の登録").await;
+
+    // The office's administrator sets up 2段階認証, then opens 代行.
+    c.goto(&format!("{base}/portal/login")).await.unwrap();
+    fill(&c, "input[name=login]", &office.admin).await;
+    fill(&c, "input[name=password]", renkei_testkit::hub::DEMO_PASSWORD).await;
+    click(&c, "#login-button").await;
+    wait_text(&c, "h1", "").await;
+    c.goto(&format!("{base}/portal/delegations")).await.unwrap();
+    wait_text(&c, "main", "2段階認証が必要です").await;
+    c.goto(&format!("{base}/portal/security")).await.unwrap();
+    click(&c, "#start-totp").await;
+    let secret = wait_text(&c, "#totp-secret", " ").await;
+    fill(&c, "input[name=code]", &TestHub::totp_code(&secret, 0)).await;
+    click(&c, "#confirm-totp").await;
+    wait_text(&c, "#recovery-codes", "-").await;
+    c.goto(&format!("{base}/portal/delegations")).await.unwrap();
+    wait_text(&c, "#no-delegations", "ありません").await;
+    c.find(Locator::Css(&format!("#agent option[value='{}']", agent.number))).await.unwrap().click().await.unwrap();
+    click(&c, "#scope-receive").await;
+    fill(&c, "#until", "2099-03-31").await;
+    shot(&c, "p27-ポータル-代行").await;
+    click(&c, "#grant-button").await;
+    let conf = wait_text(&c, "#confirm", "代行を委任します").await;
+    assert!(conf.contains("送信のみ") && conf.contains("2099-03-31") && conf.contains(&agent.name), "{conf}");
+    shot(&c, "p27a-ポータル-代行-確認").await;
+    click(&c, "#confirm-yes").await;
+    wait_text(&c, "#delegations", "送信のみ").await;
+    wait_text(&c, "main", "代行を委任しました").await;
+
+    // The agent sends from its own PC and login, in the office's name.
+    let home = tempdir("delegation-agent-pc");
+    let p = set_up_pc(&hub, &home, 2).await;
+    let c2 = HubClient::for_profile(&p).unwrap().on_behalf_of(Some(office.number.clone()));
+    let note = OutFile { name: "連絡.pdf".into(), bytes: b"%PDF-1.4 x".to_vec() };
+    let words = Words { note: "代行で送ります".into(), ..Words::default() };
+    let sent = c2.send(&hub.offices[1].number, &words, &[note], "delegation-walk-1").await.unwrap();
+    assert_eq!(sent.message.sender, office.number);
+    // The recipient's clerk sees who sent it for the office, in 受信一覧 and 受信詳細.
+    let (_prov, prov_url) = crate::browser::pc(&hub, 1, |_| {}).await;
+    let ui = browser(&driver, &tempdir("delegation-recipient")).await;
+    crate::browser::log_in(&ui, &prov_url, None).await;
+    click(&ui, "nav a[href$='/inbox']").await;
+    let label = format!("代行: {}（{}）", agent.name, agent.number);
+    let list = wait_text(&ui, "table.list", &label).await;
+    assert!(list.contains(&office.name), "{list}");
+    shot(&ui, "16-受信一覧-代行").await;
+    click(&ui, "table.list tbody a").await;
+    wait_text(&ui, "#agent", &format!("{}（{}）", agent.name, agent.number)).await;
+    shot(&ui, "17-受信詳細-代行").await;
+    ui.close().await.unwrap();
+    c.refresh().await.unwrap();
+    let actions = wait_text(&c, "#actions", "送信").await;
+    assert!(actions.contains(&agent.number) && actions.contains(&agent.admin), "{actions}");
+    shot(&c, "p27b-ポータル-代行-記録").await;
+    click(&c, "#delegations button.danger").await;
+    wait_text(&c, "#delegations", "取消済").await;
+    shot(&c, "p27c-ポータル-代行-取消").await;
+    let e = c2.send(&hub.offices[1].number, &words, &[], "delegation-walk-2").await.unwrap_err();
+    assert_eq!(e.code(), Some(renkei_protocol::ErrorCode::DelegationRefused), "{e}");
+    c.close().await.unwrap();
+    hub.stop().await;
+}

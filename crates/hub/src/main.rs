@@ -179,6 +179,12 @@ enum OfficeCommand {
         /// Office number.
         number: String,
     },
+    /// Registers an office as a 代行業者 (agent): offices may then delegate sending and/or
+    /// receiving to it on the portal's 代行 page (as the console's 「代行業者として登録する」).
+    Agent {
+        /// Office number.
+        number: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -412,6 +418,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     for t in store.terminals(&number).await? {
                         println!("{}\t{}\t{}", t.id, if t.revoked_at.is_some() { "revoked" } else { "active" }, t.label);
                     }
+                    Ok(())
+                }
+                OfficeCommand::Agent { number } => {
+                    let name = service::delegations::register_agent(&store, Actor::Admin, &number)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.0.message))?;
+                    println!("{name}（{}）を代行業者として登録しました", number.trim());
                     Ok(())
                 }
             }

@@ -439,6 +439,58 @@ async fn registry_conformance(store: &Store) {
     assert_eq!(total, 0, "a kind matches whole codes only");
 }
 
+/// 代行 in the store: agents, delegations in force by date, revocation once, the agent on a
+/// message, and the actions done in an office's name (audit rows with `agent=`).
+async fn delegation_conformance(store: &Store) {
+    use renkei_hub::store::{Audit, AuditAction, NewDelegation};
+    let name = store.backend_name();
+    for (n, o) in [("1381000016", "みなと居宅"), ("1382000023", "代行センター")] {
+        let office = Office { number: n.into(), name: o.into(), kinds: vec!["43".into()], license_until: None };
+        store.upsert_office(&office, 1, Default::default()).await.unwrap();
+    }
+    let (office, agent) = ("1381000016", "1382000023");
+    assert!(!store.is_agent(agent).await.unwrap(), "{name}");
+    store.set_agent(agent, 2, Default::default()).await.unwrap();
+    assert!(store.is_agent(agent).await.unwrap() && !store.is_agent(office).await.unwrap(), "{name}");
+    assert!(store.agents().await.unwrap().contains(&(agent.to_owned(), "代行センター".to_owned())), "{name}");
+    let d = |starts: &'static str, ends: Option<&'static str>, send: bool| NewDelegation {
+        office,
+        agent,
+        may_send: send,
+        may_receive: !send,
+        starts_on: starts,
+        ends_on: ends,
+        created_by: "KJ138100001601",
+    };
+    let send = store.add_delegation(&d("2026-04-01", Some("2027-03-31"), true), 3, Default::default()).await.unwrap();
+    let receive = store.add_delegation(&d("2026-10-01", None, false), 4, Default::default()).await.unwrap();
+    let in_force = |day: &'static str| async move {
+        store.delegations_in_force(office, agent, day).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(in_force("2026-03-31").await, Vec::<i64>::new(), "{name}: before its first day");
+    assert_eq!(in_force("2026-04-01").await, vec![send], "{name}: from its first day");
+    let mut both = in_force("2026-12-01").await;
+    both.sort_unstable();
+    assert_eq!(both, vec![send, receive], "{name}");
+    assert_eq!(in_force("2027-04-01").await, vec![receive], "{name}: after its last day");
+    let rows = store.delegations(office, true).await.unwrap();
+    assert_eq!((rows.len(), rows[0].agent_name.as_str(), rows[0].office_name.as_str()), (2, "代行センター", "みなと居宅"), "{name}");
+    assert_eq!(store.delegations(agent, false).await.unwrap().len(), 2, "{name}: the agent's side");
+    // Revoked once, by its own office only.
+    assert!(!store.revoke_delegation(receive, agent, 5, Default::default()).await.unwrap(), "{name}: not the agent's to revoke");
+    assert!(store.revoke_delegation(receive, office, 5, Default::default()).await.unwrap(), "{name}");
+    assert!(!store.revoke_delegation(receive, office, 6, Default::default()).await.unwrap(), "{name}: once");
+    assert_eq!(in_force("2027-04-01").await, Vec::<i64>::new(), "{name}");
+    // What agents did in the office's name: audit rows under the office with the agent.
+    for (detail, office) in [(format!("agent={agent} user=KJ138200002301 to=1371000017"), office), ("by=portal:x".to_owned(), office)] {
+        let a = Audit { action: AuditAction::Send, office: Some(office), detail, ..Default::default() };
+        store.audit(a, 7).await.unwrap();
+    }
+    let actions = store.delegated_actions(office, 10).await.unwrap();
+    assert_eq!(actions.len(), 1, "{name}: {actions:?}");
+    assert!(actions[0].detail.starts_with(&format!("agent={agent} ")), "{name}");
+}
+
 fn all_filter() -> ListFilter {
     ListFilter { limit: 50, ..Default::default() }
 }
@@ -472,6 +524,7 @@ async fn conformance_sqlite() {
     let store = Store::open(&format!("sqlite:{}", dir.join("hub.db").display())).await.unwrap();
     conformance(&store).await;
     registry_conformance(&store).await;
+    delegation_conformance(&store).await;
     listing_uses_indexes(&store).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -509,6 +562,7 @@ async fn conformance_postgres() {
     assert_eq!(store.backend_name(), "postgres");
     conformance(&store).await;
     registry_conformance(&store).await;
+    delegation_conformance(&store).await;
     drop(store);
     db.drop_now().await;
 }

@@ -160,10 +160,14 @@ async fn the_portal_gives_a_delegation_after_confirmation_and_revokes_it() {
     let (_, _, page) = b.post("/portal/delegations", &[("csrf", &csrf), ("agent", &agent), ("send", "1"), ("until", "2099-03-31")]).await;
     assert!(page.contains("代行を委任します") && page.contains("送信のみ") && page.contains("2099-03-31"), "{page}");
     assert!(st.store.delegations(&hub.offices[0].number, true).await.unwrap().is_empty());
-    let (_, _, page) = b
-        .post("/portal/delegations", &[("csrf", &csrf), ("agent", &agent), ("send", "1"), ("until", "2099-03-31"), ("confirm", "1")])
-        .await;
+    let given_form = [("csrf", csrf.as_str()), ("agent", &agent), ("send", "1"), ("until", "2099-03-31"), ("confirm", "1")];
+    let (status, to, _) = b.post("/portal/delegations", &given_form).await;
+    assert_eq!((status, to.as_str()), (303, "/portal/delegations?done=granted"), "a reload of the answer gives nothing twice");
+    let (_, _, page) = b.get(&to).await;
     assert!(page.contains("代行を委任しました"), "{page}");
+    // The same again (a double click): refused by name, still one.
+    let (_, _, again) = b.post("/portal/delegations", &given_form).await;
+    assert!(again.contains("すでに委任しています"), "{again}");
     let given = st.store.delegations(&hub.offices[0].number, true).await.unwrap();
     assert_eq!(given.len(), 1);
     assert!(page.contains(&format!("id=\"revoke-{}\"", given[0].id)) && page.contains("有効"), "{page}");
@@ -179,8 +183,32 @@ async fn the_portal_gives_a_delegation_after_confirmation_and_revokes_it() {
     let scsrf = csrf_of(&spage);
     let (status, _, _) = s.post(&format!("/portal/delegations/{}/revoke", given[0].id), &[("csrf", &scsrf)]).await;
     assert_eq!(status, 403);
-    let (_, _, page) = b.post(&format!("/portal/delegations/{}/revoke", given[0].id), &[("csrf", &csrf)]).await;
+    let (_, to, _) = b.post(&format!("/portal/delegations/{}/revoke", given[0].id), &[("csrf", &csrf)]).await;
+    let (_, _, page) = b.get(&to).await;
     assert!(page.contains("取り消しました") && page.contains("取消済"), "{page}");
     assert!(st.store.delegations_in_force(&hub.offices[0].number, &agent, &renkei_hub::jst::today_string()).await.unwrap().is_empty());
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_command_registers_an_agent() {
+    let hub = Hub::start().await;
+    let run = |number: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_renkei-hub"));
+        c.args(["office", "agent", number]).env("RENKEI_DATA_DIR", &hub.dir).env("RENKEI_LOG", "warn");
+        if let Some(url) = &hub.config.database_url {
+            c.env("RENKEI_DATABASE_URL", url);
+        }
+        c.output().unwrap()
+    };
+    let o = run(&hub.offices[2].number);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("を代行業者として登録しました"), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(hub.running.state.store.is_agent(&hub.offices[2].number).await.unwrap());
+    assert!(!hub.running.state.store.is_agent(&hub.offices[1].number).await.unwrap());
+    assert!(!hub.running.state.store.audit_search(Some("agent.register"), Some(&hub.offices[2].number), 5).await.unwrap().is_empty());
+    let o = run("1399999999");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1399999999 は登録されていません"), "{}", String::from_utf8_lossy(&o.stderr));
     hub.stop().await;
 }

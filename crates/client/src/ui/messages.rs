@@ -167,7 +167,7 @@ pub(super) struct MessageT {
     pub(super) id: String,
     pub(super) partner: String,
     pub(super) partner_name: String,
-    /// 「代行: 名前（番号）」 when an agent sent it.
+    /// The 代行業者 that sent it for the office: 「名前（番号）」.
     pub(super) agent: Option<String>,
     pub(super) when: String,
     pub(super) state: String,
@@ -225,7 +225,7 @@ pub(super) async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option
         sent,
         id: m.id.clone(),
         partner_name: partner_name(ui, &o, &partner).await,
-        agent: m.agent.as_ref().map(renkei_protocol::AgentRef::label),
+        agent: m.agent.as_ref().map(|a| format!("{}（{}）", a.name, a.number)),
         partner,
         when: jst(&m.sent_at),
         state,

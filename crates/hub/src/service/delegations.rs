@@ -88,7 +88,6 @@ impl Caller {
 /// registered agent, and `office` must have delegated `scope` to it today (not revoked). On
 /// success the caller works on `office`'s mailbox. The one rule, for every delegable route.
 pub async fn resolve(st: &AppState, caller: &mut Caller, office: &str, scope: Scope) -> Result<(), ApiError> {
-    let office = office.trim();
     if office == caller.terminal.office {
         return Ok(());
     }
@@ -174,10 +173,15 @@ pub async fn check_grant(store: &Store, office: &str, g: &Grant) -> Result<(Stri
     if !store.is_agent(agent).await? {
         return Err(bad("その事業所は代行業者として登録されていません"));
     }
+    // One delegation per agent at a time (a double click or a reload never gives a second; a
+    // change of scope or period is a revocation and a new delegation).
+    let today = today_string();
+    if store.delegations(office, true).await?.iter().any(|d| d.agent == agent && matches!(state_label(d, &today), "有効" | "開始前")) {
+        return Err(bad("この代行業者にはすでに委任しています。範囲や期間を変えるときは、今の委任を取り消してから委任し直してください"));
+    }
     if !g.may_send && !g.may_receive {
         return Err(bad("任せる範囲（送信・受信）を選んでください"));
     }
-    let today = today_string();
     let starts = day(&g.starts_on, "開始日")?.unwrap_or_else(|| today.clone());
     let ends = day(&g.ends_on, "終了日")?;
     if starts < today {

@@ -202,7 +202,7 @@ impl AuditAction {
             AuditAction::DeductionExport => "licence.deduction_export",
             AuditAction::DelegationGrant => "delegation.grant",
             AuditAction::DelegationRevoke => "delegation.revoke",
-            AuditAction::AgentRegister => "operator.agent",
+            AuditAction::AgentRegister => "agent.register",
         }
     }
 }

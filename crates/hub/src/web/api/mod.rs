@@ -84,9 +84,10 @@ delegable_extractor!(Sending, Scope::Send);
 delegable_extractor!(Receiving, Scope::Receive);
 delegable_extractor!(Mailbox, Scope::Any);
 
-/// The office an agent names (`x-renkei-on-behalf-of`), if any.
+/// The office an agent names (`x-renkei-on-behalf-of`), if the header is there (an empty or
+/// unreadable value is there too, and refused as malformed, never taken as absent).
 pub(crate) fn on_behalf_of(h: &HeaderMap) -> Option<&str> {
-    h.get(renkei_protocol::paths::ON_BEHALF_OF).map(|v| v.to_str().unwrap_or("?")).filter(|v| !v.trim().is_empty())
+    h.get(renkei_protocol::paths::ON_BEHALF_OF).map(|v| v.to_str().unwrap_or("?"))
 }
 
 /// As [`Caller`], but a temporary password is accepted (logout and changing the password).

@@ -67,6 +67,20 @@ fn complete(doc: &mut serde_json::Value) {
     use serde_json::json;
     let error =
         |what: &str| json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}});
+    // 代行: the routes an agent may use in an office's name take the office in a header (the
+    // router's table says which).
+    for r in crate::web::routes().into_iter().filter(|r| r.on_behalf.is_some()) {
+        let pointer = format!("/paths/{}/{}", r.path.replace("{idx}", "{index}").replace('/', "~1"), r.method.as_str().to_lowercase());
+        let Some(op) = doc.pointer_mut(&pointer).and_then(|o| o.as_object_mut()) else { continue };
+        let params = op.entry("parameters").or_insert_with(|| json!([]));
+        if let Some(a) = params.as_array_mut() {
+            a.push(json!({
+                "name": paths::ON_BEHALF_OF, "in": "header", "required": false,
+                "description": "代行: 委任を受けた代行業者が、この事業所の名前で操作します（事業所番号10桁） / act for this office as its delegated agent",
+                "schema": {"type": "string", "pattern": "^[0-9]{10}$"},
+            }));
+        }
+    }
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
     for (path, item) in paths.iter_mut() {
         let Some(ops) = item.as_object_mut() else { continue };
@@ -153,5 +167,15 @@ mod tests {
         for p in ["/v1/messages", "/v1/inbox", "/v1/drafts/{id}/send", "/v1/events"] {
             assert!(current.contains(p), "{p}");
         }
+        // Every delegable route documents the header, and no other does.
+        let doc: serde_json::Value = serde_json::from_str(&current).unwrap();
+        let mut documented = 0;
+        for (_, item) in doc["paths"].as_object().unwrap() {
+            for (_, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                documented += params.iter().filter(|p| p["name"] == renkei_protocol::paths::ON_BEHALF_OF).count();
+            }
+        }
+        assert_eq!(documented, crate::web::routes().iter().filter(|r| r.on_behalf.is_some()).count());
     }
 }

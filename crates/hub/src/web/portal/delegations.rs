@@ -9,8 +9,8 @@ use crate::store::{DelegationRow, Role};
 use crate::web::confirm::{self, Confirm};
 use crate::web::page::{PageError, page};
 use askama::Template;
-use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 /// One delegation as the page lists it.
@@ -115,8 +115,21 @@ async fn view(st: &AppState, u: &PortalUser, flash: Option<String>, error: Optio
     })
 }
 
-pub(crate) async fn delegations_page(State(st): State<AppState>, u: PortalUser) -> Response {
-    view(&st, &u, None, None).await
+/// What was just done, after the redirect that follows a change (so that reloading the page
+/// never gives or revokes twice).
+#[derive(Deserialize, Default)]
+pub(crate) struct DoneQ {
+    #[serde(default)]
+    done: String,
+}
+
+pub(crate) async fn delegations_page(State(st): State<AppState>, u: PortalUser, Query(q): Query<DoneQ>) -> Response {
+    let flash = match q.done.as_str() {
+        "granted" => Some("代行を委任しました".to_owned()),
+        "revoked" => Some("代行の委任を取り消しました。この代行業者は、今から事業所の名前で送受信できません".to_owned()),
+        _ => None,
+    };
+    view(&st, &u, flash, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -187,7 +200,7 @@ pub(crate) async fn grant(State(st): State<AppState>, u: PortalUser, Form(f): Fo
         };
     }
     match delegations::grant(&st.store, u.actor(), &u.user, u.second_factor_passed, &g).await {
-        Ok(_) => view(&st, &u, Some("代行を委任しました".into()), None).await,
+        Ok(_) => Redirect::to("/portal/delegations?done=granted").into_response(),
         Err(e) if e.0.code.status() < 500 => view(&st, &u, None, Some(e.0.message)).await,
         Err(e) => PageError(e).into_response(),
     }
@@ -199,9 +212,7 @@ pub(crate) async fn revoke(State(st): State<AppState>, u: PortalUser, Path(id): 
         return PageError(crate::error::ApiError::not_found()).into_response();
     };
     match delegations::revoke(&st.store, u.actor(), &u.user, id).await {
-        Ok(()) => {
-            view(&st, &u, Some("代行の委任を取り消しました。この代行業者は、今から事業所の名前で送受信できません".into()), None).await
-        }
+        Ok(()) => Redirect::to("/portal/delegations?done=revoked").into_response(),
         Err(e) if e.0.code.status() < 500 && e.0.code != renkei_protocol::ErrorCode::Forbidden => {
             view(&st, &u, None, Some(e.0.message)).await
         }
