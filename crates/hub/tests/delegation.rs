@@ -135,6 +135,23 @@ async fn an_agent_sends_in_the_office_name_within_its_scope_and_period_until_rev
     st.store.add_delegation(&ended, 1, Default::default()).await.unwrap();
     let r = t2.get(hub.url(paths::INBOX)).bearer_auth(&token).header(paths::ON_BEHALF_OF, &recipient).send().await.unwrap();
     assert_eq!(error(r).await.code, ErrorCode::DelegationRefused, "outside its period");
+
+    // Receiving for the recipient: the agent downloads and takes (取得) the message; the
+    // recipient's audit shows it with the agent, and the sender sees 取得済.
+    let recipient_admin = st.store.user_by_login(&hub.offices[1].admin).await.unwrap().unwrap();
+    delegations::grant(&st.store, Actor::Admin, &recipient_admin, true, &grant(&agent, false, true)).await.unwrap();
+    let path = format!("/v1/messages/{}/files/0", sent.message.id);
+    let r = t2.get(hub.url(&path)).bearer_auth(&token).header(paths::ON_BEHALF_OF, &recipient).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), files[0].1.as_slice());
+    let path = format!("/v1/messages/{}/fetch", sent.message.id);
+    let r = t2.post(hub.url(&path)).bearer_auth(&token).header(paths::ON_BEHALF_OF, &recipient).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let rows = st.store.audit_search(Some("fetch"), Some(&recipient), 10).await.unwrap();
+    assert!(rows.iter().any(|r| r.detail.starts_with(&format!("agent={agent} user={}", hub.offices[2].staff))), "{rows:?}");
+    let m: MessageInfo =
+        c0.get(hub.url(&format!("/v1/messages/{}", sent.message.id))).bearer_auth(&t0).send().await.unwrap().json().await.unwrap();
+    assert_eq!(m.state, DeliveryState::Fetched);
     hub.stop().await;
 }
 

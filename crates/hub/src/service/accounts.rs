@@ -288,10 +288,7 @@ pub async fn add_staff(
     let Some(login) = (1..100).map(|n| format!("KJ{}{n:02}", admin.office)).find(|l| users.iter().all(|x| &x.login != l)) else {
         return Err(ApiError::new(ErrorCode::BadRequest, "これ以上職員を追加できません（99人まで）", "no login IDs left"));
     };
-    let password = auth::temporary_password();
-    let pw = password.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    let (password, hash) = temporary_password().await?;
     let new = NewUser { login: &login, office: &admin.office, role: Role::Staff, name: &name, password_hash: &hash, must_change: true };
     st.store.add_user(&new, crate::jst::now(), actor.audit(AuditAction::StaffAdd, Some(&admin.office), format!("login={login}"))).await?;
     Ok(NewStaff { login, password })
@@ -317,4 +314,15 @@ pub async fn disable_staff(
     let audit = actor.audit(AuditAction::StaffDisable, Some(&admin.office), format!("login={login}"));
     st.store.disable_user(target.id, crate::jst::now(), audit).await?;
     Ok(target.name)
+}
+
+/// A new temporary password (shown once, on a 通知書 or the screen) and its hash, hashed off
+/// the async threads: every account that gets one (staff, an office's first administrator, a
+/// reset, an operator) gets it here.
+pub async fn temporary_password() -> Result<(String, String), ApiError> {
+    let password = auth::temporary_password();
+    let pw = password.clone();
+    let hash =
+        tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    Ok((password, hash))
 }

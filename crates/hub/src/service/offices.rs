@@ -12,8 +12,7 @@ pub async fn register(store: &Store, actor: Actor<'_>, office: &Office) -> Resul
 
 /// Adds an operator account with a temporary password; returns the password (shown once).
 pub async fn add_operator(store: &Store, actor: Actor<'_>, login: &str, name: &str) -> Result<String, ApiError> {
-    let password = crate::auth::temporary_password();
-    let hash = crate::auth::hash_password(&password).map_err(ApiError::internal)?;
+    let (password, hash) = crate::service::accounts::temporary_password().await?;
     store
         .add_operator(login, name, &hash, crate::jst::now(), actor.audit(AuditAction::OperatorAdd, None, format!("operator={login}")))
         .await?;
@@ -36,8 +35,7 @@ pub async fn add_user(
             "office not registered",
         ));
     }
-    let password = crate::auth::temporary_password();
-    let hash = crate::auth::hash_password(&password).map_err(ApiError::internal)?;
+    let (password, hash) = crate::service::accounts::temporary_password().await?;
     let new = crate::store::NewUser { login, office, role, name, password_hash: &hash, must_change: true };
     let detail = format!("login={login} role={}", role.as_str());
     store.add_user(&new, crate::jst::now(), actor.audit(AuditAction::UserAdd, Some(office), detail)).await?;
@@ -119,12 +117,7 @@ pub async fn create_office(store: &Store, actor: Actor<'_>, o: &NewOffice) -> Re
     let admin_name: String = o.admin_name.trim().chars().take(40).collect();
     let admin_name = if admin_name.is_empty() { "管理者".to_owned() } else { admin_name };
     let login = format!("KJ{number}01");
-    let password = crate::auth::temporary_password();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let (password, hash) = crate::service::accounts::temporary_password().await?;
     let office = Office { number: number.to_owned(), name: name.clone(), kinds, license_until: None };
     let admin = crate::store::NewUser {
         login: &login,

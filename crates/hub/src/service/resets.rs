@@ -88,12 +88,7 @@ pub async fn reset_password(store: &Store, actor: Actor<'_>, by: By<'_>, login: 
     if target.disabled {
         return Err(ApiError::new(ErrorCode::BadRequest, "利用停止中の利用者IDです", "the user is disabled"));
     }
-    let password = crate::auth::temporary_password();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let (password, hash) = crate::service::accounts::temporary_password().await?;
     let audit = actor.audit(AuditAction::PasswordReset, Some(&target.office), detail);
     store.set_password_ending_sessions(target.id, &hash, true, (None, None), audit, crate::jst::now()).await?;
     let office_name = store.office(&target.office).await?.map(|o| o.name).unwrap_or_default();

@@ -207,6 +207,26 @@ impl AuditAction {
     }
 }
 
+/// The columns of an [`AuditRow`], in the order [`audit_row!`] reads them.
+pub(super) const AUDIT_COLUMNS: &str = "at, action, office, user_id, terminal_id, ip, detail";
+
+/// An [`AuditRow`] from a row selected with [`AUDIT_COLUMNS`] (either back end).
+macro_rules! audit_row {
+    ($r:expr) => {{
+        let r = $r;
+        AuditRow {
+            at: r.get(0),
+            action: r.get(1),
+            office: r.get(2),
+            user_id: r.get(3),
+            terminal_id: r.get(4),
+            ip: r.get(5),
+            detail: r.get(6),
+        }
+    }};
+}
+pub(super) use audit_row;
+
 /// An audit entry.
 #[derive(Debug, Clone, Default)]
 pub struct Audit<'a> {
@@ -281,7 +301,7 @@ impl Store {
         // A prefix search: `%` and `_` in the input are matched literally (names like `registry_import`).
         let like = action.map(|a| format!("{}%", a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
         on_pool!(self, |pool, sql| {
-            let rows = sqlx::query(sql("SELECT at, action, office, user_id, terminal_id, ip, detail FROM audit WHERE (? IS NULL OR action LIKE ? ESCAPE '\\') AND (? IS NULL OR office = ?) ORDER BY id DESC LIMIT ?"))
+            let rows = sqlx::query(sql(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE (? IS NULL OR action LIKE ? ESCAPE '\\') AND (? IS NULL OR office = ?) ORDER BY id DESC LIMIT ?")))
                 .bind(&like)
                 .bind(&like)
                 .bind(office)
@@ -289,18 +309,7 @@ impl Store {
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
-            Ok(rows
-                .iter()
-                .map(|r| AuditRow {
-                    at: r.get(0),
-                    action: r.get(1),
-                    office: r.get(2),
-                    user_id: r.get(3),
-                    terminal_id: r.get(4),
-                    ip: r.get(5),
-                    detail: r.get(6),
-                })
-                .collect())
+            Ok(rows.iter().map(|r| audit_row!(r)).collect())
         })
     }
 }

@@ -1,5 +1,6 @@
 //! 代行: agents (代行業者) and the delegations offices give them.
 
+use super::audit::{AUDIT_COLUMNS, audit_row};
 use super::{Audit, AuditRow, Backend, Result, Store, sql_postgres, sql_sqlite};
 use sqlx::Row;
 
@@ -178,25 +179,14 @@ impl Store {
     /// What agents did in `office`'s name (audit rows whose detail names an agent), newest first.
     pub async fn delegated_actions(&self, office: &str, limit: i64) -> Result<Vec<AuditRow>> {
         on_pool!(self, |pool, sql| {
-            let rows = sqlx::query(sql(
-                "SELECT at, action, office, user_id, terminal_id, ip, detail FROM audit WHERE office = ? AND detail LIKE 'agent=%' ORDER BY id DESC LIMIT ?",
-            ))
+            let rows = sqlx::query(sql(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE office = ? AND detail LIKE 'agent=%' ORDER BY id DESC LIMIT ?"
+            )))
             .bind(office)
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            Ok(rows
-                .iter()
-                .map(|r| AuditRow {
-                    at: r.get(0),
-                    action: r.get(1),
-                    office: r.get(2),
-                    user_id: r.get(3),
-                    terminal_id: r.get(4),
-                    ip: r.get(5),
-                    detail: r.get(6),
-                })
-                .collect())
+            Ok(rows.iter().map(|r| audit_row!(r)).collect())
         })
     }
 }

@@ -32,13 +32,7 @@ struct PortalT<'a> {
     nav: &'static str,
     who: String,
     csrf: String,
-    heading: &'a str,
-    lines: &'a [(String, String)],
-    question: &'a str,
-    action: &'a str,
-    fields: &'a [(String, String)],
-    yes: &'a str,
-    back: &'a str,
+    c: &'a Confirm,
 }
 
 #[derive(Template)]
@@ -49,46 +43,15 @@ struct ConsoleT<'a> {
     who: String,
     csrf: String,
     flash: Option<String>,
-    heading: &'a str,
-    lines: &'a [(String, String)],
-    question: &'a str,
-    action: &'a str,
-    fields: &'a [(String, String)],
-    yes: &'a str,
-    back: &'a str,
+    c: &'a Confirm,
 }
 
 /// The confirmation page in the portal.
 pub fn portal(c: &Confirm, nav: &'static str, who: String, csrf: String) -> Response {
-    page(&PortalT {
-        title: "確認",
-        nav,
-        who,
-        csrf,
-        heading: &c.heading,
-        lines: &c.lines,
-        question: &c.question,
-        action: &c.action,
-        fields: &c.fields,
-        yes: &c.yes,
-        back: &c.back,
-    })
+    page(&PortalT { title: "確認", nav, who, csrf, c })
 }
 
 /// The confirmation page in the console.
 pub fn console(c: &Confirm, nav: &'static str, who: String, csrf: String) -> Response {
-    page(&ConsoleT {
-        title: "確認",
-        nav,
-        who,
-        csrf,
-        flash: None,
-        heading: &c.heading,
-        lines: &c.lines,
-        question: &c.question,
-        action: &c.action,
-        fields: &c.fields,
-        yes: &c.yes,
-        back: &c.back,
-    })
+    page(&ConsoleT { title: "確認", nav, who, csrf, flash: None, c })
 }
