@@ -4,6 +4,7 @@
 //! cargo build --release -p renkei-hub -p renkei-bench
 //! target/release/bench-hub [--offices 9] [--seconds 15] [--senders 16] [--postgres postgres://root@127.0.0.1:5432/postgres]
 //! target/release/bench-hub --large-mb 50    # two 50 MB sends at once: peak memory, /healthz latency
+//! target/release/bench-hub --one-file 2000 --senders 8   # one-file messages, unique content
 //! ```
 //!
 //! Sets up N offices (`renkei-hub dev --offices N --setup-only`), starts `renkei-hub serve` (the
@@ -31,10 +32,12 @@ struct Args {
     senders: usize,
     postgres: Option<String>,
     large_mb: usize,
+    /// `--one-file N`: N one-file messages of unique content instead of timed 3-file units.
+    one_file: u64,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { offices: 9, seconds: 15, senders: 16, postgres: None, large_mb: 0 };
+    let mut a = Args { offices: 9, seconds: 15, senders: 16, postgres: None, large_mb: 0, one_file: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().context("missing value")?;
@@ -44,6 +47,7 @@ fn args() -> anyhow::Result<Args> {
             "--senders" => a.senders = v.parse()?,
             "--postgres" => a.postgres = Some(v),
             "--large-mb" => a.large_mb = v.parse()?,
+            "--one-file" => a.one_file = v.parse()?,
             _ => bail!("unknown argument {k}"),
         }
     }
@@ -62,20 +66,43 @@ fn hub_binary() -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-/// CPU time (user + system) of a process, in milliseconds.
-fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after = &stat[stat.rfind(')').context("stat")? + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    let hz = Command::new("getconf")
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
         .arg("CLK_TCK")
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
-        .unwrap_or(100.0);
-    Ok(ticks * 1000.0 / hz)
+        .unwrap_or(100.0)
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name, and the command name.
+fn stat_fields(pid: u32) -> anyhow::Result<(String, Vec<String>)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let open = stat.find('(').context("stat")?;
+    let close = stat.rfind(')').context("stat")?;
+    Ok((stat[open + 1..close].to_owned(), stat[close + 2..].split_whitespace().map(str::to_owned).collect()))
+}
+
+/// CPU time (user + system) of a process, in milliseconds.
+fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
+    let (_, f) = stat_fields(pid)?;
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    Ok(ticks * 1000.0 / clock_ticks())
+}
+
+/// CPU time of every PostgreSQL process on this machine (its own and that of the backends it
+/// has reaped), in milliseconds: what the database spends besides the hub.
+fn postgres_cpu_ms() -> f64 {
+    let mut ticks = 0.0;
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok((name, f)) = stat_fields(pid) else { continue };
+        if name == "postgres" && f.len() > 14 {
+            ticks += f[11..15].iter().filter_map(|x| x.parse::<f64>().ok()).sum::<f64>();
+        }
+    }
+    ticks * 1000.0 / clock_ticks()
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -194,6 +221,10 @@ async fn main() -> anyhow::Result<()> {
             .json()
             .await?;
         sessions.push((c, r.token));
+    }
+
+    if a.one_file > 0 {
+        return one_file(&a, pid, sessions, offices.iter().map(|o| o.number.clone()).collect(), url).await;
     }
 
     // Pre-generated bundles (~4 KiB, three files each) for every care-manager → provider pair.
@@ -346,6 +377,148 @@ async fn main() -> anyhow::Result<()> {
     println!("hub CPU: {:.0} ms in total, {:.3} ms per file end to end", cpu, cpu / acked.max(1) as f64);
     if sent != acked {
         println!("(the {} files sent but not acknowledged were still in the inboxes when the run stopped)", sent.saturating_sub(acked));
+    }
+    Ok(())
+}
+
+/// 4 KiB of content no other message has: a PDF header, the message's number, then
+/// pseudo-random hex (xorshift from the number), so that no two blobs are stored once.
+fn unique_pdf(n: u64) -> Vec<u8> {
+    let mut out = format!("%PDF-1.4\n% renkei bench message {n}\n").into_bytes();
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while out.len() < 4096 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(format!("{x:016x}").as_bytes());
+    }
+    out.truncate(4096);
+    out
+}
+
+/// `--one-file N`: the workload of the issue's table. N messages of one 4 KiB attachment with
+/// unique content, sent by `--senders` concurrent clients (each office to the next), then
+/// received — inbox listing, download (SHA-256 checked), acknowledgement — by one client per
+/// office. Sending and receiving are timed apart; CPU is the hub's (and PostgreSQL's) over both.
+async fn one_file(
+    a: &Args,
+    pid: u32,
+    sessions: Vec<(reqwest::Client, String)>,
+    numbers: Vec<String>,
+    url: Arc<dyn Fn(&str) -> String + Send + Sync>,
+) -> anyhow::Result<()> {
+    let sessions = Arc::new(sessions);
+    let numbers = Arc::new(numbers);
+    let next = Arc::new(AtomicU64::new(0));
+    let send_lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let (cpu0, pg0) = (cpu_ms(pid)?, postgres_cpu_ms());
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.senders {
+        let (sessions, numbers, next, send_lat, url, total) =
+            (sessions.clone(), numbers.clone(), next.clone(), send_lat.clone(), url.clone(), a.one_file);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return;
+                }
+                let from = (n as usize) % numbers.len();
+                let (c, t) = &sessions[from];
+                let part = reqwest::multipart::Part::bytes(unique_pdf(n)).file_name(format!("資料_{n}.pdf"));
+                let form = reqwest::multipart::Form::new().text("to", numbers[(from + 1) % numbers.len()].clone()).part("file", part);
+                let t0 = Instant::now();
+                match c.post(url(paths::MESSAGES)).bearer_auth(t).multipart(form).send().await {
+                    Ok(resp) if resp.status() == 201 => {
+                        send_lat.lock().unwrap_or_else(|e| e.into_inner()).push(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok(resp) => eprintln!("send refused: {} {}", resp.status(), resp.text().await.unwrap_or_default()),
+                    Err(e) => eprintln!("send failed: {e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks.drain(..) {
+        let _ = t.await;
+    }
+    let send_s = start.elapsed().as_secs_f64();
+    let (cpu_send, pg_send) = (cpu_ms(pid)? - cpu0, postgres_cpu_ms() - pg0);
+    let sent = send_lat.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+
+    let received = Arc::new(AtomicU64::new(0));
+    let recv_start = Instant::now();
+    for r in 0..numbers.len() {
+        let (sessions, received, url) = (sessions.clone(), received.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let (c, t) = &sessions[r];
+            loop {
+                let Ok(resp) = c.get(url(paths::INBOX)).bearer_auth(t).query(&[("status", "not_fetched"), ("limit", "100")]).send().await
+                else {
+                    return;
+                };
+                let Ok(page) = resp.json::<MessagePage>().await else { return };
+                if page.messages.is_empty() {
+                    return;
+                }
+                for m in page.messages {
+                    for f in &m.files {
+                        let Ok(resp) = c.get(url(&format!("/v1/messages/{}/files/{}", m.id, f.index))).bearer_auth(t).send().await else {
+                            return;
+                        };
+                        let body = resp.bytes().await.unwrap_or_default();
+                        use sha2::Digest as _;
+                        let h: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+                        if h != f.sha256 {
+                            eprintln!("SHA-256 mismatch on {} file {}", m.id, f.index);
+                        }
+                    }
+                    if c.post(url(&format!("/v1/messages/{}/fetch", m.id)))
+                        .bearer_auth(t)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                    {
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let recv_s = recv_start.elapsed().as_secs_f64();
+    let (cpu_all, pg_all) = (cpu_ms(pid)? - cpu0, postgres_cpu_ms() - pg0);
+    let received = received.load(Ordering::Relaxed);
+    let mut sl = send_lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    println!(
+        "renkei-hub bench, one-file messages: backend {}, {} offices, {} concurrent senders, {} messages of one 4 KiB attachment (unique content)",
+        if a.postgres.is_some() { "PostgreSQL" } else { "SQLite" },
+        numbers.len(),
+        a.senders,
+        a.one_file
+    );
+    println!(
+        "send: {sent} in {send_s:.2} s ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms; receive (list + download + acknowledge): {received} in {recv_s:.2} s ({:.0}/s)",
+        sent as f64 / send_s,
+        percentile(&mut sl, 0.5),
+        percentile(&mut sl, 0.99),
+        received as f64 / recv_s
+    );
+    let per = |ms: f64, n: u64| ms / n.max(1) as f64;
+    println!(
+        "hub CPU per message: {:.3} ms end to end ({:.3} send + {:.3} receive)",
+        per(cpu_all, sent),
+        per(cpu_send, sent),
+        per(cpu_all - cpu_send, received)
+    );
+    if a.postgres.is_some() {
+        println!(
+            "PostgreSQL CPU per message: {:.3} ms end to end ({:.3} send + {:.3} receive)",
+            per(pg_all, sent),
+            per(pg_send, sent),
+            per(pg_all - pg_send, received)
+        );
     }
     Ok(())
 }
