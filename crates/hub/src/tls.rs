@@ -20,6 +20,44 @@ use tower::Layer;
 pub struct PeerCert {
     /// SHA-256 (hex) of the client certificate, when one was presented and verified.
     pub fingerprint: Option<String>,
+    /// The API session last authenticated on this connection.
+    pub session: SessionMemo,
+}
+
+/// The API session last authenticated on one connection, taken again without asking the
+/// database for at most [`SessionMemo::FOR`], and only while no change that ends sessions
+/// (logout, a revoked terminal, a password set or reset, a disabled user) has been made
+/// through this process since it was checked ([`crate::store::Store::sessions_epoch`]). A
+/// change made elsewhere (another node, the admin command) takes effect within that time.
+#[derive(Debug, Clone, Default)]
+pub struct SessionMemo(Arc<std::sync::Mutex<Option<Remembered>>>);
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    token_hash: String,
+    epoch: u64,
+    at: std::time::Instant,
+    session: crate::store::AuthenticatedSession,
+}
+
+impl SessionMemo {
+    /// How long a remembered session is taken without asking the database again.
+    pub const FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The session remembered for `token_hash`, if it is still good: checked less than
+    /// [`SessionMemo::FOR`] ago, at sessions epoch `epoch`, and not expired at `now`.
+    pub fn recall(&self, token_hash: &str, epoch: u64, now: i64) -> Option<crate::store::AuthenticatedSession> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.as_ref()
+            .filter(|r| r.token_hash == token_hash && r.epoch == epoch && r.at.elapsed() < Self::FOR && r.session.expires_at > now)
+            .map(|r| r.session.clone())
+    }
+
+    /// Remembers a session the database just proved, at the epoch read before asking it.
+    pub fn remember(&self, token_hash: &str, epoch: u64, session: crate::store::AuthenticatedSession) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m = Some(Remembered { token_hash: token_hash.to_owned(), epoch, at: std::time::Instant::now(), session });
+    }
 }
 
 /// Builds the server configuration.
@@ -128,7 +166,10 @@ where
             };
             let (stream, service) = inner.accept(stream, service).await?;
             let fingerprint = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c.as_ref()));
-            Ok((Counted { inner: stream, _permit: permit }, Extension(PeerCert { fingerprint }).layer(service)))
+            Ok((
+                Counted { inner: stream, _permit: permit },
+                Extension(PeerCert { fingerprint, session: SessionMemo::default() }).layer(service),
+            ))
         })
     }
 }

@@ -595,3 +595,28 @@ async fn connections_are_capped_and_slow_headers_are_cut() {
     drop((c2, c3));
     hub.stop().await;
 }
+
+/// A connection remembers its session for at most a second (issue 13: one query less per
+/// request), never across a change that ends sessions made through the hub, and a session ended
+/// elsewhere (another node of the cluster, the admin command) is refused within that second.
+#[tokio::test]
+async fn a_remembered_session_never_outlives_its_end() {
+    let hub = Hub::start().await;
+    let (c, t) = hub.session(0).await;
+    let inbox = |c: &reqwest::Client, t: &str| c.get(hub.url(paths::INBOX)).bearer_auth(t).send();
+    assert_eq!(inbox(&c, &t).await.unwrap().status(), 200);
+    // Ended through the hub (a logout on another connection): refused on this one at once.
+    let other = hub.terminal(0);
+    assert_eq!(inbox(&c, &t).await.unwrap().status(), 200);
+    assert_eq!(other.delete(hub.url(paths::SESSIONS)).bearer_auth(&t).send().await.unwrap().status(), 204);
+    assert_eq!(error(inbox(&c, &t).await.unwrap()).await.code, ErrorCode::SessionRequired, "at once");
+
+    // Ended by another process on the same database: within a second.
+    let t = hub.login(&c, &hub.offices[0].admin.clone()).await;
+    assert_eq!(inbox(&c, &t).await.unwrap().status(), 200);
+    let elsewhere = renkei_hub::store::Store::open(&hub.config.database_url()).await.unwrap();
+    elsewhere.delete_session(&renkei_hub::auth::token_hash(&t)).await.unwrap();
+    tokio::time::sleep(renkei_hub::tls::SessionMemo::FOR + std::time::Duration::from_millis(100)).await;
+    assert_eq!(error(inbox(&c, &t).await.unwrap()).await.code, ErrorCode::SessionRequired, "within a second");
+    hub.stop().await;
+}

@@ -67,13 +67,13 @@ pub async fn terminal(st: &AppState, fingerprint: Option<&str>) -> Result<Termin
 /// through here.
 pub async fn authenticate(
     st: &AppState,
-    fingerprint: Option<&str>,
+    peer: &crate::tls::PeerCert,
     bearer: Option<&str>,
     ip: &str,
     allow_temporary: bool,
     on_behalf: Option<(&str, crate::service::delegations::Scope)>,
 ) -> Result<Caller, ApiError> {
-    let mut c = authenticate_own(st, fingerprint, bearer, ip, allow_temporary).await?;
+    let mut c = authenticate_own(st, peer, bearer, ip, allow_temporary).await?;
     if let Some((office, scope)) = on_behalf {
         crate::service::delegations::resolve(st, &mut c, office, scope).await?;
     }
@@ -82,15 +82,29 @@ pub async fn authenticate(
 
 async fn authenticate_own(
     st: &AppState,
-    fingerprint: Option<&str>,
+    peer: &crate::tls::PeerCert,
     bearer: Option<&str>,
     ip: &str,
     allow_temporary: bool,
 ) -> Result<Caller, ApiError> {
-    // Fast path: one query proves certificate, session and user together.
+    let fingerprint = peer.fingerprint.as_deref();
+    // Fast path: one query proves certificate, session and user together, or the connection
+    // remembers that it did a moment ago (crate::tls::SessionMemo: at most 1 s, and never
+    // across a logout, revocation, password change or disabling made through this process).
     if let (Some(fp), Some(token)) = (fingerprint, bearer) {
         let token_hash = auth::token_hash(token);
-        if let Some((user, terminal)) = st.store.authenticate(fp, &token_hash, now()).await?
+        let (epoch, at) = (st.store.sessions_epoch(), now());
+        let proved = match peer.session.recall(&token_hash, epoch, at) {
+            Some(s) => Some(s),
+            None => {
+                let s = st.store.authenticate(fp, &token_hash, at).await?;
+                if let Some(s) = &s {
+                    peer.session.remember(&token_hash, epoch, s.clone());
+                }
+                s
+            }
+        };
+        if let Some(crate::store::AuthenticatedSession { user, terminal, .. }) = proved
             && user.office == terminal.office
             && (allow_temporary || !accounts::password_state(&user, &st.config.auth, now()).must_change())
         {

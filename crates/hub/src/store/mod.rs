@@ -162,6 +162,10 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    /// Counts the changes that end API sessions (logout, a revoked terminal, a password set or
+    /// reset, a disabled user) made through this process: a session remembered on a connection
+    /// is taken again only while this is unchanged.
+    sessions_epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 macro_rules! office_row {
@@ -330,7 +334,7 @@ impl Store {
         } else {
             return Err(StoreError::Backend(format!("unsupported database URL {url:?}: use sqlite:<path> or postgres://…")));
         };
-        let store = Store { backend };
+        let store = Store { backend, sessions_epoch: Default::default() };
         store.fill_search_keys().await?;
         Ok(store)
     }
@@ -397,7 +401,7 @@ pub use offices::Office;
 pub use operators::OperatorRow;
 pub use registry::{Participant, ParticipantPage, ParticipantQuery, PrefectureUsage, RegistryRow};
 pub use second_factor::{Account, SecondFactorRow};
-pub use sessions::{ApiSession, WebDoor, WebSession};
+pub use sessions::{ApiSession, AuthenticatedSession, WebDoor, WebSession};
 pub use stats::{DayCount, PrefectureCount};
 pub use status::StatusRow;
 pub use terminals::{Terminal, TerminalDetail};

@@ -13,6 +13,17 @@ pub struct ApiSession {
     pub terminal_id: String,
 }
 
+/// What [`Store::authenticate`] proves: the user, the terminal, and until when the session runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedSession {
+    /// The session's user.
+    pub user: User,
+    /// The terminal it was opened on (not revoked).
+    pub terminal: Terminal,
+    /// When the session ends (Unix seconds).
+    pub expires_at: i64,
+}
+
 /// The browser doors, each with sessions of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebDoor {
@@ -36,9 +47,9 @@ pub struct WebSession {
 impl Store {
     /// The whole identity check in one query: the terminal with this certificate fingerprint
     /// (not revoked), a live session with this token on that terminal, and its user.
-    pub async fn authenticate(&self, fingerprint: &str, token_hash: &str, now: i64) -> Result<Option<(User, Terminal)>> {
+    pub async fn authenticate(&self, fingerprint: &str, token_hash: &str, now: i64) -> Result<Option<AuthenticatedSession>> {
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.web_failures, u.web_locked_until, u.disabled_at, u.password_changed_at, u.created_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
+            let r = sqlx::query(sql("SELECT u.id, u.login, u.office, u.role, u.name, u.password_hash, u.must_change, u.failures, u.locked_until, u.web_failures, u.web_locked_until, u.disabled_at, u.password_changed_at, u.created_at, t.id AS t_id, t.office AS t_office, t.label AS t_label, t.serial AS t_serial, s.expires_at AS s_expires_at FROM sessions s JOIN terminals t ON t.id = s.terminal_id JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND t.fingerprint = ? AND t.revoked_at IS NULL AND s.expires_at > ?"))
                 .bind(token_hash)
                 .bind(fingerprint)
                 .bind(now)
@@ -53,7 +64,7 @@ impl Store {
                     serial: r.get("t_serial"),
                     revoked_at: None,
                 };
-                (u, t)
+                AuthenticatedSession { user: u, terminal: t, expires_at: r.get("s_expires_at") }
             }))
         })
     }
@@ -101,7 +112,20 @@ impl Store {
         on_writer!(self, |pool, sql| {
             sqlx::query(sql("DELETE FROM sessions WHERE token_hash = ?")).bind(token_hash).execute(pool).await?;
         });
+        self.sessions_ended();
         Ok(())
+    }
+
+    /// The count of session-ending changes made through this process (see
+    /// [`Store::sessions_ended`]).
+    pub fn sessions_epoch(&self) -> u64 {
+        self.sessions_epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called after every committed change that ends API sessions, so that no connection takes
+    /// a session it remembers without asking the database again.
+    pub(crate) fn sessions_ended(&self) {
+        self.sessions_epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Ends a portal session (`None`: every session of the user, e.g. after a password change).

@@ -130,6 +130,7 @@ impl Store {
                 insert_audit!(&mut *tx, sql, &audit, now);
             }
             tx.commit().await?;
+            self.sessions_ended();
             Ok(r.rows_affected() == 1)
         })
     }

@@ -204,6 +204,7 @@ impl Store {
             insert_audit!(&mut *tx, sql, &audit, now);
             tx.commit().await?;
         });
+        self.sessions_ended();
         Ok(())
     }
 
@@ -272,6 +273,7 @@ impl Store {
             insert_audit!(&mut *tx, sql, &audit, now);
             tx.commit().await?;
         });
+        self.sessions_ended();
         Ok(())
     }
 }

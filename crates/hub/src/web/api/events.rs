@@ -24,7 +24,7 @@ pub(crate) async fn events(
     // 代行: an agent may follow the events of an office that delegated receiving to it.
     let scope = crate::service::delegations::Scope::Receive;
     let on_behalf = super::on_behalf_of(&h).map(|o| (o, scope));
-    let c = sessions::authenticate(&st, peer.fingerprint.as_deref(), super::bearer(&h), &ip.ip().to_string(), false, on_behalf).await?;
+    let c = sessions::authenticate(&st, &peer, super::bearer(&h), &ip.ip().to_string(), false, on_behalf).await?;
     let limits = &st.config.limits;
     let keys =
         [(format!("s:{}", c.token_hash), limits.event_streams_per_session), (format!("a:{}", ip.ip()), limits.event_streams_per_address)];
@@ -59,7 +59,7 @@ pub(crate) async fn events(
                 _ = check.tick() => {
                     // A revoked delegation ends an agent's stream as a revoked terminal does.
                     let on_behalf = super::on_behalf_of(&h).map(|o| (o, crate::service::delegations::Scope::Receive));
-                    if sessions::authenticate(&st, peer.fingerprint.as_deref(), super::bearer(&h), &ip.ip().to_string(), false, on_behalf).await.is_err() {
+                    if sessions::authenticate(&st, &peer, super::bearer(&h), &ip.ip().to_string(), false, on_behalf).await.is_err() {
                         return None;
                     }
                 }

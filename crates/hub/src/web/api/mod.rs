@@ -32,15 +32,7 @@ impl axum::extract::FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
         let (peer, ip) = peer_of(parts);
-        let c = crate::service::sessions::authenticate(
-            st,
-            peer.fingerprint.as_deref(),
-            bearer(&parts.headers),
-            &ip.ip().to_string(),
-            false,
-            None,
-        )
-        .await?;
+        let c = crate::service::sessions::authenticate(st, &peer, bearer(&parts.headers), &ip.ip().to_string(), false, None).await?;
         if on_behalf_of(&parts.headers).is_some() {
             return Err(crate::service::delegations::not_delegable());
         }
@@ -53,8 +45,7 @@ impl axum::extract::FromRequestParts<AppState> for Caller {
 async fn delegable(parts: &axum::http::request::Parts, st: &AppState, scope: Scope) -> Result<Caller, ApiError> {
     let (peer, ip) = peer_of(parts);
     let on_behalf = on_behalf_of(&parts.headers).map(|o| (o, scope));
-    crate::service::sessions::authenticate(st, peer.fingerprint.as_deref(), bearer(&parts.headers), &ip.ip().to_string(), false, on_behalf)
-        .await
+    crate::service::sessions::authenticate(st, &peer, bearer(&parts.headers), &ip.ip().to_string(), false, on_behalf).await
 }
 
 /// A caller that sends for [`Caller::office`] (sending, drafts, the sent list).
@@ -98,15 +89,7 @@ impl axum::extract::FromRequestParts<AppState> for TemporaryCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, ApiError> {
         let (peer, ip) = peer_of(parts);
-        let c = crate::service::sessions::authenticate(
-            st,
-            peer.fingerprint.as_deref(),
-            bearer(&parts.headers),
-            &ip.ip().to_string(),
-            true,
-            None,
-        )
-        .await?;
+        let c = crate::service::sessions::authenticate(st, &peer, bearer(&parts.headers), &ip.ip().to_string(), true, None).await?;
         if on_behalf_of(&parts.headers).is_some() {
             return Err(crate::service::delegations::not_delegable());
         }
