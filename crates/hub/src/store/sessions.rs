@@ -116,8 +116,8 @@ impl Store {
         Ok(())
     }
 
-    /// The count of session-ending changes made through this process (see
-    /// [`Store::sessions_ended`]).
+    /// The count of changes that ended API sessions (a logout, a revoked terminal, a password
+    /// set or reset, a disabled user) committed through this process.
     pub fn sessions_epoch(&self) -> u64 {
         self.sessions_epoch.load(std::sync::atomic::Ordering::Acquire)
     }
