@@ -906,7 +906,7 @@ async fn list_messages(hub: &HubClient, msgs: &[renkei_protocol::MessageInfo], s
 /// The partner's name, with 「代行: 名前（番号）」 when an agent sent the message.
 fn with_agent(partner: &str, m: &renkei_protocol::MessageInfo) -> String {
     match &m.agent {
-        Some(a) => format!("{partner}［{}］", a.label()),
+        Some(a) => a.after(partner),
         None => partner.to_owned(),
     }
 }

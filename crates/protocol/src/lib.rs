@@ -534,6 +534,11 @@ impl AgentRef {
     pub fn label(&self) -> String {
         format!("代行: {}（{}）", self.name, self.number)
     }
+
+    /// `partner` followed by 「［代行: 名前（番号）］」, as lists show the sending office.
+    pub fn after(&self, partner: &str) -> String {
+        format!("{partner}［{}］", self.label())
+    }
 }
 
 /// A notice (お知らせ).

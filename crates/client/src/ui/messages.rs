@@ -110,7 +110,7 @@ pub(super) async fn list(ui: &Ui, p: &str, sent: bool, f: ListQ, message: Option
         let partner = if sent { m.recipient.clone() } else { m.sender.clone() };
         let mut partner_name = partner_name(ui, &o, &partner).await;
         if let Some(a) = &m.agent {
-            partner_name = format!("{partner_name}［{}］", a.label());
+            partner_name = a.after(&partner_name);
         }
         let files: Vec<FileCell> = m
             .files

@@ -38,6 +38,20 @@ pub struct Acting {
     pub may_receive: bool,
 }
 
+/// The start of the audit detail of everything an agent does in an office's name:
+/// `agent=<番号> user=<ログインID>`, then the action's own detail.
+pub fn audit_detail(acting: &Acting, login: &str) -> String {
+    format!("agent={} user={login}", acting.agent)
+}
+
+/// An agent's action read back from its audit detail ([`audit_detail`]): (agent, user, the rest).
+pub fn read_audit_detail(detail: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = detail.splitn(3, ' ');
+    let agent = parts.next()?.strip_prefix("agent=")?;
+    let user = parts.next()?.strip_prefix("user=")?;
+    Some((agent, user, parts.next().unwrap_or("")))
+}
+
 fn refused(ja: impl Into<String>, en: &str) -> ApiError {
     ApiError::new(ErrorCode::DelegationRefused, ja, en)
 }
@@ -280,4 +294,18 @@ pub async fn overview(store: &Store, office: &str) -> Result<Overview, ApiError>
         agents: store.agents().await?.into_iter().filter(|(n, _)| n != office).collect(),
         actions: store.delegated_actions(office, 100).await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_detail_reads_back() {
+        let a = Acting { agent: "1373000031".into(), agent_name: "あおば".into(), may_send: true, may_receive: false };
+        let d = format!("{} to=1372000024 files=1", audit_detail(&a, "KJ137300003102"));
+        assert_eq!(read_audit_detail(&d), Some(("1373000031", "KJ137300003102", "to=1372000024 files=1")));
+        assert_eq!(read_audit_detail(&audit_detail(&a, "KJ1")), Some(("1373000031", "KJ1", "")));
+        assert_eq!(read_audit_detail("by=portal:KJ1"), None);
+    }
 }

@@ -54,7 +54,7 @@ impl<'a> Actor<'a> {
                 terminal_id: Some(&c.terminal.id),
                 ip: Some(&c.ip),
                 detail: match &c.acting {
-                    Some(a) => with_by(format!("agent={} user={}", a.agent, c.user.login)),
+                    Some(a) => with_by(delegations::audit_detail(a, &c.user.login)),
                     None => detail,
                 },
             },

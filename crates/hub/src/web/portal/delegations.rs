@@ -33,13 +33,10 @@ pub(crate) struct Action {
     detail: String,
 }
 
-/// `agent=N user=L rest` (the audit detail of an agent's action) as (agent, user, rest).
+/// An agent's action as the page lists it: (agent, user, what), the rest in the page's words.
 fn split_detail(d: &str) -> (String, String, String) {
-    let mut parts = d.splitn(3, ' ');
-    let agent = parts.next().unwrap_or("").trim_start_matches("agent=").to_owned();
-    let user = parts.next().unwrap_or("").trim_start_matches("user=").to_owned();
-    let rest = parts.next().unwrap_or("").replace("to=", "宛先 ").replace("files=", "ファイル ");
-    (agent, user, rest)
+    let (agent, user, rest) = delegations::read_audit_detail(d).unwrap_or(("", "", d));
+    (agent.to_owned(), user.to_owned(), rest.replace("to=", "宛先 ").replace("files=", "ファイル "))
 }
 
 #[derive(Template)]
