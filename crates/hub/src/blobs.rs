@@ -16,6 +16,11 @@ use std::sync::Arc;
 
 use crate::auth::sha256_hex;
 
+/// Files of a send up to this size are stored in the database with their message (table
+/// `blob_inline`, same transaction: one commit, one fsync, no file to create or open); larger
+/// ones here. Almost every standard CSV file is a few KiB.
+pub const INLINE_MAX_BYTES: usize = 64 * 1024;
+
 /// Errors of the blob store.
 #[derive(Debug)]
 pub enum BlobError {

@@ -114,6 +114,7 @@ async fn conformance(store: &Store) {
         size: 10 + idx,
         sha256: format!("{idx:064}"),
     };
+    let content = |idx: i64| (format!("{idx:064}"), bytes::Bytes::from(format!("内容{idx}").into_bytes()));
     let mut ids = Vec::new();
     for i in 0..5i64 {
         let m = NewMessage {
@@ -129,6 +130,8 @@ async fn conformance(store: &Store) {
             idempotency_digest: Some(format!("digest{i}")),
             from_draft: None,
             agent: None,
+            // Stored with the row (content-addressed: the same hash twice is one row).
+            inline: if i % 2 == 0 { vec![content(0), content(1)] } else { vec![content(0)] },
             files: if i % 2 == 0 {
                 vec![file(0, "UPPLAN_x.CSV", Some("UPPLAN"), Some("202506")), file(1, "UPSIKYU_x.CSV", Some("UPSIKYU"), Some("202506"))]
             } else {
@@ -159,6 +162,8 @@ async fn conformance(store: &Store) {
     assert_eq!(m0.files[0].csv_version.as_deref(), Some("202407"), "{name}: the CSV version reads back");
     let f = store.file_for("m0", 0, &b.number).await.unwrap().unwrap();
     assert_eq!(f.file.csv_version.as_deref(), Some("202407"), "{name}");
+    assert_eq!(f.content.as_deref(), Some("内容0".as_bytes()), "{name}: a small file's content comes with its row");
+    assert_eq!(store.file_for("m1", 0, &b.number).await.unwrap().unwrap().content.as_deref(), Some("内容0".as_bytes()), "{name}");
     let again = NewMessage {
         public_id: "other".into(),
         sender: a.number.clone(),
@@ -172,6 +177,7 @@ async fn conformance(store: &Store) {
         idempotency_digest: Some("other".into()),
         from_draft: None,
         agent: None,
+        inline: vec![content(7)],
         files: vec![file(0, "n", None, None)],
     };
     assert!(
@@ -276,6 +282,7 @@ async fn conformance(store: &Store) {
         idempotency_key: None,
         idempotency_digest: None,
         files: vec![file(0, "b.pdf", None, None)],
+        inline: vec![],
         from_draft: Some((d, version)),
         agent: None,
     };
@@ -375,13 +382,30 @@ async fn conformance(store: &Store) {
     assert_eq!(list(true, ListFilter { fetched: Some(false), ..all_filter() }).await, ["m4", "m3"], "{name}: expired is not 未取得");
     assert!(titles(store.notices(Some(&a.number), 9000, 10).await.unwrap()).contains(&format!("nd-{}-1200", b.number)));
 
+    let seven = NewMessage {
+        public_id: "seven".into(),
+        idempotency_key: None,
+        sent_at: 50_000,
+        files: vec![FileRow { sha256: content(7).0, ..file(0, "n", None, None) }],
+        ..again.clone()
+    };
+    store.insert_message(&seven, Audit { action: AuditAction::Send, ..Default::default() }).await.unwrap();
+    assert_eq!(store.file_for("seven", 0, &b.number).await.unwrap().unwrap().content.as_deref(), Some("内容7".as_bytes()), "{name}");
     // Purge: content older than the cutoff, blobs freed only when nothing else uses them.
     assert!(store.purge_content(1150, 9100).await.unwrap().is_empty(), "{name}: m2/m4 still use the same blobs");
     let m0 = store.message_for("m0", &a.number).await.unwrap().unwrap();
     assert_eq!((m0.purged_at, m0.files.len()), (Some(9100), 2), "{name}: rows and hashes stay");
+    assert!(store.file_for("m4", 1, &b.number).await.unwrap().unwrap().content.is_some(), "{name}: content still used stays");
     let mut free = store.purge_content(100_000, 9200).await.unwrap();
     free.sort();
-    assert_eq!(free, [format!("{:064}", 0), format!("{:064}", 1)], "{name}");
+    assert_eq!(free, [format!("{:064}", 0), format!("{:064}", 1), format!("{:064}", 7)], "{name}");
+    for (m, idx) in [("m4", 0), ("m4", 1), ("seven", 0)] {
+        assert_eq!(
+            store.file_for(m, idx, &b.number).await.unwrap().unwrap().content,
+            None,
+            "{name}: freed content is deleted with the purge"
+        );
+    }
     assert!(store.audit_log(100).await.unwrap().iter().any(|e| e.action == "purge"));
 }
 

@@ -12,13 +12,13 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn_hub(dir: &std::path::Path, port: u16, db: Option<&str>) -> Child {
+fn spawn_hub(dir: &std::path::Path, port: u16, metrics: u16, db: Option<&str>) -> Child {
     let mut c = Command::new(env!("CARGO_BIN_EXE_renkei-hub"));
     c.arg("serve")
         .env("RENKEI_DATA_DIR", dir)
         .env("RENKEI_LISTEN", format!("127.0.0.1:{port}"))
         .env("RENKEI_LOG", "warn")
-        .env("RENKEI_METRICS_LISTEN", "127.0.0.1:0")
+        .env("RENKEI_METRICS_LISTEN", format!("127.0.0.1:{metrics}"))
         .stdout(Stdio::null())
         .stderr(if std::env::var_os("RENKEI_TEST_HUB_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() });
     if let Some(db) = db {
@@ -29,6 +29,29 @@ fn spawn_hub(dir: &std::path::Path, port: u16, db: Option<&str>) -> Child {
 
 #[tokio::test]
 async fn kill_during_uploads_loses_no_acknowledged_message() {
+    // Four senders, each with a ~256 KiB file (the blob store) so that uploads are in flight.
+    let report = kill_during_sends(4, 40_000, Duration::from_millis(1500), false).await;
+    eprintln!("crash test (uploads): {report}");
+}
+
+#[tokio::test]
+async fn kill_during_grouped_commits_loses_no_acknowledged_message() {
+    // Many senders of small messages (stored with their rows), so that SQLite's writer commits
+    // them in groups; the hub is killed once groups have formed, at a moment that varies.
+    let report = kill_during_sends(24, 10, Duration::from_millis(900 + rand_ms(600)), true).await;
+    eprintln!("crash test (grouped commits): {report}");
+}
+
+fn rand_ms(below: u64) -> u64 {
+    u64::from_str_radix(&renkei_hub::auth::token()[..8], 36).unwrap_or(0) % below
+}
+
+/// Sends from `senders` concurrent clients (the unit plus one text file of `repeat` lines), kills
+/// the hub with SIGKILL after `after`, restarts it on the same data and checks from the
+/// recipient's side that every acknowledged message is there, whole and intact, and that no
+/// stored message is partial. With `grouped`, first waits (on SQLite) until the metrics show
+/// commits of several sends at once.
+async fn kill_during_sends(senders: usize, repeat: usize, after: Duration, grouped: bool) -> String {
     // Set up data with an in-process hub, then stop it and run the real binary on the same data.
     let hub = Hub::start().await;
     let dir = hub.dir.clone();
@@ -41,16 +64,15 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
     let first = ChildHub::start(&dir, db.as_deref(), &offices[0]).await;
     let (client, token) = (first.client.clone(), first.token.clone());
 
-    // Four senders in a loop, each file ~256 KiB so that uploads are in flight when the hub dies.
     let acked: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
     let mut tasks = Vec::new();
-    for w in 0..4 {
+    for w in 0..senders {
         let (client, token, acked, unit, to) = (client.clone(), token.clone(), acked.clone(), unit.clone(), offices[1].number.clone());
         let url = first.url(paths::MESSAGES);
         tasks.push(tokio::spawn(async move {
             for i in 0.. {
                 let mut files = unit.clone();
-                files.push((format!("記録{w}-{i}.txt"), format!("{w}-{i}\n").repeat(40_000).into_bytes()));
+                files.push((format!("記録{w}-{i}.txt"), format!("{w}-{i}\n").repeat(repeat).into_bytes()));
                 let form = form(&to, "crash test", &files);
                 let r =
                     client.post(&url).bearer_auth(&token).header(paths::IDEMPOTENCY_KEY, format!("w{w}-{i}")).multipart(form).send().await;
@@ -67,7 +89,29 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut groups = String::new();
+    if grouped && db.is_none() {
+        // Wait (at most 20 s) for commits that held more than one send.
+        let t0 = std::time::Instant::now();
+        loop {
+            let m = reqwest::get(format!("http://127.0.0.1:{}/metrics", first.metrics)).await.unwrap().text().await.unwrap();
+            let value = |name: &str| {
+                m.lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.rsplit(' ').next())
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            let (sum, count) = (value("renkei_store_send_group_size_sum"), value("renkei_store_send_group_size_count"));
+            if sum > count + 10.0 {
+                groups = format!("{sum} sends in {count} commits before the kill; ");
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(20), "no grouped commits formed (sum {sum}, count {count})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(after).await;
     first.kill();
     for t in tasks {
         let _ = t.await;
@@ -101,28 +145,29 @@ async fn kill_during_uploads_loses_no_acknowledged_message() {
             assert_eq!(renkei_hub::auth::sha256_hex(&body), f.sha256, "file {} of {}", f.index, m.id);
         }
     }
-    eprintln!("crash test: {} acknowledged, {} stored", acked.len(), stored.len());
     second.kill();
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(pg) = pg {
         pg.drop_now().await;
     }
+    format!("{groups}{} acknowledged, {} stored", acked.len(), stored.len())
 }
 
 /// A hub running as a child process on a test's data, with a logged-in client of one office.
 struct ChildHub {
     child: Child,
     port: u16,
+    metrics: u16,
     client: reqwest::Client,
     token: String,
 }
 
 impl ChildHub {
     async fn start(dir: &std::path::Path, db: Option<&str>, office: &renkei_hub::dev::DemoOffice) -> ChildHub {
-        let port = free_port();
-        let child = spawn_hub(dir, port, db);
+        let (port, metrics) = (free_port(), free_port());
+        let child = spawn_hub(dir, port, metrics, db);
         let client = client_for_dir(&office.terminal_dir, port);
-        let mut hub = ChildHub { child, port, client, token: String::new() };
+        let mut hub = ChildHub { child, port, metrics, client, token: String::new() };
         for _ in 0..100 {
             if hub.client.get(hub.url("/healthz")).send().await.is_ok() {
                 break;
@@ -139,19 +184,23 @@ impl ChildHub {
         format!("https://localhost:{}{p}", self.port)
     }
 
+    /// The whole inbox, page by page.
     async fn inbox(&self) -> HashMap<String, MessageInfo> {
-        let page: MessagePage = self
-            .client
-            .get(self.url(paths::INBOX))
-            .bearer_auth(&self.token)
-            .query(&[("limit", "200")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        page.messages.into_iter().map(|m| (m.id.clone(), m)).collect()
+        let mut all = HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = vec![("limit", "200".to_owned())];
+            if let Some(c) = cursor.take() {
+                q.push(("cursor", c));
+            }
+            let page: MessagePage =
+                self.client.get(self.url(paths::INBOX)).bearer_auth(&self.token).query(&q).send().await.unwrap().json().await.unwrap();
+            all.extend(page.messages.into_iter().map(|m| (m.id.clone(), m)));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return all,
+            }
+        }
     }
 
     fn kill(mut self) {

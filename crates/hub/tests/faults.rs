@@ -112,7 +112,10 @@ pub fn load(
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let body = format!("{w}-{i} 連絡事項\n").repeat(300).into_bytes();
+                // Half the senders send small files (stored with their row in the database),
+                // half files over the inline limit (the blob store): the fault reaches both.
+                let lines = if w % 2 == 0 { 300 } else { 4000 };
+                let body = format!("{w}-{i} 連絡事項\n").repeat(lines).into_bytes();
                 let files = vec![(format!("連絡{w}-{i}.txt"), body.clone())];
                 let after_clear = cleared.load(Ordering::Relaxed);
                 let r = c

@@ -681,3 +681,35 @@ async fn the_office_status_and_outdated_clients() {
     assert_eq!(error(r).await.code, ErrorCode::ClientOutdated);
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn small_files_travel_with_their_row_large_ones_in_the_blob_store() {
+    let hub = Hub::start().await;
+    let (a, ta) = hub.session(0).await;
+    let (b, tb) = hub.session(1).await;
+    let to = hub.offices[1].number.clone();
+    let limit = renkei_hub::blobs::INLINE_MAX_BYTES;
+    let mut files = slip_unit(&hub, 0, 1, 7);
+    files.push(("ちょうど.txt".into(), vec![b'a'; limit]));
+    files.push(("大きい.txt".into(), vec![b'b'; limit + 1]));
+    let s: SendResponse = send(&hub, &a, &ta, &to, &files, None).await.json().await.unwrap();
+    // The same small content again, in another message: one stored copy serves both.
+    let again: SendResponse = send(&hub, &a, &ta, &to, &files[..files.len() - 2], None).await.json().await.unwrap();
+    assert_eq!(again.message.files[0].sha256, s.message.files[0].sha256);
+    let blobs = &hub.running.state.blobs;
+    let n = s.message.files.len();
+    for f in &s.message.files[..n - 1] {
+        assert!(!blobs.exists(&f.sha256).await, "{} ({} bytes) should be stored with its row", f.name, f.size);
+    }
+    assert!(blobs.exists(&s.message.files[n - 1].sha256).await, "a file over the limit goes to the blob store");
+    for m in [&s.message, &again.message] {
+        for f in &m.files {
+            let r = b.get(hub.url(&format!("/v1/messages/{}/files/{}", m.id, f.index))).bearer_auth(&tb).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-length"].to_str().unwrap(), f.size.to_string());
+            let body = r.bytes().await.unwrap();
+            assert_eq!(renkei_hub::auth::sha256_hex(&body), f.sha256, "{}", f.name);
+        }
+    }
+    hub.stop().await;
+}

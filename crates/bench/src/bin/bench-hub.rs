@@ -120,12 +120,15 @@ struct Office {
     dir: PathBuf,
 }
 
-fn client(o: &Office, port: u16) -> anyhow::Result<reqwest::Client> {
+/// A client on the office's terminal certificate: HTTP/2 (as the renkei client negotiates it),
+/// or HTTP/1.1 keep-alive (`http1`, the one-file workload, as issue 13's outside load driver).
+fn client(o: &Office, port: u16, http1: bool) -> anyhow::Result<reqwest::Client> {
     let mut pem = std::fs::read(o.dir.join("terminal.pem"))?;
     pem.extend(std::fs::read(o.dir.join("terminal.key"))?);
     let ca = reqwest::Certificate::from_pem(&std::fs::read(o.dir.join("ca.pem"))?)?;
-    Ok(reqwest::Client::builder()
-        .tls_certs_only([ca])
+    let b = reqwest::Client::builder();
+    let b = if http1 { b.http1_only() } else { b };
+    Ok(b.tls_certs_only([ca])
         .identity(reqwest::Identity::from_pem(&pem)?)
         .resolve("localhost", ([127, 0, 0, 1], port).into())
         .pool_max_idle_per_host(64)
@@ -201,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
         let kind = ["43", "15", "11"][i % 3].to_owned();
         offices.push(Office { number: n.clone(), kind, login: format!("KJ{n}01"), dir: dir.join("terminals").join(n) });
     }
-    let probe = client(&offices[0], port)?;
+    let probe = client(&offices[0], port, false)?;
     let t0 = Instant::now();
     while probe.get(format!("https://localhost:{port}/healthz")).send().await.is_err() {
         if t0.elapsed() > Duration::from_secs(20) {
@@ -212,7 +215,7 @@ async fn main() -> anyhow::Result<()> {
     let url = Arc::new(move |p: &str| format!("https://localhost:{port}{p}"));
     let mut sessions = Vec::new();
     for o in &offices {
-        let c = client(o, port)?;
+        let c = client(o, port, a.one_file > 0)?;
         let r: LoginResponse = c
             .post(url(paths::SESSIONS))
             .json(&LoginRequest { login: o.login.clone(), password: "renkei2025".into() })

@@ -89,6 +89,8 @@ pub struct Letter {
 pub const INLINE_VALIDATION_BYTES: usize = 256 * 1024;
 
 /// Writes blobs (content-addressed: invisible until a row references them) and describes them.
+/// Drafts keep every file in the blob store; a send stores small files with its row
+/// ([`stage_files`]).
 pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>, ApiError> {
     let puts = uploads.iter().map(|u| st.blobs.put(bytes::Bytes::copy_from_slice(&u.bytes)));
     let shas = futures_util::future::try_join_all(puts).await?;
@@ -106,6 +108,35 @@ pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>
             sha256,
         })
         .collect())
+}
+
+/// A send's files, ready for its transaction: each described by a [`FileRow`]; a small one
+/// (up to [`crate::blobs::INLINE_MAX_BYTES`]) carried with the row, to be stored in the same
+/// commit (one fsync, no file to create); a larger one written to the blob store first.
+pub async fn stage_files(st: &AppState, uploads: Vec<Upload>) -> Result<(Vec<FileRow>, Vec<(String, bytes::Bytes)>), ApiError> {
+    let mut inline = Vec::new();
+    let mut rows = Vec::with_capacity(uploads.len());
+    let mut puts = Vec::new();
+    for (u, idx) in uploads.into_iter().zip(0..) {
+        let size = u.bytes.len() as i64;
+        let bytes = bytes::Bytes::from(u.bytes);
+        let sha256 = if bytes.len() <= crate::blobs::INLINE_MAX_BYTES {
+            let sha = auth::sha256_hex(&bytes);
+            if !inline.iter().any(|(s, _): &(String, bytes::Bytes)| *s == sha) {
+                inline.push((sha.clone(), bytes));
+            }
+            sha
+        } else {
+            puts.push((idx, st.blobs.put(bytes)));
+            String::new()
+        };
+        rows.push(FileRow { idx, name: u.name, kind: None, service_month: None, csv_version: None, size, sha256 });
+    }
+    let (at, puts): (Vec<i64>, Vec<_>) = puts.into_iter().unzip();
+    for (idx, sha) in at.into_iter().zip(futures_util::future::try_join_all(puts).await?) {
+        rows[idx as usize].sha256 = sha;
+    }
+    Ok((rows, inline))
 }
 
 /// What an idempotency key is bound to: the endpoint and what the request carries. The same key
@@ -242,8 +273,8 @@ pub async fn deliver(
     }
     let (uploads, checked) = check_files(st, &sender, &recipient, uploads, checks::Completeness::Whole).await?;
     let (classes, warnings) = checked?;
-    let files: Vec<FileRow> = put_blobs(st, &uploads)
-        .await?
+    let (files, inline) = stage_files(st, uploads).await?;
+    let files: Vec<FileRow> = files
         .into_iter()
         .zip(classes)
         .map(|(f, cl)| FileRow { kind: cl.kind, service_month: cl.service_month, csv_version: cl.csv_version, ..f })
@@ -261,6 +292,7 @@ pub async fn deliver(
         idempotency_key: idem.key.clone(),
         idempotency_digest: idem.key.as_ref().map(|_| idem.digest.0.clone()),
         files,
+        inline,
         from_draft,
     };
     let detail = format!(

@@ -69,7 +69,7 @@ pub struct Expired {
     pub notice: NoticeRow,
 }
 
-/// A new message to store (blobs already written).
+/// A new message to store (large blobs already written to the blob store; small ones in `inline`).
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     /// Public id.
@@ -97,6 +97,9 @@ pub struct NewMessage {
     pub idempotency_digest: Option<String>,
     /// Files.
     pub files: Vec<FileRow>,
+    /// Contents stored with the message, in the same transaction: `(sha256, bytes)` of the
+    /// files small enough to live in the database (see `blobs::INLINE_MAX_BYTES`).
+    pub inline: Vec<(String, bytes::Bytes)>,
     /// The draft `(id, version)` this message consumes: deleted in the same transaction, and the
     /// insert fails with [`StoreError::Conflict`] if it changed meanwhile.
     pub from_draft: Option<(i64, i64)>,
@@ -165,6 +168,9 @@ pub struct StoredFile {
     pub expired_at: Option<i64>,
     /// When its content was purged.
     pub purged_at: Option<i64>,
+    /// The content, where it is stored in the database (small files); `None` where it is in
+    /// the blob store.
+    pub content: Option<Vec<u8>>,
 }
 
 /// A message found by its sender's idempotency key, with the digest of the request that stored
@@ -182,12 +188,172 @@ fn agent_of(number: Option<String>, name: Option<String>) -> Option<(String, Str
     number.map(|n| (n, name.unwrap_or_default()))
 }
 
+/// A send waiting for SQLite's writer (see [`Store::insert_message`]).
+#[derive(Debug)]
+pub(super) struct PendingSend {
+    message: NewMessage,
+    audit: OwnedAudit,
+    answer: tokio::sync::oneshot::Sender<Result<i64>>,
+}
+
+/// An [`Audit`] that owns its text, so that another caller's task can write it.
+#[derive(Debug)]
+struct OwnedAudit {
+    action: AuditAction,
+    office: Option<String>,
+    user_id: Option<i64>,
+    terminal_id: Option<String>,
+    ip: Option<String>,
+    detail: String,
+}
+
+impl From<&Audit<'_>> for OwnedAudit {
+    fn from(a: &Audit<'_>) -> Self {
+        OwnedAudit {
+            action: a.action,
+            office: a.office.map(str::to_owned),
+            user_id: a.user_id,
+            terminal_id: a.terminal_id.map(str::to_owned),
+            ip: a.ip.map(str::to_owned),
+            detail: a.detail.clone(),
+        }
+    }
+}
+
+impl OwnedAudit {
+    fn as_audit(&self) -> Audit<'_> {
+        Audit {
+            action: self.action,
+            office: self.office.as_deref(),
+            user_id: self.user_id,
+            terminal_id: self.terminal_id.as_deref(),
+            ip: self.ip.as_deref(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// The same fault for every send of a failed group.
+fn clone_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
+        StoreError::Full(s) => StoreError::Full(s.clone()),
+        StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
+        StoreError::Backend(s) => StoreError::Backend(s.clone()),
+    }
+}
+
+/// The statements of one send, inside a transaction or savepoint the caller ends.
+macro_rules! insert_one {
+    ($tx:expr, $sql:ident, $m:expr, $audit:expr) => {
+        async {
+            let (tx, sql, m, audit) = ($tx, $sql, $m, $audit);
+            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
+                .bind(&m.public_id)
+                .bind(&m.sender)
+                .bind(&m.recipient)
+                .bind(&m.note)
+                .bind(&m.contact)
+                .bind(m.sent_by)
+                .bind(&m.sent_terminal)
+                .bind(m.sent_at)
+                .bind(&m.idempotency_key)
+                .bind(&m.idempotency_digest)
+                .bind(m.agent.as_ref().map(|a| &a.0))
+                .bind(m.agent.as_ref().map(|a| &a.1))
+                .fetch_one(&mut **tx)
+                .await?;
+            let id: i64 = r.get(0);
+            for f in &m.files {
+                sqlx::query(sql(
+                    "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256, csv_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ))
+                .bind(id)
+                .bind(f.idx)
+                .bind(&f.name)
+                .bind(&f.kind)
+                .bind(&f.service_month)
+                .bind(f.size)
+                .bind(&f.sha256)
+                .bind(&f.csv_version)
+                .execute(&mut **tx)
+                .await?;
+            }
+            for (sha, content) in &m.inline {
+                sqlx::query(sql("INSERT INTO blob_inline (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING"))
+                    .bind(sha)
+                    .bind(content.as_ref())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            if let Some((draft, version)) = m.from_draft {
+                let r = sqlx::query(sql("DELETE FROM drafts WHERE id = ? AND version = ?")).bind(draft).bind(version).execute(&mut **tx).await?;
+                if r.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("draft changed or deleted".into()));
+                }
+            }
+            insert_audit!(&mut **tx, sql, audit, m.sent_at);
+            Ok::<i64, StoreError>(id)
+        }
+        .await
+    };
+}
+
+/// Commits a group of sends on SQLite's writer: a savepoint each, one commit for all; then
+/// answers each (its id, its own refusal, or the commit's fault).
+async fn commit_sends(conn: &mut sqlx::SqliteConnection, batch: Vec<PendingSend>) {
+    use sqlx::Connection as _;
+    let sql = sql_sqlite;
+    metrics::histogram!("renkei_store_send_group_size").record(batch.len() as f64);
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = StoreError::from(e);
+            for p in batch {
+                let _ = p.answer.send(Err(clone_error(&e)));
+            }
+            return;
+        }
+    };
+    let mut results: Vec<(tokio::sync::oneshot::Sender<Result<i64>>, Result<i64>)> = Vec::with_capacity(batch.len());
+    for p in batch {
+        let one = async {
+            let mut sp = tx.begin().await?;
+            match insert_one!(&mut sp, sql, &p.message, &p.audit.as_audit()) {
+                Ok(id) => {
+                    sp.commit().await?;
+                    Ok(id)
+                }
+                Err(e) => {
+                    sp.rollback().await?;
+                    Err(e)
+                }
+            }
+        };
+        let r: Result<i64> = one.await;
+        results.push((p.answer, r));
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (answer, r) in results {
+                let _ = answer.send(r);
+            }
+        }
+        Err(e) => {
+            let e = StoreError::from(e);
+            for (answer, _) in results {
+                let _ = answer.send(Err(clone_error(&e)));
+            }
+        }
+    }
+}
+
 impl Store {
     /// One file of a message the office may see, with the message's retention state:
     /// `(file, sender, recipient, fetched_at, expired_at, purged_at)`.
     pub async fn file_for(&self, public_id: &str, idx: i64, office: &str) -> Result<Option<StoredFile>> {
         on_pool!(self, |pool, sql| {
-            let r = sqlx::query(sql("SELECT f.idx, f.name, f.kind, f.service_month, f.size, f.sha256, m.sender, m.recipient, m.fetched_at, m.expired_at, m.purged_at, f.csv_version FROM messages m JOIN files f ON f.message_id = m.id WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?) AND f.idx = ?"))
+            let r = sqlx::query(sql("SELECT f.idx, f.name, f.kind, f.service_month, f.size, f.sha256, m.sender, m.recipient, m.fetched_at, m.expired_at, m.purged_at, f.csv_version, b.content FROM messages m JOIN files f ON f.message_id = m.id LEFT JOIN blob_inline b ON b.sha256 = f.sha256 WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?) AND f.idx = ?"))
                 .bind(public_id)
                 .bind(office)
                 .bind(office)
@@ -211,6 +377,7 @@ impl Store {
                     fetched_at: r.get(8),
                     expired_at: r.get(9),
                     purged_at: r.get(10),
+                    content: r.get("content"),
                 }
             }))
         })
@@ -247,53 +414,47 @@ impl Store {
         })
     }
 
-    /// Stores a message, its files and an audit row in one transaction.
+    /// Stores a message, its files, its small files' contents and an audit row in one
+    /// transaction, and answers once that is committed (durable).
+    ///
+    /// On SQLite the sends that arrive while the single writer is busy are committed together:
+    /// whichever waiting send gets the writer first takes every send queued by then and stores
+    /// each in its own savepoint of one transaction (one refused send, say a repeated
+    /// idempotency key, leaves the others alone), then commits them with one fsync; each
+    /// caller is answered only after that commit. PostgreSQL groups concurrent commits itself.
     pub async fn insert_message(&self, m: &NewMessage, audit: Audit<'_>) -> Result<i64> {
-        on_writer!(self, |pool, sql| {
-            let mut tx = pool.begin().await?;
-            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
-                .bind(&m.public_id)
-                .bind(&m.sender)
-                .bind(&m.recipient)
-                .bind(&m.note)
-                .bind(&m.contact)
-                .bind(m.sent_by)
-                .bind(&m.sent_terminal)
-                .bind(m.sent_at)
-                .bind(&m.idempotency_key)
-                .bind(&m.idempotency_digest)
-                .bind(m.agent.as_ref().map(|a| &a.0))
-                .bind(m.agent.as_ref().map(|a| &a.1))
-                .fetch_one(&mut *tx)
-                .await?;
-            let id: i64 = r.get(0);
-            for f in &m.files {
-                sqlx::query(sql(
-                    "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256, csv_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ))
-                .bind(id)
-                .bind(f.idx)
-                .bind(&f.name)
-                .bind(&f.kind)
-                .bind(&f.service_month)
-                .bind(f.size)
-                .bind(&f.sha256)
-                .bind(&f.csv_version)
-                .execute(&mut *tx)
-                .await?;
+        let writer = match &self.backend {
+            Backend::Sqlite(_, writer) => writer,
+            Backend::Postgres(pool) => {
+                let sql = sql_postgres;
+                let mut tx = pool.begin().await?;
+                let id = insert_one!(&mut tx, sql, m, &audit)?;
+                tx.commit().await?;
+                return Ok(id);
             }
-            if let Some((draft, version)) = m.from_draft {
-                let r =
-                    sqlx::query(sql("DELETE FROM drafts WHERE id = ? AND version = ?")).bind(draft).bind(version).execute(&mut *tx).await?;
-                if r.rows_affected() != 1 {
-                    tx.rollback().await?;
-                    return Err(StoreError::Conflict("draft changed or deleted".into()));
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let pending = PendingSend { message: m.clone(), audit: OwnedAudit::from(&audit), answer };
+        self.sends.lock().unwrap_or_else(|e| e.into_inner()).push(pending);
+        // Whoever holds the writer commits what is queued; this caller's own send is either in
+        // the batch it takes now or was taken (and answered) by an earlier holder.
+        match writer.acquire().await {
+            Ok(mut conn) => {
+                let batch = std::mem::take(&mut *self.sends.lock().unwrap_or_else(|e| e.into_inner()));
+                if !batch.is_empty() {
+                    commit_sends(&mut conn, batch).await;
                 }
             }
-            insert_audit!(&mut *tx, sql, &audit, m.sent_at);
-            tx.commit().await?;
-            Ok(id)
-        })
+            Err(e) => {
+                // Nobody could take the writer: answer every queued send (ours included) with
+                // the fault rather than leave one waiting.
+                let err = StoreError::from(e);
+                for p in std::mem::take(&mut *self.sends.lock().unwrap_or_else(|e| e.into_inner())) {
+                    let _ = p.answer.send(Err(clone_error(&err)));
+                }
+            }
+        }
+        answered.await.map_err(|_| StoreError::Backend("the group commit dropped a send".into()))?
     }
 
     /// A message by internal id (as returned by [`Store::insert_message`]).
@@ -582,8 +743,9 @@ impl Store {
         })
     }
 
-    /// Marks the content of messages sent before `cutoff` as purged and returns the blob hashes
-    /// no longer referenced by any unpurged message or draft (safe to delete).
+    /// Marks the content of messages sent before `cutoff` as purged, deletes the contents stored
+    /// in the database that no unpurged message or draft refers to any more, and returns those
+    /// hashes (their blobs, if any, are safe to delete from the blob store).
     pub async fn purge_content(&self, cutoff: i64, now: i64) -> Result<Vec<String>> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
@@ -603,6 +765,7 @@ impl Store {
             for sha in candidates {
                 let used = sqlx::query(sql("SELECT 1 FROM files f JOIN messages m ON m.id = f.message_id WHERE f.sha256 = ? AND m.purged_at IS NULL UNION ALL SELECT 1 FROM draft_files d WHERE d.sha256 = ? LIMIT 1")).bind(&sha).bind(&sha).fetch_optional(&mut *tx).await?;
                 if used.is_none() {
+                    sqlx::query(sql("DELETE FROM blob_inline WHERE sha256 = ?")).bind(&sha).execute(&mut *tx).await?;
                     free.push(sha);
                 }
             }

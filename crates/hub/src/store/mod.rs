@@ -166,6 +166,9 @@ pub struct Store {
     /// reset, a disabled user) made through this process: a session remembered on a connection
     /// is taken again only while this is unchanged.
     sessions_epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Sends waiting for SQLite's writer, committed together by whichever of them gets it
+    /// first (group commit: one transaction and one fsync for all of them).
+    sends: std::sync::Arc<std::sync::Mutex<Vec<messages::PendingSend>>>,
 }
 
 macro_rules! office_row {
@@ -334,7 +337,7 @@ impl Store {
         } else {
             return Err(StoreError::Backend(format!("unsupported database URL {url:?}: use sqlite:<path> or postgres://…")));
         };
-        let store = Store { backend, sessions_epoch: Default::default() };
+        let store = Store { backend, sessions_epoch: Default::default(), sends: Default::default() };
         store.fill_search_keys().await?;
         Ok(store)
     }

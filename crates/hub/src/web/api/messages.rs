@@ -91,7 +91,7 @@ pub(crate) async fn download(
     Mailbox(c): Mailbox,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Response, ApiError> {
-    let crate::store::StoredFile { file: f, sender, recipient, fetched_at, expired_at, purged_at } =
+    let crate::store::StoredFile { file: f, sender, recipient, fetched_at, expired_at, purged_at, content } =
         st.store.file_for(&id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
     c.may_see(&sender, &recipient)?;
     let m = MessageRow {
@@ -110,11 +110,14 @@ pub(crate) async fn download(
         files: Vec::new(),
     };
     gone_check(&m, &c)?;
-    // Small files (almost all: standard CSV files are a few KiB) go out in one piece; larger ones
-    // are streamed, never held in memory. The first chunk tells an attachment's type.
+    // Small files (almost all: standard CSV files are a few KiB) go out in one piece, from the
+    // database row when they are stored there; larger ones are streamed, never held in memory.
+    // The first chunk tells an attachment's type.
     const SMALL: i64 = 1024 * 1024;
     let (first, rest): (bytes::Bytes, Option<futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>>) =
-        if f.size <= SMALL {
+        if let Some(c) = content {
+            (bytes::Bytes::from(c), None)
+        } else if f.size <= SMALL {
             (st.blobs.get(&f.sha256).await.map_err(ApiError::internal)?, None)
         } else {
             let mut stream = st.blobs.stream(&f.sha256).await.map_err(ApiError::internal)?;
