@@ -15,6 +15,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::sync::Arc;
 
 use crate::auth::sha256_hex;
+use sha2::Digest as _;
 
 /// Files of a send up to this size are stored in the database with their message (table
 /// `blob_inline`, same transaction: one commit, one fsync, no file to create or open); larger
@@ -308,6 +309,39 @@ impl BlobStore {
         }
     }
 
+    /// A spool for an upload too large to hold in memory, written to this process's temporary
+    /// folder and hashed as it arrives; `None` where the back end has no local folder (object
+    /// stores: the upload stays in memory).
+    pub async fn spool(&self) -> Result<Option<Spool>, BlobError> {
+        let Inner::Disk(d) = &self.inner else { return Ok(None) };
+        let path = d.tmp.join(format!("upload.{}", &crate::auth::token()[..16]));
+        let file = tokio::fs::File::create(&path).await.map_err(io)?;
+        Ok(Some(Spool { file, hasher: sha2::Sha256::new(), spooled: Spooled { path, size: 0, sha256: String::new() } }))
+    }
+
+    /// Stores a spooled upload: synced and renamed into place (or dropped if the same content is
+    /// already stored); returns its SHA-256.
+    pub async fn adopt(&self, s: &Spooled) -> Result<String, BlobError> {
+        let Inner::Disk(d) = &self.inner else { return Err(BlobError::Failed("spooled upload on an object store".into())) };
+        location(&s.sha256)?;
+        let (d, tmp, sha) = (d.clone(), s.path.clone(), s.sha256.clone());
+        tokio::task::spawn_blocking(move || {
+            let path = Self::disk_path(&d.root, &sha);
+            if path.exists() {
+                return Ok(());
+            }
+            let dir = path.parent().expect("blob paths have a parent");
+            std::fs::create_dir_all(dir)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await
+        .map_err(|e| BlobError::Failed(e.to_string()))?
+        .map_err(io)?;
+        Ok(s.sha256.clone())
+    }
+
     /// `true` when the blob is stored.
     pub async fn exists(&self, sha: &str) -> bool {
         let Ok(loc) = location(sha) else { return false };
@@ -315,6 +349,50 @@ impl BlobStore {
             Inner::Disk(d) => tokio::fs::try_exists(Self::disk_path(&d.root, sha)).await.unwrap_or(false),
             Inner::Object(o) => o.head(&loc).await.is_ok(),
         }
+    }
+}
+
+/// An upload being written to the blob store's temporary folder (see [`BlobStore::spool`]).
+#[derive(Debug)]
+pub struct Spool {
+    file: tokio::fs::File,
+    hasher: sha2::Sha256,
+    spooled: Spooled,
+}
+
+impl Spool {
+    /// Appends a chunk.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        use tokio::io::AsyncWriteExt as _;
+        self.hasher.update(chunk);
+        self.spooled.size += chunk.len();
+        self.file.write_all(chunk).await.map_err(io)
+    }
+
+    /// The whole upload, hashed (not yet synced: [`BlobStore::adopt`] does that).
+    pub async fn finish(mut self) -> Result<Spooled, BlobError> {
+        use tokio::io::AsyncWriteExt as _;
+        self.file.flush().await.map_err(io)?;
+        self.spooled.sha256 = crate::auth::hex(&self.hasher.finalize());
+        Ok(self.spooled)
+    }
+}
+
+/// A spooled upload: its temporary file, size and SHA-256. The file is removed when this is
+/// dropped unless [`BlobStore::adopt`] moved it into place first, so a refused or failed send
+/// leaves nothing behind.
+#[derive(Debug)]
+pub struct Spooled {
+    path: std::path::PathBuf,
+    /// Bytes.
+    pub size: usize,
+    /// SHA-256 (hex).
+    pub sha256: String,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -410,6 +488,47 @@ mod tests {
         for i in 0..50u32 {
             assert_eq!(b.get(&sha256_hex(format!("same {i}").as_bytes())).await.unwrap(), format!("same {i}"));
         }
+    }
+
+    #[tokio::test]
+    async fn a_spooled_upload_is_hashed_on_the_way_and_leaves_nothing_unless_adopted() {
+        let d = dir("spool");
+        let b = BlobStore::open(&d).unwrap();
+        let Inner::Disk(disk) = &b.inner else { unreachable!() };
+        let files_in_tmp = || std::fs::read_dir(&disk.tmp).unwrap().count();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut s = b.spool().await.unwrap().expect("the disk back end spools");
+        for chunk in data.chunks(7_000) {
+            s.write(chunk).await.unwrap();
+        }
+        let spooled = s.finish().await.unwrap();
+        assert_eq!((spooled.size, spooled.sha256.as_str()), (data.len(), sha256_hex(&data).as_str()));
+        assert_eq!(files_in_tmp(), 1);
+        assert_eq!(b.adopt(&spooled).await.unwrap(), sha256_hex(&data));
+        assert_eq!(b.get(&spooled.sha256).await.unwrap(), data);
+        assert_eq!(files_in_tmp(), 0, "adopted: moved into place");
+        drop(spooled);
+        assert!(b.exists(&sha256_hex(&data)).await, "dropping an adopted upload keeps the blob");
+        // Refused (dropped before adoption), or abandoned half-written: nothing stays.
+        let mut s = b.spool().await.unwrap().unwrap();
+        s.write(b"half").await.unwrap();
+        drop(s);
+        let mut s = b.spool().await.unwrap().unwrap();
+        s.write(b"refused").await.unwrap();
+        drop(s.finish().await.unwrap());
+        assert_eq!(files_in_tmp(), 0);
+        // The same content twice: the second adoption finds it stored and leaves no litter.
+        let mut s = b.spool().await.unwrap().unwrap();
+        s.write(&data).await.unwrap();
+        let again = s.finish().await.unwrap();
+        assert_eq!(b.adopt(&again).await.unwrap(), sha256_hex(&data));
+        drop(again);
+        assert_eq!(files_in_tmp(), 0);
+        // An object store has no local folder: uploads stay in memory there.
+        let o = BlobStore::open_object_store_local(&dir("spool-os")).unwrap();
+        assert!(o.spool().await.unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(dir("spool-os"));
     }
 
     #[tokio::test]

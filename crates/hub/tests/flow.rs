@@ -692,17 +692,34 @@ async fn small_files_travel_with_their_row_large_ones_in_the_blob_store() {
     let mut files = slip_unit(&hub, 0, 1, 7);
     files.push(("ちょうど.txt".into(), vec![b'a'; limit]));
     files.push(("大きい.txt".into(), vec![b'b'; limit + 1]));
+    // A large attachment is spooled to disk as it arrives (hashed on the way), then stored.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend((0..300_000u32).map(|i| (i % 253) as u8));
+    files.push(("大きな資料.pdf".into(), pdf.clone()));
     let s: SendResponse = send(&hub, &a, &ta, &to, &files, None).await.json().await.unwrap();
     // The same small content again, in another message: one stored copy serves both.
     let again: SendResponse = send(&hub, &a, &ta, &to, &files[..files.len() - 2], None).await.json().await.unwrap();
     assert_eq!(again.message.files[0].sha256, s.message.files[0].sha256);
     let blobs = &hub.running.state.blobs;
-    let n = s.message.files.len();
-    for f in &s.message.files[..n - 1] {
-        assert!(!blobs.exists(&f.sha256).await, "{} ({} bytes) should be stored with its row", f.name, f.size);
+    for f in &s.message.files {
+        let large = f.size as usize > limit;
+        assert_eq!(blobs.exists(&f.sha256).await, large, "{} ({} bytes): only files over the limit go to the blob store", f.name, f.size);
     }
-    assert!(blobs.exists(&s.message.files[n - 1].sha256).await, "a file over the limit goes to the blob store");
-    for m in [&s.message, &again.message] {
+    assert_eq!(s.message.files.last().unwrap().sha256, renkei_hub::auth::sha256_hex(&pdf));
+    // A refused send and a draft: the spooled file is dropped, or kept for the draft and sent.
+    let nobody = renkei_spec::ids::OfficeNumber::from_body("137999999").unwrap().to_string();
+    let big = [("別の資料.pdf".to_owned(), [pdf.as_slice(), b"x"].concat())];
+    let r = send(&hub, &a, &ta, &nobody, &big, None).await;
+    assert_eq!(r.status(), 422, "{}", r.text().await.unwrap());
+    assert!(tmp_litter(&hub.dir).is_empty(), "a refused send left its spooled upload: {:?}", tmp_litter(&hub.dir));
+    let d: DraftInfo =
+        a.post(hub.url(paths::DRAFTS)).bearer_auth(&ta).multipart(form(&to, "", &big)).send().await.unwrap().json().await.unwrap();
+    assert!(blobs.exists(&d.files[0].sha256).await);
+    let r = a.post(hub.url(&format!("/v1/drafts/{}/send", d.id))).bearer_auth(&ta).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let from_draft: SendResponse = r.json().await.unwrap();
+    assert_eq!(from_draft.message.files[0].sha256, renkei_hub::auth::sha256_hex(&big[0].1));
+    for m in [&s.message, &again.message, &from_draft.message] {
         for f in &m.files {
             let r = b.get(hub.url(&format!("/v1/messages/{}/files/{}", m.id, f.index))).bearer_auth(&tb).send().await.unwrap();
             assert_eq!(r.status(), 200);

@@ -5,6 +5,9 @@
 //! target/release/bench-hub [--offices 9] [--seconds 15] [--senders 16] [--postgres postgres://root@127.0.0.1:5432/postgres]
 //! target/release/bench-hub --large-mb 50    # two 50 MB sends at once: peak memory, /healthz latency
 //! target/release/bench-hub --one-file 2000 --senders 8   # one-file messages, unique content
+//! target/release/bench-hub --one-file 20000 --rate 1000   # open-loop offered load: send p99
+//! target/release/bench-hub --one-file 2000 --history 200000   # the same on a store with history
+//! target/release/bench-hub --uploads 20 --upload-mb 10      # concurrent large uploads: peak memory
 //! ```
 //!
 //! Sets up N offices (`renkei-hub dev --offices N --setup-only`), starts `renkei-hub serve` (the
@@ -34,10 +37,29 @@ struct Args {
     large_mb: usize,
     /// `--one-file N`: N one-file messages of unique content instead of timed 3-file units.
     one_file: u64,
+    /// `--rate R` (with `--one-file`): offer R sends per second open-loop instead of closed-loop
+    /// senders; latency is measured from each send's scheduled time.
+    rate: f64,
+    /// `--history H` (with `--one-file`): first send and receive H messages (not measured).
+    history: u64,
+    /// `--uploads K`: K concurrent sends of one `--upload-mb` MiB file each; peak memory.
+    uploads: usize,
+    upload_mb: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { offices: 9, seconds: 15, senders: 16, postgres: None, large_mb: 0, one_file: 0 };
+    let mut a = Args {
+        offices: 9,
+        seconds: 15,
+        senders: 16,
+        postgres: None,
+        large_mb: 0,
+        one_file: 0,
+        rate: 0.0,
+        history: 0,
+        uploads: 0,
+        upload_mb: 10,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().context("missing value")?;
@@ -48,6 +70,10 @@ fn args() -> anyhow::Result<Args> {
             "--postgres" => a.postgres = Some(v),
             "--large-mb" => a.large_mb = v.parse()?,
             "--one-file" => a.one_file = v.parse()?,
+            "--rate" => a.rate = v.parse()?,
+            "--history" => a.history = v.parse()?,
+            "--uploads" => a.uploads = v.parse()?,
+            "--upload-mb" => a.upload_mb = v.parse()?,
             _ => bail!("unknown argument {k}"),
         }
     }
@@ -226,6 +252,9 @@ async fn main() -> anyhow::Result<()> {
         sessions.push((c, r.token));
     }
 
+    if a.uploads > 0 {
+        return uploads(&a, pid, &sessions, &offices.iter().map(|o| o.number.clone()).collect::<Vec<_>>(), &*url).await;
+    }
     if a.one_file > 0 {
         return one_file(&a, pid, sessions, offices.iter().map(|o| o.number.clone()).collect(), url).await;
     }
@@ -399,10 +428,139 @@ fn unique_pdf(n: u64) -> Vec<u8> {
     out
 }
 
+/// The sessions, numbers and URL maker a phase of the one-file workload uses.
+#[derive(Clone)]
+struct Load {
+    sessions: Arc<Vec<(reqwest::Client, String)>>,
+    numbers: Arc<Vec<String>>,
+    url: Arc<dyn Fn(&str) -> String + Send + Sync>,
+}
+
+impl Load {
+    /// Sends message `n` (one unique 4 KiB PDF) from office `n mod offices` to the next one;
+    /// true when it was acknowledged (201).
+    async fn send(&self, n: u64) -> bool {
+        let from = (n as usize) % self.numbers.len();
+        let (c, t) = &self.sessions[from];
+        let part = reqwest::multipart::Part::bytes(unique_pdf(n)).file_name(format!("資料_{n}.pdf"));
+        let form = reqwest::multipart::Form::new().text("to", self.numbers[(from + 1) % self.numbers.len()].clone()).part("file", part);
+        match c.post((self.url)(paths::MESSAGES)).bearer_auth(t).multipart(form).send().await {
+            Ok(resp) if resp.status() == 201 => true,
+            Ok(resp) => {
+                eprintln!("send refused: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+                false
+            }
+            Err(e) => {
+                eprintln!("send failed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Messages `from..to`, by `senders` closed-loop clients or offered open-loop at `rate`/s
+    /// (latency from the scheduled time, so that a stall is not hidden); the latencies in ms.
+    async fn send_all(&self, from: u64, to: u64, senders: usize, rate: f64) -> Vec<f64> {
+        let lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+        let mut tasks = Vec::new();
+        if rate > 0.0 {
+            let start = tokio::time::Instant::now();
+            for n in from..to {
+                let at = start + Duration::from_secs_f64((n - from) as f64 / rate);
+                tokio::time::sleep_until(at).await;
+                let (load, lat) = (self.clone(), lat.clone());
+                tasks.push(tokio::spawn(async move {
+                    if load.send(n).await {
+                        lat.lock().unwrap_or_else(|e| e.into_inner()).push(at.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }));
+            }
+        } else {
+            let next = Arc::new(AtomicU64::new(from));
+            for _ in 0..senders {
+                let (load, lat, next) = (self.clone(), lat.clone(), next.clone());
+                tasks.push(tokio::spawn(async move {
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= to {
+                            return;
+                        }
+                        let t0 = Instant::now();
+                        if load.send(n).await {
+                            lat.lock().unwrap_or_else(|e| e.into_inner()).push(t0.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                }));
+            }
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let v = lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        v
+    }
+
+    /// Every office empties its inbox: list 未取得, download (SHA-256 checked), acknowledge.
+    /// Returns how many messages were received and the inbox listings' latencies in ms.
+    async fn receive_all(&self) -> (u64, Vec<f64>) {
+        let received = Arc::new(AtomicU64::new(0));
+        let list_lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+        let mut tasks = Vec::new();
+        for r in 0..self.numbers.len() {
+            let (load, received, list_lat) = (self.clone(), received.clone(), list_lat.clone());
+            tasks.push(tokio::spawn(async move {
+                let (c, t) = &load.sessions[r];
+                let url = &load.url;
+                loop {
+                    let t0 = Instant::now();
+                    let Ok(resp) =
+                        c.get(url(paths::INBOX)).bearer_auth(t).query(&[("status", "not_fetched"), ("limit", "100")]).send().await
+                    else {
+                        return;
+                    };
+                    let Ok(page) = resp.json::<MessagePage>().await else { return };
+                    list_lat.lock().unwrap_or_else(|e| e.into_inner()).push(t0.elapsed().as_secs_f64() * 1000.0);
+                    if page.messages.is_empty() {
+                        return;
+                    }
+                    for m in page.messages {
+                        for f in &m.files {
+                            let Ok(resp) = c.get(url(&format!("/v1/messages/{}/files/{}", m.id, f.index))).bearer_auth(t).send().await
+                            else {
+                                return;
+                            };
+                            let body = resp.bytes().await.unwrap_or_default();
+                            use sha2::Digest as _;
+                            let h: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+                            if h != f.sha256 {
+                                eprintln!("SHA-256 mismatch on {} file {}", m.id, f.index);
+                            }
+                        }
+                        if c.post(url(&format!("/v1/messages/{}/fetch", m.id)))
+                            .bearer_auth(t)
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success())
+                        {
+                            received.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let v = list_lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (received.load(Ordering::Relaxed), v)
+    }
+}
+
 /// `--one-file N`: the workload of the issue's table. N messages of one 4 KiB attachment with
-/// unique content, sent by `--senders` concurrent clients (each office to the next), then
-/// received — inbox listing, download (SHA-256 checked), acknowledgement — by one client per
-/// office. Sending and receiving are timed apart; CPU is the hub's (and PostgreSQL's) over both.
+/// unique content, sent by `--senders` concurrent clients (each office to the next) or offered
+/// open-loop at `--rate`, then received — inbox listing, download (SHA-256 checked),
+/// acknowledgement — by one client per office. Sending and receiving are timed apart; CPU is
+/// the hub's (and PostgreSQL's) over both. With `--history H`, H messages are sent and received
+/// first, unmeasured, so that the store holds that history.
 async fn one_file(
     a: &Args,
     pid: u32,
@@ -410,103 +568,46 @@ async fn one_file(
     numbers: Vec<String>,
     url: Arc<dyn Fn(&str) -> String + Send + Sync>,
 ) -> anyhow::Result<()> {
-    let sessions = Arc::new(sessions);
-    let numbers = Arc::new(numbers);
-    let next = Arc::new(AtomicU64::new(0));
-    let send_lat = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let load = Load { sessions: Arc::new(sessions), numbers: Arc::new(numbers), url };
+    if a.history > 0 {
+        let t0 = Instant::now();
+        let chunk = 50_000;
+        let mut done = 0;
+        while done < a.history {
+            let end = (done + chunk).min(a.history);
+            load.send_all(1_000_000_000 + done, 1_000_000_000 + end, a.senders.max(8), 0.0).await;
+            load.receive_all().await;
+            done = end;
+            eprintln!("history: {done} of {} messages sent and received ({:.0} s)", a.history, t0.elapsed().as_secs_f64());
+        }
+    }
     let (cpu0, pg0) = (cpu_ms(pid)?, postgres_cpu_ms());
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..a.senders {
-        let (sessions, numbers, next, send_lat, url, total) =
-            (sessions.clone(), numbers.clone(), next.clone(), send_lat.clone(), url.clone(), a.one_file);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= total {
-                    return;
-                }
-                let from = (n as usize) % numbers.len();
-                let (c, t) = &sessions[from];
-                let part = reqwest::multipart::Part::bytes(unique_pdf(n)).file_name(format!("資料_{n}.pdf"));
-                let form = reqwest::multipart::Form::new().text("to", numbers[(from + 1) % numbers.len()].clone()).part("file", part);
-                let t0 = Instant::now();
-                match c.post(url(paths::MESSAGES)).bearer_auth(t).multipart(form).send().await {
-                    Ok(resp) if resp.status() == 201 => {
-                        send_lat.lock().unwrap_or_else(|e| e.into_inner()).push(t0.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    Ok(resp) => eprintln!("send refused: {} {}", resp.status(), resp.text().await.unwrap_or_default()),
-                    Err(e) => eprintln!("send failed: {e}"),
-                }
-            }
-        }));
-    }
-    for t in tasks.drain(..) {
-        let _ = t.await;
-    }
+    let mut sl = load.send_all(0, a.one_file, a.senders, a.rate).await;
     let send_s = start.elapsed().as_secs_f64();
     let (cpu_send, pg_send) = (cpu_ms(pid)? - cpu0, postgres_cpu_ms() - pg0);
-    let sent = send_lat.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+    let sent = sl.len() as u64;
 
-    let received = Arc::new(AtomicU64::new(0));
     let recv_start = Instant::now();
-    for r in 0..numbers.len() {
-        let (sessions, received, url) = (sessions.clone(), received.clone(), url.clone());
-        tasks.push(tokio::spawn(async move {
-            let (c, t) = &sessions[r];
-            loop {
-                let Ok(resp) = c.get(url(paths::INBOX)).bearer_auth(t).query(&[("status", "not_fetched"), ("limit", "100")]).send().await
-                else {
-                    return;
-                };
-                let Ok(page) = resp.json::<MessagePage>().await else { return };
-                if page.messages.is_empty() {
-                    return;
-                }
-                for m in page.messages {
-                    for f in &m.files {
-                        let Ok(resp) = c.get(url(&format!("/v1/messages/{}/files/{}", m.id, f.index))).bearer_auth(t).send().await else {
-                            return;
-                        };
-                        let body = resp.bytes().await.unwrap_or_default();
-                        use sha2::Digest as _;
-                        let h: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
-                        if h != f.sha256 {
-                            eprintln!("SHA-256 mismatch on {} file {}", m.id, f.index);
-                        }
-                    }
-                    if c.post(url(&format!("/v1/messages/{}/fetch", m.id)))
-                        .bearer_auth(t)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success())
-                    {
-                        received.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
+    let (received, mut ll) = load.receive_all().await;
     let recv_s = recv_start.elapsed().as_secs_f64();
     let (cpu_all, pg_all) = (cpu_ms(pid)? - cpu0, postgres_cpu_ms() - pg0);
-    let received = received.load(Ordering::Relaxed);
-    let mut sl = send_lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
     println!(
-        "renkei-hub bench, one-file messages: backend {}, {} offices, {} concurrent senders, {} messages of one 4 KiB attachment (unique content)",
+        "renkei-hub bench, one-file messages: backend {}, {} offices, {}, {} messages of one 4 KiB attachment (unique content){}",
         if a.postgres.is_some() { "PostgreSQL" } else { "SQLite" },
-        numbers.len(),
-        a.senders,
-        a.one_file
+        load.numbers.len(),
+        if a.rate > 0.0 { format!("open-loop offered load of {} sends/s", a.rate) } else { format!("{} concurrent senders", a.senders) },
+        a.one_file,
+        if a.history > 0 { format!(", on a store already holding {} messages", a.history) } else { String::new() }
     );
     println!(
-        "send: {sent} in {send_s:.2} s ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms; receive (list + download + acknowledge): {received} in {recv_s:.2} s ({:.0}/s)",
+        "send: {sent} in {send_s:.2} s ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms; receive (list + download + acknowledge): {received} in {recv_s:.2} s ({:.0}/s); inbox listing p50 {:.1} ms, p99 {:.1} ms",
         sent as f64 / send_s,
         percentile(&mut sl, 0.5),
         percentile(&mut sl, 0.99),
-        received as f64 / recv_s
+        received as f64 / recv_s,
+        percentile(&mut ll, 0.5),
+        percentile(&mut ll, 0.99)
     );
     let per = |ms: f64, n: u64| ms / n.max(1) as f64;
     println!(
@@ -523,6 +624,52 @@ async fn one_file(
             per(pg_all - pg_send, received)
         );
     }
+    Ok(())
+}
+
+/// `--uploads K --upload-mb M`: K concurrent sends of one M MiB attachment each (unique
+/// content). Prints the answers and the hub's resident memory before and at its peak.
+async fn uploads(
+    a: &Args,
+    pid: u32,
+    sessions: &[(reqwest::Client, String)],
+    numbers: &[String],
+    url: &(dyn Fn(&str) -> String + Send + Sync),
+) -> anyhow::Result<()> {
+    let rss0 = status_kb(pid, "VmRSS")?;
+    let hwm0 = status_kb(pid, "VmHWM")?;
+    let size = a.upload_mb << 20;
+    let mut sends = Vec::new();
+    for k in 0..a.uploads {
+        let from = k % numbers.len();
+        let (c, t) = &sessions[from];
+        let mut body = unique_pdf(k as u64 + 500_000_000);
+        body.resize(size, b'\n');
+        let part = reqwest::multipart::Part::bytes(body).file_name(format!("大きな資料_{k}.pdf"));
+        let form = reqwest::multipart::Form::new().text("to", numbers[(from + 1) % numbers.len()].clone()).part("file", part);
+        let req = c.post(url(paths::MESSAGES)).bearer_auth(t).timeout(Duration::from_secs(600)).multipart(form);
+        sends.push(req);
+    }
+    let t0 = Instant::now();
+    let tasks: Vec<_> =
+        sends.into_iter().map(|req| tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) })).collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap_or(0));
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let hwm1 = status_kb(pid, "VmHWM")?;
+    let ok = answers.iter().filter(|s| **s == 201).count();
+    println!(
+        "{} concurrent sends of one {} MiB file each: {ok} acknowledged (answers {:?}) in {elapsed:.1} s",
+        a.uploads, a.upload_mb, answers
+    );
+    println!(
+        "hub resident memory: {:.0} MiB before, peak {:.0} MiB during (peak before the sends {:.0} MiB)",
+        rss0 as f64 / 1024.0,
+        hwm1 as f64 / 1024.0,
+        hwm0 as f64 / 1024.0
+    );
     Ok(())
 }
 

@@ -12,8 +12,52 @@ use renkei_spec::name::{self, Profile};
 pub struct Upload {
     /// File name as sent (no directory).
     pub name: String,
-    /// Contents.
+    /// Contents; for a spooled upload only its first bytes (enough to tell its type).
     pub bytes: Vec<u8>,
+    /// The whole of a large attachment, written to the blob store's temporary folder as it
+    /// arrived rather than held in memory (standard CSV files are always held: they are read
+    /// by the validator).
+    pub spooled: Option<std::sync::Arc<crate::blobs::Spooled>>,
+}
+
+impl Upload {
+    /// A file held in memory.
+    pub fn in_memory(name: String, bytes: Vec<u8>) -> Upload {
+        Upload { name, bytes, spooled: None }
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.spooled.as_ref().map_or(self.bytes.len(), |s| s.size)
+    }
+
+    /// `true` for an empty file.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its SHA-256 (hex).
+    pub fn sha256(&self) -> String {
+        self.spooled.as_ref().map_or_else(|| crate::auth::sha256_hex(&self.bytes), |s| s.sha256.clone())
+    }
+}
+
+/// `true` for a file the checks read whole: a standard CSV file (the validator) and a text file
+/// (its encoding, to the last byte). Any other attachment is told by its first bytes.
+pub fn read_whole(file_name: &str) -> bool {
+    looks_standard(file_name) || is_txt(file_name)
+}
+
+fn is_txt(file_name: &str) -> bool {
+    file_name.rsplit_once('.').is_some_and(|(_, e)| e.eq_ignore_ascii_case("txt"))
+}
+
+/// `true` when a file name says it is (or means to be) a standard CSV file.
+pub fn looks_standard(file_name: &str) -> bool {
+    match name::parse(file_name, Profile::LENIENT) {
+        Ok(_) => true,
+        Err(e) => e.kind.is_some() || file_name.rsplit_once('.').is_some_and(|(_, x)| x.eq_ignore_ascii_case("csv")),
+    }
 }
 
 /// What a file turned out to be.
@@ -97,9 +141,8 @@ pub fn sniff(name: &str, b: &[u8]) -> Result<Sniffed, &'static str> {
     {
         return Err("圧縮ファイル");
     }
-    let is_txt = name.rsplit_once('.').is_some_and(|(_, e)| e.eq_ignore_ascii_case("txt"));
     let no_controls = |s: &str| !s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'));
-    if is_txt {
+    if is_txt(name) {
         if let Ok(s) = std::str::from_utf8(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b))
             && no_controls(s)
         {
@@ -242,11 +285,7 @@ pub fn check(
     let mut classes = Vec::with_capacity(files.len());
     let mut refused = Vec::new();
     for f in files {
-        let looks_standard = match name::parse(&f.name, Profile::LENIENT) {
-            Ok(_) => true,
-            Err(e) => e.kind.is_some() || f.name.rsplit_once('.').is_some_and(|(_, x)| x.eq_ignore_ascii_case("csv")),
-        };
-        if looks_standard {
+        if looks_standard(&f.name) {
             standard.push((f.name.clone(), f.bytes.clone()));
             classes.push(None);
         } else {

@@ -27,7 +27,7 @@ pub async fn load(st: &AppState, c: &Caller, id: &str) -> Result<DraftRow, ApiEr
 pub async fn uploads_of(st: &AppState, files: &[FileRow]) -> Result<Vec<Upload>, ApiError> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
-        out.push(Upload { name: f.name.clone(), bytes: st.blobs.get(&f.sha256).await?.to_vec() });
+        out.push(Upload::in_memory(f.name.clone(), st.blobs.get(&f.sha256).await?.to_vec()));
     }
     Ok(out)
 }

@@ -92,7 +92,12 @@ pub const INLINE_VALIDATION_BYTES: usize = 256 * 1024;
 /// Drafts keep every file in the blob store; a send stores small files with its row
 /// ([`stage_files`]).
 pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>, ApiError> {
-    let puts = uploads.iter().map(|u| st.blobs.put(bytes::Bytes::copy_from_slice(&u.bytes)));
+    let puts = uploads.iter().map(|u| async move {
+        match &u.spooled {
+            Some(s) => st.blobs.adopt(s).await,
+            None => st.blobs.put(bytes::Bytes::copy_from_slice(&u.bytes)).await,
+        }
+    });
     let shas = futures_util::future::try_join_all(puts).await?;
     Ok(uploads
         .iter()
@@ -104,7 +109,7 @@ pub async fn put_blobs(st: &AppState, uploads: &[Upload]) -> Result<Vec<FileRow>
             kind: None,
             service_month: None,
             csv_version: None,
-            size: u.bytes.len() as i64,
+            size: u.len() as i64,
             sha256,
         })
         .collect())
@@ -118,7 +123,12 @@ pub async fn stage_files(st: &AppState, uploads: Vec<Upload>) -> Result<(Vec<Fil
     let mut rows = Vec::with_capacity(uploads.len());
     let mut puts = Vec::new();
     for (u, idx) in uploads.into_iter().zip(0..) {
-        let size = u.bytes.len() as i64;
+        let size = u.len() as i64;
+        if let Some(s) = u.spooled {
+            puts.push((idx, futures_util::future::Either::Left(async move { st.blobs.adopt(&s).await })));
+            rows.push(FileRow { idx, name: u.name, kind: None, service_month: None, csv_version: None, size, sha256: String::new() });
+            continue;
+        }
         let bytes = bytes::Bytes::from(u.bytes);
         let sha256 = if bytes.len() <= crate::blobs::INLINE_MAX_BYTES {
             let sha = auth::sha256_hex(&bytes);
@@ -127,7 +137,7 @@ pub async fn stage_files(st: &AppState, uploads: Vec<Upload>) -> Result<(Vec<Fil
             }
             sha
         } else {
-            puts.push((idx, st.blobs.put(bytes)));
+            puts.push((idx, futures_util::future::Either::Right(st.blobs.put(bytes))));
             String::new()
         };
         rows.push(FileRow { idx, name: u.name, kind: None, service_month: None, csv_version: None, size, sha256 });
@@ -163,7 +173,7 @@ impl RequestDigest {
         }
         for u in &letter.uploads {
             line("file", &u.name);
-            line("sha256", &auth::sha256_hex(&u.bytes));
+            line("sha256", &u.sha256());
         }
         RequestDigest(auth::hex(&h.finalize()))
     }
@@ -216,11 +226,12 @@ pub async fn parties(st: &AppState, c: &Caller, to: Option<&str>) -> Result<(Off
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "宛先の事業所番号を入れてください", "missing 'to'"))?;
-    let recipient = st.store.office(to).await?.ok_or_else(not_registered)?;
-    if recipient.number == c.office {
+    if to == c.office {
         return Err(ApiError::new(ErrorCode::BadRequest, "自分の事業所あてには送れません", "cannot send to oneself"));
     }
-    let sender = st.store.office(&c.office).await?.ok_or_else(|| ApiError::internal("terminal office missing"))?;
+    let (sender, recipient) = st.store.office_pair(&c.office, to).await?;
+    let recipient = recipient.ok_or_else(not_registered)?;
+    let sender = sender.ok_or_else(|| ApiError::internal("terminal office missing"))?;
     Ok((sender, recipient))
 }
 
@@ -236,7 +247,7 @@ pub async fn check_files(
     uploads: Vec<Upload>,
     completeness: checks::Completeness,
 ) -> Result<(Vec<Upload>, Result<(Vec<checks::Classified>, Vec<ErrorDetail>), ApiError>), ApiError> {
-    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
+    let total: usize = uploads.iter().map(Upload::len).sum();
     if total <= INLINE_VALIDATION_BYTES {
         let r = checks::check(sender, recipient, &uploads, completeness);
         return Ok((uploads, r));

@@ -316,6 +316,18 @@ async fn commit_sends(conn: &mut sqlx::SqliteConnection, batch: Vec<PendingSend>
         }
     };
     let mut results: Vec<(tokio::sync::oneshot::Sender<Result<i64>>, Result<i64>)> = Vec::with_capacity(batch.len());
+    if let [p] = &batch[..] {
+        // One send alone: its own transaction, no savepoint (two statements less).
+        let r = insert_one!(&mut tx, sql, &p.message, &p.audit.as_audit());
+        let r = match r {
+            Ok(id) => tx.commit().await.map(|()| id).map_err(StoreError::from),
+            Err(e) => tx.rollback().await.map_err(StoreError::from).and(Err(e)),
+        };
+        if let Some(p) = batch.into_iter().next() {
+            let _ = p.answer.send(r);
+        }
+        return;
+    }
     for p in batch {
         let one = async {
             let mut sp = tx.begin().await?;

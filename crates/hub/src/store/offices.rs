@@ -63,6 +63,21 @@ impl Store {
         })
     }
 
+    /// Two offices in one query (a send's sender and recipient): `(first, second)`, each `None`
+    /// where it is not registered.
+    pub async fn office_pair(&self, first: &str, second: &str) -> Result<(Option<Office>, Option<Office>)> {
+        let rows: Vec<Office> = on_pool!(self, |pool, sql| {
+            let rows = sqlx::query(sql("SELECT number, name, kinds, license_until FROM offices WHERE number IN (?, ?)"))
+                .bind(first)
+                .bind(second)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| office_row!(r)).collect()
+        });
+        let take = |n: &str| rows.iter().find(|o| o.number == n).cloned();
+        Ok((take(first), take(second)))
+    }
+
     /// All offices.
     pub async fn offices(&self) -> Result<Vec<Office>> {
         on_pool!(self, |pool, sql| {

@@ -16,6 +16,10 @@ fn too_large(ja: String) -> ApiError {
     ApiError::new(ErrorCode::TooLarge, ja, "upload too large")
 }
 
+/// An attachment larger than this is spooled to disk as it arrives (see [`read_form`]); the
+/// bytes read until then stay in memory as its head, which tells its type.
+const SPOOL_AFTER_BYTES: usize = crate::blobs::INLINE_MAX_BYTES;
+
 /// The parts of a send or draft form.
 pub(crate) struct Form {
     pub(crate) to: Option<String>,
@@ -72,18 +76,42 @@ pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize
                 if already + out.uploads.len() >= limits.max_files {
                     return Err(too_large(format!("1通で送れるファイルは{}個までです", limits.max_files)));
                 }
-                let mut bytes = Vec::new();
+                // A file the checks read whole (standard CSV, text) is held in memory; a large
+                // attachment (PDF, image) goes to the blob store's temporary folder as it
+                // arrives, hashed on the way, so that memory stays bounded however many uploads
+                // run at once.
+                let may_spool = !checks::read_whole(&name);
+                let (mut bytes, mut spool, mut size) = (Vec::new(), None, 0usize);
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    bytes.extend_from_slice(&chunk);
+                    size += chunk.len();
                     total += chunk.len();
-                    if bytes.len() > limits.max_file_bytes {
+                    if size > limits.max_file_bytes {
                         return Err(too_large(format!("{name} は大きすぎます（1ファイル{}MBまで）", limits.max_file_bytes / 1024 / 1024)));
                     }
                     if total > limits.max_message_bytes {
                         return Err(too_large(format!("1通の合計は{}MBまでです", limits.max_message_bytes / 1024 / 1024)));
                     }
+                    match &mut spool {
+                        Some(s) => crate::blobs::Spool::write(s, &chunk).await?,
+                        None if may_spool && bytes.len() + chunk.len() > SPOOL_AFTER_BYTES => match st.blobs.spool().await? {
+                            Some(mut s) => {
+                                s.write(&bytes).await?;
+                                s.write(&chunk).await?;
+                                // The head stays: the first SPOOL_AFTER_BYTES tell the type.
+                                let room = SPOOL_AFTER_BYTES - bytes.len().min(SPOOL_AFTER_BYTES);
+                                bytes.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                                spool = Some(s);
+                            }
+                            None => bytes.extend_from_slice(&chunk),
+                        },
+                        None => bytes.extend_from_slice(&chunk),
+                    }
                 }
-                out.uploads.push(Upload { name, bytes });
+                let spooled = match spool {
+                    Some(s) => Some(std::sync::Arc::new(s.finish().await?)),
+                    None => None,
+                };
+                out.uploads.push(Upload { name, bytes, spooled });
             }
             _ => {}
         }
