@@ -495,8 +495,7 @@ impl Load {
         for t in tasks {
             let _ = t.await;
         }
-        let v = lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        v
+        Arc::try_unwrap(lat).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_default()
     }
 
     /// Every office empties its inbox: list 未取得, download (SHA-256 checked), acknowledge.
