@@ -221,8 +221,11 @@ async fn conformance(store: &Store) {
     assert_eq!(list(true, ListFilter { limit: 2, before_id: Some(ids[3]), ..all.clone() }).await, ["m2", "m1"]);
 
     // Receipts: fetch once (audited once); opening is not fetching.
-    store.mark_fetched(ids[0], staff, "TB", 5000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
-    store.mark_fetched(ids[0], staff, "TB", 6000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
+    assert!(store.mark_fetched(ids[0], staff, "TB", 5000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap());
+    assert!(
+        !store.mark_fetched(ids[0], staff, "TB", 6000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap(),
+        "{name}: only the first marks"
+    );
     let m0 = store.message_for("m0", &a.number).await.unwrap().unwrap();
     assert_eq!((m0.fetched_at, m0.opened_at), (Some(5000), None), "{name}: the first fetch counts");
     store.mark_opened(ids[1], staff, 7000, Audit { action: AuditAction::Open, ..Default::default() }).await.unwrap();

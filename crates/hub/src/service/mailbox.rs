@@ -383,12 +383,21 @@ pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<
     gone_check(&m, c)?;
     let before = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
     let t = now();
-    if open {
-        st.store.mark_opened(m.id, c.user.id, t, c.audit(AuditAction::Open, m.public_id.clone())).await?;
+    let mut m = m;
+    let changed = if open {
+        st.store.mark_opened(m.id, c.user.id, t, c.audit(AuditAction::Open, m.public_id.clone())).await?
     } else {
-        st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Fetch, m.public_id.clone())).await?;
+        st.store.mark_fetched(m.id, c.user.id, &c.terminal.id, t, c.audit(AuditAction::Fetch, m.public_id.clone())).await?
+    };
+    match (changed, open) {
+        (true, true) => m.opened_at = Some(t),
+        (true, false) => m.fetched_at = Some(t),
+        // Marked before: nothing changed.
+        (false, true) if m.opened_at.is_some() => {}
+        (false, false) if m.fetched_at.is_some() => {}
+        // Another request marked it meanwhile: read what it stored.
+        (false, _) => m = st.store.message_for(id, &c.office).await?.ok_or_else(ApiError::not_found)?,
     }
-    let m = st.store.message_for(id, &c.office).await?.ok_or_else(ApiError::not_found)?;
     let after = m.opened_at.is_some() as u8 * 2 + m.fetched_at.is_some() as u8;
     if after != before {
         let i = info(&m);

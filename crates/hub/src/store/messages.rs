@@ -188,6 +188,40 @@ fn agent_of(number: Option<String>, name: Option<String>) -> Option<(String, Str
     number.map(|n| (n, name.unwrap_or_default()))
 }
 
+/// The columns of a [`MessageRow`] (files aside), as [`message_row!`] reads them.
+const LIST_COLUMNS: &str = "m.id, m.public_id, m.sender, m.recipient, m.note, m.sent_at, m.fetched_at, m.opened_at, m.expired_at, m.purged_at, m.contact, m.agent, m.agent_name";
+
+/// A [`MessageRow`] without its files from a row of [`LIST_COLUMNS`].
+macro_rules! message_row {
+    ($r:expr) => {{
+        let r = $r;
+        MessageRow {
+            id: r.get(0),
+            public_id: r.get(1),
+            sender: r.get(2),
+            recipient: r.get(3),
+            note: r.get(4),
+            sent_at: r.get(5),
+            fetched_at: r.get(6),
+            opened_at: r.get(7),
+            expired_at: r.get(8),
+            purged_at: r.get(9),
+            contact: r.get(10),
+            agent: agent_of(r.get(11), r.get(12)),
+            files: Vec::new(),
+        }
+    }};
+}
+
+/// How a message is looked up.
+#[derive(Debug, Clone, Copy)]
+enum MessageKey<'a> {
+    /// By internal id.
+    Id(i64),
+    /// By public id, for an office that sent or received it.
+    Public { public_id: &'a str, office: &'a str },
+}
+
 /// A send waiting for SQLite's writer (see [`Store::insert_message`]).
 #[derive(Debug)]
 pub(super) struct PendingSend {
@@ -471,72 +505,37 @@ impl Store {
 
     /// A message by internal id (as returned by [`Store::insert_message`]).
     pub async fn message_by_id(&self, id: i64) -> Result<Option<MessageRow>> {
-        on_pool!(self, |pool, sql| {
-            let Some(r) = sqlx::query(sql(
-                "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact, agent, agent_name FROM messages WHERE id = ?",
-            ))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            else {
-                return Ok(None);
-            };
-            let rows = sqlx::query(sql(
-                "SELECT idx, name, kind, service_month, size, sha256, csv_version FROM files WHERE message_id = ? ORDER BY idx",
-            ))
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-            let files = rows
-                .iter()
-                .map(|r| FileRow {
-                    idx: r.get("idx"),
-                    name: r.get("name"),
-                    kind: r.get("kind"),
-                    service_month: r.get("service_month"),
-                    size: r.get("size"),
-                    sha256: r.get("sha256"),
-                    csv_version: r.get("csv_version"),
-                })
-                .collect();
-            Ok(Some(MessageRow {
-                id: r.get("id"),
-                public_id: r.get("public_id"),
-                sender: r.get("sender"),
-                recipient: r.get("recipient"),
-                note: r.get("note"),
-                contact: r.get("contact"),
-                sent_at: r.get("sent_at"),
-                fetched_at: r.get("fetched_at"),
-                opened_at: r.get("opened_at"),
-                expired_at: r.get("expired_at"),
-                purged_at: r.get("purged_at"),
-                agent: agent_of(r.get("agent"), r.get("agent_name")),
-                files,
-            }))
-        })
+        self.message_where(MessageKey::Id(id)).await
     }
 
-    /// A message by public id, only if `office` is its sender or recipient.
-    pub async fn message_for(&self, public_id: &str, office: &str) -> Result<Option<MessageRow>> {
-        let id: Option<i64> = on_pool!(self, |pool, sql| {
-            sqlx::query(sql("SELECT id FROM messages WHERE public_id = ? AND (sender = ? OR recipient = ?)"))
+    /// A message and its files in two statements.
+    async fn message_where(&self, key: MessageKey<'_>) -> Result<Option<MessageRow>> {
+        let row: Option<MessageRow> = on_pool!(self, |pool, sql| {
+            let q = match key {
+                MessageKey::Id(id) => sqlx::query(sql(&format!("SELECT {LIST_COLUMNS} FROM messages m WHERE m.id = ?"))).bind(id),
+                MessageKey::Public { public_id, office } => sqlx::query(sql(&format!(
+                    "SELECT {LIST_COLUMNS} FROM messages m WHERE m.public_id = ? AND (m.sender = ? OR m.recipient = ?)"
+                )))
                 .bind(public_id)
                 .bind(office)
-                .bind(office)
-                .fetch_optional(pool)
-                .await?
-                .map(|r| r.get(0))
+                .bind(office),
+            };
+            q.fetch_optional(pool).await?.map(|r| message_row!(&r))
         });
-        match id {
-            Some(id) => self.message_by_id(id).await,
+        match row {
+            Some(m) => Ok(self.with_files(vec![m]).await?.pop()),
             None => Ok(None),
         }
     }
 
+    /// A message by public id, only if `office` is its sender or recipient.
+    pub async fn message_for(&self, public_id: &str, office: &str) -> Result<Option<MessageRow>> {
+        self.message_where(MessageKey::Public { public_id, office }).await
+    }
+
     fn list_sql(inbox: bool, f: &ListFilter) -> String {
         let (own, other) = if inbox { ("recipient", "sender") } else { ("sender", "recipient") };
-        let mut text = format!("SELECT m.id FROM messages m WHERE m.{own} = ?");
+        let mut text = format!("SELECT {LIST_COLUMNS} FROM messages m WHERE m.{own} = ?");
         if let Some(fetched) = f.fetched {
             text.push_str(if fetched { " AND m.fetched_at IS NOT NULL" } else { " AND m.fetched_at IS NULL AND m.expired_at IS NULL" });
         }
@@ -584,7 +583,7 @@ impl Store {
     pub async fn list(&self, office: &str, inbox: bool, f: &ListFilter) -> Result<Vec<MessageRow>> {
         let text = Self::list_sql(inbox, f);
         // `text` is built only from the fixed fragments above; every value is bound.
-        let ids: Vec<i64> = on_pool!(self, |pool, sql| {
+        let rows: Vec<MessageRow> = on_pool!(self, |pool, sql| {
             let mut q = sqlx::query(sql(&text)).bind(office);
             for v in [&f.counterpart, &f.kind, &f.month].into_iter().flatten() {
                 q = q.bind(v);
@@ -592,58 +591,28 @@ impl Store {
             for v in [f.since, f.until, f.before_id].into_iter().flatten() {
                 q = q.bind(v);
             }
-            q.bind(f.limit).fetch_all(pool).await?.iter().map(|r| r.get(0)).collect()
+            q.bind(f.limit).fetch_all(pool).await?.iter().map(|r| message_row!(r)).collect()
         });
-        self.messages_by_ids(&ids).await
+        self.with_files(rows).await
     }
 
     /// Messages with their files for a list of ids, in that order: two queries in all.
-    async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<MessageRow>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+    /// The files of listed messages, in one statement.
+    async fn with_files(&self, mut rows: Vec<MessageRow>) -> Result<Vec<MessageRow>> {
+        if rows.is_empty() {
+            return Ok(rows);
         }
-        let marks = vec!["?"; ids.len()].join(", ");
-        let q_messages = format!(
-            "SELECT id, public_id, sender, recipient, note, sent_at, fetched_at, opened_at, expired_at, purged_at, contact, agent, agent_name FROM messages WHERE id IN ({marks})"
-        );
+        let marks = vec!["?"; rows.len()].join(", ");
         let q_files = format!(
             "SELECT message_id, idx, name, kind, service_month, size, sha256, csv_version FROM files WHERE message_id IN ({marks}) ORDER BY message_id, idx"
         );
-        // Both texts are built from fixed fragments and `?` marks; every id is bound.
-        let (mut rows, files): (std::collections::HashMap<i64, MessageRow>, Vec<(i64, FileRow)>) = on_pool!(self, |pool, sql| {
-            let mut q = sqlx::query(sql(&q_messages));
-            for id in ids {
-                q = q.bind(*id);
-            }
-            let ms = q
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| {
-                    let m = MessageRow {
-                        id: r.get(0),
-                        public_id: r.get(1),
-                        sender: r.get(2),
-                        recipient: r.get(3),
-                        note: r.get(4),
-                        contact: r.get(10),
-                        sent_at: r.get(5),
-                        fetched_at: r.get(6),
-                        opened_at: r.get(7),
-                        expired_at: r.get(8),
-                        purged_at: r.get(9),
-                        agent: agent_of(r.get(11), r.get(12)),
-                        files: Vec::new(),
-                    };
-                    (m.id, m)
-                })
-                .collect();
+        // The text is built from fixed fragments and `?` marks; every id is bound.
+        let files: Vec<(i64, FileRow)> = on_pool!(self, |pool, sql| {
             let mut q = sqlx::query(sql(&q_files));
-            for id in ids {
-                q = q.bind(*id);
+            for m in &rows {
+                q = q.bind(m.id);
             }
-            let fs = q
-                .fetch_all(pool)
+            q.fetch_all(pool)
                 .await?
                 .iter()
                 .map(|r| {
@@ -660,19 +629,19 @@ impl Store {
                         },
                     )
                 })
-                .collect();
-            (ms, fs)
+                .collect()
         });
+        let at: std::collections::HashMap<i64, usize> = rows.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
         for (mid, f) in files {
-            if let Some(m) = rows.get_mut(&mid) {
-                m.files.push(f);
+            if let Some(&i) = at.get(&mid) {
+                rows[i].files.push(f);
             }
         }
-        Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
+        Ok(rows)
     }
 
-    /// Marks a message fetched (first time only); idempotent.
-    pub async fn mark_fetched(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<()> {
+    /// Marks a message fetched (first time only); idempotent. `true` when this call marked it.
+    pub async fn mark_fetched(&self, id: i64, user: i64, terminal: &str, now: i64, audit: Audit<'_>) -> Result<bool> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql(
@@ -684,17 +653,19 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            if r.rows_affected() == 1 {
+            let changed = r.rows_affected() == 1;
+            if changed {
                 insert_audit!(&mut *tx, sql, &audit, now);
             }
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(changed)
+        })
     }
 
     /// Marks a message opened (開封: its detail was read); idempotent. Opening is not fetching:
-    /// 取得済 is set only when the files were taken ([`Store::mark_fetched`]).
-    pub async fn mark_opened(&self, id: i64, user: i64, now: i64, audit: Audit<'_>) -> Result<()> {
+    /// 取得済 is set only when the files were taken ([`Store::mark_fetched`]). `true` when this
+    /// call marked it.
+    pub async fn mark_opened(&self, id: i64, user: i64, now: i64, audit: Audit<'_>) -> Result<bool> {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             let r = sqlx::query(sql("UPDATE messages SET opened_at = ?, opened_by = ? WHERE id = ? AND opened_at IS NULL"))
@@ -703,12 +674,13 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            if r.rows_affected() == 1 {
+            let changed = r.rows_affected() == 1;
+            if changed {
                 insert_audit!(&mut *tx, sql, &audit, now);
             }
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(changed)
+        })
     }
 
     /// Expires messages sent before `cutoff` and still unfetched; for each, in the same
