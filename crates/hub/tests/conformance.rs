@@ -410,6 +410,43 @@ async fn conformance(store: &Store) {
         );
     }
     assert!(store.audit_log(100).await.unwrap().iter().any(|e| e.action == "purge"));
+
+    // Concurrent sends (on SQLite committed in groups): each stands or falls alone. Two share an
+    // idempotency key: exactly one of them is stored, and every other send is, whole.
+    let before = store.message_count().await.unwrap();
+    let concurrent: Vec<NewMessage> = (0..20i64)
+        .map(|i| NewMessage {
+            public_id: format!("c{i}"),
+            idempotency_key: Some(if i == 7 || i == 13 { "ck-dup".into() } else { format!("ck{i}") }),
+            sent_at: 200_000 + i,
+            inline: vec![content(100 + i)],
+            files: vec![FileRow { sha256: content(100 + i).0, ..file(0, "n", None, None) }, file(1, "m", None, None)],
+            ..again.clone()
+        })
+        .collect();
+    let results = futures_util::future::join_all(
+        concurrent
+            .iter()
+            .map(|m| store.insert_message(m, Audit { action: AuditAction::Send, detail: m.public_id.clone(), ..Default::default() })),
+    )
+    .await;
+    let conflicts = results.iter().filter(|r| matches!(r, Err(StoreError::Conflict(_)))).count();
+    assert_eq!(conflicts, 1, "{name}: {results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_)))), "{name}: {results:?}");
+    assert_eq!(store.message_count().await.unwrap(), before + 19, "{name}: the refused send left nothing");
+    for (m, r) in concurrent.iter().zip(&results) {
+        let stored = store.file_for(&m.public_id, 0, &b.number).await.unwrap();
+        match r {
+            Ok(id) => {
+                let f = stored.unwrap_or_else(|| panic!("{name}: {} lost", m.public_id));
+                assert_eq!(f.content, Some(m.inline[0].1.to_vec()), "{name}: {}", m.public_id);
+                assert_eq!(store.message_for(&m.public_id, &b.number).await.unwrap().map(|x| (x.id, x.files.len())), Some((*id, 2)));
+            }
+            Err(_) => assert!(stored.is_none(), "{name}: the refused {} was stored", m.public_id),
+        }
+    }
+    let log = store.audit_search(Some("send"), None, 500).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.detail.starts_with('c')).count(), 19, "{name}: one audit row per stored send");
 }
 
 /// The office registry, 利用状況 and the public list, identical on both back ends.

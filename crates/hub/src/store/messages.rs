@@ -335,49 +335,131 @@ macro_rules! insert_one {
 
 /// Commits a group of sends on SQLite's writer: a savepoint each, one commit for all; then
 /// answers each (its id, its own refusal, or the commit's fault).
+/// A send's statements as one SQLite script (one crossing to the driver's thread instead of
+/// five): the message (returning its id), its files, its small contents and its audit row,
+/// optionally inside a savepoint. Not for a send from a draft (its draft check reads a count).
+fn send_script(m: &NewMessage, savepoint: bool) -> String {
+    let mut s = String::with_capacity(600 + 200 * (m.files.len() + m.inline.len()));
+    if savepoint {
+        s.push_str("SAVEPOINT send; ");
+    }
+    s.push_str("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id; ");
+    for _ in &m.files {
+        s.push_str("INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256, csv_version) VALUES ((SELECT id FROM messages WHERE public_id = ?), ?, ?, ?, ?, ?, ?, ?); ");
+    }
+    for _ in &m.inline {
+        s.push_str("INSERT INTO blob_inline (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING; ");
+    }
+    s.push_str("INSERT INTO audit (at, action, office, user_id, terminal_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if savepoint {
+        s.push_str("; RELEASE send");
+    }
+    s
+}
+
+/// Runs [`send_script`] for one send; its id.
+async fn run_send_script(conn: &mut sqlx::SqliteConnection, p: &PendingSend, savepoint: bool) -> Result<i64> {
+    let (m, a) = (&p.message, p.audit.as_audit());
+    let text = send_script(m, savepoint);
+    // The text is built from fixed fragments only; every value is bound.
+    let mut q = sqlx::query(sql_sqlite(&text))
+        .bind(&m.public_id)
+        .bind(&m.sender)
+        .bind(&m.recipient)
+        .bind(&m.note)
+        .bind(&m.contact)
+        .bind(m.sent_by)
+        .bind(&m.sent_terminal)
+        .bind(m.sent_at)
+        .bind(&m.idempotency_key)
+        .bind(&m.idempotency_digest)
+        .bind(m.agent.as_ref().map(|a| &a.0))
+        .bind(m.agent.as_ref().map(|a| &a.1));
+    for f in &m.files {
+        q = q
+            .bind(&m.public_id)
+            .bind(f.idx)
+            .bind(&f.name)
+            .bind(&f.kind)
+            .bind(&f.service_month)
+            .bind(f.size)
+            .bind(&f.sha256)
+            .bind(&f.csv_version);
+    }
+    for (sha, content) in &m.inline {
+        q = q.bind(sha).bind(content.as_ref());
+    }
+    let rows = q
+        .bind(m.sent_at)
+        .bind(a.action.as_str())
+        .bind(a.office)
+        .bind(a.user_id)
+        .bind(a.terminal_id)
+        .bind(a.ip)
+        .bind(&a.detail)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.first().map(|r| r.get::<i64, _>(0)).ok_or_else(|| StoreError::Backend("the message insert returned no id".into()))
+}
+
+/// Commits a group of sends on SQLite's writer: one transaction, a savepoint each (a refused
+/// send, say a repeated idempotency key, leaves the others alone), one commit for all; then
+/// answers each with its id, its own refusal, or the commit's fault.
 async fn commit_sends(conn: &mut sqlx::SqliteConnection, batch: Vec<PendingSend>) {
     use sqlx::Connection as _;
     let sql = sql_sqlite;
     metrics::histogram!("renkei_store_send_group_size").record(batch.len() as f64);
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(e) => {
-            let e = StoreError::from(e);
-            for p in batch {
-                let _ = p.answer.send(Err(clone_error(&e)));
-            }
-            return;
+    let fail_all = |batch: Vec<tokio::sync::oneshot::Sender<Result<i64>>>, e: StoreError| {
+        for answer in batch {
+            let _ = answer.send(Err(clone_error(&e)));
         }
     };
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch.into_iter().map(|p| p.answer).collect(), e.into()),
+    };
+    let alone = batch.len() == 1;
     let mut results: Vec<(tokio::sync::oneshot::Sender<Result<i64>>, Result<i64>)> = Vec::with_capacity(batch.len());
-    if let [p] = &batch[..] {
-        // One send alone: its own transaction, no savepoint (two statements less).
-        let r = insert_one!(&mut tx, sql, &p.message, &p.audit.as_audit());
-        let r = match r {
-            Ok(id) => tx.commit().await.map(|()| id).map_err(StoreError::from),
-            Err(e) => tx.rollback().await.map_err(StoreError::from).and(Err(e)),
-        };
-        if let Some(p) = batch.into_iter().next() {
-            let _ = p.answer.send(r);
-        }
-        return;
-    }
     for p in batch {
-        let one = async {
-            let mut sp = tx.begin().await?;
-            match insert_one!(&mut sp, sql, &p.message, &p.audit.as_audit()) {
-                Ok(id) => {
-                    sp.commit().await?;
-                    Ok(id)
-                }
-                Err(e) => {
-                    sp.rollback().await?;
-                    Err(e)
+        let r: Result<i64> = if p.message.from_draft.is_some() {
+            // The draft check reads a count: statement by statement, in a savepoint.
+            async {
+                let mut sp = tx.begin().await?;
+                match insert_one!(&mut sp, sql, &p.message, &p.audit.as_audit()) {
+                    Ok(id) => sp.commit().await.map(|()| id).map_err(StoreError::from),
+                    Err(e) => {
+                        sp.rollback().await?;
+                        Err(e)
+                    }
                 }
             }
+            .await
+        } else if alone {
+            // A send alone needs no savepoint: a failure rolls the whole transaction back.
+            run_send_script(&mut tx, &p, false).await
+        } else {
+            match run_send_script(&mut tx, &p, true).await {
+                Ok(id) => Ok(id),
+                Err(e) => match sqlx::raw_sql("ROLLBACK TO send; RELEASE send").execute(&mut *tx).await {
+                    Ok(_) => Err(e),
+                    Err(undo) => {
+                        // The others cannot be kept apart from it: give the whole group up.
+                        drop(tx);
+                        let mut all: Vec<_> = results.into_iter().map(|(a, _)| a).collect();
+                        all.push(p.answer);
+                        return fail_all(all, undo.into());
+                    }
+                },
+            }
         };
-        let r: Result<i64> = one.await;
         results.push((p.answer, r));
+    }
+    if alone && results.iter().any(|(_, r)| r.is_err()) {
+        let _ = tx.rollback().await;
+        for (answer, r) in results {
+            let _ = answer.send(r);
+        }
+        return;
     }
     match tx.commit().await {
         Ok(()) => {
@@ -385,12 +467,7 @@ async fn commit_sends(conn: &mut sqlx::SqliteConnection, batch: Vec<PendingSend>
                 let _ = answer.send(r);
             }
         }
-        Err(e) => {
-            let e = StoreError::from(e);
-            for (answer, _) in results {
-                let _ = answer.send(Err(clone_error(&e)));
-            }
-        }
+        Err(e) => fail_all(results.into_iter().map(|(a, _)| a).collect(), e.into()),
     }
 }
 
