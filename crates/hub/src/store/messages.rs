@@ -1,7 +1,7 @@
 //! Messages and their files: sending, lists, receipts, expiry and purging, the evidence report.
 
 use super::{Audit, AuditAction, NoticeRow};
-use super::{Backend, Result, Store, StoreError, sql_postgres, sql_sqlite};
+use super::{Backend, INSERT_AUDIT, Result, Store, StoreError, sql_postgres, sql_sqlite};
 use sqlx::Row;
 
 /// A stored file of a message.
@@ -277,48 +277,55 @@ fn clone_error(e: &StoreError) -> StoreError {
     }
 }
 
+/// The statement that stores a message and returns its id; [`bind_message!`] binds its values.
+const INSERT_MESSAGE: &str = "INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+
+/// The statement that stores a small file's content (once per SHA-256).
+const INSERT_INLINE: &str = "INSERT INTO blob_inline (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING";
+
+/// Binds a [`NewMessage`]'s columns to a query that starts with [`INSERT_MESSAGE`].
+macro_rules! bind_message {
+    ($q:expr, $m:expr) => {{
+        let m = $m;
+        $q.bind(&m.public_id)
+            .bind(&m.sender)
+            .bind(&m.recipient)
+            .bind(&m.note)
+            .bind(&m.contact)
+            .bind(m.sent_by)
+            .bind(&m.sent_terminal)
+            .bind(m.sent_at)
+            .bind(&m.idempotency_key)
+            .bind(&m.idempotency_digest)
+            .bind(m.agent.as_ref().map(|a| &a.0))
+            .bind(m.agent.as_ref().map(|a| &a.1))
+    }};
+}
+
+/// Binds a [`FileRow`]'s columns after its message reference (`idx` … `csv_version`).
+macro_rules! bind_file {
+    ($q:expr, $f:expr) => {{
+        let f = $f;
+        $q.bind(f.idx).bind(&f.name).bind(&f.kind).bind(&f.service_month).bind(f.size).bind(&f.sha256).bind(&f.csv_version)
+    }};
+}
+
 /// The statements of one send, inside a transaction or savepoint the caller ends.
 macro_rules! insert_one {
     ($tx:expr, $sql:ident, $m:expr, $audit:expr) => {
         async {
             let (tx, sql, m, audit) = ($tx, $sql, $m, $audit);
-            let r = sqlx::query(sql("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"))
-                .bind(&m.public_id)
-                .bind(&m.sender)
-                .bind(&m.recipient)
-                .bind(&m.note)
-                .bind(&m.contact)
-                .bind(m.sent_by)
-                .bind(&m.sent_terminal)
-                .bind(m.sent_at)
-                .bind(&m.idempotency_key)
-                .bind(&m.idempotency_digest)
-                .bind(m.agent.as_ref().map(|a| &a.0))
-                .bind(m.agent.as_ref().map(|a| &a.1))
-                .fetch_one(&mut **tx)
-                .await?;
+            let r = bind_message!(sqlx::query(sql(INSERT_MESSAGE)), m).fetch_one(&mut **tx).await?;
             let id: i64 = r.get(0);
             for f in &m.files {
-                sqlx::query(sql(
+                let q = sqlx::query(sql(
                     "INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256, csv_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ))
-                .bind(id)
-                .bind(f.idx)
-                .bind(&f.name)
-                .bind(&f.kind)
-                .bind(&f.service_month)
-                .bind(f.size)
-                .bind(&f.sha256)
-                .bind(&f.csv_version)
-                .execute(&mut **tx)
-                .await?;
+                .bind(id);
+                bind_file!(q, f).execute(&mut **tx).await?;
             }
             for (sha, content) in &m.inline {
-                sqlx::query(sql("INSERT INTO blob_inline (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING"))
-                    .bind(sha)
-                    .bind(content.as_ref())
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(sql(INSERT_INLINE)).bind(sha).bind(content.as_ref()).execute(&mut **tx).await?;
             }
             if let Some((draft, version)) = m.from_draft {
                 let r = sqlx::query(sql("DELETE FROM drafts WHERE id = ? AND version = ?")).bind(draft).bind(version).execute(&mut **tx).await?;
@@ -343,14 +350,16 @@ fn send_script(m: &NewMessage, savepoint: bool) -> String {
     if savepoint {
         s.push_str("SAVEPOINT send; ");
     }
-    s.push_str("INSERT INTO messages (public_id, sender, recipient, note, contact, sent_by, sent_terminal, sent_at, idempotency_key, idempotency_digest, agent, agent_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id; ");
+    s.push_str(INSERT_MESSAGE);
+    s.push_str("; ");
     for _ in &m.files {
         s.push_str("INSERT INTO files (message_id, idx, name, kind, service_month, size, sha256, csv_version) VALUES ((SELECT id FROM messages WHERE public_id = ?), ?, ?, ?, ?, ?, ?, ?); ");
     }
     for _ in &m.inline {
-        s.push_str("INSERT INTO blob_inline (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING; ");
+        s.push_str(INSERT_INLINE);
+        s.push_str("; ");
     }
-    s.push_str("INSERT INTO audit (at, action, office, user_id, terminal_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.push_str(INSERT_AUDIT);
     if savepoint {
         s.push_str("; RELEASE send");
     }
@@ -362,43 +371,14 @@ async fn run_send_script(conn: &mut sqlx::SqliteConnection, p: &PendingSend, sav
     let (m, a) = (&p.message, p.audit.as_audit());
     let text = send_script(m, savepoint);
     // The text is built from fixed fragments only; every value is bound.
-    let mut q = sqlx::query(sql_sqlite(&text))
-        .bind(&m.public_id)
-        .bind(&m.sender)
-        .bind(&m.recipient)
-        .bind(&m.note)
-        .bind(&m.contact)
-        .bind(m.sent_by)
-        .bind(&m.sent_terminal)
-        .bind(m.sent_at)
-        .bind(&m.idempotency_key)
-        .bind(&m.idempotency_digest)
-        .bind(m.agent.as_ref().map(|a| &a.0))
-        .bind(m.agent.as_ref().map(|a| &a.1));
+    let mut q = bind_message!(sqlx::query(sql_sqlite(&text)), m);
     for f in &m.files {
-        q = q
-            .bind(&m.public_id)
-            .bind(f.idx)
-            .bind(&f.name)
-            .bind(&f.kind)
-            .bind(&f.service_month)
-            .bind(f.size)
-            .bind(&f.sha256)
-            .bind(&f.csv_version);
+        q = bind_file!(q.bind(&m.public_id), f);
     }
     for (sha, content) in &m.inline {
         q = q.bind(sha).bind(content.as_ref());
     }
-    let rows = q
-        .bind(m.sent_at)
-        .bind(a.action.as_str())
-        .bind(a.office)
-        .bind(a.user_id)
-        .bind(a.terminal_id)
-        .bind(a.ip)
-        .bind(&a.detail)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = bind_audit!(q, &a, m.sent_at).fetch_all(&mut *conn).await?;
     rows.first().map(|r| r.get::<i64, _>(0)).ok_or_else(|| StoreError::Backend("the message insert returned no id".into()))
 }
 

@@ -241,19 +241,21 @@ macro_rules! insert_notice {
     }};
 }
 
+/// The statement that writes an audit row; [`bind_audit!`] binds its values.
+pub(crate) const INSERT_AUDIT: &str =
+    "INSERT INTO audit (at, action, office, user_id, terminal_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/// Binds an audit row's values to a query of [`INSERT_AUDIT`] (or one that ends with it).
+macro_rules! bind_audit {
+    ($q:expr, $a:expr, $now:expr) => {{
+        let a = $a;
+        $q.bind($now).bind(a.action.as_str()).bind(a.office).bind(a.user_id).bind(a.terminal_id).bind(a.ip).bind(&a.detail)
+    }};
+}
+
 macro_rules! insert_audit {
     ($exec:expr, $sql:ident, $a:expr, $now:expr) => {{
-        let a = $a;
-        sqlx::query($sql("INSERT INTO audit (at, action, office, user_id, terminal_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"))
-            .bind($now)
-            .bind(a.action.as_str())
-            .bind(a.office)
-            .bind(a.user_id)
-            .bind(a.terminal_id)
-            .bind(a.ip)
-            .bind(&a.detail)
-            .execute($exec)
-            .await?;
+        bind_audit!(sqlx::query($sql($crate::store::INSERT_AUDIT)), $a, $now).execute($exec).await?;
     }};
 }
 
