@@ -70,6 +70,13 @@ enum Command {
     },
     /// Creates or upgrades the database.
     Migrate,
+    /// For benchmarks and load trials: adds COPIES copies of every delivered message (same
+    /// offices, files and contents), so that the store holds a history.
+    History {
+        /// Copies of each delivered message.
+        #[arg(long)]
+        copies: u64,
+    },
     /// Prints the OpenAPI document of API v1 (JSON).
     Openapi,
 }
@@ -335,6 +342,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             Store::open(&cfg.database_url()).await?;
             println!("migrated {}", cfg.database_url());
+            Ok(())
+        }
+        Command::History { copies } => {
+            let store = Store::open(&cfg.database_url()).await?;
+            let added = store.replicate_delivered(copies).await?;
+            store.close().await;
+            println!("{added} messages added");
             Ok(())
         }
         Command::Ca { command } => {

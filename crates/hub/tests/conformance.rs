@@ -447,6 +447,28 @@ async fn conformance(store: &Store) {
     }
     let log = store.audit_search(Some("send"), None, 500).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.detail.starts_with('c')).count(), 19, "{name}: one audit row per stored send");
+
+    // A history for benchmarks: copies of the delivered (fetched, not purged) messages only.
+    let (Ok(c0), Ok(c1)) = (&results[0], &results[1]) else { panic!("{name}: c0, c1 stored") };
+    for id in [*c0, *c1] {
+        store.mark_fetched(id, staff, "TB", 300_000, Audit { action: AuditAction::Fetch, ..Default::default() }).await.unwrap();
+    }
+    let before = store.message_count().await.unwrap();
+    assert_eq!(store.replicate_delivered(3).await.unwrap(), 6, "{name}: three copies of c0 and c1");
+    assert_eq!(store.message_count().await.unwrap(), before + 6, "{name}");
+    let copies = list(true, ListFilter { fetched: Some(true), ..all_filter() }).await;
+    let copies: Vec<&String> = copies.iter().filter(|p| p.starts_with('h')).collect();
+    assert_eq!(copies.len(), 6, "{name}: copies are delivered messages in B's inbox");
+    for p in &copies {
+        let m = store.message_for(p, &a.number).await.unwrap().unwrap();
+        assert_eq!((m.files.len(), m.fetched_at), (2, Some(300_000)), "{name}: {p}");
+        let f = store.file_for(p, 0, &b.number).await.unwrap().unwrap();
+        assert!(f.content.as_deref().is_some_and(|c| c.starts_with("内容10".as_bytes())), "{name}: {p}: contents shared");
+    }
+    // Later sends are newer than every copy (on PostgreSQL the identity moved past them).
+    let after = NewMessage { public_id: "after".into(), idempotency_key: None, sent_at: 400_000, ..again.clone() };
+    store.insert_message(&after, Audit { action: AuditAction::Send, ..Default::default() }).await.unwrap();
+    assert_eq!(list(true, all_filter()).await.first().map(String::as_str), Some("after"), "{name}");
 }
 
 /// The office registry, 利用状況 and the public list, identical on both back ends.

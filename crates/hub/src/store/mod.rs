@@ -383,6 +383,7 @@ impl Store {
 mod audit;
 mod delegations;
 mod drafts;
+mod history;
 mod licences;
 mod messages;
 mod notices;
