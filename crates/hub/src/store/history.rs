@@ -5,6 +5,9 @@ use super::{Backend, Result, Store, sql_postgres, sql_sqlite};
 use sqlx::AssertSqlSafe;
 use std::borrow::Cow;
 
+/// How a statement's text becomes the back end's.
+type SqlText = fn(&str) -> AssertSqlSafe<Cow<'static, str>>;
+
 /// Messages added per transaction: large enough to be quick, small enough that the hub's own
 /// writes (it may be serving) wait well under a second.
 const MESSAGES_PER_BATCH: u64 = 10_000;
@@ -18,7 +21,7 @@ impl Store {
     /// acknowledged at the same moments, each with an id and public id of its own. Returns the
     /// number of messages added. Messages sent later get higher ids than every copy.
     pub async fn replicate_delivered(&self, copies: u64) -> Result<u64> {
-        let (overriding, sql): (&str, fn(&str) -> AssertSqlSafe<Cow<'static, str>>) = match &self.backend {
+        let (overriding, sql): (&str, SqlText) = match &self.backend {
             Backend::Sqlite(..) => ("", sql_sqlite),
             Backend::Postgres(_) => ("OVERRIDING SYSTEM VALUE", sql_postgres),
         };
