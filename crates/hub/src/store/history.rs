@@ -2,11 +2,6 @@
 //! trials (`renkei-hub history`). Never reached from a request.
 
 use super::{Backend, Result, Store, sql_postgres, sql_sqlite};
-use sqlx::AssertSqlSafe;
-use std::borrow::Cow;
-
-/// How a statement's text becomes the back end's.
-type SqlText = fn(&str) -> AssertSqlSafe<Cow<'static, str>>;
 
 /// Messages added per transaction: large enough to be quick, small enough that the hub's own
 /// writes (it may be serving) wait well under a second.
@@ -21,10 +16,8 @@ impl Store {
     /// acknowledged at the same moments, each with an id and public id of its own. Returns the
     /// number of messages added. Messages sent later get higher ids than every copy.
     pub async fn replicate_delivered(&self, copies: u64) -> Result<u64> {
-        let (overriding, sql): (&str, SqlText) = match &self.backend {
-            Backend::Sqlite(..) => ("", sql_sqlite),
-            Backend::Postgres(_) => ("OVERRIDING SYSTEM VALUE", sql_postgres),
-        };
+        // PostgreSQL's identity column takes given ids only when told to.
+        let overriding = if matches!(self.backend, Backend::Postgres(_)) { "OVERRIDING SYSTEM VALUE" } else { "" };
         let messages = format!(
             "{SERIES} INSERT INTO messages (id, public_id, sender, recipient, note, sent_by, sent_terminal, sent_at, \
              fetched_at, fetched_by, fetched_terminal, opened_at, opened_by, contact, agent, agent_name) {overriding} \
@@ -39,7 +32,7 @@ impl Store {
              FROM files f JOIN messages m ON m.id = f.message_id CROSS JOIN k \
              WHERE m.id <= ? AND m.fetched_at IS NOT NULL AND m.purged_at IS NULL"
         );
-        on_writer!(self, |pool, _sql| {
+        on_writer!(self, |pool, sql| {
             let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages").fetch_one(pool).await?;
             let Some(last) = last else { return Ok(0) };
             let stride = last + 1;
