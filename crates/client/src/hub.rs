@@ -122,6 +122,42 @@ pub struct HubClient {
     token: Option<String>,
     /// 代行: the office this client works for (`x-renkei-on-behalf-of` on mailbox requests).
     on_behalf: Option<String>,
+    /// How long a call may wait in all, between attempts, before it gives its failure up.
+    retry_budget: std::time::Duration,
+}
+
+/// Whether a request may be sent again after it failed on the way (the client's one rule for
+/// retries, [`HubClient::call`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Sending it again does no harm whatever happened to the first: reads, 取得 and 開封
+    /// marks, and sends that carry an idempotency key (the hub makes one message).
+    Safe,
+    /// Only when the hub certainly did nothing: it answered 503 (busy, storage full or
+    /// unavailable: nothing done), or no connection was made. Logins, password changes, drafts'
+    /// changes and deletions (a repeat after a lost answer would be refused or hit the next file).
+    IfNothingDone,
+}
+
+/// Waiting in all between the attempts of one call, unless [`HubClient::with_retry_budget`]
+/// says otherwise: a clerk's click is answered within about this much more than its own time.
+pub const RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Attempts of one call at most.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Attempts of one call whose connection fails (0.5 s, then 1 s between them).
+const NETWORK_ATTEMPTS: u32 = 3;
+
+/// The pause before attempt `attempt + 1`: the hub's `Retry-After` (1–30 s) for a 503, or a
+/// back-off from 0.5 s doubling for a broken connection; spread by up to half again at random,
+/// so that clients turned away together do not all come back together.
+fn pause(retry_after: Option<u64>, attempt: u32) -> std::time::Duration {
+    let base = match retry_after {
+        Some(s) => std::time::Duration::from_secs(s.clamp(1, 30)),
+        None => std::time::Duration::from_millis(500u64 << attempt.saturating_sub(1).min(5)),
+    };
+    base.mul_f64(1.0 + rand::random::<f64>() * 0.5)
 }
 
 /// A downloaded file, its SHA-256 checked.
@@ -175,7 +211,7 @@ impl HubClient {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
         let token = load_session(p).map(|s| s.token);
-        Ok(HubClient { base: p.settings.hub.clone(), http, token, on_behalf: None })
+        Ok(HubClient { base: p.settings.hub.clone(), http, token, on_behalf: None, retry_budget: RETRY_BUDGET })
     }
 
     /// A client without a certificate trusting `ca_pem` (enrolment).
@@ -187,7 +223,45 @@ impl HubClient {
             .https_only(true)
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()?;
-        Ok(HubClient { base: base.trim_end_matches('/').to_owned(), http, token: None, on_behalf: None })
+        Ok(HubClient { base: base.trim_end_matches('/').to_owned(), http, token: None, on_behalf: None, retry_budget: RETRY_BUDGET })
+    }
+
+    /// Waits at most `budget` in all between the attempts of one call (zero: one attempt only).
+    pub fn with_retry_budget(mut self, budget: std::time::Duration) -> HubClient {
+        self.retry_budget = budget;
+        self
+    }
+
+    /// Sends the request `build` makes; when it fails on the way and `repeat` allows it, waits
+    /// ([`pause`]) and sends it again, within the retry budget. A 503 still there when the
+    /// budget is spent is returned as the hub's answer, a broken connection as
+    /// [`HubError::Network`].
+    async fn call(
+        &self,
+        repeat: Repeat,
+        build: impl Fn() -> Result<reqwest::RequestBuilder, HubError>,
+    ) -> Result<reqwest::Response, HubError> {
+        let mut waited = std::time::Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (wait, failure) = match build()?.send().await {
+                Ok(r) if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
+                    let after = r.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()?.trim().parse().ok());
+                    (pause(Some(after.unwrap_or(1)), attempt), Ok(r))
+                }
+                Ok(r) => return Ok(r),
+                // A line that broke is tried twice more at once; a hub that is down is not waited for.
+                Err(e) if (repeat == Repeat::Safe || e.is_connect()) && attempt < NETWORK_ATTEMPTS => (pause(None, attempt), Err(net(e))),
+                Err(e) => return Err(net(e)),
+            };
+            if attempt >= MAX_ATTEMPTS || waited + wait > self.retry_budget {
+                return failure;
+            }
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "hub request failed on the way; sending it again");
+            tokio::time::sleep(wait).await;
+            waited += wait;
+        }
     }
 
     /// Uses this session token.
@@ -255,18 +329,13 @@ impl HubClient {
 
     /// Enrols this PC (no session needed).
     pub async fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse, HubError> {
-        Self::reply(self.http.post(self.url(paths::ENROL)).json(req).send().await.map_err(net)?).await
+        Self::reply(self.call(Repeat::IfNothingDone, || Ok(self.http.post(self.url(paths::ENROL)).json(req))).await?).await
     }
 
     /// Logs in; the token is kept in this client.
     pub async fn login(&mut self, login: &str, password: &str) -> Result<LoginResponse, HubError> {
-        let r = self
-            .http
-            .post(self.url(paths::SESSIONS))
-            .json(&LoginRequest { login: login.into(), password: password.into() })
-            .send()
-            .await
-            .map_err(net)?;
+        let body = LoginRequest { login: login.into(), password: password.into() };
+        let r = self.call(Repeat::IfNothingDone, || Ok(self.http.post(self.url(paths::SESSIONS)).json(&body))).await?;
         let lr: LoginResponse = Self::reply(r).await?;
         self.token = Some(lr.token.clone());
         Ok(lr)
@@ -274,47 +343,44 @@ impl HubClient {
 
     /// Ends the session on the hub.
     pub async fn logout(&mut self) -> Result<(), HubError> {
-        let r = self.authed(self.http.delete(self.url(paths::SESSIONS)))?.send().await.map_err(net)?;
+        let r = self.call(Repeat::IfNothingDone, || self.authed(self.http.delete(self.url(paths::SESSIONS)))).await?;
         self.token = None;
         Self::empty(r).await
     }
 
     /// Changes the password.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<(), HubError> {
-        let r = self
-            .authed(self.http.post(self.url(paths::PASSWORD)))?
-            .json(&PasswordChange { current: current.into(), new: new.into() })
-            .send()
-            .await
-            .map_err(net)?;
+        let body = PasswordChange { current: current.into(), new: new.into() };
+        let r = self.call(Repeat::IfNothingDone, || Ok(self.authed(self.http.post(self.url(paths::PASSWORD)))?.json(&body))).await?;
         Self::empty(r).await
     }
 
     /// A one-time enrolment code for another PC (administrators).
     pub async fn enrolment_code(&self) -> Result<EnrolmentCode, HubError> {
-        Self::reply(self.authed(self.http.post(self.url(paths::ENROLMENT_CODES)))?.send().await.map_err(net)?).await
+        Self::reply(self.call(Repeat::IfNothingDone, || self.authed(self.http.post(self.url(paths::ENROLMENT_CODES)))).await?).await
     }
 
     /// Looks up an office in the directory.
     pub async fn directory(&self, office: &str) -> Result<DirectoryEntry, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(&format!("{}/{office}", paths::DIRECTORY))))?.send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{office}", paths::DIRECTORY));
+        Self::reply(self.call(Repeat::Safe, || self.authed(self.http.get(&url))).await?).await
     }
 
     /// Sends a message. The same `idempotency_key` never makes a second message.
     pub async fn send(&self, to: &str, words: &Words, files: &[OutFile], idempotency_key: &str) -> Result<SendResponse, HubError> {
-        let form = message_form(to, words, files);
         let r = self
-            .mailbox(self.http.post(self.url(paths::MESSAGES)))?
-            .header(paths::IDEMPOTENCY_KEY, idempotency_key)
-            .multipart(form)
-            .send()
-            .await
-            .map_err(net)?;
+            .call(Repeat::Safe, || {
+                Ok(self
+                    .mailbox(self.http.post(self.url(paths::MESSAGES)))?
+                    .header(paths::IDEMPOTENCY_KEY, idempotency_key)
+                    .multipart(message_form(to, words, files)))
+            })
+            .await?;
         Self::reply(r).await
     }
 
     async fn page(&self, path: &str, q: &InboxQuery) -> Result<MessagePage, HubError> {
-        Self::reply(self.mailbox(self.http.get(self.url(path)))?.query(q).send().await.map_err(net)?).await
+        Self::reply(self.call(Repeat::Safe, || Ok(self.mailbox(self.http.get(self.url(path)))?.query(q))).await?).await
     }
 
     /// One page of received messages.
@@ -342,12 +408,14 @@ impl HubClient {
 
     /// One message.
     pub async fn message(&self, id: &str) -> Result<MessageInfo, HubError> {
-        Self::reply(self.mailbox(self.http.get(self.url(&format!("{}/{id}", paths::MESSAGES))))?.send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{id}", paths::MESSAGES));
+        Self::reply(self.call(Repeat::Safe, || self.mailbox(self.http.get(&url))).await?).await
     }
 
     /// Downloads one file and checks its SHA-256 against the hub's header.
     pub async fn download(&self, id: &str, index: u32) -> Result<Download, HubError> {
-        let r = self.mailbox(self.http.get(self.url(&format!("{}/{id}/files/{index}", paths::MESSAGES))))?.send().await.map_err(net)?;
+        let url = self.url(&format!("{}/{id}/files/{index}", paths::MESSAGES));
+        let r = self.call(Repeat::Safe, || self.mailbox(self.http.get(&url))).await?;
         if !r.status().is_success() {
             return Err(Self::error(r).await);
         }
@@ -362,79 +430,88 @@ impl HubClient {
 
     /// Acknowledges a received message (取得済).
     pub async fn fetched(&self, id: &str) -> Result<(), HubError> {
-        Self::empty(self.mailbox(self.http.post(self.url(&format!("{}/{id}/fetch", paths::MESSAGES))))?.send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{id}/fetch", paths::MESSAGES));
+        Self::empty(self.call(Repeat::Safe, || self.mailbox(self.http.post(&url))).await?).await
     }
 
     /// Marks a received message opened (開封済).
     pub async fn opened(&self, id: &str) -> Result<(), HubError> {
-        Self::empty(self.mailbox(self.http.post(self.url(&format!("{}/{id}/open", paths::MESSAGES))))?.send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{id}/open", paths::MESSAGES));
+        Self::empty(self.call(Repeat::Safe, || self.mailbox(self.http.post(&url))).await?).await
     }
 
     /// The office's drafts.
     pub async fn drafts(&self) -> Result<Vec<DraftInfo>, HubError> {
-        Self::reply(self.mailbox(self.http.get(self.url(paths::DRAFTS)))?.send().await.map_err(net)?).await
+        Self::reply(self.call(Repeat::Safe, || self.mailbox(self.http.get(self.url(paths::DRAFTS)))).await?).await
     }
 
     /// This office: licence (有効期限, 支払い状況) and the oldest client version the hub accepts.
     pub async fn office(&self) -> Result<OfficeStatus, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(paths::OFFICE)))?.send().await.map_err(net)?).await
+        Self::reply(self.call(Repeat::Safe, || self.authed(self.http.get(self.url(paths::OFFICE)))).await?).await
     }
 
     /// One draft.
     pub async fn draft(&self, id: &str) -> Result<DraftInfo, HubError> {
-        Self::reply(self.mailbox(self.http.get(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{id}", paths::DRAFTS));
+        Self::reply(self.call(Repeat::Safe, || self.mailbox(self.http.get(&url))).await?).await
     }
 
     /// Saves a new draft (一時保存).
     pub async fn create_draft(&self, to: &str, words: &Words, files: &[OutFile]) -> Result<DraftInfo, HubError> {
-        let form = message_form(to, words, files);
-        Self::reply(self.mailbox(self.http.post(self.url(paths::DRAFTS)))?.multipart(form).send().await.map_err(net)?).await
+        let r = self
+            .call(Repeat::IfNothingDone, || {
+                Ok(self.mailbox(self.http.post(self.url(paths::DRAFTS)))?.multipart(message_form(to, words, files)))
+            })
+            .await?;
+        Self::reply(r).await
     }
 
     /// Changes a draft (更新): recipient, note and contact as given (`contact: Some(None)` makes
     /// it an ordinary message), if `version` is still the draft's.
     pub async fn update_draft(&self, id: &str, u: &DraftUpdate) -> Result<DraftInfo, HubError> {
-        Self::reply(self.mailbox(self.http.patch(self.url(&format!("{}/{id}", paths::DRAFTS))))?.json(u).send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{id}", paths::DRAFTS));
+        // A repeat after a lost answer would be refused as changed elsewhere (the version moved).
+        Self::reply(self.call(Repeat::IfNothingDone, || Ok(self.mailbox(self.http.patch(&url))?.json(u))).await?).await
     }
 
     /// Adds files to a draft.
     pub async fn add_draft_files(&self, id: &str, files: &[OutFile]) -> Result<DraftInfo, HubError> {
-        let form = message_form("", &Words::default(), files);
-        let r =
-            self.mailbox(self.http.post(self.url(&format!("{}/{id}/files", paths::DRAFTS))))?.multipart(form).send().await.map_err(net)?;
+        let url = self.url(&format!("{}/{id}/files", paths::DRAFTS));
+        let r = self
+            .call(Repeat::IfNothingDone, || Ok(self.mailbox(self.http.post(&url))?.multipart(message_form("", &Words::default(), files))))
+            .await?;
         Self::reply(r).await
     }
 
     /// Removes one file of a draft.
     pub async fn remove_draft_file(&self, id: &str, index: u32) -> Result<DraftInfo, HubError> {
-        let r = self.mailbox(self.http.delete(self.url(&format!("{}/{id}/files/{index}", paths::DRAFTS))))?.send().await.map_err(net)?;
+        // Not repeated after a broken connection: the files after it move up, and a repeat would remove the next one.
+        let url = self.url(&format!("{}/{id}/files/{index}", paths::DRAFTS));
+        let r = self.call(Repeat::IfNothingDone, || self.mailbox(self.http.delete(&url))).await?;
         Self::reply(r).await
     }
 
     /// Sends a draft.
     pub async fn send_draft(&self, id: &str, idempotency_key: &str) -> Result<SendResponse, HubError> {
-        let r = self
-            .mailbox(self.http.post(self.url(&format!("{}/{id}/send", paths::DRAFTS))))?
-            .header(paths::IDEMPOTENCY_KEY, idempotency_key)
-            .send()
-            .await
-            .map_err(net)?;
+        let url = self.url(&format!("{}/{id}/send", paths::DRAFTS));
+        let r = self.call(Repeat::Safe, || Ok(self.mailbox(self.http.post(&url))?.header(paths::IDEMPOTENCY_KEY, idempotency_key))).await?;
         Self::reply(r).await
     }
 
     /// Deletes a draft.
     pub async fn delete_draft(&self, id: &str) -> Result<(), HubError> {
-        Self::empty(self.mailbox(self.http.delete(self.url(&format!("{}/{id}", paths::DRAFTS))))?.send().await.map_err(net)?).await
+        let url = self.url(&format!("{}/{id}", paths::DRAFTS));
+        Self::empty(self.call(Repeat::IfNothingDone, || self.mailbox(self.http.delete(&url))).await?).await
     }
 
     /// Notices for this office.
     pub async fn notices(&self) -> Result<Vec<Notice>, HubError> {
-        Self::reply(self.authed(self.http.get(self.url(paths::NOTICES)))?.send().await.map_err(net)?).await
+        Self::reply(self.call(Repeat::Safe, || self.authed(self.http.get(self.url(paths::NOTICES)))).await?).await
     }
 
     /// Opens the server-sent event stream.
     pub async fn events(&self) -> Result<EventStream, HubError> {
-        let r = self.mailbox(self.http.get(self.url(paths::EVENTS)))?.send().await.map_err(net)?;
+        let r = self.call(Repeat::Safe, || self.mailbox(self.http.get(self.url(paths::EVENTS)))).await?;
         if !r.status().is_success() {
             return Err(Self::error(r).await);
         }

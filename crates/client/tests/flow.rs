@@ -58,7 +58,8 @@ async fn a_rerun_after_a_network_failure_sends_nothing_twice() {
     let via = proxy(hub.running.addr, cut.clone()).await;
     let mut p = profile_of(&care);
     p.settings.hub = format!("https://localhost:{}", via.port());
-    let c = HubClient::for_profile(&p).unwrap();
+    // No resending within the call: this is about the clerk's re-run.
+    let c = HubClient::for_profile(&p).unwrap().with_retry_budget(Duration::ZERO);
     assert!(c.has_token(), "the saved session is used");
     let files = slip_unit(&hub, 1, 0, 1, seq(25, 10));
     let dir = tempdir("rerun-files");
@@ -96,6 +97,61 @@ async fn a_rerun_after_a_network_failure_sends_nothing_twice() {
     let fourth = outgoing::send_one(&c, &care.state, &p.settings.office, &g.to, "", outgoing::group_files(&plan, g), true).await.unwrap();
     assert!(matches!(fourth, Outcome::Sent { .. }));
     assert_eq!(provider.client().await.all(false, InboxQuery::default()).await.unwrap().len(), 2);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_is_lost_is_resent_by_the_client_itself_once() {
+    let hub = TestHub::start().await;
+    let care = enrol(&hub, &tempdir("resend"), 0).await;
+    let provider = enrol(&hub, &tempdir("resend-b"), 1).await;
+    let cut = Arc::new(AtomicBool::new(false));
+    let via = proxy(hub.running.addr, cut.clone()).await;
+    let mut p = profile_of(&care);
+    p.settings.hub = format!("https://localhost:{}", via.port());
+    let c = HubClient::for_profile(&p).unwrap();
+    c.inbox(&InboxQuery::default()).await.unwrap();
+    // The line drops the first answer, then works again while the client waits to resend.
+    cut.store(true, Ordering::SeqCst);
+    let heal = cut.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        heal.store(false, Ordering::SeqCst);
+    });
+    let files: Vec<renkei_client::hub::OutFile> =
+        slip_unit(&hub, 2, 0, 1, seq(25, 11)).into_iter().map(|f| renkei_client::hub::OutFile { name: f.name, bytes: f.bytes }).collect();
+    let r = c.send(&hub.offices[1].number, &"".into(), &files, "resend-key-1").await.expect("sent after a resend");
+    let inbox = provider.client().await.all(false, InboxQuery::default()).await.unwrap();
+    assert_eq!(inbox.len(), 1, "the resend made no second message");
+    assert_eq!(inbox[0].id, r.message.id);
+    assert!(r.replayed, "the answer came from the resend, as a replay of the first");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_busy_hub_is_waited_for_as_it_says_and_then_answers() {
+    let hub = TestHub::start_with(|c| {
+        c.limits.max_requests_in_flight = 2;
+        c.limits.admission_wait_ms = 50;
+    })
+    .await;
+    let care = enrol(&hub, &tempdir("busy"), 0).await;
+    let c = care.client().await;
+    // Every place is taken for a while, as by a crowd of other offices.
+    let held = vec![hub.running.state.admission.admit().await.unwrap(), hub.running.state.admission.admit().await.unwrap()];
+    // Without waiting, the clerk is told at once that the hub is busy, and that it is worth a retry.
+    let e = c.clone().with_retry_budget(Duration::ZERO).inbox(&InboxQuery::default()).await.expect_err("busy");
+    assert_eq!(e.code(), Some(renkei_protocol::ErrorCode::Busy));
+    assert!(e.is_transient(), "{e}");
+    assert!(e.to_string().contains("混み合って"), "{e}");
+    // With the usual budget the call waits as the hub says (Retry-After: 1) and then gets its answer.
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(held);
+    });
+    let t = std::time::Instant::now();
+    c.inbox(&InboxQuery::default()).await.expect("answered once a place freed");
+    assert!(t.elapsed() >= Duration::from_millis(900), "waited as Retry-After said: {:?}", t.elapsed());
     hub.stop().await;
 }
 

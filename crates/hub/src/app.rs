@@ -97,6 +97,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         node: Arc::from(format!("{}-{}", std::process::id(), &crate::auth::token()[..8])),
         validation: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
         streams: Arc::default(),
+        admission: Arc::new(crate::service::admission::Admission::new(
+            config.limits.max_requests_in_flight,
+            Duration::from_millis(config.limits.admission_wait_ms),
+        )),
     };
     // Know the storage's state before the first request; then keep probing.
     state.probe_storage().await;

@@ -100,6 +100,11 @@ pub struct Limits {
     pub event_streams_per_session: usize,
     /// Event streams open at once per client address.
     pub event_streams_per_address: usize,
+    /// Requests worked on at once (back pressure; 0: no limit). Past it, a request waits up to
+    /// `admission_wait_ms` for a place, then is refused with 503 and `Retry-After` (nothing done).
+    pub max_requests_in_flight: usize,
+    /// Milliseconds a request may wait for a place before it is refused.
+    pub admission_wait_ms: u64,
 }
 
 /// License (ライセンス) settings.
@@ -178,6 +183,8 @@ impl Default for Limits {
             header_read_timeout_seconds: 10,
             event_streams_per_session: 4,
             event_streams_per_address: 64,
+            max_requests_in_flight: 64,
+            admission_wait_ms: 250,
         }
     }
 }
@@ -360,6 +367,8 @@ mod tests {
             "header_read_timeout_seconds",
             "event_streams_per_session",
             "event_streams_per_address",
+            "max_requests_in_flight",
+            "admission_wait_ms",
             "acquire_timeout_ms",
             "max_connections",
         ] {

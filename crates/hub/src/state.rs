@@ -36,6 +36,8 @@ pub struct AppState {
     pub validation: Arc<tokio::sync::Semaphore>,
     /// Open event streams per session and per address.
     pub streams: Arc<StreamCounts>,
+    /// Requests at work at once (back pressure).
+    pub admission: Arc<crate::service::admission::Admission>,
 }
 
 /// Open event streams, counted per key (a session, an address).

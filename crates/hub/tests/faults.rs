@@ -466,3 +466,52 @@ async fn database_stopped_mid_load_then_back() {
     hub.stop().await;
     drop(pg);
 }
+
+/// Back pressure: with every place among the requests at work taken, a request waits
+/// `admission_wait_ms` and is then refused at once with 503 `busy` and `Retry-After: 1`, having
+/// done nothing (a send is read, then refused, and stores nothing); the portal says the same in
+/// plain words; health probes and event streams still answer. Once places free up, everything
+/// works, and the same idempotency key sends the refused message once.
+#[tokio::test]
+async fn a_hub_with_every_place_taken_refuses_at_once_and_does_nothing() {
+    let hub = Hub::start_with(|c| {
+        c.limits.max_requests_in_flight = 2;
+        c.limits.admission_wait_ms = 80;
+    })
+    .await;
+    let (c0, t0) = hub.session(0).await;
+    let files = slip_unit(&hub, 0, 1, 7);
+    let to = hub.offices[1].number.clone();
+    let held = vec![hub.running.state.admission.admit().await.unwrap(), hub.running.state.admission.admit().await.unwrap()];
+
+    let t = Instant::now();
+    let r = c0.get(hub.url(paths::INBOX)).bearer_auth(&t0).send().await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(80), "waited for a place first");
+    assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    let b = error(r).await;
+    assert_eq!(b.code, ErrorCode::Busy);
+    assert!(b.message.contains("混み合って") && b.message.contains("記録されていません"), "{}", b.message);
+
+    let r = send(&hub, &c0, &t0, &to, &files, Some("busy-key-1")).await;
+    assert_eq!(error(r).await.code, ErrorCode::Busy);
+    let portal = hub.anonymous().get(hub.url("/portal/login")).send().await.unwrap();
+    assert_eq!(portal.status(), 503);
+    assert_eq!(portal.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert!(portal.text().await.unwrap().contains("混み合って"));
+    // Probes and streams take no place.
+    assert_eq!(hub.anonymous().get(hub.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(hub.anonymous().get(hub.url("/readyz")).send().await.unwrap().status(), 200);
+    let events = c0.get(hub.url(paths::EVENTS)).bearer_auth(&t0).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+    drop(events);
+
+    drop(held);
+    let sent: MessagePage = c0.get(hub.url(paths::SENT)).bearer_auth(&t0).send().await.unwrap().json().await.unwrap();
+    assert!(sent.messages.is_empty(), "the refused send stored nothing: {sent:?}");
+    let r = send(&hub, &c0, &t0, &to, &files, Some("busy-key-1")).await;
+    assert_eq!(r.status(), 201, "the resend with the same key is the first message");
+    let r = send(&hub, &c0, &t0, &to, &files, Some("busy-key-1")).await;
+    assert_eq!(r.status(), 200, "and a repeat of it is a replay");
+    assert_eq!(hub.running.state.admission.in_flight(), 0, "every place was given back");
+    hub.stop().await;
+}

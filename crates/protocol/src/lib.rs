@@ -221,6 +221,9 @@ pub enum ErrorCode {
     /// 503: the hub cannot reach or write its database or file storage; nothing was stored.
     /// Retry after `Retry-After` seconds.
     StorageUnavailable,
+    /// 503: the hub has too many requests at work; nothing was done. Retry after `Retry-After`
+    /// seconds (the same idempotency key keeps a resent message one message).
+    Busy,
 }
 
 impl ErrorCode {
@@ -249,7 +252,7 @@ impl ErrorCode {
             ClientOutdated => 426,
             TooManyRequests => 429,
             Internal => 500,
-            StorageFull | StorageUnavailable => 503,
+            StorageFull | StorageUnavailable | Busy => 503,
         }
     }
 }

@@ -200,8 +200,10 @@ async fn main() -> anyhow::Result<()> {
         }
         None => (None, None),
     };
+    // The hub logs warnings only, unless the caller asks for more (`RENKEI_LOG=info,h2=debug`).
+    let log = std::env::var("RENKEI_LOG").unwrap_or_else(|_| "warn".into());
     let env = |c: &mut Command| {
-        c.env("RENKEI_DATA_DIR", &dir).env("RENKEI_METRICS_LISTEN", "").env("RENKEI_LOG", "warn");
+        c.env("RENKEI_DATA_DIR", &dir).env("RENKEI_METRICS_LISTEN", "").env("RENKEI_LOG", &log);
         if let Some(u) = &db_url {
             c.env("RENKEI_DATABASE_URL", u);
         }

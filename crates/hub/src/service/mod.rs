@@ -4,6 +4,7 @@
 //! translate them.
 
 pub mod accounts;
+pub mod admission;
 pub mod checks;
 pub mod clients;
 pub mod delegations;

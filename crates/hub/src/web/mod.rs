@@ -221,6 +221,8 @@ pub fn router(state: AppState) -> Router {
         } else {
             handler
         };
+        let handler =
+            if admitted_at_door(&route) { handler.layer(axum::middleware::from_fn_with_state(state.clone(), admit)) } else { handler };
         router = router.route(route.path, handler);
     }
     router
@@ -231,6 +233,35 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::client_version))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
+}
+
+/// Whether a route takes its place among the requests at work ([`crate::service::admission`])
+/// before its handler runs. Event streams are long-lived and health probes must answer under
+/// any load; the routes that upload files take their place in the handler once the body is
+/// read ([`api::send::read_form`]'s callers), so that a slow upload holds none while it streams.
+fn admitted_at_door(route: &Route) -> bool {
+    let never = [paths::EVENTS, "/healthz", "/readyz"];
+    let after_body = [paths::MESSAGES, paths::DRAFTS, "/v1/drafts/{id}/files"];
+    !(never.contains(&route.path) || route.method == Method::POST && after_body.contains(&route.path))
+}
+
+/// Back pressure at the door: a place among the requests at work, or 503 with `Retry-After`.
+async fn admit(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match st.admission.admit().await {
+        Ok(_place) => next.run(req).await,
+        Err(e) if req.uri().path().starts_with("/v1/") => e.into_response(),
+        Err(e) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, crate::service::admission::BUSY_RETRY_AFTER_SECONDS.to_string())],
+            e.0.message,
+        )
+            .into_response(),
+    }
 }
 
 /// Login, enrolment and password bodies are small (a CSR is about 1 KiB): 64 KiB at most, so

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 /// Server-sent events for the caller's office. The caller is checked again every 30 seconds:
 /// a revoked terminal or an ended session closes the stream.
-#[utoipa::path(get, path = "/v1/events", tag = "notices", responses((status = 200, description = "text/event-stream。各イベントの data は Event の JSON / each event data is an Event (JSON)", body = Event, content_type = "text/event-stream"), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/events", tag = "notices", responses((status = 200, description = "text/event-stream。各イベントの data は Event の JSON / each event data is an Event (JSON)", body = Event, content_type = "text/event-stream"), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn events(
     State(st): State<AppState>,
     peer: axum::Extension<PeerCert>,

@@ -2,6 +2,7 @@
 //! are `ErrorBody` too (never the framework's plain text), and the fallbacks for unknown routes.
 
 use crate::error::{ApiError, STORAGE_RETRY_AFTER_SECONDS};
+use crate::service::admission::BUSY_RETRY_AFTER_SECONDS;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -12,7 +13,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            return (status, [(axum::http::header::RETRY_AFTER, STORAGE_RETRY_AFTER_SECONDS.to_string())], Json(self.0)).into_response();
+            let after = match self.0.code {
+                ErrorCode::Busy => BUSY_RETRY_AFTER_SECONDS,
+                _ => STORAGE_RETRY_AFTER_SECONDS,
+            };
+            return (status, [(axum::http::header::RETRY_AFTER, after.to_string())], Json(self.0)).into_response();
         }
         (status, Json(self.0)).into_response()
     }
@@ -82,6 +87,13 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiMultipart {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        // The body's opening boundary first, in one chunk: see `renkei_screens::form::opening_first`.
+        let content_type = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let (parts, body) = req.into_parts();
+        let body = renkei_screens::form::opening_first(&content_type, body.into_data_stream()).await.map_err(|e| {
+            ApiError::new(ErrorCode::BadRequest, "送信データを読めませんでした。もう一度送ってください", format!("reading the body: {e}"))
+        })?;
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from_stream(body));
         axum::extract::Multipart::from_request(req, state).await.map(ApiMultipart).map_err(ApiError::from)
     }
 }
@@ -101,5 +113,40 @@ pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
         ApiError::new(ErrorCode::MethodNotAllowed, "このURLはその操作を受け付けません", "method not allowed").into_response()
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, "この操作はできません").into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::FromRequest as _;
+
+    /// A body that is not there at the first read and then arrives whole, with its end, at once:
+    /// the race that made `multer` refuse complete HTTP/2 sends as "incomplete multipart stream".
+    fn late_body(body: &'static [u8]) -> axum::body::Body {
+        let mut first = true;
+        let mut chunk = Some(bytes::Bytes::from_static(body));
+        axum::body::Body::from_stream(futures_util::stream::poll_fn(move |cx| {
+            if std::mem::take(&mut first) {
+                cx.waker().wake_by_ref();
+                return std::task::Poll::Pending;
+            }
+            std::task::Poll::Ready(chunk.take().map(Ok::<_, std::io::Error>))
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_complete_body_that_arrives_late_and_at_once_is_read_whole() {
+        let body: &[u8] = b"--B0undary\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n1373000031\r\n--B0undary\r\n\
+Content-Disposition: form-data; name=\"file\"; filename=\"a.CSV\"\r\n\r\n202511,1\r\n--B0undary--\r\n";
+        let req =
+            axum::http::Request::builder().header("content-type", "multipart/form-data; boundary=B0undary").body(late_body(body)).unwrap();
+        let ApiMultipart(mut m) = ApiMultipart::from_request(req, &()).await.expect("a multipart body");
+        let mut seen = Vec::new();
+        while let Some(field) = m.next_field().await.expect("no parse error") {
+            let name = field.name().unwrap_or_default().to_owned();
+            seen.push((name, field.text().await.expect("field data")));
+        }
+        assert_eq!(seen, [("to".to_owned(), "1373000031".to_owned()), ("file".to_owned(), "202511,1".to_owned())]);
     }
 }

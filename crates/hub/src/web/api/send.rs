@@ -2,6 +2,7 @@
 
 use super::Sending;
 use crate::error::ApiError;
+use crate::service::admission::Admitted;
 use crate::service::checks::{self, ContactFields, Upload};
 use crate::service::mailbox::{Idempotency, Letter, RequestDigest, deliver, replay};
 use crate::state::AppState;
@@ -36,8 +37,10 @@ impl Form {
     }
 }
 
-/// Reads a multipart form (`to`, `note`, `file`…), enforcing the upload limits while streaming.
-pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result<Form, ApiError> {
+/// Reads a multipart form (`to`, `note`, `file`…), enforcing the upload limits while streaming;
+/// then takes the request's place among those at work (back pressure,
+/// [`crate::service::admission`]): the caller holds it until its answer is made.
+pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result<(Form, Admitted), ApiError> {
     let limits = &st.config.limits;
     let mut out = Form { to: None, note: None, contact: ContactFields::default(), uploads: Vec::new() };
     let mut total = 0usize;
@@ -116,21 +119,22 @@ pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize
             _ => {}
         }
     }
-    Ok(out)
+    Ok((out, st.admission.admit().await?))
 }
 
 pub(crate) fn idempotency_key(h: &HeaderMap) -> Option<String> {
     h.get(paths::IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|k| !k.is_empty() && k.len() <= 200)
 }
 
-#[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/messages", tag = "messages", params(("idempotency-key" = Option<String>, Header, description = "再送しても1通になるキー / makes retries create one message")), request_body(content = SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = SendResponse), (status = 200, description = "同じキーの再送 / replay of an earlier send", body = SendResponse), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn send(
     State(st): State<AppState>,
     Sending(c): Sending,
     h: HeaderMap,
     ApiMultipart(form): ApiMultipart,
 ) -> Result<Response, ApiError> {
-    let letter = read_form(&st, form, 0).await?.into_letter()?;
+    let (form, _place) = read_form(&st, form, 0).await?;
+    let letter = form.into_letter()?;
     let idem = Idempotency { key: idempotency_key(&h), digest: RequestDigest::send(&letter) };
     if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(sent(r));
