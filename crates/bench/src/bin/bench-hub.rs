@@ -439,17 +439,40 @@ struct Load {
     sessions: Arc<Vec<(reqwest::Client, String)>>,
     numbers: Arc<Vec<String>>,
     url: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    /// `503 busy` answers to sends (each waited out and sent again).
+    busy: Arc<AtomicU64>,
 }
 
 impl Load {
     /// Sends message `n` (one unique 4 KiB PDF) from office `n mod offices` to the next one;
-    /// true when it was acknowledged (201).
+    /// true when it was acknowledged (201). A `503 busy` is waited out as its `Retry-After` says
+    /// (spread by up to half again, as renkei's client does) and sent again with the same
+    /// idempotency key; each such answer is counted in `busy`.
     async fn send(&self, n: u64) -> bool {
         let from = (n as usize) % self.numbers.len();
         let (c, t) = &self.sessions[from];
-        let part = reqwest::multipart::Part::bytes(unique_pdf(n)).file_name(format!("資料_{n}.pdf"));
-        let form = reqwest::multipart::Form::new().text("to", self.numbers[(from + 1) % self.numbers.len()].clone()).part("file", part);
-        match c.post((self.url)(paths::MESSAGES)).bearer_auth(t).multipart(form).send().await {
+        let pdf = unique_pdf(n);
+        let resp = loop {
+            let part = reqwest::multipart::Part::bytes(pdf.clone()).file_name(format!("資料_{n}.pdf"));
+            let form = reqwest::multipart::Form::new().text("to", self.numbers[(from + 1) % self.numbers.len()].clone()).part("file", part);
+            let r = c
+                .post((self.url)(paths::MESSAGES))
+                .bearer_auth(t)
+                .header(paths::IDEMPOTENCY_KEY, format!("bench-{n}"))
+                .multipart(form)
+                .send()
+                .await;
+            match r {
+                Ok(resp) if resp.status() == 503 => {
+                    self.busy.fetch_add(1, Ordering::Relaxed);
+                    let after: f64 = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(1.0);
+                    let spread = (n.wrapping_mul(2_654_435_761) % 1000) as f64 / 2000.0;
+                    tokio::time::sleep(Duration::from_secs_f64(after * (1.0 + spread))).await;
+                }
+                other => break other,
+            }
+        };
+        match resp {
             Ok(resp) if resp.status() == 201 => true,
             Ok(resp) => {
                 eprintln!("send refused: {} {}", resp.status(), resp.text().await.unwrap_or_default());
@@ -594,7 +617,7 @@ async fn one_file(
     url: Arc<dyn Fn(&str) -> String + Send + Sync>,
     mut history: Command,
 ) -> anyhow::Result<()> {
-    let load = Load { sessions: Arc::new(sessions), numbers: Arc::new(numbers), url };
+    let load = Load { sessions: Arc::new(sessions), numbers: Arc::new(numbers), url, busy: Arc::default() };
     if a.history > 0 {
         // A thousand messages really sent and received, then copied by the hub's `history`
         // command (same offices, files and contents) until the store holds H: through the API,
@@ -638,6 +661,7 @@ async fn one_file(
         percentile(&mut ll, 0.5),
         percentile(&mut ll, 0.99)
     );
+    println!("busy answers (503 busy, waited out as Retry-After says and sent again): {}", load.busy.load(Ordering::Relaxed));
     println!(
         "inbox listing on a quiet hub (one client, 500 listings of 100): p50 {:.2} ms, p99 {:.2} ms",
         percentile(&mut quiet, 0.5),
