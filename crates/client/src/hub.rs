@@ -127,7 +127,7 @@ pub struct HubClient {
 }
 
 /// Whether a request may be sent again after it failed on the way (the client's one rule for
-/// retries, [`HubClient::call`]).
+/// retries: every request of [`HubClient`] goes through it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {
     /// Sending it again does no harm whatever happened to the first: reads, 取得 and 開封
