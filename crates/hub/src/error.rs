@@ -4,14 +4,20 @@
 
 use renkei_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 
-/// A refusal or failure of an API call.
+/// A refusal or failure of an API call, and for a 503 the seconds the caller should wait
+/// before trying again (`Retry-After`; none: the door's default for the code).
 #[derive(Debug, Clone)]
-pub struct ApiError(pub ErrorBody);
+pub struct ApiError(pub ErrorBody, pub Option<u32>);
 
 impl ApiError {
     /// An error with a Japanese and an English message.
     pub fn new(code: ErrorCode, ja: impl Into<String>, en: impl Into<String>) -> ApiError {
-        ApiError(ErrorBody { code, message: ja.into(), message_en: en.into(), details: Vec::new(), reference: None })
+        ApiError(ErrorBody { code, message: ja.into(), message_en: en.into(), details: Vec::new(), reference: None }, None)
+    }
+    /// Tells the caller to wait `seconds` before trying again (`Retry-After`, for a 503).
+    pub fn retry_after(mut self, seconds: u32) -> ApiError {
+        self.1 = Some(seconds);
+        self
     }
     /// Adds per-file details.
     pub fn with_details(mut self, d: Vec<ErrorDetail>) -> ApiError {

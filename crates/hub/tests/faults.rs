@@ -5,6 +5,7 @@
 //! lost, and every refusal while storage is failing must be a 503 with `Retry-After`.
 
 use crate::common::*;
+use futures_util::StreamExt as _;
 use renkei_protocol::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -513,5 +514,69 @@ async fn a_hub_with_every_place_taken_refuses_at_once_and_does_nothing() {
     let r = send(&hub, &c0, &t0, &to, &files, Some("busy-key-1")).await;
     assert_eq!(r.status(), 200, "and a repeat of it is a replay");
     assert_eq!(hub.running.state.admission.in_flight(), 0, "every place was given back");
+    hub.stop().await;
+}
+
+/// Far past capacity a refusal costs next to nothing: with every place taken and as many
+/// requests waiting as there are places, a send is refused at the door before its body is
+/// read (here a body that never ends is answered at once), and other requests without waiting;
+/// and `Retry-After` grows with the refusals, so that refused clients come back spread out.
+#[tokio::test]
+async fn a_hub_far_past_capacity_refuses_uploads_before_their_body_and_spreads_the_returns() {
+    let hub = Hub::start_with(|c| {
+        c.limits.max_requests_in_flight = 2;
+        c.limits.admission_wait_ms = 60_000;
+    })
+    .await;
+    let (c0, t0) = hub.session(0).await;
+    let admission = hub.running.state.admission.clone();
+    let held = vec![admission.admit().await.unwrap(), admission.admit().await.unwrap()];
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let a = admission.clone();
+            tokio::spawn(async move { a.admit().await.map(|_| ()) })
+        })
+        .collect();
+    while !admission.full() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // A multipart body that sends its start and then nothing more, ever.
+    let start = format!("--b\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n{}\r\n--b\r\n", hub.offices[1].number);
+    let never_ends = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(start)) })
+        .chain(futures_util::stream::pending());
+    let t = Instant::now();
+    let r = c0
+        .post(hub.url(paths::MESSAGES))
+        .bearer_auth(&t0)
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(reqwest::Body::wrap_stream(never_ends))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("answered without the body's end");
+    assert_eq!(r.status(), 503);
+    assert!(t.elapsed() < Duration::from_secs(10), "refused at the door: {:?}", t.elapsed());
+    assert_eq!(error(r).await.code, ErrorCode::Busy);
+
+    let t = Instant::now();
+    let r = c0.get(hub.url(paths::INBOX)).bearer_auth(&t0).send().await.unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "no wait with the queue full: {:?}", t.elapsed());
+    assert_eq!(r.status(), 503);
+
+    // Many refused for each admitted: the pause grows, within its bound.
+    for _ in 0..40 {
+        let _ = admission.refuse();
+    }
+    let r = c0.get(hub.url(paths::INBOX)).bearer_auth(&t0).send().await.unwrap();
+    let after: u32 = r.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).expect("Retry-After");
+    assert!((2..=renkei_hub::service::admission::MAX_RETRY_AFTER_SECONDS).contains(&after), "Retry-After {after}");
+
+    for w in waiters {
+        w.abort();
+    }
+    drop(held);
+    let sent: MessagePage = c0.get(hub.url(paths::SENT)).bearer_auth(&t0).send().await.unwrap().json().await.unwrap();
+    assert!(sent.messages.is_empty(), "nothing stored: {sent:?}");
     hub.stop().await;
 }

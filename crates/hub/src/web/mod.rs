@@ -221,8 +221,11 @@ pub fn router(state: AppState) -> Router {
         } else {
             handler
         };
-        let handler =
-            if admitted_at_door(&route) { handler.layer(axum::middleware::from_fn_with_state(state.clone(), admit)) } else { handler };
+        let handler = match admission_of(&route) {
+            Place::AtDoor => handler.layer(axum::middleware::from_fn_with_state(state.clone(), admit)),
+            Place::AfterBody => handler.layer(axum::middleware::from_fn_with_state(state.clone(), refuse_when_full)),
+            Place::None => handler,
+        };
         router = router.route(route.path, handler);
     }
     router
@@ -235,14 +238,38 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Whether a route takes its place among the requests at work ([`crate::service::admission`])
-/// before its handler runs. Event streams are long-lived and health probes must answer under
-/// any load; the routes that upload files take their place in the handler once the body is
-/// read ([`api::send::read_form`]'s callers), so that a slow upload holds none while it streams.
-fn admitted_at_door(route: &Route) -> bool {
+/// Where a route takes its place among the requests at work ([`crate::service::admission`]).
+enum Place {
+    /// Before its handler runs.
+    AtDoor,
+    /// In its handler, once its upload is read ([`api::send::read_form`]'s callers), so that a
+    /// slow upload holds no place while it streams; refused at the door only while the hub is
+    /// refusing without waiting, before the body costs anything.
+    AfterBody,
+    /// None: event streams are long-lived and health probes must answer under any load.
+    None,
+}
+
+fn admission_of(route: &Route) -> Place {
     let never = [paths::EVENTS, "/healthz", "/readyz"];
     let after_body = [paths::MESSAGES, paths::DRAFTS, "/v1/drafts/{id}/files"];
-    !(never.contains(&route.path) || route.method == Method::POST && after_body.contains(&route.path))
+    if never.contains(&route.path) {
+        Place::None
+    } else if route.method == Method::POST && after_body.contains(&route.path) {
+        Place::AfterBody
+    } else {
+        Place::AtDoor
+    }
+}
+
+/// An upload while the hub refuses without waiting: 503 before its body is read.
+async fn refuse_when_full(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if st.admission.full() { st.admission.refuse().into_response() } else { next.run(req).await }
 }
 
 /// Back pressure at the door: a place among the requests at work, or 503 with `Retry-After`.
@@ -257,7 +284,7 @@ async fn admit(
         Err(e) if req.uri().path().starts_with("/v1/") => e.into_response(),
         Err(e) => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            [(axum::http::header::RETRY_AFTER, crate::service::admission::BUSY_RETRY_AFTER_SECONDS.to_string())],
+            [(axum::http::header::RETRY_AFTER, e.1.unwrap_or(crate::service::admission::BUSY_RETRY_AFTER_SECONDS).to_string())],
             e.0.message,
         )
             .into_response(),

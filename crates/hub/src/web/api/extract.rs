@@ -13,10 +13,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            let after = match self.0.code {
+            let after = self.1.unwrap_or(match self.0.code {
                 ErrorCode::Busy => BUSY_RETRY_AFTER_SECONDS,
                 _ => STORAGE_RETRY_AFTER_SECONDS,
-            };
+            });
             return (status, [(axum::http::header::RETRY_AFTER, after.to_string())], Json(self.0)).into_response();
         }
         (status, Json(self.0)).into_response()
