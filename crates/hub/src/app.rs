@@ -1,6 +1,5 @@
 //! The running hub: state, routes, TLS (with CRL reload on revocation), start and shutdown.
 
-use crate::blobs::BlobStore;
 use crate::ca::Ca;
 use crate::config::Config;
 use crate::state::{AppState, Events};
@@ -79,7 +78,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         crate::files::ensure_private_file(&db).with_context(|| format!("creating {}", db.display()))?;
     }
     let store = Store::open_with(&config.database_url(), &config.store_options()).await?;
-    let blobs = BlobStore::open(&config.data_dir.join("blobs"))?;
+    let blobs = config.open_blobs()?;
     let (ca, cert, key) = ensure_pki(&config)?;
     let crl = ca.crl(&store.revoked_serials().await?)?;
     let tls = RustlsConfig::from_config(Arc::new(server_config(&ca.cert_pem, &cert, &key, &crl)?));

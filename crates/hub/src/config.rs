@@ -52,11 +52,36 @@ pub struct Storage {
     pub acquire_timeout_ms: u64,
     /// PostgreSQL connections per hub node.
     pub max_connections: u32,
+    /// Where file content is kept: empty for the data directory's `blobs` folder, or an S3
+    /// bucket, `s3://bucket/prefix` (what several nodes must share).
+    pub blobs_url: String,
+    /// S3 endpoint (empty: `AWS_ENDPOINT`, else Amazon S3).
+    pub s3_endpoint: String,
+    /// S3 region (empty: `AWS_REGION`, else `us-east-1`).
+    pub s3_region: String,
+    /// S3 access key ID (empty: `AWS_ACCESS_KEY_ID`).
+    pub s3_access_key_id: String,
+    /// S3 secret access key (empty: `AWS_SECRET_ACCESS_KEY`; prefer the environment).
+    pub s3_secret_access_key: String,
+    /// Allows a plain-HTTP S3 endpoint (only for a server on loopback).
+    pub s3_allow_http: bool,
+    /// Seconds one request to the bucket may take.
+    pub s3_timeout_seconds: u64,
 }
 
 impl Default for Storage {
     fn default() -> Self {
-        Storage { acquire_timeout_ms: 1500, max_connections: 16 }
+        Storage {
+            acquire_timeout_ms: 1500,
+            max_connections: 16,
+            blobs_url: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: String::new(),
+            s3_allow_http: false,
+            s3_timeout_seconds: 10,
+        }
     }
 }
 
@@ -215,6 +240,25 @@ impl Config {
         let rest = rest.strip_prefix("//").unwrap_or(rest);
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// Opens the blob store the configuration names: the data directory's `blobs` folder, or
+    /// the S3 bucket of `storage.blobs_url` (large uploads spooled in the data directory's
+    /// `spool` folder).
+    pub fn open_blobs(&self) -> Result<crate::blobs::BlobStore, crate::blobs::BlobError> {
+        let s = &self.storage;
+        if s.blobs_url.is_empty() {
+            return crate::blobs::BlobStore::open(&self.data_dir.join("blobs"));
+        }
+        let o = crate::blobs::S3Options {
+            endpoint: s.s3_endpoint.clone(),
+            region: s.s3_region.clone(),
+            access_key_id: s.s3_access_key_id.clone(),
+            secret_access_key: s.s3_secret_access_key.clone(),
+            allow_http: s.s3_allow_http,
+            timeout_seconds: s.s3_timeout_seconds,
+        };
+        crate::blobs::BlobStore::open_s3(&s.blobs_url, &o, &self.data_dir.join("spool"))
     }
 
     /// How the store connects.

@@ -1,5 +1,6 @@
 //! Storage faults under load: the disk fills up (a real tmpfs, mounted by the test) and is freed
-//! again; PostgreSQL is stopped and started mid-load (a private cluster, started by the test).
+//! again; PostgreSQL is stopped and started mid-load (a private cluster, started by the test);
+//! the S3 bucket (SeaweedFS, started by the test) is stopped and started mid-load.
 //! A load driver records every acknowledged send and fetch; afterwards, on a restarted hub, every
 //! one of them is checked (content by SHA-256, state by listing). Nothing acknowledged may be
 //! lost, and every refusal while storage is failing must be a 503 with `Retry-After`.
@@ -466,6 +467,81 @@ async fn database_stopped_mid_load_then_back() {
     assert!(ready_again.is_some_and(|d| d <= Duration::from_secs(3)), "/readyz did not recover in time: {ready_again:?}");
     hub.stop().await;
     drop(pg);
+}
+
+/// The bucket (a real S3 server, SeaweedFS) stops mid-load for a few seconds and comes back:
+/// sends whose files go to the bucket are refused with 503 and `Retry-After` while it is down,
+/// `/readyz` says so, and the same hub recovers by itself; every acknowledged send and fetch is
+/// intact afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_stopped_mid_load_then_back() {
+    use renkei_testkit::seaweed;
+    if !seaweed::required() {
+        eprintln!("s3_stopped_mid_load_then_back: weed is not on PATH (.ci/run installs it)");
+        return;
+    }
+    let tag = renkei_hub::auth::token()[..8].to_owned();
+    let mut s3 = seaweed::SeaweedFs::start(&std::env::temp_dir().join(format!("renkei-weed-fault-{tag}"))).expect("starting SeaweedFS");
+    let (endpoint, url) = (s3.endpoint.clone(), s3.url(&format!("hub-{tag}")));
+    let hub = Hub::start_with(|c| {
+        c.storage.blobs_url = url.clone();
+        c.storage.s3_endpoint = endpoint.clone();
+        c.storage.s3_access_key_id = seaweed::ACCESS_KEY.into();
+        c.storage.s3_secret_access_key = seaweed::SECRET_KEY.into();
+        c.storage.s3_allow_http = true;
+        c.storage.s3_timeout_seconds = 3;
+    })
+    .await;
+    let (sender, receiver) = (hub.session(0).await, hub.session(1).await);
+    let ledger: Arc<Mutex<Ledger>> = Arc::default();
+    let (stop, cleared) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let tasks = load(&hub, sender.clone(), receiver, ledger.clone(), stop.clone(), cleared.clone());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(ledger.lock().unwrap().sent.len() > 10, "the load did not get going");
+
+    s3.stop();
+    let not_ready = ready_within(&hub, 503, Duration::from_secs(10)).await;
+    // A send whose file goes to the bucket: refused, with Retry-After, within seconds.
+    let (c, token) = &sender;
+    let big = "バケット停止中\n".repeat(6000).into_bytes();
+    let t0 = Instant::now();
+    let r = send(&hub, c, token, &hub.offices[1].number, &[("停止中.txt".into(), big)], Some("while-s3-down")).await;
+    let answered_in = t0.elapsed();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    let b = error(r).await;
+    assert_eq!(b.code, ErrorCode::StorageUnavailable);
+    assert!(b.message.contains("ファイル保存領域"), "{}", b.message);
+    assert!(answered_in <= Duration::from_secs(10), "a send during the outage took {answered_in:?}");
+    let failing = hub.running.state.health.failing();
+    assert!(failing.iter().any(|p| p.part == renkei_hub::health::Part::Blobs), "{failing:?}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    s3.restart().expect("restarting SeaweedFS");
+    cleared.store(true, Ordering::Relaxed);
+    let ready_again = ready_within(&hub, 200, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+    let (lost, reverted, partial) = verify(&hub, &ledger).await;
+    let after_clear = ledger.sent.values().filter(|(_, after)| *after).count();
+    eprintln!(
+        "S3 stopped trial: acknowledged sends {} (after restart {after_clear}), acknowledged fetches {}, lost {lost}, reverted {reverted}, partial {partial}; refusals {:?}; a send during the outage answered in {answered_in:?}; not ready after {not_ready:?}, ready again after {ready_again:?}; transport errors {}",
+        ledger.sent.len(),
+        ledger.fetched.len(),
+        ledger.refusals,
+        ledger.transport
+    );
+    assert_eq!((lost, reverted, partial), (0, 0, 0), "acknowledged data lost");
+    assert!(ledger.refusals.keys().all(|(s, _)| *s == 503), "storage faults must answer 503 only: {:?}", ledger.refusals);
+    assert_eq!(ledger.without_retry_after, 0, "503 without Retry-After");
+    assert!(after_clear > 0, "no send was acknowledged after the bucket came back");
+    assert!(not_ready.is_some_and(|d| d <= Duration::from_secs(5)), "/readyz did not report the outage in time: {not_ready:?}");
+    assert!(ready_again.is_some_and(|d| d <= Duration::from_secs(10)), "/readyz did not recover in time: {ready_again:?}");
+    hub.stop().await;
 }
 
 /// Back pressure: with every place among the requests at work taken, a request waits

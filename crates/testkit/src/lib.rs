@@ -13,6 +13,7 @@ pub mod hub;
 mod registry;
 mod rng;
 mod samples;
+pub mod seaweed;
 
 pub use generate::*;
 pub use registry::*;
