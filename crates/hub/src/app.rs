@@ -47,6 +47,7 @@ pub struct Running {
     /// Where `/metrics` is served, if enabled.
     pub metrics_addr: Option<SocketAddr>,
     watcher: tokio::task::JoinHandle<()>,
+    cluster: Vec<tokio::task::JoinHandle<()>>,
     monitor: tokio::task::JoinHandle<()>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -60,6 +61,9 @@ impl Running {
         self.handle.graceful_shutdown(Some(grace));
         self.task.await??;
         self.watcher.abort();
+        for t in &self.cluster {
+            t.abort();
+        }
         self.monitor.abort();
         if let Some(t) = self.metrics_task {
             t.abort();
@@ -81,16 +85,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let blobs = config.open_blobs()?;
     let (ca, cert, key) = ensure_pki(&config)?;
     let crl = ca.crl(&store.revoked_serials().await?)?;
+    // Several nodes on one PostgreSQL database: events go to the others too.
+    let (events, outbox) = if store.is_shared() {
+        let (e, rx) = Events::shared(crate::cluster::QUEUE);
+        (e, Some(rx))
+    } else {
+        (Events::new(), None)
+    };
     let tls = RustlsConfig::from_config(Arc::new(server_config(&ca.cert_pem, &cert, &key, &crl)?));
     let state = AppState {
         store,
         blobs,
         ca: Arc::new(ca),
         config: Arc::new(config.clone()),
-        events: Events::new(),
+        events,
         tls: tls.clone(),
         server_cert: Arc::new((cert, key)),
-        logins: Arc::new(crate::ratelimit::LoginLimiter::new(config.auth.logins_per_minute_per_ip)),
         import_job: Arc::new(tokio::sync::Mutex::new(None)),
         health: Arc::default(),
         node: Arc::from(format!("{}-{}", std::process::id(), &crate::auth::token()[..8])),
@@ -101,6 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             Duration::from_millis(config.limits.admission_wait_ms),
         )),
     };
+    let cluster = outbox.map(|rx| crate::cluster::start(&state, rx)).unwrap_or_default();
     // Know the storage's state before the first request; then keep probing.
     state.probe_storage().await;
     let m = state.clone();
@@ -117,8 +128,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let handle = Handle::new();
-    let mut server =
-        axum_server::from_tcp(listener)?.acceptor(PeerAcceptor::new(tls, config.limits.max_connections)).handle(handle.clone());
+    let mut server = axum_server::from_tcp(listener)?
+        .acceptor(PeerAcceptor::new(tls, config.limits.max_connections).with_trusted_proxies(config.trusted_proxies.clone()))
+        .handle(handle.clone());
     // Slow clients do not hold connections: headers within the limit.
     let timer = hyper_util::rt::TokioTimer::new();
     let b = server.http_builder();
@@ -134,7 +146,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let watcher = w;
         let mut seen = watcher.store.revoked_serials().await.map(|v| v.len()).unwrap_or(0);
         let mut last_notice = watcher.store.last_notice_id().await.unwrap_or(0);
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         let every = watcher.config.retention.interval_seconds.max(1) as u64;
         let mut retention = tokio::time::interval(Duration::from_secs(every));
         // The CRL is signed for 7 days: sign a fresh one every day, revocations or not.
@@ -150,6 +162,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                     continue;
                 }
                 _ = retention.tick() => {
+                    // On several nodes, one runs the passes: the holder of the lease.
+                    match crate::service::retention::hold_background_lease(&watcher, crate::jst::now(), every as i64).await {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "background lease not taken");
+                            continue;
+                        }
+                    }
                     if let Err(e) = crate::service::retention::pass(&watcher, crate::jst::now()).await {
                         tracing::error!(error = %e, "retention pass failed");
                     }
@@ -199,5 +220,5 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         (Some(a), Some(t))
     };
     tracing::info!(%addr, metrics = ?metrics_addr, backend = state.store.backend_name(), "renkei-hub listening");
-    Ok(Running { addr, state, handle, task, metrics_addr, watcher, monitor, metrics_task })
+    Ok(Running { addr, state, handle, task, metrics_addr, watcher, cluster, monitor, metrics_task })
 }

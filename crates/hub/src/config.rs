@@ -31,6 +31,11 @@ pub struct Config {
     pub storage: Storage,
     /// Which clients may connect.
     pub clients: Clients,
+    /// Addresses of load balancers in front of this node (HAProxy in TCP mode with
+    /// `send-proxy-v2`): their connections start with a PROXY protocol header giving the
+    /// client's address, which the hub then uses for login limits and the audit log. Empty: no
+    /// balancer; every connection is TLS from its first byte.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Which versions of renkei's own client (`x-renkei-client: renkei/X.Y.Z`) may use the API, as
@@ -194,6 +199,7 @@ impl Default for Config {
             license: License::default(),
             storage: Storage::default(),
             clients: Clients::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

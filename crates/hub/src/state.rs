@@ -24,8 +24,6 @@ pub struct AppState {
     pub events: Events,
     pub(crate) tls: RustlsConfig,
     pub(crate) server_cert: Arc<(String, String)>,
-    /// Login attempts per client address.
-    pub logins: Arc<crate::ratelimit::LoginLimiter>,
     /// The registry import running from the operator console, if any.
     pub import_job: Arc<tokio::sync::Mutex<Option<crate::registry::ImportJob>>>,
     /// Whether the database and the blob store take writes now.
@@ -85,11 +83,22 @@ impl Drop for StreamSlot {
 pub struct Events {
     tx: tokio::sync::broadcast::Sender<(Option<String>, renkei_protocol::Event)>,
     closing: tokio::sync::watch::Sender<bool>,
+    /// Where events go to the other nodes (`crate::cluster`), when there are others.
+    outbox: Option<tokio::sync::mpsc::Sender<Addressed>>,
 }
+
+/// An event and whom it is for (see [`reaches`]).
+pub type Addressed = (Option<String>, renkei_protocol::Event);
 
 impl Events {
     pub(crate) fn new() -> Events {
-        Events { tx: tokio::sync::broadcast::channel(1024).0, closing: tokio::sync::watch::channel(false).0 }
+        Events { tx: tokio::sync::broadcast::channel(1024).0, closing: tokio::sync::watch::channel(false).0, outbox: None }
+    }
+    /// Events that also go to the other nodes of a cluster: what is sent here is handed to the
+    /// returned receiver as well (at most `capacity` waiting; see `crate::cluster`).
+    pub(crate) fn shared(capacity: usize) -> (Events, tokio::sync::mpsc::Receiver<Addressed>) {
+        let (out, rx) = tokio::sync::mpsc::channel(capacity);
+        (Events { outbox: Some(out), ..Events::new() }, rx)
     }
     /// Ends every event stream (at shutdown, so that they do not hold it up).
     pub fn close(&self) {
@@ -99,9 +108,21 @@ impl Events {
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.closing.subscribe()
     }
-    /// Publishes an event (nobody listening is fine).
+    /// Publishes an event to this node's subscribers and, in a cluster, to the other nodes'
+    /// (nobody listening is fine).
     pub fn send(&self, to: Option<&str>, ev: renkei_protocol::Event) {
-        let _ = self.tx.send((to.map(str::to_owned), ev));
+        if let Some(out) = &self.outbox
+            && out.try_send((to.map(str::to_owned), ev.clone())).is_err()
+        {
+            // Events are hints (clients list their inbox anyway); a full queue drops one.
+            metrics::counter!("renkei_cluster_events_dropped_total").increment(1);
+            tracing::warn!("cluster event queue full: an event does not reach the other nodes");
+        }
+        self.deliver(to.map(str::to_owned), ev);
+    }
+    /// Publishes an event to this node's subscribers only (one that came from another node).
+    pub(crate) fn deliver(&self, to: Option<String>, ev: renkei_protocol::Event) {
+        let _ = self.tx.send((to, ev));
     }
     /// A new subscription.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(Option<String>, renkei_protocol::Event)> {

@@ -22,6 +22,9 @@ pub struct PeerCert {
     pub fingerprint: Option<String>,
     /// The API session last authenticated on this connection.
     pub session: SessionMemo,
+    /// The client's address as a trusted load balancer told it (PROXY protocol), when the
+    /// connection came through one; it replaces the peer address for every door.
+    pub client: Option<std::net::SocketAddr>,
 }
 
 /// The API session last authenticated on one connection, taken again without asking the
@@ -92,6 +95,8 @@ pub fn server_config(ca_pem: &str, cert_pem: &str, key_pem: &str, crl_pem: &str)
 pub struct PeerAcceptor {
     inner: RustlsAcceptor<NoDelayAcceptor>,
     connections: Arc<tokio::sync::Semaphore>,
+    /// Load balancers whose connections start with a PROXY protocol header.
+    trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl PeerAcceptor {
@@ -101,7 +106,15 @@ impl PeerAcceptor {
         PeerAcceptor {
             inner: RustlsAcceptor::new(config).handshake_timeout(std::time::Duration::from_secs(10)).acceptor(NoDelayAcceptor::new()),
             connections: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+            trusted_proxies: Arc::default(),
         }
+    }
+
+    /// Reads a PROXY protocol header ([`crate::proxy`]) first on connections from these
+    /// addresses (and requires one from them).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> PeerAcceptor {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 }
 
@@ -156,19 +169,33 @@ where
     type Service = axum::middleware::AddExtension<S, PeerCert>;
     type Future = BoxFuture<'static, std::io::Result<(Self::Stream, Self::Service)>>;
 
-    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+    fn accept(&self, mut stream: tokio::net::TcpStream, service: S) -> Self::Future {
         let inner = self.inner.clone();
         let permit = self.connections.clone().try_acquire_owned();
+        let from_proxy = stream.peer_addr().is_ok_and(|a| self.trusted_proxies.contains(&a.ip()));
         Box::pin(async move {
             let Ok(permit) = permit else {
                 metrics::counter!("renkei_connections_refused_total").increment(1);
                 return Err(std::io::Error::other("too many connections"));
             };
+            let client = if from_proxy {
+                let header = tokio::time::timeout(std::time::Duration::from_secs(5), crate::proxy::read_header(&mut stream)).await;
+                match header {
+                    Ok(Ok(source)) => source,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "a connection from a trusted proxy without a valid PROXY header");
+                        return Err(e);
+                    }
+                    Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "PROXY header")),
+                }
+            } else {
+                None
+            };
             let (stream, service) = inner.accept(stream, service).await?;
             let fingerprint = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c.as_ref()));
             Ok((
                 Counted { inner: stream, _permit: permit },
-                Extension(PeerCert { fingerprint, session: SessionMemo::default() }).layer(service),
+                Extension(PeerCert { fingerprint, session: SessionMemo::default(), client }).layer(service),
             ))
         })
     }

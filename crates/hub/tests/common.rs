@@ -110,6 +110,20 @@ impl Hub {
         (c, t)
     }
 
+    /// Another node of the same hub: the same database (PostgreSQL) and configuration, its own
+    /// data directory holding a copy of the CA (as docs/deploy/README.md tells operators).
+    pub async fn another_node(&self) -> Hub {
+        let dir =
+            std::env::temp_dir().join(format!("renkei-hub-node-{}-{}", std::process::id(), renkei_hub::auth::token()[..8].to_owned()));
+        renkei_hub::files::private_dir(&dir.join("ca")).unwrap();
+        for f in ["ca.pem", "ca.key"] {
+            std::fs::copy(self.dir.join("ca").join(f), dir.join("ca").join(f)).unwrap();
+        }
+        let config = Config { data_dir: dir.clone(), ..self.config.clone() };
+        let running = renkei_hub::start(config.clone()).await.unwrap();
+        Hub { running, dir, offices: self.offices.clone(), config, pg: None }
+    }
+
     pub fn office(&self, i: usize) -> renkei_testkit::Office {
         let o = &self.offices[i];
         renkei_testkit::Office {

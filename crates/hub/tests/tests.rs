@@ -1,6 +1,8 @@
 //! Integration tests: the hub in-process on port 0 with a throwaway CA; clients are real HTTPS
 //! clients presenting terminal certificates.
 
+mod balancer;
+mod cluster;
 mod common;
 mod conformance;
 mod crash;

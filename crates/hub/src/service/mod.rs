@@ -10,6 +10,7 @@ pub mod clients;
 pub mod delegations;
 pub mod drafts;
 pub mod licence;
+pub mod logins;
 pub mod mailbox;
 pub mod notices;
 pub mod offices;

@@ -37,6 +37,7 @@ pub async fn pass(st: &AppState, now: i64) -> anyhow::Result<RetentionReport> {
         st.events.send(Some(&e.sender), renkei_protocol::Event::Expired { id: e.public_id.clone(), recipient: e.recipient.clone() });
     }
     let forgotten_keys = st.store.forget_idempotency_keys(now - r.idempotency_key_days * 86400).await?;
+    crate::service::logins::forget_old(st, now).await?;
     let free = st.store.purge_content(now - r.purge_content_days * 86400, now).await?;
     let n = free.len();
     for sha in &free {
@@ -48,4 +49,15 @@ pub async fn pass(st: &AppState, now: i64) -> anyhow::Result<RetentionReport> {
         tracing::info!(expired = expired.len(), purged_blobs = n, "retention pass");
     }
     Ok(RetentionReport { expired: expired.len(), purged_blobs: n, forgotten_keys })
+}
+
+/// The lease under which the background passes (retention, licence renewal) run: one node of a
+/// cluster at a time.
+pub const BACKGROUND_LEASE: &str = "background";
+
+/// Whether this node runs the background passes now: it takes (or renews) the lease for
+/// `period` seconds and a minute more, so that when the node holding it stops, another takes
+/// over after at most that. On a single node, it always does.
+pub async fn hold_background_lease(st: &AppState, now: i64, period: i64) -> Result<bool, crate::store::StoreError> {
+    st.store.take_lease(BACKGROUND_LEASE, &st.node, now, now + period + 60).await
 }

@@ -381,6 +381,7 @@ impl Store {
 
 // The aggregates, one file each (declared after the macros above, which they use).
 mod audit;
+mod cluster;
 mod delegations;
 mod drafts;
 mod history;
@@ -398,6 +399,7 @@ mod terminals;
 mod users;
 
 pub use audit::{Audit, AuditAction, AuditEntry, AuditRow};
+pub use cluster::Listener;
 pub use delegations::{DelegationRow, NewDelegation};
 pub use drafts::{DraftChange, DraftRow, NewDraft};
 pub use licences::{Campaign, DeductionRow, LicenseInfo, RenewalDue};

@@ -235,7 +235,18 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit_logins))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::client_version))
         .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(client_address))
         .with_state(state)
+}
+
+/// Behind a trusted load balancer, the client's address is the one its PROXY header gave
+/// ([`crate::tls::PeerCert::client`]): every door (login limits, audit, event stream limits)
+/// sees that address, never the balancer's.
+async fn client_address(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if let Some(client) = req.extensions().get::<crate::tls::PeerCert>().and_then(|p| p.client) {
+        req.extensions_mut().insert(axum::extract::ConnectInfo(client));
+    }
+    next.run(req).await
 }
 
 /// Where a route takes its place among the requests at work ([`crate::service::admission`]).
@@ -307,27 +318,20 @@ async fn limit_logins(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if req.method() == Method::POST
-        && crate::ratelimit::LOGIN_PATHS.contains(&req.uri().path())
-        && !st.logins.allow(ip.ip(), time::OffsetDateTime::now_utc().unix_timestamp())
-    {
-        tracing::warn!(ip = %ip.ip(), path = req.uri().path(), "login attempts over the limit");
-        if req.uri().path().starts_with("/v1/") {
-            let mut r = crate::error::ApiError::new(
-                renkei_protocol::ErrorCode::TooManyRequests,
-                "ログインの試行が多すぎます。1分ほど待ってから、もう一度お試しください",
-                "too many login attempts from this address",
-            )
-            .into_response();
-            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+    if req.method() == Method::POST && crate::service::logins::LOGIN_PATHS.contains(&req.uri().path()) {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Err(e) = crate::service::logins::attempt(&st, ip.ip(), now).await {
+            if req.uri().path().starts_with("/v1/") {
+                return e.into_response();
+            }
+            // The portal and the console: the same words, as a plain page.
+            let status = axum::http::StatusCode::from_u16(e.0.code.status()).unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            let mut r = (status, e.0.message.clone()).into_response();
+            if let Some(s) = e.1 {
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(s));
+            }
             return r;
         }
-        return (
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            [(axum::http::header::RETRY_AFTER, "60")],
-            "ログインの試行が多すぎます。1分ほど待ってから、もう一度お試しください",
-        )
-            .into_response();
     }
     next.run(req).await
 }

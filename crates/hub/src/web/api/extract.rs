@@ -12,11 +12,16 @@ use renkei_protocol::ErrorCode;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            let after = self.1.unwrap_or(match self.0.code {
+        // Every 503 says when to come back; another refusal does where it knows (429).
+        let after = match (status, self.1) {
+            (_, Some(s)) => Some(s),
+            (StatusCode::SERVICE_UNAVAILABLE, None) => Some(match self.0.code {
                 ErrorCode::Busy => BUSY_RETRY_AFTER_SECONDS,
                 _ => STORAGE_RETRY_AFTER_SECONDS,
-            });
+            }),
+            _ => None,
+        };
+        if let Some(after) = after {
             return (status, [(axum::http::header::RETRY_AFTER, after.to_string())], Json(self.0)).into_response();
         }
         (status, Json(self.0)).into_response()

@@ -91,7 +91,7 @@ fn complete(doc: &mut serde_json::Value) {
             if takes_input && !responses.contains_key("400") {
                 responses.insert("400".into(), error("要求の形が正しくありません（項目の型・JSON・multipart） / malformed request"));
             }
-            if method == "post" && crate::ratelimit::LOGIN_PATHS.contains(&path.as_str()) {
+            if method == "post" && crate::service::logins::LOGIN_PATHS.contains(&path.as_str()) {
                 responses.insert(
                     "429".into(),
                     error("ログインの試行が多すぎます（Retry-After 秒後に再試行） / too many login attempts, retry after Retry-After"),
