@@ -343,73 +343,31 @@ async fn disk_full_then_freed_loses_nothing_acknowledged() {
     drop(fs);
 }
 
-/// A private PostgreSQL cluster (initdb as the `postgres` user, loopback, trust), so that it can
-/// be stopped and started without disturbing the other tests' server. `None` where the server
-/// binaries or the `postgres` user are missing (CI has both, so there it fails instead).
-pub struct PrivatePg {
-    dir: PathBuf,
-    bin: PathBuf,
-    pub port: u16,
-}
+/// A private PostgreSQL cluster (`renkei_testkit::postgres`), or `None` where the server
+/// binaries are not installed (never under CI).
+pub struct PrivatePg(renkei_testkit::postgres::PrivatePg);
 
 impl PrivatePg {
     pub fn start() -> Option<PrivatePg> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|d| d.flatten().map(|e| e.path().join("bin")).find(|b| b.join("initdb").exists()));
-        let ok = bin.is_some() && Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success());
-        if !ok {
+        let Some(bin) = renkei_testkit::postgres::server_binaries() else {
             assert!(std::env::var_os("CI").is_none(), "CI must have the PostgreSQL server binaries for the database fault test");
             eprintln!("SKIPPED: no PostgreSQL server binaries here; the database fault test runs in CI");
             return None;
-        }
-        let bin = bin.unwrap();
-        let dir = std::env::temp_dir().join(format!("renkei-pg-{}-{}", std::process::id(), renkei_hub::auth::token()[..6].to_owned()));
-        std::fs::create_dir_all(&dir).unwrap();
-        assert!(Command::new("chown").arg("postgres:postgres").arg(&dir).status().unwrap().success());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let pg = PrivatePg { dir, bin, port };
-        let out = pg.as_postgres(&pg.bin.join("initdb"), &["--auth=trust", "--username=postgres", "--no-sync", "-D", &pg.data()]);
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        pg.up();
-        Some(pg)
-    }
-
-    fn data(&self) -> String {
-        self.dir.join("data").display().to_string()
-    }
-
-    fn as_postgres(&self, program: &Path, args: &[&str]) -> std::process::Output {
-        Command::new("runuser").arg("-u").arg("postgres").arg("--").arg(program).args(args).output().unwrap()
+        };
+        Some(PrivatePg(renkei_testkit::postgres::PrivatePg::start(bin).expect("starting a private PostgreSQL")))
     }
 
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        self.0.url()
     }
 
     pub fn up(&self) {
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on", self.port, self.dir.display());
-        let log = self.dir.join("log").display().to_string();
-        let out = self.as_postgres(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"]);
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        self.0.up().expect("pg_ctl start");
     }
 
     /// Stops the server at once, as a crash would (no shutdown checkpoint).
     pub fn kill(&self) {
-        let out = self.as_postgres(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for PrivatePg {
-    fn drop(&mut self) {
-        let _ = self.as_postgres(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-m", "immediate", "stop"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.0.kill().expect("pg_ctl stop");
     }
 }
 

@@ -10,6 +10,7 @@
 mod generate;
 #[cfg(feature = "hub")]
 pub mod hub;
+pub mod postgres;
 mod registry;
 mod rng;
 mod samples;
