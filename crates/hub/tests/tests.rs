@@ -1,6 +1,7 @@
 //! Integration tests: the hub in-process on port 0 with a throwaway CA; clients are real HTTPS
 //! clients presenting terminal certificates.
 
+mod backup;
 mod balancer;
 mod cluster;
 mod common;

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admission;
+pub mod backup;
 pub mod checks;
 pub mod clients;
 pub mod delegations;
