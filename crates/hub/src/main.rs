@@ -259,7 +259,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Serves until Ctrl-C or SIGTERM (what systemd and container runtimes send to stop a
+/// service), then drains: requests at work are finished within 30 s.
 async fn serve_until_signal(running: app::Running) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;
     eprintln!("停止しています（処理中の送信を完了させます）…");
     running.shutdown(Duration::from_secs(30)).await

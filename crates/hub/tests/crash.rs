@@ -272,3 +272,28 @@ async fn kill_during_receipts_reverts_no_acknowledged_fetch() {
         pg.drop_now().await;
     }
 }
+
+/// `systemctl stop` and container runtimes send SIGTERM: the hub drains and exits 0 (it does not
+/// die of the signal with requests half done).
+#[test]
+fn sigterm_stops_the_hub_cleanly() {
+    let dir = std::env::temp_dir().join(format!("renkei-sigterm-{}", renkei_hub::auth::token()[..8].to_owned()));
+    let (port, metrics) = (free_port(), free_port());
+    let mut child = spawn_hub(&dir, port, metrics, None);
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the hub did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the hub did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exited {status:?}, not cleanly");
+    let _ = std::fs::remove_dir_all(dir);
+}
