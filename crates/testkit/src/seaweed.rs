@@ -119,6 +119,27 @@ impl SeaweedFs {
         self.spawn()
     }
 
+    /// Bytes its data folder takes on disk now (allocated blocks of volumes, indexes and
+    /// metadata: its volume files are sparse), for storage figures.
+    pub fn disk_bytes(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => {
+                        use std::os::unix::fs::MetadataExt as _;
+                        m.blocks() * 512
+                    }
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.dir.join("data"))
+    }
+
     /// The blob URL of a hub configuration using this server (`s3://BUCKET/prefix`).
     pub fn url(&self, prefix: &str) -> String {
         format!("s3://{BUCKET}/{prefix}")

@@ -64,11 +64,13 @@ struct Args {
     offices: usize,
     /// Every this many files, one is large (256 KiB: stored in the bucket, not with its row).
     large_every: usize,
+    /// The month replayed instead of a failure trial.
+    replay: bool,
 }
 
 /// The arguments; `None` when help was asked for (and printed).
 fn args() -> anyhow::Result<Option<Args>> {
-    let mut a = Args { nodes: 2, files: 10_000, fault: Fault::None, senders: 8, offices: 6, large_every: 10 };
+    let mut a = Args { nodes: 2, files: 10_000, fault: Fault::None, senders: 8, offices: 6, large_every: 10, replay: false };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().with_context(|| format!("{k} needs a value"));
@@ -79,9 +81,10 @@ fn args() -> anyhow::Result<Option<Args>> {
             "--senders" => a.senders = v()?.parse()?,
             "--offices" => a.offices = v()?.parse()?,
             "--large-every" => a.large_every = v()?.parse()?,
+            "--replay" => a.replay = true,
             "-h" | "--help" => {
                 println!(
-                    "bench-cluster [--nodes 2] [--files 10000] [--fault none|kill-node|restart-postgres|stop-s3] [--senders 8] [--offices 6] [--large-every 10]"
+                    "bench-cluster [--nodes 2] [--files 10000] [--fault none|kill-node|restart-postgres|stop-s3] [--senders 8] [--offices 6] [--large-every 10] [--replay]"
                 );
                 return Ok(None);
             }
@@ -147,6 +150,8 @@ struct Ack {
     name: String,
     to: usize,
     at: Instant,
+    /// From the first attempt to the acknowledgement.
+    took: Duration,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -256,49 +261,22 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let clients = Arc::new(clients);
     eprintln!("{} nodes up behind HAProxy on 127.0.0.1:{lb_port} after {:.1} s", a.nodes, t0.elapsed().as_secs_f64());
 
-    // The load, and the fault at a random moment between 20% and 50% of it.
-    let next = Arc::new(AtomicUsize::new(0));
-    let acks: Arc<Mutex<Vec<Ack>>> = Arc::default();
-    let run = &random_hex()[..8];
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..a.senders {
-        let (clients, next, acks, run) = (clients.clone(), next.clone(), acks.clone(), run.to_owned());
-        let (files, offices, large_every) = (a.files, numbers.len(), a.large_every.max(1));
-        let numbers = numbers.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= files {
-                    return;
-                }
-                let (from, to) = (i % offices, (i + 1) % offices);
-                let size = if i % large_every == large_every - 1 { 256 * 1024 } else { 4096 };
-                let mut bytes = format!("{run} {i} 試験送信\n").into_bytes();
-                bytes.resize(size, b'.');
-                let name = format!("trial-{run}-{i}.txt");
-                let file = OutFile { name: name.clone(), bytes };
-                let key = format!("{run}-{i}");
-                loop {
-                    match clients[from].send(&numbers[to], &renkei_client::hub::Words::from(""), std::slice::from_ref(&file), &key).await {
-                        Ok(r) => {
-                            let f = &r.message.files[0];
-                            acks.lock().unwrap().push(Ack {
-                                id: r.message.id.clone(),
-                                sha256: f.sha256.clone(),
-                                name: name.clone(),
-                                to,
-                                at: Instant::now(),
-                            });
-                            break;
-                        }
-                        // Resent with the same key until answered, as the client's next round does.
-                        Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-                    }
-                }
-            }
-        }));
+    let load = Load {
+        clients: clients.clone(),
+        numbers: numbers.clone(),
+        run: random_hex()[..8].to_owned(),
+        large_every: a.large_every.max(1),
+        acks: Arc::default(),
+    };
+    let node_pids: Vec<u32> = nodes.iter().filter_map(|n| n.0.as_ref().map(Child::id)).collect();
+    if a.replay {
+        return replay(&a, &load, &node_pids, &pg, &s3).await;
     }
+
+    // The load, and the fault at a random moment between 20% and 50% of it.
+    let acks = load.acks.clone();
+    let started = Instant::now();
+    let tasks = load.spawn(0..a.files, a.senders);
     let fault_at = a.files * (20 + (rand_below(31) as usize)) / 100;
     while acks.lock().unwrap().len() < fault_at && tasks.iter().any(|t| !t.is_finished()) {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -392,6 +370,178 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     } else {
         std::process::ExitCode::SUCCESS
     })
+}
+
+/// The offices' clients and what they sent.
+struct Load {
+    clients: Arc<Vec<HubClient>>,
+    numbers: Vec<String>,
+    /// Tells this run's files and keys apart.
+    run: String,
+    large_every: usize,
+    acks: Arc<Mutex<Vec<Ack>>>,
+}
+
+impl Load {
+    /// Sends files `range` (file `i` from office `i mod n` to the next, 4 KiB, every
+    /// `large_every`-th 256 KiB) from `senders` concurrent tasks, each resending with the same
+    /// idempotency key until answered, as the client does on its next round.
+    fn spawn(&self, range: std::ops::Range<usize>, senders: usize) -> Vec<tokio::task::JoinHandle<()>> {
+        let next = Arc::new(AtomicUsize::new(range.start));
+        (0..senders)
+            .map(|_| {
+                let (clients, next, acks, run) = (self.clients.clone(), next.clone(), self.acks.clone(), self.run.clone());
+                let (end, offices, large_every, numbers) = (range.end, self.numbers.len(), self.large_every, self.numbers.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= end {
+                            return;
+                        }
+                        let (from, to) = (i % offices, (i + 1) % offices);
+                        // Small: a text the size of a typical standard CSV file. Large: a
+                        // 256 KiB attachment of incompressible content, as a PDF is.
+                        let (name, bytes) = if i % large_every == large_every - 1 {
+                            let mut b = format!("%PDF-1.4\n% {run} {i}\n").into_bytes();
+                            let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                            while b.len() < 256 * 1024 {
+                                x ^= x << 13;
+                                x ^= x >> 7;
+                                x ^= x << 17;
+                                b.extend_from_slice(&x.to_le_bytes());
+                            }
+                            (format!("trial-{run}-{i}.pdf"), b)
+                        } else {
+                            let mut b = format!("{run} {i} 試験送信\n").into_bytes();
+                            b.resize(4096, b'.');
+                            (format!("trial-{run}-{i}.txt"), b)
+                        };
+                        let file = OutFile { name: name.clone(), bytes };
+                        let key = format!("{run}-{i}");
+                        let t0 = Instant::now();
+                        loop {
+                            match clients[from]
+                                .send(&numbers[to], &renkei_client::hub::Words::from(""), std::slice::from_ref(&file), &key)
+                                .await
+                            {
+                                Ok(r) => {
+                                    let f = &r.message.files[0];
+                                    let ack = Ack {
+                                        id: r.message.id.clone(),
+                                        sha256: f.sha256.clone(),
+                                        name,
+                                        to,
+                                        at: Instant::now(),
+                                        took: t0.elapsed(),
+                                    };
+                                    acks.lock().unwrap().push(ack);
+                                    break;
+                                }
+                                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+                            }
+                        }
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// Files a month at full adoption, for the projection: ~180,000 offices exchanging 予定 and
+/// 実績 with their partners (docs/benchmarks.md: 10–20 M; the upper figure). A replay of 200,000
+/// files is 1/100 of it.
+const NATIONAL_MONTH: f64 = 20_000_000.0;
+
+/// The share of a month's files sent on each of its 30 days (sums to 1,000): 提供票 go out at the
+/// turn of the month and 実績 come back by the 10th (the billing deadline), so days 1–5 carry
+/// half the month, days 6–10 almost a third, and the other twenty days the rest. Our model, not
+/// a measured curve (docs/benchmarks.md says so).
+const MONTH: [u32; 30] =
+    [100, 100, 100, 100, 100, 60, 60, 60, 60, 60, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10];
+
+/// The month replayed: each day's files sent with concurrency in proportion to its share (the
+/// peak days with every sender), back to back; then the figures and the projection.
+async fn replay(
+    a: &Args,
+    load: &Load,
+    node_pids: &[u32],
+    pg: &renkei_testkit::postgres::PrivatePg,
+    s3: &Mutex<renkei_testkit::seaweed::SeaweedFs>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let bucket = || s3.lock().unwrap().disk_bytes() as f64;
+    let bucket0 = bucket();
+    let cpu = |pids: &[u32]| pids.iter().filter_map(|p| renkei_bench::cpu_ms(*p).ok()).sum::<f64>();
+    let db_bytes = || -> f64 {
+        Command::new("psql")
+            .arg(pg.url())
+            .args(["-Atc", "SELECT pg_database_size('postgres')"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (hub0, pg0, db0) = (cpu(node_pids), renkei_bench::postgres_cpu_ms(), db_bytes());
+    let started = Instant::now();
+    let total: u32 = MONTH.iter().sum();
+    let mut first = 0usize;
+    let mut peak_rate = 0f64;
+    for (day, share) in MONTH.iter().enumerate() {
+        let n = a.files * *share as usize / total as usize;
+        let senders = (a.senders * *share as usize).div_ceil(100).max(1);
+        let t0 = Instant::now();
+        for t in load.spawn(first..first + n, senders) {
+            t.await?;
+        }
+        let rate = n as f64 / t0.elapsed().as_secs_f64();
+        peak_rate = peak_rate.max(rate);
+        eprintln!("day {:2}: {n:6} files, {senders:2} senders, {rate:6.0} files/s", day + 1);
+        first += n;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (hub_ms, pg_ms, db_delta) = (cpu(node_pids) - hub0, renkei_bench::postgres_cpu_ms() - pg0, db_bytes() - db0);
+    let acks = std::mem::take(&mut *load.acks.lock().unwrap());
+    let files = acks.len() as f64;
+    let mut took: Vec<f64> = acks.iter().map(|x| x.took.as_secs_f64() * 1000.0).collect();
+    let (p50, p99) = (renkei_bench::percentile(&mut took, 0.5), renkei_bench::percentile(&mut took, 0.99));
+    // What the bucket's server stores on disk for this run: the large files (the small ones
+    // live in the database), with its own indexes.
+    let bucket_bytes = bucket() - bucket0;
+    eprintln!(
+        "month replayed: {} files in {elapsed:.0} s ({:.0} files/s, peak day {peak_rate:.0}/s); send p50 {p50:.1} ms, p99 {p99:.1} ms; \
+         hub CPU {:.2} ms per file ({} nodes together); PostgreSQL CPU {:.2} ms and {:.0} bytes per file; bucket {:.0} bytes per file",
+        acks.len(),
+        files / elapsed,
+        hub_ms / files,
+        a.nodes,
+        pg_ms / files,
+        db_delta / files,
+        bucket_bytes / files
+    );
+    // The country at full adoption: NATIONAL_MONTH files, its peak day with the same share, sent
+    // within 8 working hours; content kept 180 days (6 months).
+    let country = NATIONAL_MONTH;
+    let peak_day = country * f64::from(MONTH[0]) / f64::from(total);
+    let peak_per_s = peak_day / (8.0 * 3600.0);
+    let per_node = files / elapsed / a.nodes as f64;
+    let nodes_needed = (peak_per_s / per_node).ceil().max(1.0) + 1.0;
+    let storage_tb = (db_delta + bucket_bytes) / files * country * 6.0 / 1e12;
+    eprintln!(
+        "projection (the national month, {:.0} M files): peak day {:.1} M files, {peak_per_s:.0} files/s over 8 h; at {per_node:.0} files/s per node (2 shared cores) that is {nodes_needed:.0} nodes with one spare; 180 days of content ≈ {storage_tb:.2} TB (database + bucket)",
+        country / 1e6,
+        peak_day / 1e6
+    );
+    println!(
+        "{{\"mode\":\"replay\",\"nodes\":{},\"files\":{},\"files_per_s\":{:.0},\"peak_day_files_per_s\":{peak_rate:.0},\"p99_ms\":{p99:.1},\"hub_cpu_ms_per_file\":{:.3},\"postgres_cpu_ms_per_file\":{:.3},\"postgres_bytes_per_file\":{:.0},\"bucket_bytes_per_file\":{:.0}}}",
+        a.nodes,
+        acks.len(),
+        files / elapsed,
+        hub_ms / files,
+        pg_ms / files,
+        db_delta / files,
+        bucket_bytes / files
+    );
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 fn rand_below(n: u64) -> u64 {
