@@ -401,30 +401,56 @@ async fn database_stopped_mid_load_then_back() {
     pg.up();
     cleared.store(true, Ordering::Relaxed);
     let ready_again = ready_within(&hub, 200, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(2000)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
     // No hub restart: the same hub, reconnected, holds everything it acknowledged.
-    let (lost, reverted, partial) = verify(&hub, &ledger).await;
-    let after_clear = ledger.sent.values().filter(|(_, after)| *after).count();
-    eprintln!(
-        "database stopped trial: acknowledged sends {} (after restart {after_clear}), acknowledged fetches {}, lost {lost}, reverted {reverted}, partial {partial}; refusals {:?}; a send during the outage answered in {answered_in:?}; not ready after {not_ready:?}, ready again after {ready_again:?}; transport errors {}",
-        ledger.sent.len(),
-        ledger.fetched.len(),
-        ledger.refusals,
-        ledger.transport
-    );
-    assert_eq!((lost, reverted, partial), (0, 0, 0), "acknowledged data lost");
-    assert!(ledger.refusals.keys().all(|(s, _)| *s == 503), "storage faults must answer 503 only: {:?}", ledger.refusals);
-    assert_eq!(ledger.without_retry_after, 0, "503 without Retry-After");
-    assert!(after_clear > 0, "no send was acknowledged after the database came back");
-    assert!(not_ready.is_some_and(|d| d <= Duration::from_secs(1)), "/readyz did not report the outage in time: {not_ready:?}");
-    assert!(ready_again.is_some_and(|d| d <= Duration::from_secs(3)), "/readyz did not recover in time: {ready_again:?}");
+    let trial = Trial { name: "database stopped", answered_in, not_ready, ready_again };
+    trial.finish(&hub, tasks, &ledger, &stop, (Duration::from_secs(1), Duration::from_secs(3))).await;
     hub.stop().await;
     drop(pg);
+}
+
+/// How a storage outage went, for [`Trial::finish`].
+struct Trial {
+    name: &'static str,
+    answered_in: Duration,
+    not_ready: Option<Duration>,
+    ready_again: Option<Duration>,
+}
+
+impl Trial {
+    /// Lets the load run 2 s more, stops it and checks, on the same hub, every acknowledged send
+    /// and fetch; only 503s with Retry-After were answered; sends were acknowledged again after
+    /// the outage; `/readyz` said so within `limits` (down, up).
+    async fn finish(
+        self,
+        hub: &Hub,
+        tasks: Vec<tokio::task::JoinHandle<()>>,
+        ledger: &Mutex<Ledger>,
+        stop: &AtomicBool,
+        limits: (Duration, Duration),
+    ) {
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+        let (lost, reverted, partial) = verify(hub, &ledger).await;
+        let after_clear = ledger.sent.values().filter(|(_, after)| *after).count();
+        let Trial { name, answered_in, not_ready, ready_again } = self;
+        eprintln!(
+            "{name} trial: acknowledged sends {} (after recovery {after_clear}), acknowledged fetches {}, lost {lost}, reverted {reverted}, partial {partial}; refusals {:?}; a send during the outage answered in {answered_in:?}; not ready after {not_ready:?}, ready again after {ready_again:?}; transport errors {}",
+            ledger.sent.len(),
+            ledger.fetched.len(),
+            ledger.refusals,
+            ledger.transport
+        );
+        assert_eq!((lost, reverted, partial), (0, 0, 0), "acknowledged data lost");
+        assert!(ledger.refusals.keys().all(|(s, _)| *s == 503), "storage faults must answer 503 only: {:?}", ledger.refusals);
+        assert_eq!(ledger.without_retry_after, 0, "503 without Retry-After");
+        assert!(after_clear > 0, "no send was acknowledged after the storage came back");
+        assert!(not_ready.is_some_and(|d| d <= limits.0), "/readyz did not report the outage in time: {not_ready:?}");
+        assert!(ready_again.is_some_and(|d| d <= limits.1), "/readyz did not recover in time: {ready_again:?}");
+    }
 }
 
 /// The bucket (a real S3 server, SeaweedFS) stops mid-load for a few seconds and comes back:
@@ -478,27 +504,8 @@ async fn s3_stopped_mid_load_then_back() {
     s3.restart().expect("restarting SeaweedFS");
     cleared.store(true, Ordering::Relaxed);
     let ready_again = ready_within(&hub, 200, Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_millis(2000)).await;
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
-    let (lost, reverted, partial) = verify(&hub, &ledger).await;
-    let after_clear = ledger.sent.values().filter(|(_, after)| *after).count();
-    eprintln!(
-        "S3 stopped trial: acknowledged sends {} (after restart {after_clear}), acknowledged fetches {}, lost {lost}, reverted {reverted}, partial {partial}; refusals {:?}; a send during the outage answered in {answered_in:?}; not ready after {not_ready:?}, ready again after {ready_again:?}; transport errors {}",
-        ledger.sent.len(),
-        ledger.fetched.len(),
-        ledger.refusals,
-        ledger.transport
-    );
-    assert_eq!((lost, reverted, partial), (0, 0, 0), "acknowledged data lost");
-    assert!(ledger.refusals.keys().all(|(s, _)| *s == 503), "storage faults must answer 503 only: {:?}", ledger.refusals);
-    assert_eq!(ledger.without_retry_after, 0, "503 without Retry-After");
-    assert!(after_clear > 0, "no send was acknowledged after the bucket came back");
-    assert!(not_ready.is_some_and(|d| d <= Duration::from_secs(5)), "/readyz did not report the outage in time: {not_ready:?}");
-    assert!(ready_again.is_some_and(|d| d <= Duration::from_secs(10)), "/readyz did not recover in time: {ready_again:?}");
+    let trial = Trial { name: "S3 stopped", answered_in, not_ready, ready_again };
+    trial.finish(&hub, tasks, &ledger, &stop, (Duration::from_secs(5), Duration::from_secs(10))).await;
     hub.stop().await;
 }
 

@@ -358,9 +358,11 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     }
     drop(nodes);
     let files_per_s = acks.len() as f64 / elapsed;
+    // What one clerk waited at most: from a send's first attempt to its acknowledgement.
+    let max_send = acks.iter().map(|x| x.took.as_secs_f64()).fold(0.0, f64::max);
     eprintln!("{} files in {elapsed:.1} s through {} nodes; longest time without an acknowledgement {max_gap:.2} s", acks.len(), a.nodes);
     println!(
-        "{{\"fault\":\"{}\",\"nodes\":{},\"acknowledged\":{},\"lost\":{lost},\"duplicated\":{duplicated},\"partial\":{partial},\"max_unavailable_s\":{max_gap:.2},\"files_per_s\":{files_per_s:.0}}}",
+        "{{\"fault\":\"{}\",\"nodes\":{},\"acknowledged\":{},\"lost\":{lost},\"duplicated\":{duplicated},\"partial\":{partial},\"max_unavailable_s\":{max_gap:.2},\"max_send_s\":{max_send:.2},\"files_per_s\":{files_per_s:.0}}}",
         a.fault.name(),
         a.nodes,
         acks.len()
