@@ -247,6 +247,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = LangArg::Ja, env = "RENKEI_LANG")]
         lang: LangArg,
     },
+    /// 帳票として表示します（第6表: 日ごとの利用回数の表）/ show a file as its paper form
+    Show {
+        /// 表示するファイル / the file
+        file: PathBuf,
+    },
     /// ファイル種別の項目一覧（No.・項目名・桁数・必須・書式）/ column layout of a file kind
     Layout {
         /// 接頭辞 (UPPLAN, UPHOSOKU, UP1KYO, …)
@@ -788,6 +793,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Rules { lang } => {
             output::rules(&mut std::io::stdout().lock(), lang.into())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("{} を読めません", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let report = renkei_spec::validate::check_file(&name, &bytes);
+            let sheets = match &report.records {
+                Some(renkei_spec::validate::Records::Plan(r)) => renkei_spec::form::slip_sheets(r, false),
+                Some(renkei_spec::validate::Records::Jsk(r)) => renkei_spec::form::slip_sheets(r, true),
+                _ => {
+                    eprintln!(
+                        "{name}: この種類のファイルの帳票表示はまだありません（第6表 UPPLAN・UPJSK に対応）。内容の検査は `renkei check` で行えます"
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            for s in &sheets {
+                writeln!(out, "{}", s.to_text())?;
+            }
+            if !report.is_valid() {
+                writeln!(
+                    out,
+                    "このファイルには誤りがあります（詳しくは `renkei check {}`）。表は読めた行だけで作っています",
+                    file.display()
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Layout { kind, v3 } => {

@@ -162,6 +162,31 @@ fn reference_commands() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn show_prints_a_service_slip_as_its_monthly_grid() {
+    let sample = |prefix: &str| {
+        std::fs::read_dir(root().join("samples/valid"))
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .unwrap()
+            .path()
+            .display()
+            .to_string()
+    };
+    let o = renkei(&["show", &sample("UPPLAN_")]);
+    assert_eq!(o.status.code(), Some(0));
+    let s = stdout(&o);
+    assert!(s.starts_with("第6表 サービス利用票（予定）  2025年6月分"), "{s}");
+    assert!(s.lines().any(|l| l.starts_with("提供時間帯") && l.ends_with(" 計")), "{s}");
+    let o = renkei(&["show", &sample("UPJSK_")]);
+    assert!(stdout(&o).starts_with("第6表 サービス提供票（実績）"));
+    // Kinds without a form yet: said plainly, exit 2.
+    let o = renkei(&["show", &sample("UP1KYO_")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("帳票表示はまだありません"));
+}
+
 fn tempdir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "renkei-test-{}-{}",

@@ -117,6 +117,7 @@ pub mod codes;
 pub mod csv;
 pub mod diag;
 pub mod field;
+pub mod form;
 pub mod ids;
 pub mod ms932;
 pub mod name;
