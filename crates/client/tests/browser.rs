@@ -371,6 +371,16 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
     for f in &plans {
         assert_eq!(std::fs::read(prov_import.join(&f.name)).unwrap(), f.bytes, "{} saved as sent", f.name);
     }
+    // 帳票表示: the received plan (第6表) as its monthly grid, ready to print.
+    click(&prov, "a.form-link").await;
+    let t = wait_text(&prov, "main", "第6表 サービス利用票（予定）").await;
+    assert!(t.contains("被保険者番号") && t.contains("合計") && t.contains("2025年6月分"), "{t}");
+    let sheets = prov.find_all(Locator::Css("section.form-sheet")).await.unwrap().len();
+    let cells = prov.find_all(Locator::Css("table.slip-grid thead th.day")).await.unwrap().len();
+    assert!(sheets > 0 && cells == sheets * 30, "a sheet per person, a column per day of June: {sheets} sheets, {cells} day columns");
+    shot(&prov, "08a-帳票-第6表").await;
+    click(&prov, "#back").await;
+    wait_text(&prov, "h1", "受信詳細").await;
     // Nothing is left to fetch: the new-message banner is gone, and トップ counts 0.
     click(&prov, "nav a[href$='/']").await;
     wait_text(&prov, "h1", "トップ").await;

@@ -259,19 +259,41 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM (what systemd and container runtimes send to stop a
-/// service), then drains: requests at work are finished within 30 s.
-async fn serve_until_signal(running: app::Running) -> anyhow::Result<()> {
+/// Ctrl-C or SIGTERM (what systemd and container runtimes send to stop a service), listened
+/// for from before the hub starts: one that comes while it starts up is kept, not fatal.
+struct Stop {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    fn listen() -> anyhow::Result<Stop> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Stop { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
         }
+        #[cfg(not(unix))]
+        Ok(Stop {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
+
+    async fn wait(mut self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
+}
+
+/// Serves until [`Stop`], then drains: requests at work are finished within 30 s.
+async fn serve_until_signal(running: app::Running, stop: Stop) -> anyhow::Result<()> {
+    stop.wait().await?;
     eprintln!("停止しています（処理中の送信を完了させます）…");
     running.shutdown(Duration::from_secs(30)).await
 }
@@ -281,8 +303,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match cli.command {
         Command::Serve => {
+            let stop = Stop::listen()?;
             let running = app::start(cfg).await?;
-            serve_until_signal(running).await
+            serve_until_signal(running, stop).await
         }
         Command::Dev { data_dir, listen, offices, setup_only } => {
             cfg.data_dir = data_dir;
@@ -292,13 +315,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{} offices ready in {}", offices.len(), cfg.data_dir.display());
                 return Ok(());
             }
+            let stop = Stop::listen()?;
             let running = app::start(cfg.clone()).await?;
             let mut codes = Vec::new();
             for o in offices.iter().take(3) {
                 codes.push(dev::enrolment_code(&running.state.store, &cfg, &o.number).await?);
             }
             println!("{}", dev::instructions(&cfg, &running.addr, &offices, &running.state.ca.fingerprint_display(), &codes));
-            serve_until_signal(running).await
+            serve_until_signal(running, stop).await
         }
         Command::Notice { command: NoticeCommand::Add { title, body, office, prefecture, from, until } } => {
             let store = Store::open(&cfg.database_url()).await?;

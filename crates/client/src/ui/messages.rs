@@ -174,7 +174,8 @@ pub(super) struct MessageT {
     pub(super) note: String,
     /// The contact's fields as (label, value) rows, if the message is one.
     pub(super) contact: Vec<(&'static str, String)>,
-    pub(super) files: Vec<(u32, String, String, String, String)>,
+    /// (index, name, kind, month, size, shown as a form).
+    pub(super) files: Vec<(u32, String, String, String, String, bool)>,
     pub(super) import_dir: String,
     pub(super) flash: Option<String>,
     pub(super) error: Option<String>,
@@ -206,7 +207,7 @@ pub(super) async fn detail(ui: &Ui, p: &str, id: &str, sent: bool, flash: Option
                 (Some(v), Some(_)) => format!("{kind}（{}・CSVバージョン {v}）", file_kind_label(f.kind.as_deref())),
                 _ => kind,
             };
-            (f.index, f.name.clone(), kind, f.service_month.clone().unwrap_or_default(), size(f.size))
+            (f.index, f.name.clone(), kind, f.service_month.clone().unwrap_or_default(), size(f.size), has_form(f.kind.as_deref()))
         })
         .collect();
     let state = if sent {
@@ -417,4 +418,112 @@ pub(super) async fn download(State(ui): State<S>, Path((p, id, idx)): Path<(Stri
         d.bytes,
     )
         .into_response())
+}
+
+/// One sheet of a form, as the page shows it.
+pub(super) struct SheetV {
+    pub(super) title: &'static str,
+    pub(super) month: String,
+    pub(super) insurer: String,
+    pub(super) insured: String,
+    pub(super) created_on: String,
+    pub(super) plan_office: String,
+    pub(super) planner: String,
+    pub(super) days: Vec<u8>,
+    pub(super) rows: Vec<RowV>,
+}
+
+/// One service line of a sheet.
+pub(super) struct RowV {
+    pub(super) band: String,
+    pub(super) code: String,
+    pub(super) provider: String,
+    pub(super) cells: Vec<String>,
+    pub(super) total: i64,
+    /// The validator found something on one of its file lines.
+    pub(super) finding: bool,
+}
+
+#[derive(Template)]
+#[template(path = "form.html")]
+pub(super) struct FormT {
+    pub(super) l: Layout,
+    pub(super) file: String,
+    pub(super) kind: String,
+    pub(super) back: String,
+    pub(super) findings: Vec<String>,
+    pub(super) sheets: Vec<SheetV>,
+}
+
+/// The prefixes of the files shown as a form (docs/forms.md).
+pub(super) fn has_form(kind: Option<&str>) -> bool {
+    matches!(kind, Some("UPPLAN" | "UPJSK"))
+}
+
+/// 帳票表示: a received or sent 第6表 as its monthly grid, the validator's findings marked on
+/// the rows they concern; printable (A4 landscape).
+pub(super) async fn form_view(State(ui): State<S>, Path((p, id, idx)): Path<(String, String, u32)>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let hub = o.client().await;
+    let m = hub.message(&id).await.map_err(|_| Fail::NotFound)?;
+    let f = m.files.iter().find(|f| f.index == idx && has_form(f.kind.as_deref())).ok_or(Fail::NotFound)?;
+    let office = o.profile.read().await.settings.office.clone();
+    let nav = if m.recipient == office { "inbox" } else { "sent" };
+    let d = match hub.download(&id, idx).await {
+        Ok(d) => d,
+        Err(e) => return Err(hub_fail(&ui, &o, e, "帳票表示", nav).await),
+    };
+    let report = renkei_spec::validate::check_file(&f.name, &d.bytes);
+    let sheets = match &report.records {
+        Some(renkei_spec::validate::Records::Plan(r)) => renkei_spec::form::slip_sheets(r, false),
+        Some(renkei_spec::validate::Records::Jsk(r)) => renkei_spec::form::slip_sheets(r, true),
+        _ => Vec::new(),
+    };
+    let flagged: std::collections::HashSet<u32> = report.diagnostics.iter().filter_map(|x| x.line).collect();
+    let findings = report
+        .diagnostics
+        .iter()
+        .filter(|x| x.severity != renkei_spec::diag::Severity::Info)
+        .map(|x| match x.line {
+            Some(l) => format!("{l}行目: {}", x.message_in(renkei_spec::diag::Lang::Ja)),
+            None => x.message_in(renkei_spec::diag::Lang::Ja).to_owned(),
+        })
+        .collect();
+    let sheets = sheets
+        .into_iter()
+        .map(|s| SheetV {
+            title: if s.actual { "サービス提供票（実績）" } else { "サービス利用票（予定）" },
+            month: format!("{}年{}月", s.month.year, s.month.month),
+            days: (1..=s.month.days()).collect(),
+            rows: s
+                .rows
+                .iter()
+                .map(|r| RowV {
+                    band: if r.start.is_empty() { "—".into() } else { format!("{}〜{}", r.start, r.end) },
+                    code: r.service_code.clone(),
+                    provider: if r.provider_name.is_empty() {
+                        r.provider.clone()
+                    } else {
+                        format!("{}（{}）", r.provider_name, r.provider)
+                    },
+                    cells: r.days.iter().map(|n| if *n == 0 { String::new() } else { n.to_string() }).collect(),
+                    total: r.total,
+                    finding: r.lines.iter().any(|l| flagged.contains(l)),
+                })
+                .collect(),
+            insurer: s.insurer,
+            insured: s.insured,
+            created_on: s.created_on,
+            plan_office: s.plan_office.unwrap_or_default(),
+            planner: s.planner.unwrap_or_default(),
+        })
+        .collect();
+    Ok(page(FormT {
+        l: layout(&ui, &o, "帳票表示", nav).await,
+        file: f.name.clone(),
+        kind: "第6表".into(),
+        back: format!("/o/{p}/{nav}/{id}"),
+        findings,
+        sheets,
+    }))
 }

@@ -122,6 +122,7 @@ pub fn router(ui: S) -> Router {
         .route("/sent", get(sent))
         .route("/sent/{id}", get(sent_detail))
         .route("/messages/{id}/files/{idx}", get(download))
+        .route("/messages/{id}/files/{idx}/form", get(form_view))
         .route("/compose", get(compose_page).post(compose_post))
         .route("/compose/check", post(compose_check))
         .route("/lookup", get(lookup))
