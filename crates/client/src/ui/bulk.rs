@@ -53,8 +53,8 @@ pub(super) async fn bulk_page(State(ui): State<S>, Path(p): Path<String>, Query(
     let registry = outgoing::registered(Some(&o.client().await), &prof.settings.office, failing).await;
     let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable, &registry);
     for g in &plan.groups {
-        let mut files: Vec<VerdictView> = g.files.iter().map(|&i| VerdictView::from(&plan.verdicts[i])).collect();
-        files.extend(g.held.iter().map(|&i| VerdictView::from(&plan.verdicts[i])));
+        let mut files: Vec<VerdictView> = g.files.iter().map(|&i| verdict_view(&plan.verdicts[i])).collect();
+        files.extend(g.held.iter().map(|&i| verdict_view(&plan.verdicts[i])));
         t.sendable += g.files.len();
         t.groups.push(GroupView {
             to_name: partner_name(&ui, &o, &g.to).await,
@@ -65,7 +65,7 @@ pub(super) async fn bulk_page(State(ui): State<S>, Path(p): Path<String>, Query(
             files,
         });
     }
-    t.others = plan.unassigned.iter().map(|&i| VerdictView::from(&plan.verdicts[i])).collect();
+    t.others = plan.unassigned.iter().map(|&i| verdict_view(&plan.verdicts[i])).collect();
     t.unreadable = plan.unreadable.iter().map(|u| format!("{}: {}", u.source, u.reason)).collect();
     Ok(page(t))
 }

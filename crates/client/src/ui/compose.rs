@@ -2,57 +2,7 @@
 
 use super::*;
 
-pub(super) const PURPOSES: [(&str, &str); 4] = [
-    ("free", "通常の送信・自由記入"),
-    ("no_use", "今月利用なし"),
-    ("over_limit", "区分支給限度額超過の連絡"),
-    ("plan_change", "計画変更の連絡"),
-];
-
-#[derive(Template)]
-#[template(path = "compose.html")]
-pub(super) struct ComposeT {
-    pub(super) l: Layout,
-    pub(super) to: String,
-    pub(super) purpose: String,
-    pub(super) purposes: Vec<(String, String)>,
-    pub(super) month: String,
-    pub(super) subject: String,
-    pub(super) units: String,
-    pub(super) note: String,
-    pub(super) error: Option<String>,
-    pub(super) flash: Option<String>,
-    /// The draft being edited (下書き一覧 → 開く), empty for 新規作成.
-    pub(super) draft: String,
-    pub(super) version: i64,
-    /// The draft's files on the hub: (index, name).
-    pub(super) existing: Vec<(u32, String)>,
-    /// Files of a refused form, held: the key and their names.
-    pub(super) held: String,
-    pub(super) held_files: Vec<String>,
-}
-
-impl ComposeT {
-    fn new(l: Layout) -> ComposeT {
-        ComposeT {
-            l,
-            to: String::new(),
-            purpose: "free".into(),
-            purposes: PURPOSES.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect(),
-            month: String::new(),
-            subject: String::new(),
-            units: String::new(),
-            note: String::new(),
-            error: None,
-            flash: None,
-            draft: String::new(),
-            version: 0,
-            existing: Vec::new(),
-            held: String::new(),
-            held_files: Vec::new(),
-        }
-    }
-}
+use renkei_screens::office::{ComposePage, Finding, NAME_HEADLINE, VerdictView, VerdictsPage};
 
 #[derive(Debug, Default)]
 pub(super) struct ComposeForm {
@@ -116,21 +66,12 @@ pub(super) async fn read_compose(mut mp: Multipart) -> Result<ComposeForm, Strin
 /// the one rule the hub applies, `Contact::from_fields`); for 通常の送信, the note, with the
 /// 利用者 (if one was typed) as its first line rather than dropped.
 pub fn words_of(purpose: &str, month: &str, subject: &str, units: &str, note: &str) -> Result<Words, String> {
-    if purpose.is_empty() || purpose == "free" {
-        let note = match subject.trim() {
-            "" => note.to_owned(),
-            who if note.trim().is_empty() => format!("利用者: {who}"),
-            who => format!("利用者: {who}\n{note}"),
-        };
-        return Ok(Words { note, contact: None });
-    }
-    let contact = Contact::from_fields(purpose, month, subject, units).map_err(|p| p.message)?;
-    Ok(Words { note: note.to_owned(), contact: Some(contact) })
+    renkei_screens::office::words_of(purpose, month, subject, units, note).map(|(note, contact)| Words { note, contact })
 }
 
 pub(super) async fn compose_page(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
-    Ok(page(ComposeT::new(layout(&ui, &o, "新規作成", "compose").await)))
+    Ok(page(ComposePage::new(layout(&ui, &o, "新規作成", "compose").await)))
 }
 
 /// 下書き一覧 → 開く: the draft in the 新規作成 form, to change (更新) or send.
@@ -140,7 +81,7 @@ pub(super) async fn draft_page(State(ui): State<S>, Path((p, id)): Path<(String,
         Ok(d) => d,
         Err(e) => return Err(hub_fail(&ui, &o, e, "下書きの編集", "drafts").await),
     };
-    let mut t = ComposeT::new(layout(&ui, &o, "下書きの編集", "drafts").await);
+    let mut t = ComposePage::new(layout(&ui, &o, "下書きの編集", "drafts").await);
     t.to = d.to.clone();
     t.note = d.note.clone();
     if let Some(c) = &d.contact {
@@ -165,81 +106,9 @@ pub(super) async fn draft_remove_file(State(ui): State<S>, Path((p, id, idx)): P
     }
 }
 
-#[derive(Template)]
-#[template(path = "verdicts.html")]
-pub(super) struct VerdictsT {
-    pub(super) files: Vec<VerdictView>,
-}
-
-/// One file's verdict for the screens.
-#[derive(Debug, Clone)]
-pub struct VerdictView {
-    pub(super) name: String,
-    pub(super) ok: bool,
-    pub(super) to: String,
-    /// A file-name error: the national system's headline, which help desks know, goes first.
-    pub(super) name_error: bool,
-    /// What the file is: the kind and month of a standard file, or 添付ファイル.
-    pub(super) what: String,
-    /// An attachment without a destination (一括送信): sendable only from 新規作成.
-    pub(super) needs_to: bool,
-    pub(super) errors: Vec<Finding>,
-    pub(super) warnings: Vec<Finding>,
-}
-
-/// One finding as a clerk reads it; the rule id (for vendors) behind a details toggle.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub(super) text: String,
-    pub(super) rule: String,
-}
-
-/// What a file is, for the 内容 column: 「サービス提供票（予定） 2025年6月分」, or 添付ファイル（PDF）.
-fn what_it_is(v: &FileVerdict) -> String {
-    let kind = v.kind.as_deref().and_then(|k| renkei_spec::name::FileKind::ALL.iter().find(|f| f.prefix() == k));
-    match kind {
-        Some(k) => {
-            let month = v.name.split('_').nth(1).filter(|m| m.len() == 6 && m.bytes().all(|b| b.is_ascii_digit()));
-            match month {
-                Some(m) if k.has_month() => format!("{} {}年{}月分", k.name_ja(), &m[..4], m[4..].trim_start_matches('0')),
-                _ => k.name_ja().to_owned(),
-            }
-        }
-        None => {
-            let ext = v.name.rsplit_once('.').map(|(_, e)| e.to_ascii_uppercase()).unwrap_or_default();
-            if ext.is_empty() { "添付ファイル".into() } else { format!("添付ファイル（{ext}）") }
-        }
-    }
-}
-
-/// The national system's message for a file name that breaks the standard.
-pub const NAME_HEADLINE: &str = "添付ファイル名の形式に誤りがあります。標準仕様の送信単位に従ったファイルを添付してください。";
-
-impl Finding {
-    /// Splits `… [rule.id]` as the validator writes it.
-    fn of(s: &str) -> Finding {
-        match s.strip_suffix(']').and_then(|t| t.rsplit_once(" [")) {
-            Some((text, rule)) if !rule.is_empty() && !rule.contains(' ') => Finding { text: text.to_owned(), rule: rule.to_owned() },
-            _ => Finding { text: s.to_owned(), rule: String::new() },
-        }
-    }
-}
-
-impl From<&FileVerdict> for VerdictView {
-    fn from(v: &FileVerdict) -> VerdictView {
-        let errors: Vec<Finding> = v.errors.iter().map(|e| Finding::of(e)).collect();
-        VerdictView {
-            name: v.name.clone(),
-            ok: v.ok(),
-            to: v.to.clone().unwrap_or_default(),
-            name_error: errors.iter().any(|f| f.rule.starts_with("name.")),
-            what: what_it_is(v),
-            needs_to: v.to.is_none() && v.ok(),
-            errors,
-            // A PDF or a photo is an ordinary attachment, not something to warn about.
-            warnings: v.warnings.iter().map(|w| Finding::of(w)).filter(|f| f.rule != "file.not-standard").collect(),
-        }
-    }
+/// One file's verdict as the screens show it.
+pub fn verdict_view(v: &FileVerdict) -> VerdictView {
+    VerdictView::new(&v.name, v.kind.as_deref(), v.to.as_deref(), &v.errors, &v.warnings)
 }
 
 pub(super) async fn compose_check(State(ui): State<S>, Path(p): Path<String>, mp: Multipart) -> Result<Response, Fail> {
@@ -257,7 +126,7 @@ pub(super) async fn compose_check(State(ui): State<S>, Path(p): Path<String>, mp
     };
     let registry = outgoing::registered(Some(&client), &office, outgoing::failing_numbers(&office, to, &f.files)).await;
     let plan = outgoing::plan(&office, to, f.files, vec![], &registry);
-    let mut files: Vec<VerdictView> = plan.verdicts.iter().map(VerdictView::from).collect();
+    let mut files: Vec<VerdictView> = plan.verdicts.iter().map(verdict_view).collect();
     if let Some(problem) = bad_to {
         // Nothing can be sent to a number that is not one: no file is 「送信できます」.
         for v in &mut files {
@@ -270,7 +139,7 @@ pub(super) async fn compose_check(State(ui): State<S>, Path(p): Path<String>, mp
             );
         }
     }
-    Ok(page(VerdictsT { files }))
+    Ok(page(VerdictsPage { files }))
 }
 
 /// What is wrong with `to` as a destination, or `None`. The shape (10 characters, the letter
@@ -287,14 +156,12 @@ async fn destination_problem(client: &crate::hub::HubClient, office: &str, to: &
     if outgoing::registered(Some(client), office, failing).await.contains(n.as_str()) { None } else { Some(problem.ja) }
 }
 
-pub(super) fn askama_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+pub(super) use renkei_screens::office::escape as askama_escape;
 
 /// The form again with an error: what was typed stays, and so do the files (held here, listed
 /// on the form, sent with it next time), so that nothing has to be chosen again.
 async fn refused(o: &OfficeRt, l: Layout, f: ComposeForm, error: String) -> Response {
-    let mut t = ComposeT::new(l);
+    let mut t = ComposePage::new(l);
     t.to = f.to;
     t.purpose = if f.purpose.is_empty() { "free".into() } else { f.purpose };
     t.month = f.month;
@@ -349,7 +216,7 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
     if !editing {
         let registry = outgoing::registered(Some(&client), &office, outgoing::failing_numbers(&office, Some(&f.to), &f.files)).await;
         let plan = outgoing::plan(&office, Some(&f.to), f.files.clone(), vec![], &registry);
-        let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(VerdictView::from).collect();
+        let bad: Vec<VerdictView> = plan.verdicts.iter().filter(|v| !v.ok()).map(verdict_view).collect();
         if !bad.is_empty() {
             // One line per finding, file by file; the national headline first for a bad name.
             let mut text = String::new();
@@ -415,36 +282,8 @@ pub(super) struct LookupQ {
 
 pub(super) async fn lookup(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<LookupQ>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
-    let to = q.to.trim();
-    if to.is_empty() {
-        return Ok(Html(String::new()).into_response());
-    }
-    let html = match renkei_spec::ids::OfficeNumber::parse_shape(to) {
-        Err(e) if to.len() >= 10 => format!("<span class=\"error\">{}</span>", askama_escape(&e.ja)),
-        Err(_) => String::new(),
-        Ok(n) => match o.client().await.directory(&n.to_string()).await {
-            // The registry is the truth: a registered number is accepted even when its check
-            // digit fails (said as a note, never as an error).
-            Ok(d) if d.registered && d.license_valid => format!(
-                "<span class=\"ok\" id=\"to-ok\">送信先: {}</span>{}",
-                askama_escape(&d.name.unwrap_or_default()),
-                if n.check_digit_problem(false).is_some() {
-                    "<span class=\"note\">（検証番号は計算と合いませんが、事業所台帳に登録された番号です）</span>"
-                } else {
-                    ""
-                }
-            ),
-            Ok(_) if n.check_digit_problem(false).is_some() => {
-                format!("<span class=\"error\">{}</span>", askama_escape(&n.check_digit_problem(false).map(|p| p.ja).unwrap_or_default()))
-            }
-            Ok(d) if d.registered => format!(
-                "<span class=\"warn\">{} はライセンスが有効でないため受け取れません</span>",
-                askama_escape(&d.name.unwrap_or_default())
-            ),
-            Ok(_) => "<span class=\"error\">入力された番号はケアプランデータ連携システムに対応していません</span>".into(),
-            Err(e) => format!("<span class=\"error\">{}</span>", askama_escape(&e.to_string())),
-        },
-    };
+    let client = o.client().await;
+    let html = renkei_screens::office::lookup_html(&q.to, |n| async move { client.directory(&n).await.map_err(|e| e.to_string()) }).await;
     Ok(Html(html).into_response())
 }
 

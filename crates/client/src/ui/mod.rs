@@ -18,7 +18,9 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use renkei_protocol::{Contact, DeliveryState, InboxQuery, MessageInfo};
+use renkei_protocol::{InboxQuery, MessageInfo};
+pub use renkei_screens::office::{Layout, NoticePage, jst};
+use renkei_screens::office::jst_unix;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +35,8 @@ mod top;
 
 use bulk::*;
 use compose::*;
-pub use compose::{VerdictView, words_of};
+pub use compose::{verdict_view, words_of};
+pub use renkei_screens::office::VerdictView;
 use drafts::*;
 use login::*;
 use messages::*;
@@ -252,33 +255,13 @@ async fn switch(State(ui): State<S>, Query(q): Query<SwitchQ>) -> Response {
 }
 
 async fn static_file(Path(file): Path<String>) -> Response {
-    static SHEET: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| renkei_screens::style::sheet(include_str!("../../static/app.css")));
-    let (body, ctype): (&'static [u8], &str) = match file.as_str() {
-        "htmx.min.js" => (include_bytes!("../../static/htmx.min.js"), "text/javascript; charset=utf-8"),
-        "app.js" => (include_bytes!("../../static/app.js"), "text/javascript; charset=utf-8"),
-        // The shared visual language (renkei_screens::style), then the client's own rules.
-        "app.css" => (SHEET.as_bytes(), "text/css; charset=utf-8"),
-        _ => return deny(StatusCode::NOT_FOUND, "not found"),
-    };
+    // The office screens' files, shared with the hub's web mailbox.
+    let Some((body, ctype)) = renkei_screens::office::asset(&file) else { return deny(StatusCode::NOT_FOUND, "not found") };
     ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "max-age=3600")], body).into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Layout and helpers
-
-/// What every page shows around its content.
-#[derive(Debug, Clone)]
-pub struct Layout {
-    title: String,
-    profile: String,
-    office: String,
-    office_name: String,
-    user: String,
-    csrf: String,
-    nav: &'static str,
-    offices: Vec<(String, String)>,
-}
 
 async fn layout(ui: &Ui, o: &OfficeRt, title: &str, nav: &'static str) -> Layout {
     let p = o.profile.read().await.clone();
@@ -289,14 +272,12 @@ async fn layout(ui: &Ui, o: &OfficeRt, title: &str, nav: &'static str) -> Layout
         offices.push((xp.name.clone(), format!("{}（{}）", xp.settings.office_name, xp.settings.office)));
     }
     Layout {
-        title: title.to_owned(),
-        profile: p.name,
         office: p.settings.office,
         office_name: p.settings.office_name,
         user,
         csrf: ui.csrf.clone(),
-        nav,
         offices,
+        ..Layout::local(title, &p.name, nav)
     }
 }
 
@@ -322,16 +303,9 @@ impl IntoResponse for Fail {
         match self {
             Fail::Login(p) => Redirect::to(&format!("/o/{p}/login")).into_response(),
             Fail::NotFound => deny(StatusCode::NOT_FOUND, "見つかりません"),
-            Fail::Msg(l, text) => page(NoticeT { l, text }),
+            Fail::Msg(l, text) => page(NoticePage { l, text }),
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "notice.html")]
-struct NoticeT {
-    l: Layout,
-    text: String,
 }
 
 async fn office(ui: &Ui, p: &str) -> Result<Arc<OfficeRt>, Fail> {
@@ -356,22 +330,6 @@ async fn hub_fail(ui: &Ui, o: &OfficeRt, e: HubError, title: &str, nav: &'static
     Fail::Msg(layout(ui, o, title, nav).await, e.to_string())
 }
 
-/// 2025-06-01T01:00:00Z → 2025/06/01 10:00 (JST).
-pub fn jst(rfc3339: &str) -> String {
-    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) else { return rfc3339.to_owned() };
-    let t = t.to_offset(time::macros::offset!(+9));
-    format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-}
-
-fn jst_unix(s: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(s)
-        .map(|t| {
-            let t = t.to_offset(time::macros::offset!(+9));
-            format!("{}/{:02}/{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-        })
-        .unwrap_or_default()
-}
-
 async fn partner_name(ui: &Ui, o: &OfficeRt, number: &str) -> String {
     if let Some(n) = ui.names.lock().await.get(number) {
         return n.clone();
@@ -383,25 +341,5 @@ async fn partner_name(ui: &Ui, o: &OfficeRt, number: &str) -> String {
             n
         }
         Err(_) => String::new(),
-    }
-}
-
-fn size(n: u64) -> String {
-    if n < 1024 {
-        format!("{n} B")
-    } else if n < 1024 * 1024 {
-        format!("{:.1} KB", n as f64 / 1024.0)
-    } else {
-        format!("{:.1} MB", n as f64 / 1048576.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_in_japan() {
-        assert_eq!(jst("2025-06-01T01:05:00Z"), "2025/06/01 10:05");
     }
 }

@@ -2,26 +2,7 @@
 
 use super::*;
 
-#[derive(Template)]
-#[template(path = "top.html")]
-pub(super) struct TopT {
-    pub(super) l: Layout,
-    pub(super) live: bool,
-    pub(super) unread: usize,
-    pub(super) watch: String,
-    pub(super) import_dir: String,
-    pub(super) terminal: String,
-    /// ライセンス: 有効期限 (「-」 until the fee is settled, as the national client shows it) and
-    /// 支払い状況.
-    pub(super) licence: String,
-    /// This client's version.
-    pub(super) version: String,
-    /// 稼働状況 (the hub's operator), its class (`ok`, `warn`, `error`) and the operator's text.
-    pub(super) operating: Option<(String, &'static str, String)>,
-    pub(super) warnings: Vec<String>,
-    pub(super) notices: Vec<(String, String, String)>,
-    pub(super) notes: Vec<(String, String, String)>,
-}
+use renkei_screens::office::TopPage;
 
 pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Response, Fail> {
     let o = logged_in(&ui, &p).await?;
@@ -98,7 +79,7 @@ pub(super) async fn top(State(ui): State<S>, Path(p): Path<String>) -> Result<Re
         (Some(d), false) => format!("{}（監視していません）", d.display()),
         _ => "設定されていません".into(),
     };
-    Ok(page(TopT {
+    Ok(page(TopPage {
         l: layout(&ui, &o, "トップ", "top").await,
         live: o.live.load(std::sync::atomic::Ordering::Relaxed),
         unread,

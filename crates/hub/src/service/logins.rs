@@ -10,7 +10,7 @@ use crate::state::AppState;
 pub const WINDOW_SECONDS: i64 = 60;
 
 /// Paths whose POSTs are login attempts.
-pub const LOGIN_PATHS: [&str; 4] = ["/portal/login", "/operator/login", "/v1/sessions", "/v1/enrol"];
+pub const LOGIN_PATHS: [&str; 5] = ["/portal/login", "/mailbox/login", "/operator/login", "/v1/sessions", "/v1/enrol"];
 
 /// Counts an attempt from `address` at `now` (unix seconds). `Err` with `too_many_requests`
 /// (Retry-After: the window) when over the limit, or with a storage error when the count

@@ -162,12 +162,7 @@ pub struct WebLogin {
 
 /// Opens a portal session for a user whose password was checked, audited in one transaction.
 pub async fn open_portal(st: &AppState, user: &User, ip: &str) -> Result<WebLogin, ApiError> {
-    let (token, csrf, t) = (auth::token(), auth::token(), now());
-    let audit = crate::service::Actor::Portal(user, ip).audit(AuditAction::PortalLogin, None, "");
-    st.store
-        .add_web_session(Account::User(user.id), &auth::token_hash(&token), &csrf, t, t + st.config.auth.session_hours * 3600, audit)
-        .await?;
-    Ok(WebLogin { token, csrf })
+    open_web(st, user, ip, "").await
 }
 
 /// Ends one portal session, audited.
@@ -226,4 +221,133 @@ pub async fn open_api(
         expires_at: crate::jst::rfc3339(expires),
         password_expires_at: st.config.auth.password_expires(user.password_set_at).map(crate::jst::rfc3339),
     })
+}
+
+/// The web mailbox's stand-in for a terminal: a browser has no terminal certificate, so messages
+/// sent and fetched there, and their audit rows, name this terminal id.
+pub const BROWSER_TERMINAL: &str = "web";
+
+/// Why the web mailbox refused a request.
+#[derive(Debug)]
+pub enum MailboxRefusal {
+    /// No live portal session, or its user is disabled: log in.
+    Login,
+    /// The user has no second factor: the web mailbox needs one (set it up in the portal).
+    NoSecondFactor,
+    /// This session has not passed the second factor: log in with the code.
+    SecondFactor,
+    /// The password is temporary or expired: change it first.
+    ChangePassword,
+    /// A change without the session's CSRF token, or from another site.
+    Csrf,
+    /// The service failed.
+    Failed(ApiError),
+}
+
+impl From<crate::store::StoreError> for MailboxRefusal {
+    fn from(e: crate::store::StoreError) -> Self {
+        MailboxRefusal::Failed(e.into())
+    }
+}
+
+/// A web mailbox request's caller and its session's CSRF token (the door checks changes
+/// against it).
+#[derive(Debug, Clone)]
+pub struct MailboxSession {
+    /// The caller: the user, acting for its own office through the browser.
+    pub caller: Caller,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+/// Authenticates a web mailbox request, the one rule for every page and change of `/mailbox`:
+/// a live portal session (the browser's cookie, `token_hash`), an enabled user, a second factor
+/// set up and passed in this very session (a password alone never opens an office's mail), and a
+/// current password. `change_allowed` is the door's check of a change against the session's CSRF
+/// token (and origin), made as soon as the session is known. The caller acts for the user's own
+/// office only (no 代行 on the web), through [`BROWSER_TERMINAL`].
+pub async fn authenticate_mailbox(
+    st: &AppState,
+    token_hash: &str,
+    ip: &str,
+    change_allowed: impl FnOnce(&str) -> bool,
+) -> Result<MailboxSession, MailboxRefusal> {
+    let t = now();
+    let session = st.store.web_session(crate::store::WebDoor::Portal, token_hash, t).await?.ok_or(MailboxRefusal::Login)?;
+    let user = st.store.user(session.account_id).await?.filter(|u| !u.disabled).ok_or(MailboxRefusal::Login)?;
+    if !change_allowed(&session.csrf) {
+        return Err(MailboxRefusal::Csrf);
+    }
+    if st.store.second_factor(Account::User(user.id)).await?.secret.is_none() {
+        return Err(MailboxRefusal::NoSecondFactor);
+    }
+    if session.second_factor_at.is_none() {
+        return Err(MailboxRefusal::SecondFactor);
+    }
+    if accounts::password_state(&user, &st.config.auth, t).must_change() {
+        return Err(MailboxRefusal::ChangePassword);
+    }
+    Ok(MailboxSession { caller: browser_caller(user, token_hash, ip), csrf: session.csrf })
+}
+
+fn browser_caller(user: User, token_hash: &str, ip: &str) -> Caller {
+    let terminal = Terminal {
+        id: BROWSER_TERMINAL.into(),
+        office: user.office.clone(),
+        label: "ブラウザー（Webメールボックス）".into(),
+        serial: String::new(),
+        revoked_at: None,
+    };
+    Caller { office: user.office.clone(), user, terminal, token_hash: token_hash.to_owned(), ip: ip.to_owned(), acting: None }
+}
+
+/// Where a web mailbox login leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailboxLogin {
+    /// Password and code were right: the mailbox is open.
+    Open(WebLogin),
+    /// The password was right but the user has no second factor yet: a portal session to set
+    /// one up in (the mailbox stays shut until then).
+    SetUpSecondFactor(WebLogin),
+    /// Password and code were right, but the password is temporary or expired: change it first.
+    ChangePassword(WebLogin),
+}
+
+/// Logs a user into the web mailbox: the password (the portal's lockout counter and address
+/// limits), then the one-time code of the second factor (the same counter), then a portal
+/// session marked as past the second factor, audited as a login through the mailbox.
+pub async fn open_mailbox(st: &AppState, login: &str, password: &str, code: &str, ip: &str) -> Result<MailboxLogin, ApiError> {
+    let t = now();
+    let user = accounts::login_user(&st.store, &st.config.auth, login, password, accounts::Door::Web, t)
+        .await
+        .map_err(|e| accounts::refusal(&st.config.auth, e))?;
+    let account = Account::User(user.id);
+    let actor = crate::service::Actor::Portal(&user, ip);
+    if st.store.second_factor(account).await?.secret.is_none() {
+        return Ok(MailboxLogin::SetUpSecondFactor(open_web(st, &user, ip, "door=mailbox second_factor=none").await?));
+    }
+    if code.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::SecondFactorRequired,
+            "確認コード（認証アプリに表示される6桁の数字）を入れてください",
+            "the one-time code is missing",
+        ));
+    }
+    crate::service::second_factor::verify(&st.store, &st.config.auth, actor, account, code.trim(), t).await?;
+    let w = open_web(st, &user, ip, "door=mailbox").await?;
+    st.store.mark_second_factor(account, &auth::token_hash(&w.token), t).await?;
+    Ok(if accounts::password_state(&user, &st.config.auth, t).must_change() {
+        MailboxLogin::ChangePassword(w)
+    } else {
+        MailboxLogin::Open(w)
+    })
+}
+
+async fn open_web(st: &AppState, user: &User, ip: &str, detail: &str) -> Result<WebLogin, ApiError> {
+    let (token, csrf, t) = (auth::token(), auth::token(), now());
+    let audit = crate::service::Actor::Portal(user, ip).audit(AuditAction::PortalLogin, None, detail);
+    st.store
+        .add_web_session(Account::User(user.id), &auth::token_hash(&token), &csrf, t, t + st.config.auth.session_hours * 3600, audit)
+        .await?;
+    Ok(WebLogin { token, csrf })
 }

@@ -21,6 +21,12 @@ pub struct FormToken(pub String);
 /// ([`renkei_screens::form`]) and hands the whole body on, untouched and unbuffered.
 pub async fn form_token(req: Request, next: Next) -> Response {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    // Scripts (htmx, same origin only: a custom header needs CORS) send it as a header.
+    if let Some(t) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned) {
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(FormToken(t));
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let (mut parts, body) = req.into_parts();
     let Ok((token, body)) = renkei_screens::form::token_and_body(&content_type, body.into_data_stream()).await else {
         return (StatusCode::BAD_REQUEST, "送信が途中で切れました。もう一度操作してください").into_response();

@@ -1,0 +1,119 @@
+//! 帳票表示: a standard file as the paper form people know, the validator's findings marked on
+//! the rows they concern; printable (A4 landscape). docs/forms.md says what each form shows.
+
+use super::Layout;
+use askama::Template;
+
+/// One sheet of a form, as the page shows it.
+#[derive(Debug, Clone)]
+pub struct SheetV {
+    /// サービス利用票（予定） / サービス提供票（実績）.
+    pub title: &'static str,
+    /// 2025年6月.
+    pub month: String,
+    /// 保険者番号.
+    pub insurer: String,
+    /// 被保険者番号.
+    pub insured: String,
+    /// 作成年月日.
+    pub created_on: String,
+    /// 居宅介護支援事業者.
+    pub plan_office: String,
+    /// 担当者.
+    pub planner: String,
+    /// The month's days (1..=30).
+    pub days: Vec<u8>,
+    /// The service lines.
+    pub rows: Vec<RowV>,
+}
+
+/// One service line of a sheet.
+#[derive(Debug, Clone)]
+pub struct RowV {
+    /// 提供時間帯.
+    pub band: String,
+    /// サービスコード.
+    pub code: String,
+    /// サービス事業者.
+    pub provider: String,
+    /// Times per day (empty for none).
+    pub cells: Vec<String>,
+    /// 合計.
+    pub total: i64,
+    /// The validator found something on one of its file lines.
+    pub finding: bool,
+}
+
+/// 帳票表示.
+#[derive(Debug, Template)]
+#[template(path = "form.html")]
+pub struct FormPage {
+    /// The layout.
+    pub l: Layout,
+    /// The file's name.
+    pub file: String,
+    /// The form's name (第6表).
+    pub kind: String,
+    /// The message page to go back to.
+    pub back: String,
+    /// The validator's findings (「3行目: …」).
+    pub findings: Vec<String>,
+    /// The sheets.
+    pub sheets: Vec<SheetV>,
+}
+
+/// The prefixes of the files shown as a form (docs/forms.md).
+pub fn has_form(kind: Option<&str>) -> bool {
+    matches!(kind, Some("UPPLAN" | "UPJSK"))
+}
+
+/// The form of file `name` with content `bytes`: read and checked by the validator
+/// (`renkei_spec`), its findings listed and marked on the rows whose file lines they concern.
+pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage {
+    let report = renkei_spec::validate::check_file(name, bytes);
+    let sheets = match &report.records {
+        Some(renkei_spec::validate::Records::Plan(r)) => renkei_spec::form::slip_sheets(r, false),
+        Some(renkei_spec::validate::Records::Jsk(r)) => renkei_spec::form::slip_sheets(r, true),
+        _ => Vec::new(),
+    };
+    let flagged: std::collections::HashSet<u32> = report.diagnostics.iter().filter_map(|x| x.line).collect();
+    let findings = report
+        .diagnostics
+        .iter()
+        .filter(|x| x.severity != renkei_spec::diag::Severity::Info)
+        .map(|x| match x.line {
+            Some(l) => format!("{l}行目: {}", x.message_in(renkei_spec::diag::Lang::Ja)),
+            None => x.message_in(renkei_spec::diag::Lang::Ja).to_owned(),
+        })
+        .collect();
+    let sheets = sheets
+        .into_iter()
+        .map(|s| SheetV {
+            title: if s.actual { "サービス提供票（実績）" } else { "サービス利用票（予定）" },
+            month: format!("{}年{}月", s.month.year, s.month.month),
+            days: (1..=s.month.days()).collect(),
+            rows: s
+                .rows
+                .iter()
+                .map(|r| RowV {
+                    band: if r.start.is_empty() { "—".into() } else { format!("{}〜{}", r.start, r.end) },
+                    code: r.service_code.clone(),
+                    provider: if r.provider_name.is_empty() {
+                        r.provider.clone()
+                    } else {
+                        format!("{}（{}）", r.provider_name, r.provider)
+                    },
+                    cells: r.days.iter().map(|n| if *n == 0 { String::new() } else { n.to_string() }).collect(),
+                    total: r.total,
+                    finding: r.lines.iter().any(|l| flagged.contains(l)),
+                })
+                .collect(),
+            insurer: s.insurer,
+            insured: s.insured,
+            created_on: s.created_on,
+            plan_office: s.plan_office.unwrap_or_default(),
+            planner: s.planner.unwrap_or_default(),
+        })
+        .collect();
+    FormPage { l, file: name.to_owned(), kind: "第6表".into(), back, findings, sheets }
+}
