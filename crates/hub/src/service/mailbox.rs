@@ -405,3 +405,40 @@ pub async fn receipt(st: &AppState, c: &Caller, id: &str, open: bool) -> Result<
     }
     Ok(info(&m))
 }
+
+/// One message the caller may see (received or sent), as its info.
+pub async fn message(st: &AppState, c: &Caller, id: &str) -> Result<(MessageRow, MessageInfo), ApiError> {
+    let m = st.store.message_for(id, &c.office).await?.ok_or_else(ApiError::not_found)?;
+    c.may_see(&m.sender, &m.recipient)?;
+    let i = info(&m);
+    Ok((m, i))
+}
+
+/// The content of file `idx` of a message the caller may see and whose content is not gone,
+/// read whole (the caller bounds what it reads by the file's size, [`FileRow::size`]).
+pub async fn file_content(st: &AppState, c: &Caller, id: &str, idx: i64) -> Result<(FileRow, bytes::Bytes), ApiError> {
+    let crate::store::StoredFile { file, sender, recipient, fetched_at, expired_at, purged_at, content } =
+        st.store.file_for(id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
+    c.may_see(&sender, &recipient)?;
+    let row = MessageRow {
+        id: 0,
+        public_id: id.to_owned(),
+        sender,
+        recipient,
+        note: String::new(),
+        contact: None,
+        sent_at: 0,
+        fetched_at,
+        opened_at: None,
+        expired_at,
+        purged_at,
+        agent: None,
+        files: Vec::new(),
+    };
+    gone_check(&row, c)?;
+    let bytes = match content {
+        Some(b) => bytes::Bytes::from(b),
+        None => st.blobs.get(&file.sha256).await.map_err(ApiError::internal)?,
+    };
+    Ok((file, bytes))
+}

@@ -131,3 +131,24 @@ pub async fn create_office(store: &Store, actor: Actor<'_>, o: &NewOffice) -> Re
     store.create_office_with_admin(&office, &admin, crate::jst::now(), audit).await?;
     Ok(Credentials { office: number.to_owned(), office_name: name, login, name: admin_name, password, warning })
 }
+
+/// Is an office on the system, with a valid licence? (The API's 事業所検索 and the web
+/// mailbox's lookup.)
+pub async fn directory(st: &crate::state::AppState, office: &str) -> Result<renkei_protocol::DirectoryEntry, ApiError> {
+    Ok(match st.store.office(office).await? {
+        Some(o) => renkei_protocol::DirectoryEntry {
+            license_valid: crate::service::licence::is_valid(&o, &crate::jst::today_string()),
+            office: office.to_owned(),
+            registered: true,
+            name: Some(o.name),
+            service_kinds: o.kinds,
+        },
+        None => renkei_protocol::DirectoryEntry {
+            office: office.to_owned(),
+            registered: false,
+            license_valid: false,
+            name: None,
+            service_kinds: vec![],
+        },
+    })
+}

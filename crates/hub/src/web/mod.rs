@@ -5,6 +5,7 @@
 pub mod api;
 pub mod confirm;
 pub mod guard;
+pub mod mailbox;
 pub mod operator;
 pub mod page;
 pub mod portal;
@@ -50,6 +51,10 @@ pub enum Access {
     PortalAnyPassword,
     /// Portal session before the second factor (entering it, logging out).
     PortalPending,
+    /// Web mailbox: portal session, CSRF on changes, second factor set up and passed in the
+    /// session, current password; the user's own office only
+    /// ([`crate::service::sessions::authenticate_mailbox`]).
+    Mailbox,
     /// Console: operator session, CSRF on changes, second factor set up and passed.
     Operator,
     /// Console session before the second factor (setting it up, entering it).
@@ -68,6 +73,7 @@ impl Access {
                 | Access::PortalAdminSecondFactor
                 | Access::PortalAnyPassword
                 | Access::PortalPending
+                | Access::Mailbox
                 | Access::Operator
                 | Access::OperatorPending
         )
@@ -176,6 +182,25 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::GET, "/operator/second-factor", Access::OperatorPending, get(operator::security::entry_page)),
         r(Method::POST, "/operator/second-factor", Access::OperatorPending, post(operator::security::entry_post.layer(small_body()))),
         r(Method::POST, "/portal/terminals/{id}/revoke", Access::PortalAdmin, post(portal::terminals::revoke)),
+        r(Method::GET, "/mailbox", Access::Public, get(|| async { axum::response::Redirect::to("/mailbox/") })),
+        r(Method::GET, "/mailbox/static/{file}", Access::Public, get(mailbox::asset)),
+        r(Method::GET, "/mailbox/login", Access::Public, get(mailbox::login::login_page)),
+        r(Method::POST, "/mailbox/login", Access::Login, post(mailbox::login::login_post.layer(small_body()))),
+        r(Method::POST, "/mailbox/logout", Access::PortalPending, post(mailbox::login::logout)),
+        r(Method::GET, "/mailbox/", Access::Mailbox, get(mailbox::top::top)),
+        r(Method::GET, "/mailbox/inbox", Access::Mailbox, get(mailbox::messages::inbox)),
+        r(Method::GET, "/mailbox/inbox/{id}", Access::Mailbox, get(mailbox::messages::inbox_detail)),
+        r(Method::POST, "/mailbox/inbox/{id}/fetch", Access::Mailbox, post(mailbox::messages::fetch_one)),
+        r(Method::POST, "/mailbox/fetch-selected", Access::Mailbox, post(mailbox::messages::fetch_selected)),
+        r(Method::POST, "/mailbox/fetch-all", Access::Mailbox, post(mailbox::messages::fetch_all)),
+        r(Method::GET, "/mailbox/sent", Access::Mailbox, get(mailbox::messages::sent)),
+        r(Method::GET, "/mailbox/sent/{id}", Access::Mailbox, get(mailbox::messages::sent_detail)),
+        r(Method::GET, "/mailbox/messages/{id}/files/{idx}", Access::Mailbox, get(mailbox::messages::download)),
+        r(Method::GET, "/mailbox/messages/{id}/files/{idx}/form", Access::Mailbox, get(mailbox::messages::form_view)),
+        r(Method::GET, "/mailbox/compose", Access::Mailbox, get(mailbox::compose::compose_page)),
+        r(Method::POST, "/mailbox/compose", Access::Mailbox, post(mailbox::compose::compose_post)),
+        r(Method::POST, "/mailbox/compose/check", Access::Mailbox, post(mailbox::compose::compose_check)),
+        r(Method::GET, "/mailbox/lookup", Access::Mailbox, get(mailbox::compose::lookup)),
         r(Method::GET, "/healthz", Access::Public, get(|| async { "ok" })),
         r(Method::GET, "/readyz", Access::Public, get(readyz)),
         r(Method::POST, paths::ENROL, Access::Login, post(api::terminals::enrol.layer(small_body()))),
@@ -263,7 +288,7 @@ enum Place {
 
 fn admission_of(route: &Route) -> Place {
     let never = [paths::EVENTS, "/healthz", "/readyz"];
-    let after_body = [paths::MESSAGES, paths::DRAFTS, "/v1/drafts/{id}/files"];
+    let after_body = [paths::MESSAGES, paths::DRAFTS, "/v1/drafts/{id}/files", "/mailbox/compose", "/mailbox/compose/check"];
     if never.contains(&route.path) {
         Place::None
     } else if route.method == Method::POST && after_body.contains(&route.path) {

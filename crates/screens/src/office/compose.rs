@@ -50,6 +50,9 @@ pub struct ComposePage {
     pub held_files: Vec<String>,
     /// 一時保存 (drafts) is offered.
     pub drafts: bool,
+    /// The form's own idempotency key (a double click sends once), empty where the door keeps
+    /// its own.
+    pub idem: String,
 }
 
 impl ComposePage {
@@ -72,6 +75,7 @@ impl ComposePage {
             existing: Vec::new(),
             held: String::new(),
             held_files: Vec::new(),
+            idem: String::new(),
         }
     }
 }

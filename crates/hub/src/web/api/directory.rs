@@ -2,7 +2,6 @@
 
 use super::Caller;
 use crate::error::ApiError;
-use crate::service::licence;
 use crate::state::AppState;
 use crate::web::api::extract::ApiPath;
 use axum::Json;
@@ -15,14 +14,5 @@ pub(crate) async fn directory(
     _caller: Caller,
     ApiPath(office): ApiPath<String>,
 ) -> Result<Json<DirectoryEntry>, ApiError> {
-    Ok(Json(match st.store.office(&office).await? {
-        Some(o) => DirectoryEntry {
-            license_valid: licence::is_valid(&o, &crate::jst::today_string()),
-            office,
-            registered: true,
-            name: Some(o.name),
-            service_kinds: o.kinds,
-        },
-        None => DirectoryEntry { office, registered: false, license_valid: false, name: None, service_kinds: vec![] },
-    }))
+    Ok(Json(crate::service::offices::directory(&st, &office).await?))
 }

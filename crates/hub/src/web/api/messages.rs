@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use renkei_protocol::*;
 
-fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {
+pub(crate) fn parse_filter(q: &InboxQuery) -> Result<ListFilter, ApiError> {
     let bad =
         |what: &str| ApiError::new(ErrorCode::BadRequest, format!("絞り込みの「{what}」が正しくありません"), format!("bad filter {what}"));
     let day = |s: &str, what: &str| -> Result<i64, ApiError> {
@@ -80,9 +80,7 @@ pub(crate) async fn message(
     Mailbox(c): Mailbox,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MessageInfo>, ApiError> {
-    let m = st.store.message_for(&id, &c.office).await?.ok_or_else(ApiError::not_found)?;
-    c.may_see(&m.sender, &m.recipient)?;
-    Ok(Json(info(&m)))
+    Ok(Json(crate::service::mailbox::message(&st, &c, &id).await?.1))
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}/files/{index}", tag = "messages", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "ファイル本体。x-content-sha256 ヘッダーに SHA-256 / the file; SHA-256 in x-content-sha256", content_type = "application/octet-stream"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 410, description = "保存期間切れ / gone", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -91,6 +89,11 @@ pub(crate) async fn download(
     Mailbox(c): Mailbox,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Response, ApiError> {
+    file_response(&st, &c, id, idx).await
+}
+
+/// One file of a message the caller may see, as a download (the API's and the web mailbox's).
+pub(crate) async fn file_response(st: &AppState, c: &Caller, id: String, idx: i64) -> Result<Response, ApiError> {
     let crate::store::StoredFile { file: f, sender, recipient, fetched_at, expired_at, purged_at, content } =
         st.store.file_for(&id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
     c.may_see(&sender, &recipient)?;
@@ -109,7 +112,7 @@ pub(crate) async fn download(
         agent: None,
         files: Vec::new(),
     };
-    gone_check(&m, &c)?;
+    gone_check(&m, c)?;
     // Small files (almost all: standard CSV files are a few KiB) go out in one piece, from the
     // database row when they are stored there; larger ones are streamed, never held in memory.
     // The first chunk tells an attachment's type.

@@ -27,13 +27,24 @@ pub(crate) struct Form {
     pub(crate) note: Option<String>,
     pub(crate) contact: ContactFields,
     pub(crate) uploads: Vec<Upload>,
+    /// The other text fields (the web mailbox's form names its own), at most [`OTHER_FIELDS`].
+    pub(crate) other: Vec<(String, String)>,
 }
+
+/// How many other text fields a form may carry, each at most [`OTHER_FIELD_BYTES`].
+const OTHER_FIELDS: usize = 16;
+const OTHER_FIELD_BYTES: usize = 8 * 1024;
 
 impl Form {
     /// What the form sends: its contact fields checked by the one rule.
     pub(crate) fn into_letter(self) -> Result<Letter, ApiError> {
         let contact = checks::contact(&self.contact)?;
         Ok(Letter { to: self.to, note: self.note.unwrap_or_default(), contact, uploads: self.uploads })
+    }
+
+    /// Another text field's value, if the form carried it.
+    pub(crate) fn other(&self, name: &str) -> Option<&str> {
+        self.other.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -42,7 +53,7 @@ impl Form {
 /// [`crate::service::admission`]): the caller holds it until its answer is made.
 pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize) -> Result<(Form, Admitted), ApiError> {
     let limits = &st.config.limits;
-    let mut out = Form { to: None, note: None, contact: ContactFields::default(), uploads: Vec::new() };
+    let mut out = Form { to: None, note: None, contact: ContactFields::default(), uploads: Vec::new(), other: Vec::new() };
     let mut total = 0usize;
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(
@@ -115,6 +126,17 @@ pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize
                     None => None,
                 };
                 out.uploads.push(Upload { name, bytes, spooled });
+            }
+            Some(name) if out.other.len() < OTHER_FIELDS => {
+                let name = name.to_owned();
+                let mut value = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    if value.len() + chunk.len() > OTHER_FIELD_BYTES {
+                        return Err(too_large(format!("「{name}」が長すぎます")));
+                    }
+                    value.extend_from_slice(&chunk);
+                }
+                out.other.push((name, String::from_utf8_lossy(&value).into_owned()));
             }
             _ => {}
         }
