@@ -169,6 +169,15 @@ pub fn slip_unit(hub: &Hub, from: usize, to: usize, seed: u64) -> Vec<(String, V
     g.service_slip_unit(&hub.office(from), &hub.office(to), None, &clients, month, seq).into_iter().map(|f| (f.name, f.bytes)).collect()
 }
 
+/// A 実績 send unit from provider `from` back to care office `to`.
+pub fn actual_unit(hub: &Hub, from: usize, to: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut g = renkei_testkit::Generator::new(seed);
+    let month = renkei_spec::calendar::YearMonth::new(2025, 6).unwrap();
+    let clients = g.clients(2, 13, month);
+    let seq = renkei_spec::calendar::FileSeq::parse("20250703090000").unwrap();
+    g.actual_unit(&hub.office(from), &hub.office(to), &clients, month, seq).into_iter().map(|f| (f.name, f.bytes)).collect()
+}
+
 pub fn form(to: &str, note: &str, files: &[(String, Vec<u8>)]) -> reqwest::multipart::Form {
     let mut f = reqwest::multipart::Form::new().text("to", to.to_owned()).text("note", note.to_owned());
     for (n, b) in files {

@@ -261,6 +261,12 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
     let staff_csrf = csrf_of(&page);
     let temp = login("KJ_TEMP".into()).await;
     let expired = login("KJ_EXPIRED".into()).await;
+    // A user past the second factor whose password has expired (the mailbox's last check).
+    user(&hub, "KJ_EXP2FA", Role::Staff, false, 11).await;
+    let mut expired_2fa = login("KJ_EXP2FA".into()).await;
+    let (_, _, page) = expired_2fa.get("/portal/security").await;
+    let expired_2fa_csrf = csrf_of(&page);
+    expired_2fa.set_up_second_factor("/portal", &expired_2fa_csrf).await;
     let (_, _, page) = temp.get("/portal/password").await;
     let temp_csrf = csrf_of(&page);
     let (_, _, page) = expired.get("/portal/password").await;
@@ -294,6 +300,7 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
         let name = format!("{} {}", r.method, r.path);
         let portal = r.path.starts_with("/portal/") && !r.path.starts_with("/portal/static");
         let console = r.path.starts_with("/operator/");
+        let mailbox = r.access == Access::Mailbox;
         let post = r.method == reqwest::Method::POST;
         match r.access {
             Access::Public | Access::Login => {
@@ -305,7 +312,13 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
         }
         // Nobody: to the door's login page, never the page itself.
         let (s, to, _) = go(&nobody, r, "").await;
-        let login_page = if console { "/operator/login" } else { "/portal/login" };
+        let login_page = if console {
+            "/operator/login"
+        } else if mailbox {
+            "/mailbox/login"
+        } else {
+            "/portal/login"
+        };
         assert_eq!((s, to.as_str()), (303, login_page), "{name}: without a session");
         // A change without the session's CSRF token is refused.
         if post {
@@ -319,7 +332,31 @@ async fn every_portal_and_console_route_answers_each_caller_state_as_its_class_s
             assert_eq!(s, 403, "{name}: the token in the URL");
         }
         // Logging out ends the session it is tried with: tried above (nobody, CSRF) only.
-        if r.path == "/portal/logout" {
+        if r.path == "/portal/logout" || r.path == "/mailbox/logout" {
+            continue;
+        }
+        if mailbox {
+            // An operator's session opens no office's mail.
+            let (s, to, _) = go(&op, r, &op_csrf).await;
+            assert_eq!((s, to.as_str()), (303, "/mailbox/login"), "{name}: an operator's session");
+            // The second factor set up but not passed in this session: log in with the code.
+            let (s, to, _) = go(&pending, r, &pending_csrf).await;
+            assert_eq!((s, to.as_str()), (303, "/mailbox/login"), "{name}: before the second factor");
+            // No second factor at all (whatever the role or password): a password alone never
+            // opens the mail; to the portal's page that sets it up.
+            for (b, csrf, what) in [(&admin, &admin_csrf, "admin"), (&staff, &staff_csrf, "staff"), (&temp, &temp_csrf, "temporary")] {
+                let (s, to, _) = go(b, r, csrf).await;
+                assert_eq!((s, to.as_str()), (303, "/portal/security"), "{name}: {what} without a second factor");
+            }
+            // Past the second factor with an expired password: change it first.
+            let (s, to, _) = go(&expired_2fa, r, &expired_2fa_csrf).await;
+            assert_eq!((s, to.as_str()), (303, "/portal/password"), "{name}: expired password");
+            // Past everything: the page itself; another office's message is not found.
+            let (s, to, _) = go(&admin_2fa, r, &csrf_2fa).await;
+            assert!(s < 500 && !["/mailbox/login", "/portal/security", "/portal/password"].contains(&to.as_str()), "{name}: {s} {to}");
+            if r.path.contains("{id}") {
+                assert_eq!(s, 404, "{name}: a message that is not the office's");
+            }
             continue;
         }
         if portal {
@@ -407,6 +444,8 @@ async fn no_input_reaches_a_panic_on_any_route() {
     portal.post("/portal/login", &[("login", &hub.offices[0].admin), ("password", renkei_hub::dev::DEMO_PASSWORD)]).await;
     let (_, _, page) = portal.get("/portal/home").await;
     let csrf = csrf_of(&page);
+    // Past the second factor, so that the web mailbox's handlers read the input too.
+    portal.set_up_second_factor("/portal", &csrf).await;
     hub.running
         .state
         .store
@@ -422,7 +461,7 @@ async fn no_input_reaches_a_panic_on_any_route() {
         v.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()
     };
     for r in renkei_hub::web::routes() {
-        if r.path == "/portal/logout" || (r.path == paths::SESSIONS && r.method == reqwest::Method::DELETE) {
+        if r.path == "/portal/logout" || r.path == "/mailbox/logout" || (r.path == paths::SESSIONS && r.method == reqwest::Method::DELETE) {
             continue; // they end the session the sweep uses; covered by the matrix
         }
         for v in awkward() {

@@ -163,6 +163,38 @@ pub(crate) fn totp_code(secret: &str, offset: u64) -> String {
 }
 
 impl Browser {
+    /// A multipart POST (a file form), the session's cookie with it.
+    pub(crate) async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> (u16, String, String) {
+        let mut r = self.http.post(format!("{}{path}", self.base)).multipart(form);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let r = r.send().await.unwrap();
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (r.status().as_u16(), loc, r.text().await.unwrap())
+    }
+
+    /// A form POST that keeps the session (no cookie of its own).
+    pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        self.clone().post(path, form).await
+    }
+
+    /// A POST (form) or GET whose answer is a file: status, content type, content disposition, bytes.
+    pub(crate) async fn fetch_file(&self, path: &str, form: Option<&[(&str, &str)]>) -> (u16, String, String, Vec<u8>) {
+        let url = format!("{}{path}", self.base);
+        let mut r = match form {
+            Some(f) => self.http.post(url).form(f),
+            None => self.http.get(url),
+        };
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let r = r.send().await.unwrap();
+        let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let (ct, cd) = (h("content-type"), h("content-disposition"));
+        (r.status().as_u16(), ct, cd, r.bytes().await.unwrap().to_vec())
+    }
+
     /// Sets up the second factor through the pages under `prefix` (`/portal`, `/operator`);
     /// returns the secret and the recovery codes shown once.
     pub(crate) async fn set_up_second_factor(&mut self, prefix: &str, csrf: &str) -> (String, Vec<String>) {

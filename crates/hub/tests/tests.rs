@@ -11,6 +11,7 @@ mod delegation;
 mod faults;
 mod flow;
 mod lifecycle;
+mod mailbox;
 mod matrix;
 mod portal;
 mod security;

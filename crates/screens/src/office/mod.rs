@@ -60,7 +60,9 @@ pub fn size(n: u64) -> String {
 /// A file name for `Content-Disposition: attachment; filename*=UTF-8''…` (RFC 5987: Japanese
 /// names survive).
 pub fn attachment_name(name: &str) -> String {
-    name.bytes().map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    name.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 #[cfg(test)]

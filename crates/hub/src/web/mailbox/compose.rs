@@ -122,7 +122,11 @@ pub(crate) async fn compose_check(State(st): State<AppState>, u: MailboxUser, mp
                 .uploads
                 .iter()
                 .map(|f| {
-                    let why = if to.trim().is_empty() { "送信先の事業所番号を入れると検査します".to_owned() } else { e.0.message.clone() };
+                    let why = if to.trim().is_empty() {
+                        "送信先の事業所番号を入れると検査します".to_owned()
+                    } else {
+                        e.0.message.clone()
+                    };
                     VerdictView::new(&f.name, None, None, &[why], &[])
                 })
                 .collect();

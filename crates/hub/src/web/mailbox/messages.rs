@@ -96,12 +96,20 @@ pub(crate) async fn sent_detail(
 
 /// One file, as a download (the API's rule: the caller must see the message, its content must
 /// not be gone). A download alone is not データ取得: the message stays 未取得 until it is taken.
-pub(crate) async fn download(State(st): State<AppState>, u: MailboxUser, Path((id, idx)): Path<(String, i64)>) -> Result<Response, PageError> {
+pub(crate) async fn download(
+    State(st): State<AppState>,
+    u: MailboxUser,
+    Path((id, idx)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
     Ok(file_response(&st, &u.caller, id, idx).await?)
 }
 
 /// 帳票表示 of a received or sent file.
-pub(crate) async fn form_view(State(st): State<AppState>, u: MailboxUser, Path((id, idx)): Path<(String, i64)>) -> Result<Response, PageError> {
+pub(crate) async fn form_view(
+    State(st): State<AppState>,
+    u: MailboxUser,
+    Path((id, idx)): Path<(String, i64)>,
+) -> Result<Response, PageError> {
     let (m, _) = mailbox::message(&st, &u.caller, &id).await?;
     let f = m.files.iter().find(|f| f.idx == idx && has_form(f.kind.as_deref())).ok_or_else(ApiError::not_found)?;
     let nav = if m.recipient == u.caller.office { "inbox" } else { "sent" };
@@ -120,7 +128,11 @@ pub(crate) async fn fetch_one(State(st): State<AppState>, u: MailboxUser, Path(i
 }
 
 /// データ取得 of the rows ticked in 受信一覧 (`id` once per row).
-pub(crate) async fn fetch_selected(State(st): State<AppState>, u: MailboxUser, Form(fields): Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+pub(crate) async fn fetch_selected(
+    State(st): State<AppState>,
+    u: MailboxUser,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
     let ids: Vec<&str> = fields.iter().filter(|(k, _)| k == "id").map(|(_, v)| v.as_str()).take(FETCH_MESSAGES as usize).collect();
     if ids.is_empty() {
         return list(&st, &u, false, ListQ::default(), Some("データ取得するメッセージに印を付けてください".into())).await;
@@ -137,7 +149,8 @@ pub(crate) async fn fetch_selected(State(st): State<AppState>, u: MailboxUser, F
 
 /// 一括取得: every 未取得 message (the oldest first, as many as one ZIP holds).
 pub(crate) async fn fetch_all(State(st): State<AppState>, u: MailboxUser) -> Result<Response, PageError> {
-    let mut msgs = st.store.list(&u.caller.office, true, &ListFilter { fetched: Some(false), limit: FETCH_MESSAGES, ..ListFilter::default() }).await?;
+    let mut msgs =
+        st.store.list(&u.caller.office, true, &ListFilter { fetched: Some(false), limit: FETCH_MESSAGES, ..ListFilter::default() }).await?;
     msgs.retain(|m| m.expired_at.is_none() && m.purged_at.is_none());
     if msgs.is_empty() {
         return list(&st, &u, false, ListQ::default(), Some("未取得のメッセージはありません".into())).await;
@@ -187,10 +200,7 @@ async fn fetch(st: &AppState, u: &MailboxUser, msgs: Vec<MessageRow>) -> Result<
     }
     if !left.is_empty() {
         zip.start_file("取得しなかったメッセージ.txt", options).map_err(ApiError::internal)?;
-        let text = format!(
-            "次のメッセージはこのZIPファイルに入っていません（「未取得」のままです）。\r\n{}\r\n",
-            left.join("\r\n")
-        );
+        let text = format!("次のメッセージはこのZIPファイルに入っていません（「未取得」のままです）。\r\n{}\r\n", left.join("\r\n"));
         zip.write_all(text.as_bytes()).map_err(ApiError::internal)?;
     }
     let body = zip.finish().map_err(ApiError::internal)?.into_inner();

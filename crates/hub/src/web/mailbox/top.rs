@@ -15,10 +15,13 @@ pub(crate) async fn top(State(st): State<AppState>, u: MailboxUser) -> Result<Re
     let c = &u.caller;
     let office = st.store.office(&c.office).await?.ok_or_else(|| crate::error::ApiError::internal("user office missing"))?;
     let status = crate::service::licence::status(&st, &office).await?;
-    let unread = st.store.list(&c.office, true, &ListFilter { fetched: Some(false), limit: UNREAD_COUNTED, ..ListFilter::default() }).await?.len();
+    let unread =
+        st.store.list(&c.office, true, &ListFilter { fetched: Some(false), limit: UNREAD_COUNTED, ..ListFilter::default() }).await?.len();
     let mut warnings = Vec::new();
     if !status.license_valid {
-        warnings.push("この事業所のライセンスが有効ではありません。送受信できません。ポータルの「利用申請」「ライセンス」で確かめてください".into());
+        warnings.push(
+            "この事業所のライセンスが有効ではありません。送受信できません。ポータルの「利用申請」「ライセンス」で確かめてください".into(),
+        );
     }
     let notices = st
         .store

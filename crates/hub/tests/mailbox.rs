@@ -1,0 +1,268 @@
+//! The web mailbox (`/mailbox`) over HTTPS as a browser uses it: login with password and the
+//! second factor, the month's exchange with an office on renkei's API (send, receive, 開封,
+//! downloads, データ取得 as ZIP, 帳票表示, contacts, a double click), the same rules as the API,
+//! every action audited under the browser's terminal.
+
+use crate::common::*;
+use crate::portal::{Browser, csrf_of, totp_code};
+use renkei_protocol::*;
+use std::io::Read as _;
+
+/// Office `i`'s administrator in the mailbox, the second factor set up on the way (as a clerk
+/// meets it: logging in without a code opens the portal's setup page). Returns the browser,
+/// the session's CSRF token and the recovery codes.
+async fn mailbox_login(hub: &Hub, i: usize) -> (Browser, String, Vec<String>) {
+    let login = hub.offices[i].admin.clone();
+    let mut b = Browser::new(hub);
+    let (s, to, _) = b.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", "")]).await;
+    assert_eq!((s, to.as_str()), (303, "/portal/security"), "no second factor yet: set it up first");
+    // The mailbox stays shut until it is set up.
+    let (s, to, _) = b.get("/mailbox/").await;
+    assert_eq!((s, to.as_str()), (303, "/portal/security"));
+    let (_, _, page) = b.get("/portal/security").await;
+    let (secret, codes) = b.set_up_second_factor("/portal", &csrf_of(&page)).await;
+    // A new login: a wrong code is refused with the reason, the right one opens the mailbox.
+    let mut b = Browser::new(hub);
+    let (s, _, page) =
+        b.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", "000000")]).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("確認コードが違います"), "{page}");
+    let (s, _, page) = b.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", "")]).await;
+    assert!(s == 200 && page.contains("確認コード（認証アプリに表示される6桁の数字）を入れてください"), "{page}");
+    let (s, to, _) = b
+        .post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", &totp_code(&secret, 1))])
+        .await;
+    assert_eq!((s, to.as_str()), (303, "/mailbox/"));
+    let (s, _, page) = b.get("/mailbox/").await;
+    assert_eq!(s, 200, "{page}");
+    (b, csrf_of(&page), codes)
+}
+
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut v = Vec::new();
+            f.read_to_end(&mut v).unwrap();
+            (f.name().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api() {
+    let hub = Hub::start().await;
+    let st = &hub.running.state;
+    // Office 0 on renkei's client (the API), office 1 in the browser.
+    let (a, ta) = hub.session(0).await;
+    let (b, csrf, _) = mailbox_login(&hub, 1).await;
+    let (n0, n1) = (hub.offices[0].number.clone(), hub.offices[1].number.clone());
+
+    let (s, _, top) = b.get("/mailbox/").await;
+    assert_eq!(s, 200);
+    assert!(top.contains("Webメールボックス") && top.contains(&n1) && top.contains(r#"id="unread"><b>0</b>"#), "{top}");
+    assert!(top.contains("/mailbox/static/app.css") && top.contains("ライセンス"), "the shared screens, served by the hub");
+    assert!(!top.contains("監視フォルダー"), "no folders on the web");
+
+    // Office 0 sends the month's slips (and a PDF): the browser's inbox shows them.
+    let mut files = slip_unit(&hub, 0, 1, 1);
+    files.push(("計画書の説明.pdf".into(), b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n".to_vec()));
+    let r = send(&hub, &a, &ta, &n1, &files, None).await;
+    assert_eq!(r.status(), 201);
+    let sent: SendResponse = r.json().await.unwrap();
+    let id = sent.message.id.clone();
+    let (_, _, top) = b.get("/mailbox/").await;
+    assert!(top.contains(r#"id="unread"><b>1</b>"#), "{top}");
+    let (s, _, list) = b.get("/mailbox/inbox").await;
+    assert_eq!(s, 200);
+    assert!(list.contains(&format!("/mailbox/inbox/{id}")) && list.contains("未取得") && list.contains("新着"), "{list}");
+    assert!(list.contains("UPPLAN_202506") && list.contains("登録") && list.contains("202407"), "the national client's columns");
+    let (_, _, filtered) = b.get("/mailbox/inbox?kind=UPJSK").await;
+    assert!(!filtered.contains(&format!("/mailbox/inbox/{id}")), "filters work");
+    let (s, _, bad) = b.get("/mailbox/inbox?month=2025-06").await;
+    assert!(s == 400 && bad.contains("絞り込みの「month」が正しくありません"), "{s} {bad}");
+
+    // 受信詳細: viewing it is its 開封; the sender sees 開封, not yet 取得.
+    let (s, _, detail) = b.get(&format!("/mailbox/inbox/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(detail.contains("帳票を表示") && detail.contains("計画書の説明.pdf") && detail.contains("未取得"), "{detail}");
+    let m: MessageInfo = a.get(hub.url(&format!("/v1/messages/{id}"))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(m.opened_at.is_some() && m.fetched_at.is_none(), "{m:?}");
+    // Another office's page of it: 送信詳細 is not the recipient's.
+    assert_eq!(b.get(&format!("/mailbox/sent/{id}")).await.0, 404);
+
+    // One file downloads as sent; a download alone is not データ取得.
+    let idx = sent.message.files.iter().find(|f| f.name.starts_with("UPPLAN")).unwrap().index;
+    let (s, ct, cd, bytes) = b.fetch_file(&format!("/mailbox/messages/{id}/files/{idx}"), None).await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("text/csv") && cd.starts_with("attachment"), "{ct} {cd}");
+    assert_eq!(bytes, files.iter().find(|f| f.0.starts_with("UPPLAN")).unwrap().1);
+    // 帳票表示: 第6表 as its grid.
+    let (s, _, form) = b.get(&format!("/mailbox/messages/{id}/files/{idx}/form")).await;
+    assert!(s == 200 && form.contains("サービス利用票（予定）") && form.contains("slip-grid"), "{form}");
+
+    // データ取得: a ZIP of the message's files, and 取得済 for both sides.
+    let (s, ct, cd, zip) = b.fetch_file(&format!("/mailbox/inbox/{id}/fetch"), Some(&[("csrf", &csrf)])).await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&zip));
+    assert!(ct == "application/zip" && cd.contains(".zip"), "{ct} {cd}");
+    let mut got = unzip(&zip);
+    got.sort();
+    let mut want = files.clone();
+    want.sort();
+    assert_eq!(got, want, "every file, as sent");
+    let m: MessageInfo = a.get(hub.url(&format!("/v1/messages/{id}"))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(m.state, DeliveryState::Opened, "取得済・開封済");
+    // Without the session's token, nothing is taken.
+    let (s, _, _, _) = b.fetch_file(&format!("/mailbox/inbox/{id}/fetch"), Some(&[("csrf", "wrong")])).await;
+    assert_eq!(s, 403);
+
+    // Two more: 一括取得 takes both in one ZIP, then there is nothing left.
+    let mut more = Vec::new();
+    for seq in [2, 3] {
+        let r = send(&hub, &a, &ta, &n1, &slip_unit(&hub, 0, 1, seq), None).await;
+        assert_eq!(r.status(), 201);
+        more.push(r.json::<SendResponse>().await.unwrap().message.id);
+    }
+    let (s, _, _, zip) = b.fetch_file("/mailbox/fetch-all", Some(&[("csrf", &csrf)])).await;
+    assert_eq!(s, 200);
+    assert_eq!(unzip(&zip).len(), 6, "two messages of three files");
+    let (_, _, list) = b.get("/mailbox/inbox?status=not_fetched").await;
+    assert!(list.contains("該当するメッセージはありません"), "{list}");
+    let (s, _, page) = b.post_form("/mailbox/fetch-all", &[("csrf", &csrf)]).await;
+    assert!(s == 200 && page.contains("未取得のメッセージはありません"), "{page}");
+
+    // 新規作成: office 1 sends its 実績 back, a double click stores one message.
+    let back = actual_unit(&hub, 1, 0, 1);
+    let (_, _, compose) = b.get("/mailbox/compose").await;
+    let key = compose.split(r#"name="idem" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(key.len() >= 20, "the form carries its own key");
+    let web_form = |files: &[(String, Vec<u8>)]| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("idem", key.clone())
+            .text("to", n0.clone())
+            .text("purpose", "free")
+            .text("subject", "")
+            .text("note", "実績を送ります");
+        for (n, bytes) in files {
+            f = f.part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name(n.clone()));
+        }
+        f
+    };
+    let (s, to, page) = b.post_multipart("/mailbox/compose", web_form(&back)).await;
+    assert_eq!(s, 303, "{page}");
+    assert!(to.starts_with("/mailbox/sent/") && to.ends_with("?sent=1"), "{to}");
+    let (s, to2, _) = b.post_multipart("/mailbox/compose", web_form(&back)).await;
+    assert_eq!((s, to2.as_str()), (303, to.as_str()), "the same form twice is one message");
+    let (_, _, detail) = b.get(&to).await;
+    assert!(detail.contains("送信しました") && detail.contains("未取得"), "{detail}");
+    let inbox: MessagePage = a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(inbox.messages.len(), 1, "one message reached office 0");
+    assert_eq!(inbox.messages[0].sender, n1);
+    assert_eq!(inbox.messages[0].files.len(), back.len());
+
+    // A contact without files (今月利用なし); a form that breaks the rules keeps what was typed.
+    let contact = |person: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("idem", "contact-1")
+            .text("to", n0.clone())
+            .text("purpose", "no_use")
+            .text("month", "202507")
+            .text("subject", person.to_owned())
+            .text("note", "")
+    };
+    let (s, _, page) = b.post_multipart("/mailbox/compose", contact("")).await;
+    assert!(s == 200 && page.contains(r#"role="alert""#) && page.contains(r#"value="202507""#), "{page}");
+    let (s, to, _) = b.post_multipart("/mailbox/compose", contact("0000012345")).await;
+    assert_eq!(s, 303);
+    let (_, _, detail) = b.get(&to).await;
+    assert!(detail.contains("今月利用なし") && detail.contains("メッセージのみ"), "{detail}");
+    // A file for another office is refused with the file and the reason, and nothing is stored.
+    let broken = actual_unit(&hub, 1, 2, 2);
+    let (s, _, page) = b
+        .post_multipart(
+            "/mailbox/compose",
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf.clone())
+                .text("idem", "broken")
+                .text("to", n0.clone())
+                .part("file", reqwest::multipart::Part::bytes(broken[0].1.clone()).file_name(broken[0].0.clone())),
+        )
+        .await;
+    assert!(s == 200 && page.contains(r#"role="alert""#) && page.contains("もう一度選んでください"), "{s} {page}");
+    assert!(page.contains(&broken[0].0) && page.contains("宛先"), "the file and the reason: {page}");
+    let inbox: MessagePage = a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(inbox.messages.len(), 2, "nothing stored of a refused send");
+
+    // The check as files are chosen: each file's verdict, by the hub's own checks.
+    let (s, _, verdicts) = b
+        .post_multipart(
+            "/mailbox/compose/check",
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf.clone())
+                .text("to", n0.clone())
+                .part("file", reqwest::multipart::Part::bytes(back[0].1.clone()).file_name(back[0].0.clone()))
+                .part("file", reqwest::multipart::Part::bytes(broken[0].1.clone()).file_name(broken[0].0.clone())),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(verdicts.contains("送信できます") && verdicts.contains("エラー"), "{verdicts}");
+    let (_, _, lookup) = b.get(&format!("/mailbox/lookup?to={n0}")).await;
+    assert!(lookup.contains(&hub.offices[0].name), "{lookup}");
+
+    // 送信一覧 shows what office 0 did with them.
+    let (_, _, sent_list) = b.get("/mailbox/sent").await;
+    assert!(sent_list.contains("今月利用なし") && sent_list.contains("未取得"), "{sent_list}");
+
+    // Audited as the user's, through the browser.
+    for action in ["fetch", "open", "send"] {
+        let rows = st.store.audit_search(Some(action), Some(&n1), 20).await.unwrap();
+        assert!(rows.iter().any(|r| r.terminal_id.as_deref() == Some("web")), "{action}: {rows:?}");
+    }
+    let logins = st.store.audit_search(Some("portal.login"), Some(&n1), 20).await.unwrap();
+    assert!(logins.iter().any(|r| r.detail.contains("door=mailbox")), "{logins:?}");
+
+    // Logging out ends the session: the mailbox asks for a login again.
+    let mut out = b.clone();
+    let (s, to, _) = out.post("/mailbox/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((s, to.as_str()), (303, "/mailbox/login"));
+    assert_eq!(b.get("/mailbox/inbox").await.1, "/mailbox/login");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_mailbox_shows_only_the_offices_own_mail_and_closes_with_its_second_factor() {
+    let hub = Hub::start().await;
+    // A message between offices 0 and 2: office 1's mailbox must not reach it by any route.
+    let (a, ta) = hub.session(0).await;
+    let r = send(&hub, &a, &ta, &hub.offices[2].number, &slip_unit(&hub, 0, 2, 1), None).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<SendResponse>().await.unwrap().message.id;
+    let (b, csrf, codes) = mailbox_login(&hub, 1).await;
+    for path in [
+        format!("/mailbox/inbox/{id}"),
+        format!("/mailbox/sent/{id}"),
+        format!("/mailbox/messages/{id}/files/1"),
+        format!("/mailbox/messages/{id}/files/1/form"),
+    ] {
+        assert_eq!(b.get(&path).await.0, 404, "{path}");
+    }
+    let (s, _, _, _) = b.fetch_file(&format!("/mailbox/inbox/{id}/fetch"), Some(&[("csrf", &csrf)])).await;
+    assert_eq!(s, 404);
+    let (s, _, _, _) = b.fetch_file("/mailbox/fetch-selected", Some(&[("csrf", &csrf), ("id", &id)])).await;
+    assert_eq!(s, 404);
+    let m: MessageInfo = a.get(hub.url(&format!("/v1/messages/{id}"))).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert!(m.opened_at.is_none() && m.fetched_at.is_none(), "untouched: {m:?}");
+    // Another site's form is refused even with the cookie (Origin), and so is a form without the token.
+    let (s, _, _) = b.post_multipart("/mailbox/compose", reqwest::multipart::Form::new().text("to", "x")).await;
+    assert_eq!(s, 403);
+    // Turning the second factor off closes the mailbox at once, in this very session.
+    let mut p = b.clone();
+    let (_, _, page) = p.get("/portal/security").await;
+    let (_, _, page) = p.post("/portal/security/disable", &[("csrf", &csrf_of(&page)), ("code", &codes[0])]).await;
+    assert!(page.contains("2段階認証をやめました"), "{page}");
+    assert_eq!(b.get("/mailbox/inbox").await.1, "/portal/security");
+    hub.stop().await;
+}
