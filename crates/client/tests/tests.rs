@@ -4,6 +4,7 @@
 mod browser;
 mod common;
 mod flow;
+mod mailbox_walk;
 mod portal_walk;
 
 use std::path::{Path, PathBuf};

@@ -172,6 +172,8 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
             .text("month", "202507")
             .text("subject", person.to_owned())
             .text("note", "")
+            // A file input with nothing chosen: an empty, nameless part, which is no file.
+            .part("file", reqwest::multipart::Part::bytes(Vec::new()).file_name(""))
     };
     let (s, _, page) = b.post_multipart("/mailbox/compose", contact("")).await;
     assert!(s == 200 && page.contains(r#"role="alert""#) && page.contains(r#"value="202507""#), "{page}");

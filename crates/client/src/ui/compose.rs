@@ -188,7 +188,7 @@ pub(super) async fn compose_post(State(ui): State<S>, Path(p): Path<String>, mp:
     let office = o.profile.read().await.settings.office.clone();
     let mut f = match read_compose(mp).await {
         Ok(f) => f,
-        Err(e) => return Err(Fail::Msg(layout(&ui, &o, "新規作成", "compose").await, e)),
+        Err(e) => return Err(Fail::Msg(Box::new(layout(&ui, &o, "新規作成", "compose").await), e)),
     };
     let editing = !f.draft.is_empty();
     let l = if editing { layout(&ui, &o, "下書きの編集", "drafts").await } else { layout(&ui, &o, "新規作成", "compose").await };

@@ -295,7 +295,7 @@ fn page<T: Template>(t: T) -> Response {
 enum Fail {
     Login(String),
     NotFound,
-    Msg(Layout, String),
+    Msg(Box<Layout>, String),
 }
 
 impl IntoResponse for Fail {
@@ -303,7 +303,7 @@ impl IntoResponse for Fail {
         match self {
             Fail::Login(p) => Redirect::to(&format!("/o/{p}/login")).into_response(),
             Fail::NotFound => deny(StatusCode::NOT_FOUND, "見つかりません"),
-            Fail::Msg(l, text) => page(NoticePage { l, text }),
+            Fail::Msg(l, text) => page(NoticePage { l: *l, text }),
         }
     }
 }
@@ -327,7 +327,7 @@ async fn hub_fail(ui: &Ui, o: &OfficeRt, e: HubError, title: &str, nav: &'static
         o.session_lost().await;
         return Fail::Login(o.name().await);
     }
-    Fail::Msg(layout(ui, o, title, nav).await, e.to_string())
+    Fail::Msg(Box::new(layout(ui, o, title, nav).await), e.to_string())
 }
 
 async fn partner_name(ui: &Ui, o: &OfficeRt, number: &str) -> String {

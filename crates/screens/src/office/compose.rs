@@ -169,25 +169,6 @@ fn what_it_is(name: &str, kind: Option<&str>) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn findings_keep_their_rule() {
-        let f = Finding::of("3行目: 項目が足りません [record.fields]");
-        assert_eq!((f.text.as_str(), f.rule.as_str()), ("3行目: 項目が足りません", "record.fields"));
-        assert_eq!(Finding::of("ただの文").rule, "");
-    }
-
-    #[test]
-    fn a_verdict_says_what_the_file_is() {
-        let v = VerdictView::new("plan.pdf", None, None, &[], &["x [file.not-standard]".into()]);
-        assert!(v.ok && v.needs_to && v.warnings.is_empty());
-        assert_eq!(v.what, "添付ファイル（PDF）");
-    }
-}
-
 /// Escapes text for HTML written outside a template.
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -251,4 +232,23 @@ pub fn words_of(
     }
     let contact = renkei_protocol::Contact::from_fields(purpose, month, subject, units).map_err(|p| p.message)?;
     Ok((note.to_owned(), Some(contact)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_keep_their_rule() {
+        let f = Finding::of("3行目: 項目が足りません [record.fields]");
+        assert_eq!((f.text.as_str(), f.rule.as_str()), ("3行目: 項目が足りません", "record.fields"));
+        assert_eq!(Finding::of("ただの文").rule, "");
+    }
+
+    #[test]
+    fn a_verdict_says_what_the_file_is() {
+        let v = VerdictView::new("plan.pdf", None, None, &[], &["x [file.not-standard]".into()]);
+        assert!(v.ok && v.needs_to && v.warnings.is_empty());
+        assert_eq!(v.what, "添付ファイル（PDF）");
+    }
 }

@@ -73,6 +73,11 @@ pub(crate) async fn read_form(st: &AppState, mut form: Multipart, already: usize
             Some("file") => {
                 let name = field.file_name().map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned()).unwrap_or_default();
                 if name.is_empty() {
+                    // A browser's file input with nothing chosen sends an empty, nameless part:
+                    // no file. A nameless part with content is refused.
+                    if field.chunk().await.map_err(bad)?.is_none_or(|c| c.is_empty()) && field.chunk().await.map_err(bad)?.is_none() {
+                        continue;
+                    }
                     return Err(ApiError::new(ErrorCode::FileNameInvalid, "ファイル名のないファイルがあります", "file without a name"));
                 }
                 // One rule for names, here and in the client (renkei_protocol::names).

@@ -1,0 +1,183 @@
+//! The month between an office with nothing installed — the hub's web mailbox in a browser —
+//! and an office on the local client, in two headless Chromium browsers: the mailbox's login
+//! sets up the second factor and uses it, 居宅 sends plans from the client, 通所 reads them in
+//! 受信詳細, shows 第6表, takes them as a ZIP (データ取得), answers with 実績 from 新規作成 and a
+//! contact without files; 居宅 sees 取得済・開封済 and takes both. Every screen of the mailbox
+//! is saved (`target/screenshots/m…`) after the page checks (CSP, console, keyboard, axe, reflow).
+
+use crate::browser::{Cdp, browser, chromedriver, click, fill, log_in, pc, shot, wait_text};
+use crate::common::*;
+use fantoccini::{Client, Locator};
+use renkei_testkit::hub::{DEMO_PASSWORD, TestHub};
+use std::io::Read as _;
+use std::time::Duration;
+
+/// Reloads until `css` holds `text`.
+async fn wait_reload(c: &Client, css: &str, text: &str) {
+    for _ in 0..30 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && e.text().await.is_ok_and(|t| t.contains(text))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        c.refresh().await.unwrap();
+    }
+    wait_text(c, css, text).await;
+}
+
+/// The first ZIP file to appear in `dir` (a finished download), its entries by name.
+async fn downloaded_zip(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    for _ in 0..100 {
+        let zip = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "zip"));
+        if let Some(p) = zip {
+            let bytes = std::fs::read(&p).unwrap();
+            std::fs::remove_file(&p).unwrap();
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+            let mut out: Vec<(String, Vec<u8>)> = (0..z.len())
+                .map(|i| {
+                    let mut f = z.by_index(i).unwrap();
+                    let mut v = Vec::new();
+                    f.read_to_end(&mut v).unwrap();
+                    (f.name().unwrap().to_string(), v)
+                })
+                .collect();
+            out.sort();
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no ZIP was downloaded into {}", dir.display());
+}
+
+#[tokio::test]
+async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
+    let hub = TestHub::start().await;
+    let base = hub.url();
+    let care_import = tempdir("mb-care-import");
+    let (_care_rt, care_url) = pc(&hub, 0, |s| s.import_dir = Some(care_import.clone())).await;
+    let driver = chromedriver();
+    let care = browser(&driver, &tempdir("mb-care-dl")).await;
+    let prov_dl = tempdir("mb-prov-dl");
+    let prov = browser(&driver, &prov_dl).await;
+    prov.issue_cmd(Cdp(serde_json::json!({"cmd": "Browser.setDownloadBehavior", "params": {"behavior": "allow", "downloadPath": prov_dl.display().to_string()}})))
+        .await
+        .expect("downloads allowed");
+    let login = hub.offices[1].admin.clone();
+
+    // 通所 opens the mailbox: to its login; without a second factor yet, to the page that sets it up.
+    prov.goto(&format!("{base}/mailbox/")).await.unwrap();
+    wait_text(&prov, "h1", "ログイン").await;
+    fill(&prov, "input[name=login]", &login).await;
+    fill(&prov, "input[name=password]", DEMO_PASSWORD).await;
+    shot(&prov, "m01-Webメールボックス-ログイン").await;
+    click(&prov, "#login-button").await;
+    wait_text(&prov, "h1", "2段階認証").await;
+    click(&prov, "#start-totp").await;
+    let secret = wait_text(&prov, "#totp-secret", " ").await;
+    fill(&prov, "input[name=code]", &TestHub::totp_code(&secret, 0)).await;
+    click(&prov, "#confirm-totp").await;
+    wait_text(&prov, "#recovery-codes", "-").await;
+    click(&prov, "#open-mailbox").await;
+    let t = wait_text(&prov, "main", "未取得の受信").await;
+    assert!(t.contains("ライセンス") && !t.contains("監視フォルダー"), "{t}");
+    // The next login asks for the code, and a wrong one is said so.
+    click(&prov, "form[action='/mailbox/logout'] button").await;
+    wait_text(&prov, "h1", "ログイン").await;
+    fill(&prov, "input[name=login]", &login).await;
+    fill(&prov, "input[name=password]", DEMO_PASSWORD).await;
+    fill(&prov, "#code", "123456").await;
+    click(&prov, "#login-button").await;
+    wait_text(&prov, "#login-error", "確認コードが違います").await;
+    shot(&prov, "m01a-ログイン-確認コード違い").await;
+    fill(&prov, "input[name=password]", DEMO_PASSWORD).await;
+    fill(&prov, "#code", &TestHub::totp_code(&secret, 1)).await;
+    click(&prov, "#login-button").await;
+    wait_text(&prov, "h1", "トップ").await;
+    wait_text(&prov, "#unread", "0").await;
+    shot(&prov, "m02-Webメールボックス-トップ").await;
+
+    // 居宅 sends the month's plans from its client's 新規作成.
+    let plans = slip_unit(&hub, 21, 0, 1, seq(25, 10));
+    let export = tempdir("mb-care-export");
+    write_files(&export, &plans);
+    log_in(&care, &care_url, None).await;
+    click(&care, "nav a[href$='/compose']").await;
+    fill(&care, "#to", &hub.offices[1].number).await;
+    wait_text(&care, "#to-name", &hub.offices[1].name).await;
+    let paths: Vec<String> = plans.iter().map(|f| export.join(&f.name).display().to_string()).collect();
+    care.find(Locator::Css("#files")).await.unwrap().send_keys(&paths.join("\n")).await.unwrap();
+    wait_text(&care, "#verdicts", "送信できます").await;
+    click(&care, "#send").await;
+    wait_text(&care, "main", "送信しました").await;
+
+    // 通所: トップ counts it, 受信一覧 shows it new.
+    prov.refresh().await.unwrap();
+    wait_reload(&prov, "#unread", "1").await;
+    click(&prov, "nav a[href='/mailbox/inbox']").await;
+    let t = wait_text(&prov, "table.list", "未取得").await;
+    assert!(t.contains("新着") && t.contains(&hub.offices[0].name), "{t}");
+    shot(&prov, "m03-受信一覧").await;
+    click(&prov, "table.list tbody td a").await;
+    wait_text(&prov, "h1", "受信詳細").await;
+    shot(&prov, "m04-受信詳細").await;
+    // 帳票表示: 第6表 as its monthly grid.
+    click(&prov, "a.form-link").await;
+    let t = wait_text(&prov, "main", "第6表 サービス利用票（予定）").await;
+    assert!(t.contains("被保険者番号") && t.contains("合計"), "{t}");
+    shot(&prov, "m05-帳票-第6表").await;
+    click(&prov, "#back").await;
+    wait_text(&prov, "h1", "受信詳細").await;
+    // データ取得: the message's files as one ZIP in the downloads folder, as sent.
+    click(&prov, "#fetch").await;
+    let got = downloaded_zip(&prov_dl).await;
+    let mut want: Vec<(String, Vec<u8>)> = plans.iter().map(|f| (f.name.clone(), f.bytes.clone())).collect();
+    want.sort();
+    assert_eq!(got, want, "the ZIP holds every file as sent");
+    prov.refresh().await.unwrap();
+    wait_text(&prov, "#state", "取得済").await;
+    shot(&prov, "m06-受信詳細-取得済").await;
+
+    // 居宅 sees 取得済・開封済.
+    click(&care, "nav a[href$='/sent']").await;
+    wait_reload(&care, "table.list", "取得済・開封済").await;
+
+    // 通所 answers with 実績 from 新規作成: the destination's name, the file checked as chosen.
+    let plan = plans.iter().find(|f| f.name.starts_with("UPPLAN")).unwrap();
+    let actual =
+        renkei_testkit::Generator::new(22).actual_from_plan(plan, &office(&hub, 1), &office(&hub, 0), MONTH, seq(31, 18), |_, _| {});
+    let actual_dir = tempdir("mb-prov-export");
+    std::fs::write(actual_dir.join(&actual.name), &actual.bytes).unwrap();
+    click(&prov, "nav a[href='/mailbox/compose']").await;
+    fill(&prov, "#to", &hub.offices[0].number).await;
+    wait_text(&prov, "#to-name", &hub.offices[0].name).await;
+    prov.find(Locator::Css("#files")).await.unwrap().send_keys(&actual_dir.join(&actual.name).display().to_string()).await.unwrap();
+    wait_text(&prov, "#verdicts", "送信できます").await;
+    fill(&prov, "textarea[name=note]", "6月分の実績です。").await;
+    shot(&prov, "m07-新規作成").await;
+    click(&prov, "#send").await;
+    wait_text(&prov, "main", "送信しました").await;
+    wait_text(&prov, "#state", "未取得").await;
+    shot(&prov, "m08-送信詳細").await;
+    // A contact without files: 今月利用なし.
+    click(&prov, "nav a[href='/mailbox/compose']").await;
+    fill(&prov, "#to", &hub.offices[0].number).await;
+    click(&prov, "input[name=purpose][value=no_use]").await;
+    fill(&prov, "#month", "202507").await;
+    fill(&prov, "#subject", "0000012345").await;
+    click(&prov, "#send").await;
+    wait_text(&prov, "main", "今月利用なし").await;
+
+    // 居宅 takes both into its care software's folder.
+    click(&care, "nav a[href$='/inbox']").await;
+    wait_reload(&care, "table.list", "今月利用なし").await;
+    click(&care, "#fetch-all").await;
+    wait_text(&care, "main", "一括取得: 2 件のメッセージを取得し").await;
+    assert_eq!(std::fs::read(care_import.join(&actual.name)).unwrap(), actual.bytes);
+
+    // 通所's 送信一覧 shows what 居宅 did.
+    click(&prov, "nav a[href='/mailbox/sent']").await;
+    wait_reload(&prov, "table.list", "取得済").await;
+    shot(&prov, "m09-送信一覧").await;
+    hub.stop().await;
+}
