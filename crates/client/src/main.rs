@@ -799,20 +799,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let bytes = std::fs::read(&file).with_context(|| format!("{} を読めません", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let report = renkei_spec::validate::check_file(&name, &bytes);
-            let sheets = match &report.records {
-                Some(renkei_spec::validate::Records::Plan(r)) => renkei_spec::form::slip_sheets(r, false),
-                Some(renkei_spec::validate::Records::Jsk(r)) => renkei_spec::form::slip_sheets(r, true),
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            match (&report.records, report.kind) {
+                (Some(renkei_spec::validate::Records::Plan(r)), _) => {
+                    for s in renkei_spec::form::slip_sheets(r, false) {
+                        writeln!(out, "{}", s.to_text())?;
+                    }
+                }
+                (Some(renkei_spec::validate::Records::Jsk(r)), _) => {
+                    for s in renkei_spec::form::slip_sheets(r, true) {
+                        writeln!(out, "{}", s.to_text())?;
+                    }
+                }
+                // Every other kind: each record as its named items.
+                (_, Some(kind)) if renkei_spec::form::layout_of(kind).is_some() => {
+                    let records = renkei_spec::form::item_records(kind, &bytes);
+                    writeln!(out, "{}（{}） {} 件（空欄の項目は省略）", kind.name_ja(), kind.prefix(), records.len())?;
+                    for (i, r) in records.iter().enumerate() {
+                        write!(out, "{}", r.to_text(i + 1))?;
+                    }
+                }
                 _ => {
                     eprintln!(
-                        "{name}: この種類のファイルの帳票表示はまだありません（第6表 UPPLAN・UPJSK に対応）。内容の検査は `renkei check` で行えます"
+                        "{name}: 標準仕様のCSVファイルではないため、帳票として表示できません。内容の検査は `renkei check` で行えます"
                     );
                     return Ok(ExitCode::from(2));
                 }
-            };
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            for s in &sheets {
-                writeln!(out, "{}", s.to_text())?;
             }
             if !report.is_valid() {
                 writeln!(

@@ -4,6 +4,7 @@
 mod browser;
 mod common;
 mod flow;
+mod forms_walk;
 mod mailbox_walk;
 mod portal_walk;
 
@@ -182,10 +183,16 @@ fn show_prints_a_service_slip_as_its_monthly_grid() {
     assert!(s.lines().any(|l| l.starts_with("提供時間帯") && l.ends_with(" 計")), "{s}");
     let o = renkei(&["show", &sample("UPJSK_")]);
     assert!(stdout(&o).starts_with("第6表 サービス提供票（実績）"));
-    // Kinds without a form yet: said plainly, exit 2.
+    // Every other kind: its records as named items.
     let o = renkei(&["show", &sample("UP1KYO_")]);
+    assert_eq!(o.status.code(), Some(0));
+    let s = stdout(&o);
+    assert!(s.starts_with("居宅サービス計画1表（UP1KYO）") && s.contains("── 1件目（ファイルの1行目）"), "{s}");
+    assert!(s.contains("  被保険者番号: "), "{s}");
+    // Not a standard CSV file (the family image): said plainly, exit 2.
+    let o = renkei(&["show", &sample("UPKIHON_IMAGE_")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("帳票表示はまだありません"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("帳票として表示できません"));
 }
 
 fn tempdir() -> PathBuf {

@@ -249,3 +249,119 @@ mod tests {
         }
     }
 }
+
+/// One record of a file as the items people read: (日本語項目名, value), empty items left out.
+/// The form of every kind that has no layout of its own here (計画書 1–3表, 第7表, 利用者補足情報,
+/// 利用者基本情報, 介護予防サービス・支援計画書, deletions): each record as its named items, in
+/// the standard's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRecord {
+    /// The file line the record starts on.
+    pub line: u32,
+    /// (日本語項目名, value) of the record's non-empty items.
+    pub items: Vec<(&'static str, String)>,
+}
+
+impl ItemRecord {
+    /// The record as text: a heading (its number `n` and file line), then 「項目名: 値」 per line.
+    pub fn to_text(&self, n: usize) -> String {
+        let mut out = format!("── {n}件目（ファイルの{}行目）\n", self.line);
+        for (name, value) in &self.items {
+            out.push_str(&format!("  {name}: {value}\n"));
+        }
+        out
+    }
+}
+
+/// The v4 column table of a CSV file kind (`None` for the family image, which is a JPEG).
+pub fn layout_of(kind: crate::name::FileKind) -> Option<&'static [crate::field::Column]> {
+    use crate::name::FileKind::*;
+    use crate::records::*;
+    Some(match kind {
+        UpHosoku => HOSOKU,
+        Up1Kyo => KYO1,
+        Dlt1Kyo => DLT1KYO,
+        Up2Kyo => KYO2,
+        Up3Kyo => KYO3,
+        UpPlan | UpJsk => SLIP,
+        DltPlan => DLTPLAN,
+        DltJsk => DLTJSK,
+        UpSikyu => SIKYU,
+        UpKihon => KIHON,
+        DltKihon => DLTKIHON,
+        UpKihonSub1 => KIHON_SUB1,
+        UpKihonSub2 => KIHON_SUB2,
+        UpYobo => YOBO,
+        UpYoboSub => YOBO_SUB,
+        DltYobo => DLTYOBO,
+        UpKihonImage => return None,
+    })
+}
+
+/// Every record of a standard CSV file of `kind` as its named items, read leniently (MS932 or
+/// UTF-8, any line ending; the family from the CSVバージョン): a record with more fields than its
+/// layout shows the rest as 「（余分な項目 N）」, so that nothing in the file goes unseen.
+pub fn item_records(kind: crate::name::FileKind, bytes: &[u8]) -> Vec<ItemRecord> {
+    let Some(layout) = layout_of(kind) else { return Vec::new() };
+    let text = crate::ms932::decode(bytes).text;
+    let table = crate::csv::read(&text);
+    let family = table
+        .records
+        .first()
+        .and_then(|r| r.fields.first())
+        .and_then(|f| f.value.parse::<u32>().ok())
+        .map_or(crate::name::Family::V4, |v| crate::field::CsvVersion(v).family());
+    let names: Vec<&'static str> = crate::field::columns_for(layout, family).map(|(_, c)| c.name).collect();
+    table
+        .records
+        .iter()
+        .map(|r| ItemRecord {
+            line: r.line,
+            items: r
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.value.trim().is_empty())
+                .map(|(i, f)| (names.get(i).copied().unwrap_or("（余分な項目）"), f.value.to_string()))
+                .collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod item_tests {
+    use super::*;
+    use crate::name::FileKind;
+
+    #[test]
+    fn every_csv_kind_reads_as_named_items() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/valid");
+        let mut seen = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            // The longest prefix wins (UPKIHON_SUB1 before UPKIHON).
+            let Some(kind) =
+                FileKind::ALL.iter().copied().filter(|k| name.starts_with(&format!("{}_", k.prefix()))).max_by_key(|k| k.prefix().len())
+            else {
+                continue;
+            };
+            if kind == FileKind::UpKihonImage {
+                assert!(layout_of(kind).is_none());
+                continue;
+            }
+            let recs = item_records(kind, &std::fs::read(e.path()).unwrap());
+            assert!(!recs.is_empty(), "{name}");
+            assert_eq!(recs[0].items[0].0, "CSVバージョン", "{name}");
+            assert!(recs.iter().all(|r| r.items.iter().all(|(n, _)| *n != "（余分な項目）")), "{name}: every item named");
+            seen += 1;
+        }
+        assert_eq!(seen, 18, "every CSV sample");
+    }
+
+    #[test]
+    fn extra_fields_are_shown_not_dropped() {
+        let recs = item_records(FileKind::Dlt1Kyo, b"202407,1,2,3,4,5,6\r\n");
+        assert_eq!(recs.len(), 1);
+        assert!(recs[0].items.iter().any(|(n, v)| *n == "（余分な項目）" && v == "6"), "{:?}", recs[0].items);
+    }
+}

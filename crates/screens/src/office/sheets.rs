@@ -44,6 +44,17 @@ pub struct RowV {
     pub finding: bool,
 }
 
+/// One record of a form shown as its named items.
+#[derive(Debug, Clone)]
+pub struct RecordV {
+    /// The file line it starts on.
+    pub line: u32,
+    /// (日本語項目名, value), empty items left out.
+    pub items: Vec<(&'static str, String)>,
+    /// The validator found something on its line.
+    pub finding: bool,
+}
+
 /// 帳票表示.
 #[derive(Debug, Template)]
 #[template(path = "form.html")]
@@ -58,19 +69,22 @@ pub struct FormPage {
     pub back: String,
     /// The validator's findings (「3行目: …」).
     pub findings: Vec<String>,
-    /// The sheets.
+    /// The sheets (第6表).
     pub sheets: Vec<SheetV>,
+    /// The records as named items (every other kind).
+    pub records: Vec<RecordV>,
 }
 
-/// The prefixes of the files shown as a form (docs/forms.md).
+/// The files shown as a form (docs/forms.md): every standard CSV kind (not the family image).
 pub fn has_form(kind: Option<&str>) -> bool {
-    matches!(kind, Some("UPPLAN" | "UPJSK"))
+    kind.and_then(renkei_spec::name::FileKind::from_prefix).is_some_and(|k| renkei_spec::form::layout_of(k).is_some())
 }
 
 /// The form of file `name` with content `bytes`: read and checked by the validator
 /// (`renkei_spec`), its findings listed and marked on the rows whose file lines they concern.
 pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage {
     let report = renkei_spec::validate::check_file(name, bytes);
+    let kind = report.kind;
     let sheets = match &report.records {
         Some(renkei_spec::validate::Records::Plan(r)) => renkei_spec::form::slip_sheets(r, false),
         Some(renkei_spec::validate::Records::Jsk(r)) => renkei_spec::form::slip_sheets(r, true),
@@ -86,7 +100,7 @@ pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage 
             None => x.message_in(renkei_spec::diag::Lang::Ja).to_owned(),
         })
         .collect();
-    let sheets = sheets
+    let sheets: Vec<SheetV> = sheets
         .into_iter()
         .map(|s| SheetV {
             title: if s.actual { "サービス提供票（実績）" } else { "サービス利用票（予定）" },
@@ -115,5 +129,17 @@ pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage 
             planner: s.planner.unwrap_or_default(),
         })
         .collect();
-    FormPage { l, file: name.to_owned(), kind: "第6表".into(), back, findings, sheets }
+    let records = match kind {
+        Some(k) if sheets.is_empty() => renkei_spec::form::item_records(k, bytes)
+            .into_iter()
+            .map(|r| RecordV { finding: flagged.contains(&r.line), line: r.line, items: r.items })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let kind = match kind {
+        Some(renkei_spec::name::FileKind::UpPlan | renkei_spec::name::FileKind::UpJsk) => "第6表".to_owned(),
+        Some(k) => k.name_ja().to_owned(),
+        None => "標準仕様のファイルではありません".to_owned(),
+    };
+    FormPage { l, file: name.to_owned(), kind, back, findings, sheets, records }
 }
