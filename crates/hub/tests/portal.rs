@@ -68,6 +68,14 @@ async fn usage_shows_each_prefectures_share_and_the_list_finds_participants() {
     assert!(!list.contains(&registry_number(13, 1)), "another prefecture");
     let one = registry_number(27, 0);
     let list = web.get(hub.url(&format!("/offices?q={one}"))).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains(r#"id="reach""#) && list.contains("データで届きます"), "a participant is reachable: {list}");
+    // A registry office not on the system: found, and said to be reached by post or FAX.
+    let absent = registry_number(27, figures.iter().find(|f| f.code == 27).unwrap().offices / SCALE - 1);
+    let wide: String = absent.chars().map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap_or(c)).collect();
+    let page = web.get(hub.url(&format!("/offices?q={wide}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("まだケアプランデータ連携に参加していません") && page.contains("郵送・FAX"), "{page}");
+    let page = web.get(hub.url("/offices?q=1399999999")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("見つかりません"), "an unknown number: {page}");
     assert!(list.contains("1 事業所") && list.contains("大阪府"), "by number");
     let list = web.get(hub.url("/offices?kind=15")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("1372000024") && list.contains("ひまわりデイサービス") && list.contains("1 事業所"), "by kind");

@@ -152,3 +152,62 @@ pub async fn directory(st: &crate::state::AppState, office: &str) -> Result<renk
         },
     })
 }
+
+/// Whether a message can reach an office digitally, as the public list and the screens say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// On the system with a valid licence: files reach it through renkei.
+    Digital {
+        /// 事業所名.
+        name: String,
+    },
+    /// On the system, but its licence is not valid today: nothing reaches it until renewed.
+    Lapsed {
+        /// 事業所名.
+        name: String,
+    },
+    /// In the national registry, not on the system: post or FAX (and an invitation).
+    NotParticipating {
+        /// 事業所名 as the registry has it.
+        name: String,
+    },
+    /// Neither on the system nor in the registry (as far as the hub knows).
+    Unknown,
+}
+
+impl Reach {
+    /// The sentence for the office's users.
+    pub fn sentence_ja(&self) -> String {
+        match self {
+            Reach::Digital { name } => format!("{name} はケアプランデータ連携に参加しています。ファイルはデータで届きます。"),
+            Reach::Lapsed { name } => {
+                format!("{name} は登録されていますが、ライセンスの有効期限が切れているため、いまはデータで届きません。")
+            }
+            Reach::NotParticipating { name } => format!(
+                "{name} はまだケアプランデータ連携に参加していません。帳票を印刷して郵送・FAXし、参加の案内をお送りください。"
+            ),
+            Reach::Unknown => "この事業所番号は事業所台帳にも参加事業所にも見つかりません。番号を確かめてください。".into(),
+        }
+    }
+
+    /// Files reach the office through renkei today.
+    pub fn digital(&self) -> bool {
+        matches!(self, Reach::Digital { .. })
+    }
+}
+
+/// Whether `number` can be reached digitally today: the one rule behind the public list's
+/// answer and the screens' lookup (participation is a valid licence, [`licence::is_valid`]).
+pub async fn reach(st: &crate::state::AppState, number: &str) -> Result<Reach, ApiError> {
+    if let Some(o) = st.store.office(number).await? {
+        return Ok(if crate::service::licence::is_valid(&o, &crate::jst::today_string()) {
+            Reach::Digital { name: o.name }
+        } else {
+            Reach::Lapsed { name: o.name }
+        });
+    }
+    Ok(match st.store.registry_entry(number).await? {
+        Some(r) => Reach::NotParticipating { name: r.name },
+        None => Reach::Unknown,
+    })
+}

@@ -86,6 +86,8 @@ struct OfficesT {
     q: String,
     total: i64,
     rows: Vec<(String, String, String, &'static str, String)>,
+    /// For a search by one 事業所番号: whether it can be reached digitally, and how to say it.
+    reach: Option<(bool, String)>,
 }
 
 /// How many rows the public list shows at once.
@@ -100,6 +102,15 @@ pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ
         text: (!q.q.trim().is_empty()).then(|| q.q.trim().chars().take(60).collect()),
     };
     let found = st.store.search_participants(&query, &crate::jst::today_string(), LIST_LIMIT).await?;
+    // One number asked for: say whether it is reachable, participating or not.
+    let number = crate::search::fold(q.q.trim()).to_ascii_uppercase();
+    let reach = match renkei_spec::ids::OfficeNumber::parse_shape(&number) {
+        Ok(n) => {
+            let r = crate::service::offices::reach(&st, &n.to_string()).await?;
+            Some((r.digital(), r.sentence_ja()))
+        }
+        Err(_) => None,
+    };
     let (list, total) = (found.list, found.total);
     let kind_name = |k: &str| renkei_spec::ids::SERVICE_KINDS.iter().find(|(c, ..)| *c == k).map_or("", |(_, n, _)| *n);
     let rows = list
@@ -120,6 +131,7 @@ pub(crate) async fn offices(State(st): State<AppState>, Query(q): Query<OfficesQ
         q: q.q,
         total,
         rows,
+        reach,
     }))
 }
 
