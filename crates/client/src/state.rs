@@ -1,5 +1,6 @@
 //! Local state of a profile (`state.db`, SQLite): the send journal (what this PC sent, by
-//! idempotency key), notifications shown in the UI, and which received messages were viewed.
+//! idempotency key), notifications shown in the UI, which received messages were viewed, and
+//! which partners not on the system were sent the invitation.
 //! The hub holds the history; this is what one PC needs on top.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -47,6 +48,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS journal (key TEXT PRIMARY KEY, to_office TEXT NOT NULL, message_id TEXT NOT NULL, files TEXT NOT NULL, sent_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS viewed (message_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS invitations (office TEXT PRIMARY KEY, invited_at INTEGER NOT NULL);
 ";
 
 fn now() -> i64 {
@@ -142,5 +144,22 @@ impl State {
             }
         }
         Ok(out)
+    }
+
+    /// Remembers that partner `office` (not on the system) was sent the invitation, now.
+    pub async fn invited(&self, office: &str) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO invitations (office, invited_at) VALUES (?, ?) ON CONFLICT(office) DO UPDATE SET invited_at = excluded.invited_at",
+        )
+        .bind(office)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When partner `office` was last sent the invitation (unix seconds), if ever.
+    pub async fn invitation(&self, office: &str) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT invited_at FROM invitations WHERE office = ?").bind(office).fetch_optional(&self.pool).await
     }
 }

@@ -181,3 +181,46 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     shot(&prov, "m09-送信一覧").await;
     hub.stop().await;
 }
+
+/// 一括送信 to a partner not on the system is not a dead end: its files are not sent, its forms
+/// and an invitation letter print as one bundle, and the invitation is remembered.
+#[tokio::test]
+async fn a_partner_not_on_the_system_gets_printed_forms_and_an_invitation() {
+    let hub = TestHub::start().await;
+    let export = tempdir("partner-export");
+    let (_rt, url) = pc(&hub, 0, |s| s.export_dir = Some(export.clone())).await;
+    // The month's plans for a day-care office that is in no mailbox.
+    let absent = renkei_testkit::Office {
+        number: renkei_spec::ids::OfficeNumber::parse(&renkei_testkit::registry_number(13, 42), false).unwrap(),
+        kind: renkei_spec::ids::ServiceKind::parse("15").unwrap(),
+        name: "みなみデイサービス".into(),
+    };
+    let mut g = renkei_testkit::Generator::new(31);
+    let clients = g.clients(2, 13, MONTH);
+    let plans = g.service_slip_unit(&office(&hub, 0), &absent, None, &clients, MONTH, seq(25, 10));
+    write_files(&export, &plans);
+    let driver = chromedriver();
+    let c = browser(&driver, &tempdir("partner-dl")).await;
+    log_in(&c, &url, None).await;
+    click(&c, "nav a[href$='/bulk']").await;
+    let t = wait_text(&c, "main", "まだケアプランデータ連携に参加していません").await;
+    assert!(t.contains("データでは送れません") && t.contains("すべて送信（0 ファイル）"), "{t}");
+    shot(&c, "p20-一括送信-未参加の取引先").await;
+    let number = absent.number.to_string();
+    click(&c, &format!("#print-{number}")).await;
+    let t = wait_text(&c, "#invitation", "参加のご案内").await;
+    assert!(t.contains(&number) && t.contains("/mailbox/") && t.contains("/portal/login"), "{t}");
+    let main = wait_text(&c, "main", "第6表 サービス利用票（予定）").await;
+    assert!(
+        main.contains("居宅サービス計画") || main.contains("サービス利用票別表") || main.contains("利用者補足情報"),
+        "every form of the unit: {main}"
+    );
+    assert_eq!(c.find_all(Locator::Css("p.form-file")).await.unwrap().len(), plans.len(), "one form per file");
+    shot(&c, "p21-郵送・FAX用の帳票").await;
+    click(&c, "#back").await;
+    click(&c, &format!("#invited-{number}")).await;
+    wait_text(&c, &format!("#invited-at-{number}"), "参加のご案内を送りました").await;
+    // Nothing was sent to it.
+    assert!(export.join(&plans[0].name).exists(), "the files stay in the export folder");
+    hub.stop().await;
+}

@@ -9,6 +9,106 @@ pub(super) struct GroupView {
     pub(super) held: usize,
     pub(super) units: String,
     pub(super) files: Vec<VerdictView>,
+    /// Why files cannot reach this destination digitally (a partner not on the system), if so.
+    pub(super) offline: Option<String>,
+    /// When this partner was last sent the invitation.
+    pub(super) invited: Option<String>,
+}
+
+/// Whether files reach `to` through the hub today; `None` when they do (or when the hub cannot
+/// be asked: the send says why), else the sentence for the clerk.
+async fn offline(o: &OfficeRt, to: &str) -> Option<String> {
+    match o.client().await.directory(to).await {
+        Ok(d) if d.registered && d.license_valid => None,
+        Ok(d) if d.registered => Some(format!(
+            "{} はライセンスの有効期限が切れているため、いまはデータで届きません。帳票を印刷して郵送・FAXできます。",
+            d.name.unwrap_or_default()
+        )),
+        Ok(_) => {
+            Some("この事業所はまだケアプランデータ連携に参加していません。帳票を印刷して郵送・FAXし、参加の案内をお送りください。".into())
+        }
+        Err(_) => None,
+    }
+}
+
+/// The bundle for a partner not on the system: the invitation letter, then the form of every
+/// standard file for it, one printed page set (A4 landscape; a PDF through the browser's print).
+#[derive(Template)]
+#[template(path = "partner.html")]
+pub(super) struct PartnerT {
+    pub(super) l: Layout,
+    pub(super) folder: String,
+    pub(super) to: String,
+    pub(super) to_name: String,
+    pub(super) date: String,
+    pub(super) portal: String,
+    pub(super) mailbox: String,
+    pub(super) forms: Vec<renkei_screens::office::FormBody>,
+    pub(super) attachments: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct PartnerQ {
+    #[serde(default)]
+    pub(super) folder: String,
+    #[serde(default)]
+    pub(super) to: String,
+}
+
+/// The folder's plan, as 一括送信 reads it.
+async fn folder_plan(o: &OfficeRt, folder: &str) -> outgoing::Plan {
+    let prof = o.profile.read().await.clone();
+    let dir = std::path::PathBuf::from(folder.trim());
+    let (cands, unreadable) = outgoing::collect(std::slice::from_ref(&dir));
+    let failing = outgoing::failing_numbers(&prof.settings.office, None, &cands);
+    let registry = outgoing::registered(Some(&o.client().await), &prof.settings.office, failing).await;
+    outgoing::plan(&prof.settings.office, None, cands, unreadable, &registry)
+}
+
+/// 郵送・FAX用に印刷: the invitation and the forms of the folder's files for partner `to`.
+pub(super) async fn partner_print(State(ui): State<S>, Path(p): Path<String>, Query(q): Query<PartnerQ>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let plan = folder_plan(&o, &q.folder).await;
+    let g = plan.groups.iter().find(|g| g.to == q.to.trim()).ok_or(Fail::NotFound)?;
+    let (mut forms, mut attachments) = (Vec::new(), Vec::new());
+    for &i in g.files.iter().chain(&g.held) {
+        let f = &plan.files[i];
+        if plan.verdicts[i].kind.as_deref().is_some_and(|k| renkei_screens::office::has_form(Some(k))) {
+            forms.push(renkei_screens::office::form_body(&f.name, &f.bytes));
+        } else {
+            attachments.push(f.name.clone());
+        }
+    }
+    let prof = o.profile.read().await.clone();
+    let hub = prof.settings.hub.trim_end_matches('/').to_owned();
+    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+    let name = partner_name(&ui, &o, &g.to).await;
+    Ok(page(PartnerT {
+        l: layout(&ui, &o, "郵送・FAX用の帳票", "bulk").await,
+        folder: q.folder.clone(),
+        to: g.to.clone(),
+        to_name: if name.is_empty() || name.starts_with('（') { "ご担当者".into() } else { name },
+        date: format!("{}年{}月{}日", today.year(), u8::from(today.month()), today.day()),
+        portal: format!("{hub}/portal/login"),
+        mailbox: format!("{hub}/mailbox/"),
+        forms,
+        attachments,
+    }))
+}
+
+/// 案内を送ったことを記録: remembers the invitation, back to 一括送信.
+pub(super) async fn partner_invited(State(ui): State<S>, Path(p): Path<String>, Form(q): Form<PartnerQ>) -> Result<Response, Fail> {
+    let o = logged_in(&ui, &p).await?;
+    let to = q.to.trim();
+    if renkei_spec::ids::OfficeNumber::check_shape(to).is_err() {
+        return Err(Fail::NotFound);
+    }
+    if let Err(e) = o.state.invited(to).await {
+        return Err(Fail::Msg(Box::new(layout(&ui, &o, "一括送信", "bulk").await), format!("記録できません: {e}")));
+    }
+    let folder: String =
+        q.folder.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    Ok(Redirect::to(&format!("/o/{p}/bulk?folder={folder}")).into_response())
 }
 
 #[derive(Template)]
@@ -55,8 +155,14 @@ pub(super) async fn bulk_page(State(ui): State<S>, Path(p): Path<String>, Query(
     for g in &plan.groups {
         let mut files: Vec<VerdictView> = g.files.iter().map(|&i| verdict_view(&plan.verdicts[i])).collect();
         files.extend(g.held.iter().map(|&i| verdict_view(&plan.verdicts[i])));
-        t.sendable += g.files.len();
+        let offline = offline(&o, &g.to).await;
+        if offline.is_none() {
+            t.sendable += g.files.len();
+        }
+        let invited = o.state.invitation(&g.to).await.ok().flatten().map(jst_unix);
         t.groups.push(GroupView {
+            offline,
+            invited,
             to_name: partner_name(&ui, &o, &g.to).await,
             to: g.to.clone(),
             sendable: g.files.len(),
@@ -85,7 +191,13 @@ pub(super) async fn bulk_send(State(ui): State<S>, Path(p): Path<String>, Form(q
     let failing = outgoing::failing_numbers(&prof.settings.office, None, &cands);
     let registry = outgoing::registered(Some(&o.client().await), &prof.settings.office, failing).await;
     let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable, &registry);
-    let groups: Vec<_> = plan.groups.iter().filter(|g| !g.files.is_empty()).cloned().collect();
+    // Partners not on the system get no send (it would be refused): their forms are printed.
+    let mut groups = Vec::new();
+    for g in plan.groups.iter().filter(|g| !g.files.is_empty()) {
+        if offline(&o, &g.to).await.is_none() {
+            groups.push(g.clone());
+        }
+    }
     *o.bulk.lock().await = BulkProgress { total: groups.len(), ..BulkProgress::default() };
     let is_export = prof.settings.export_dir.as_ref().is_some_and(|e| e == &dir);
     let o2 = o.clone();

@@ -137,6 +137,8 @@ pub fn router(ui: S) -> Router {
         .route("/bulk", get(bulk_page))
         .route("/bulk/send", post(bulk_send))
         .route("/bulk/progress", get(bulk_progress))
+        .route("/bulk/print", get(partner_print))
+        .route("/bulk/invited", post(partner_invited))
         .route("/reconcile", get(reconcile));
     Router::new()
         .route("/", get(root))

@@ -183,9 +183,9 @@ impl Reach {
             Reach::Lapsed { name } => {
                 format!("{name} は登録されていますが、ライセンスの有効期限が切れているため、いまはデータで届きません。")
             }
-            Reach::NotParticipating { name } => format!(
-                "{name} はまだケアプランデータ連携に参加していません。帳票を印刷して郵送・FAXし、参加の案内をお送りください。"
-            ),
+            Reach::NotParticipating { name } => {
+                format!("{name} はまだケアプランデータ連携に参加していません。帳票を印刷して郵送・FAXし、参加の案内をお送りください。")
+            }
             Reach::Unknown => "この事業所番号は事業所台帳にも参加事業所にも見つかりません。番号を確かめてください。".into(),
         }
     }

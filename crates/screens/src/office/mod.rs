@@ -15,7 +15,7 @@ pub use compose::{ComposePage, Finding, NAME_HEADLINE, PURPOSES, VerdictView, Ve
 pub use layout::{Layout, MenuItem, NoticePage};
 pub use lists::{FileCell, ListPage, ListQ, Row, file_kind_label, kinds, row, sent_state, state_class};
 pub use message::{MessagePage, contact_rows};
-pub use sheets::{FormPage, RecordV, RowV, SheetV, form_page, has_form};
+pub use sheets::{FormBody, FormPage, RecordV, RowV, SheetV, form_body, form_page, has_form};
 pub use top::{TopPage, licence_line, operating};
 
 /// The office screens' static files: (body, content type), or `None` for an unknown name.

@@ -61,12 +61,19 @@ pub struct RecordV {
 pub struct FormPage {
     /// The layout.
     pub l: Layout,
+    /// The message page to go back to.
+    pub back: String,
+    /// The form.
+    pub f: FormBody,
+}
+
+/// One file's form: what [`FormPage`] shows, and what a printed bundle repeats per file.
+#[derive(Debug, Clone)]
+pub struct FormBody {
     /// The file's name.
     pub file: String,
     /// The form's name (第6表).
     pub kind: String,
-    /// The message page to go back to.
-    pub back: String,
     /// The validator's findings (「3行目: …」).
     pub findings: Vec<String>,
     /// The sheets (第6表).
@@ -80,9 +87,14 @@ pub fn has_form(kind: Option<&str>) -> bool {
     kind.and_then(renkei_spec::name::FileKind::from_prefix).is_some_and(|k| renkei_spec::form::layout_of(k).is_some())
 }
 
+/// The page of file `name`'s form ([`form_body`]), with the way `back`.
+pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage {
+    FormPage { l, back, f: form_body(name, bytes) }
+}
+
 /// The form of file `name` with content `bytes`: read and checked by the validator
 /// (`renkei_spec`), its findings listed and marked on the rows whose file lines they concern.
-pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage {
+pub fn form_body(name: &str, bytes: &[u8]) -> FormBody {
     let report = renkei_spec::validate::check_file(name, bytes);
     let kind = report.kind;
     let sheets = match &report.records {
@@ -141,5 +153,5 @@ pub fn form_page(l: Layout, name: &str, bytes: &[u8], back: String) -> FormPage 
         Some(k) => k.name_ja().to_owned(),
         None => "標準仕様のファイルではありません".to_owned(),
     };
-    FormPage { l, file: name.to_owned(), kind, back, findings, sheets, records }
+    FormBody { file: name.to_owned(), kind, findings, sheets, records }
 }
