@@ -236,6 +236,14 @@ async fn wait_reload(c: &Client, css: &str, text: &str) {
     wait_text(c, css, text).await;
 }
 
+/// 帳票を表示 of the file whose name starts with `prefix` (in 受信詳細/送信詳細).
+pub(crate) async fn open_form(c: &Client, prefix: &str) {
+    let js = format!(
+        "const r = [...document.querySelectorAll('tr')].find(r => r.textContent.trim().startsWith('{prefix}')); if (!r) return false; r.querySelector('a.form-link').click(); return true;"
+    );
+    assert_eq!(c.execute(&js, vec![]).await.unwrap().as_bool(), Some(true), "no 帳票を表示 for {prefix}");
+}
+
 pub(crate) async fn fill(c: &Client, css: &str, value: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap();
     e.clear().await.unwrap();
@@ -372,7 +380,7 @@ async fn the_monthly_cycle_between_two_offices_in_the_browser() {
         assert_eq!(std::fs::read(prov_import.join(&f.name)).unwrap(), f.bytes, "{} saved as sent", f.name);
     }
     // 帳票表示: the received plan (第6表) as its monthly grid, ready to print.
-    click(&prov, "a.form-link").await;
+    open_form(&prov, "UPPLAN").await;
     let t = wait_text(&prov, "main", "第6表 サービス利用票（予定）").await;
     assert!(t.contains("被保険者番号") && t.contains("合計") && t.contains("2025年6月分"), "{t}");
     let sheets = prov.find_all(Locator::Css("section.form-sheet")).await.unwrap().len();

@@ -5,7 +5,7 @@
 //! contact without files; 居宅 sees 取得済・開封済 and takes both. Every screen of the mailbox
 //! is saved (`target/screenshots/m…`) after the page checks (CSP, console, keyboard, axe, reflow).
 
-use crate::browser::{Cdp, browser, chromedriver, click, fill, log_in, pc, shot, wait_text};
+use crate::browser::{Cdp, browser, chromedriver, click, fill, log_in, open_form, pc, shot, wait_text};
 use crate::common::*;
 use fantoccini::{Client, Locator};
 use renkei_testkit::hub::{DEMO_PASSWORD, TestHub};
@@ -122,7 +122,7 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     wait_text(&prov, "h1", "受信詳細").await;
     shot(&prov, "m04-受信詳細").await;
     // 帳票表示: 第6表 as its monthly grid.
-    click(&prov, "a.form-link").await;
+    open_form(&prov, "UPPLAN").await;
     let t = wait_text(&prov, "main", "第6表 サービス利用票（予定）").await;
     assert!(t.contains("被保険者番号") && t.contains("合計"), "{t}");
     shot(&prov, "m05-帳票-第6表").await;
@@ -155,10 +155,20 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     wait_text(&prov, "#verdicts", "送信できます").await;
     fill(&prov, "textarea[name=note]", "6月分の実績です。").await;
     shot(&prov, "m07-新規作成").await;
+    // 一時保存 first: 下書き一覧, opened again, then sent.
+    click(&prov, "#save-draft").await;
+    wait_text(&prov, "main", "下書きを保存しました").await;
+    shot(&prov, "m07a-下書き一覧").await;
+    click(&prov, "a.open-draft").await;
+    wait_text(&prov, "h1", "下書きの編集").await;
+    wait_text(&prov, "#draft-files", &actual.name).await;
+    shot(&prov, "m07b-下書きの編集").await;
     click(&prov, "#send").await;
     wait_text(&prov, "main", "送信しました").await;
     wait_text(&prov, "#state", "未取得").await;
     shot(&prov, "m08-送信詳細").await;
+    click(&prov, "nav a[href='/mailbox/drafts']").await;
+    wait_text(&prov, "main", "下書きはありません").await;
     // A contact without files: 今月利用なし.
     click(&prov, "nav a[href='/mailbox/compose']").await;
     fill(&prov, "#to", &hub.offices[0].number).await;

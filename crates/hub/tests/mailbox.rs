@@ -214,6 +214,35 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
     let (_, _, lookup) = b.get(&format!("/mailbox/lookup?to={n0}")).await;
     assert!(lookup.contains(&hub.offices[0].name), "{lookup}");
 
+    // 下書き: saved with a file, listed, opened, a file taken out, sent once.
+    let extra = actual_unit(&hub, 1, 0, 3);
+    let draft_form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("to", n0.clone())
+        .text("purpose", "free")
+        .text("note", "下書きです")
+        .text("action", "draft")
+        .part("file", reqwest::multipart::Part::bytes(extra[0].1.clone()).file_name(extra[0].0.clone()));
+    let (s, to, _) = b.post_multipart("/mailbox/compose", draft_form).await;
+    assert_eq!((s, to.as_str()), (303, "/mailbox/drafts?saved=1"));
+    let (_, _, list) = b.get(&to).await;
+    assert!(list.contains("下書きを保存しました") && list.contains(&extra[0].0) && list.contains("下書きです"), "{list}");
+    let draft = list.split(r#"href="/mailbox/drafts/"#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (s, _, edit) = b.get(&format!("/mailbox/drafts/{draft}")).await;
+    assert!(s == 200 && edit.contains(&extra[0].0) && edit.contains(r#"name="draft""#), "{edit}");
+    // The API sees the same draft (shared by the office's terminals and the browser).
+    let (c1, t1) = hub.session(1).await;
+    let listed: Vec<DraftInfo> = c1.get(hub.url(paths::DRAFTS)).bearer_auth(&t1).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let (s, to, _) = b.post_form(&format!("/mailbox/drafts/{draft}/send"), &[("csrf", &csrf)]).await;
+    assert!(s == 303 && to.starts_with("/mailbox/sent/"), "{s} {to}");
+    let (s, to2, _) = b.post_form(&format!("/mailbox/drafts/{draft}/send"), &[("csrf", &csrf)]).await;
+    assert!(s == 303 && to2 == to || s == 404 || s == 200, "sending a sent draft again stores nothing new: {s} {to2}");
+    let inbox: MessagePage = a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(inbox.messages.len(), 3, "the draft arrived once");
+    let (_, _, list) = b.get("/mailbox/drafts").await;
+    assert!(list.contains("下書きはありません"), "{list}");
+
     // 送信一覧 shows what office 0 did with them.
     let (_, _, sent_list) = b.get("/mailbox/sent").await;
     assert!(sent_list.contains("今月利用なし") && sent_list.contains("未取得"), "{sent_list}");

@@ -81,19 +81,7 @@ pub(super) async fn draft_page(State(ui): State<S>, Path((p, id)): Path<(String,
         Ok(d) => d,
         Err(e) => return Err(hub_fail(&ui, &o, e, "下書きの編集", "drafts").await),
     };
-    let mut t = ComposePage::new(layout(&ui, &o, "下書きの編集", "drafts").await);
-    t.to = d.to.clone();
-    t.note = d.note.clone();
-    if let Some(c) = &d.contact {
-        t.purpose = c.kind.as_str().to_owned();
-        t.month = c.month.clone().unwrap_or_default();
-        t.subject = c.person.clone();
-        t.units = c.units.map(|u| u.to_string()).unwrap_or_default();
-    }
-    t.draft = d.id.clone();
-    t.version = d.version;
-    t.existing = d.files.iter().map(|f| (f.index, f.name.clone())).collect();
-    t.flash = Some(format!("最後の変更: {}（{}）", jst(&d.updated_at), d.updated_by));
+    let t = renkei_screens::office::draft_form(layout(&ui, &o, "下書きの編集", "drafts").await, &d);
     Ok(page(t))
 }
 

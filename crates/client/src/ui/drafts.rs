@@ -2,22 +2,7 @@
 
 use super::*;
 
-pub(super) struct DraftRow {
-    pub(super) id: String,
-    pub(super) when: String,
-    pub(super) to: String,
-    pub(super) files: String,
-    pub(super) note: String,
-    pub(super) by: String,
-}
-
-#[derive(Template)]
-#[template(path = "drafts.html")]
-pub(super) struct DraftsT {
-    pub(super) l: Layout,
-    pub(super) rows: Vec<DraftRow>,
-    pub(super) flash: Option<String>,
-}
+use renkei_screens::office::{DraftsPage, draft_row};
 
 pub(super) async fn drafts_page(ui: &Ui, p: &str, flash: Option<String>) -> Result<Response, Fail> {
     let o = logged_in(ui, p).await?;
@@ -27,26 +12,10 @@ pub(super) async fn drafts_page(ui: &Ui, p: &str, flash: Option<String>) -> Resu
     };
     let mut rows = Vec::new();
     for d in list {
-        let to =
-            if d.to.is_empty() { "（未入力）".to_owned() } else { format!("{}（{}）", partner_name(ui, &o, &d.to).await, d.to) };
-        rows.push(DraftRow {
-            id: d.id,
-            when: jst(&d.updated_at),
-            to,
-            files: if d.files.is_empty() {
-                "メッセージのみ".into()
-            } else {
-                d.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>().join("、")
-            },
-            note: match &d.contact {
-                Some(c) if d.note.trim().is_empty() => c.summary_ja(),
-                Some(c) => format!("{}／{}", c.summary_ja(), d.note.chars().take(40).collect::<String>()),
-                None => d.note.chars().take(60).collect(),
-            },
-            by: d.updated_by,
-        });
+        let name = if d.to.is_empty() { String::new() } else { partner_name(ui, &o, &d.to).await };
+        rows.push(draft_row(&d, &name));
     }
-    Ok(page(DraftsT { l: layout(ui, &o, "下書き一覧", "drafts").await, rows, flash }))
+    Ok(page(DraftsPage { l: layout(ui, &o, "下書き一覧", "drafts").await, rows, flash }))
 }
 
 #[derive(Debug, Default, Deserialize)]

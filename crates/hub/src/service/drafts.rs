@@ -146,3 +146,46 @@ pub async fn delete(st: &AppState, c: &Caller, id: &str) -> Result<(), ApiError>
     st.store.delete_draft(d.id).await?;
     Ok(())
 }
+
+/// A draft as the API and the screens show it.
+pub fn info(d: &DraftRow) -> renkei_protocol::DraftInfo {
+    renkei_protocol::DraftInfo {
+        id: d.public_id.clone(),
+        to: d.recipient.clone(),
+        note: d.note.clone(),
+        contact: contact_of(d),
+        files: d
+            .files
+            .iter()
+            .map(|f| {
+                let n = renkei_spec::name::parse(&f.name, renkei_spec::name::Profile::LENIENT).ok().map(|p| p.name);
+                renkei_protocol::FileInfo {
+                    index: f.idx as u32,
+                    name: f.name.clone(),
+                    kind: n.as_ref().map(|n| n.kind.prefix().to_owned()),
+                    service_month: n.and_then(|n| n.service_month()).map(|m| m.to_string()),
+                    csv_version: None,
+                    size: f.size as u64,
+                    sha256: f.sha256.clone(),
+                }
+            })
+            .collect(),
+        version: d.version,
+        updated_at: crate::jst::rfc3339(d.updated_at),
+        updated_by: d.updated_by.clone(),
+    }
+}
+
+/// Sends a draft (the API's and the web mailbox's 送信 of a 下書き): its files and words as they
+/// are now, through the one send path; the draft is gone once the message is stored.
+pub async fn send(
+    st: &AppState,
+    c: &Caller,
+    id: &str,
+    idem: crate::service::mailbox::Idempotency,
+) -> Result<renkei_protocol::SendResponse, ApiError> {
+    let d = load(st, c, id).await?;
+    let uploads = uploads_of(st, &d.files).await?;
+    let letter = Letter { to: Some(d.recipient.clone()), note: d.note.clone(), contact: contact_of(&d), uploads };
+    crate::service::mailbox::deliver(st, c, letter, idem, Some((d.id, d.version))).await
+}

@@ -29,11 +29,12 @@ pub const LOCAL_MENU: [MenuItem; 7] = [
 ];
 
 /// The menu of the web mailbox.
-pub const WEB_MENU: [MenuItem; 4] = [
+pub const WEB_MENU: [MenuItem; 5] = [
     item("", "top", "トップ"),
     item("inbox", "inbox", "受信一覧"),
     item("sent", "sent", "送信一覧"),
     item("compose", "compose", "新規作成"),
+    item("drafts", "drafts", "下書き一覧"),
 ];
 
 /// What every page shows around its content, and where the door serves its pages.

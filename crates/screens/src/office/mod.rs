@@ -5,6 +5,7 @@
 //! same pages; [`Layout`] says which door and where its pages live.
 
 mod compose;
+mod drafts;
 mod layout;
 mod lists;
 mod message;
@@ -12,6 +13,7 @@ mod sheets;
 mod top;
 
 pub use compose::{ComposePage, Finding, NAME_HEADLINE, PURPOSES, VerdictView, VerdictsPage, escape, lookup_html, words_of};
+pub use drafts::{DraftRowV, DraftsPage, draft_form, draft_row};
 pub use layout::{Layout, MenuItem, NoticePage};
 pub use lists::{FileCell, ListPage, ListQ, Row, file_kind_label, kinds, row, sent_state, state_class};
 pub use message::{MessagePage, contact_rows};

@@ -3,9 +3,8 @@
 use super::Sending;
 use super::send::{idempotency_key, read_form, sent};
 use crate::error::ApiError;
-use crate::jst::rfc3339;
 use crate::service::drafts;
-use crate::service::mailbox::{Idempotency, Letter, RequestDigest, deliver, replay};
+use crate::service::mailbox::{Idempotency, RequestDigest, replay};
 use crate::state::AppState;
 use crate::web::api::extract::{ApiJson, ApiMultipart, ApiPath};
 use axum::Json;
@@ -13,34 +12,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use renkei_protocol::*;
-
-fn draft_info(d: &crate::store::DraftRow) -> DraftInfo {
-    DraftInfo {
-        id: d.public_id.clone(),
-        to: d.recipient.clone(),
-        note: d.note.clone(),
-        contact: drafts::contact_of(d),
-        files: d
-            .files
-            .iter()
-            .map(|f| {
-                let n = renkei_spec::name::parse(&f.name, renkei_spec::name::Profile::LENIENT).ok().map(|p| p.name);
-                FileInfo {
-                    index: f.idx as u32,
-                    name: f.name.clone(),
-                    kind: n.as_ref().map(|n| n.kind.prefix().to_owned()),
-                    service_month: n.and_then(|n| n.service_month()).map(|m| m.to_string()),
-                    csv_version: None,
-                    size: f.size as u64,
-                    sha256: f.sha256.clone(),
-                }
-            })
-            .collect(),
-        version: d.version,
-        updated_at: rfc3339(d.updated_at),
-        updated_by: d.updated_by.clone(),
-    }
-}
 
 #[utoipa::path(post, path = "/v1/drafts", tag = "drafts", request_body(content = crate::web::api::send::SendForm, content_type = "multipart/form-data"), responses((status = 201, description = "送信・作成しました / created", body = DraftInfo), (status = 413, description = "大きすぎます / too large", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn create_draft(
@@ -51,12 +22,12 @@ pub(crate) async fn create_draft(
     let (form, _place) = read_form(&st, form, 0).await?;
     let letter = form.into_letter()?;
     let d = drafts::create(&st, &c, letter).await?;
-    Ok((StatusCode::CREATED, Json(draft_info(&d))))
+    Ok((StatusCode::CREATED, Json(drafts::info(&d))))
 }
 
 #[utoipa::path(get, path = "/v1/drafts", tag = "drafts", responses((status = 200, description = "成功 / OK", body = Vec<DraftInfo>), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
 pub(crate) async fn list_drafts(State(st): State<AppState>, Sending(c): Sending) -> Result<Json<Vec<DraftInfo>>, ApiError> {
-    Ok(Json(st.store.drafts(&c.office).await?.iter().map(draft_info).collect()))
+    Ok(Json(st.store.drafts(&c.office).await?.iter().map(drafts::info).collect()))
 }
 
 #[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -65,7 +36,7 @@ pub(crate) async fn get_draft(
     Sending(c): Sending,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    Ok(Json(draft_info(&drafts::load(&st, &c, &id).await?)))
+    Ok(Json(drafts::info(&drafts::load(&st, &c, &id).await?)))
 }
 
 #[utoipa::path(patch, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), request_body = DraftUpdate, responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 409, description = "別の端末で変更済み / changed on another terminal", body = ErrorBody), (status = 422, description = "入口のチェックで拒否 / refused at the door", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -75,7 +46,7 @@ pub(crate) async fn update_draft(
     ApiPath(id): ApiPath<String>,
     ApiJson(u): ApiJson<DraftUpdate>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    Ok(Json(draft_info(
+    Ok(Json(drafts::info(
         &drafts::update(&st, &c, &id, u.version, u.to.as_deref(), u.note.as_deref(), u.contact.as_ref().map(Option::as_ref)).await?,
     )))
 }
@@ -89,7 +60,7 @@ pub(crate) async fn add_draft_files(
 ) -> Result<Json<DraftInfo>, ApiError> {
     let d = drafts::load(&st, &c, &id).await?;
     let (f, _place) = read_form(&st, form, d.files.len()).await?;
-    Ok(Json(draft_info(&drafts::add_files(&st, &c, &id, f.uploads).await?)))
+    Ok(Json(drafts::info(&drafts::add_files(&st, &c, &id, f.uploads).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}/files/{index}", tag = "drafts", params(("id" = String, Path), ("index" = u32, Path)), responses((status = 200, description = "成功 / OK", body = DraftInfo), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -98,7 +69,7 @@ pub(crate) async fn remove_draft_file(
     Sending(c): Sending,
     ApiPath((id, idx)): ApiPath<(String, i64)>,
 ) -> Result<Json<DraftInfo>, ApiError> {
-    Ok(Json(draft_info(&drafts::remove_file(&st, &c, &id, idx).await?)))
+    Ok(Json(drafts::info(&drafts::remove_file(&st, &c, &id, idx).await?)))
 }
 
 #[utoipa::path(delete, path = "/v1/drafts/{id}", tag = "drafts", params(("id" = String, Path)), responses((status = 204, description = "完了 / done"), (status = 404, description = "見つかりません / not found", body = ErrorBody), (status = 503, description = "混雑・保存領域が一杯・データベースに接続できない（Retry-After 秒後に再試行） / busy, storage full or unavailable, retry after Retry-After", body = ErrorBody), (status = 401, description = "証明書またはログインが必要 / certificate or session required", body = ErrorBody), (status = 403, description = "権限なし・仮パスワード / forbidden or temporary password", body = ErrorBody)))]
@@ -122,8 +93,5 @@ pub(crate) async fn send_draft(
     if let Some(r) = replay(&st, &c, &idem).await? {
         return Ok(sent(r));
     }
-    let d = drafts::load(&st, &c, &id).await?;
-    let uploads = drafts::uploads_of(&st, &d.files).await?;
-    let letter = Letter { to: Some(d.recipient.clone()), note: d.note.clone(), contact: drafts::contact_of(&d), uploads };
-    deliver(&st, &c, letter, idem, Some((d.id, d.version))).await.map(sent)
+    drafts::send(&st, &c, &id, idem).await.map(sent)
 }

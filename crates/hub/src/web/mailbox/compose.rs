@@ -3,12 +3,14 @@
 //! carries so that a double click sends once) and the destination's lookup.
 
 use super::{MailboxUser, layout};
+use crate::error::ApiError;
 use crate::service::checks::{self, Completeness};
+use crate::service::drafts;
 use crate::service::mailbox::{Idempotency, RequestDigest, check_files, deliver, parties, replay};
 use crate::state::AppState;
 use crate::web::api::send::{Form as SendForm, read_form};
 use crate::web::page::{PageError, page};
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use renkei_screens::office::{ComposePage, VerdictView, VerdictsPage, escape, lookup_html, words_of};
 use serde::Deserialize;
@@ -37,6 +39,9 @@ fn words(form: &mut SendForm) -> Result<(), String> {
 
 /// What the clerk typed, to show again when the form is refused.
 struct Typed {
+    action: String,
+    draft: String,
+    version: i64,
     to: String,
     purpose: String,
     month: String,
@@ -49,6 +54,9 @@ struct Typed {
 fn typed(form: &SendForm) -> Typed {
     let field = |n: &str| form.other(n).unwrap_or_default().to_owned();
     Typed {
+        action: field("action"),
+        draft: field("draft").trim().to_owned(),
+        version: field("version").trim().parse().unwrap_or(0),
         to: form.to.clone().unwrap_or_default(),
         purpose: field("purpose"),
         month: field("month"),
@@ -70,6 +78,8 @@ async fn refused(st: &AppState, u: &MailboxUser, t: Typed, had_files: bool, erro
     p.units = t.units;
     p.note = t.note;
     p.idem = t.idem;
+    p.draft = t.draft;
+    p.version = t.version;
     let again = if had_files { "（ファイルはもう一度選んでください）" } else { "" };
     p.error = Some(format!("{error}{again}"));
     Ok(page(&p))
@@ -88,6 +98,21 @@ pub(crate) async fn compose_post(State(st): State<AppState>, u: MailboxUser, mp:
         Ok(l) => l,
         Err(e) => return refused(&st, &u, t, had_files, e.0.message).await,
     };
+    let (action, draft) = (t.action.clone(), t.draft.clone());
+    // 一時保存 / 更新: the draft (shared with the office's other users and terminals).
+    if action == "draft" || !draft.is_empty() {
+        let saved = save_draft(&st, &u, &draft, t.version, letter).await;
+        let id = match saved {
+            Ok(id) => id,
+            Err(e) if e.0.code.status() < 500 => return refused(&st, &u, t, had_files, e.0.message).await,
+            Err(e) => return Err(e.into()),
+        };
+        if action == "draft" {
+            return Ok(Redirect::to("/mailbox/drafts?saved=1").into_response());
+        }
+        // 送信 from 下書きの編集: the draft as just saved.
+        return send_draft(&st, &u, &id).await;
+    }
     let idem = Idempotency { key, digest: RequestDigest::send(&letter) };
     let r = match replay(&st, &u.caller, &idem).await {
         Ok(Some(r)) => Ok(r),
@@ -179,4 +204,46 @@ pub(crate) async fn lookup(State(st): State<AppState>, _u: MailboxUser, Query(q)
     })
     .await;
     Ok(Html(html).into_response())
+}
+
+/// Saves the form as a draft: a new one, or draft `id` changed (its words, and the files chosen
+/// now added to it). Returns the draft's id.
+async fn save_draft(
+    st: &AppState,
+    u: &MailboxUser,
+    id: &str,
+    version: i64,
+    letter: crate::service::mailbox::Letter,
+) -> Result<String, ApiError> {
+    let c = &u.caller;
+    if id.is_empty() {
+        return Ok(drafts::create(st, c, letter).await?.public_id);
+    }
+    let crate::service::mailbox::Letter { to, note, contact, uploads } = letter;
+    drafts::update(st, c, id, version, to.as_deref(), Some(&note), Some(contact.as_ref())).await?;
+    if !uploads.is_empty() {
+        drafts::add_files(st, c, id, uploads).await?;
+    }
+    Ok(id.to_owned())
+}
+
+/// Sends draft `id` (its own key: sending it twice stores one message), to 送信詳細.
+async fn send_draft(st: &AppState, u: &MailboxUser, id: &str) -> Result<Response, PageError> {
+    let idem = Idempotency { key: Some(format!("web:draft-{id}")), digest: RequestDigest::draft_send(id) };
+    let r = match replay(st, &u.caller, &idem).await? {
+        Some(r) => r,
+        None => match drafts::send(st, &u.caller, id, idem).await {
+            Ok(r) => r,
+            Err(e) if e.0.code.status() < 500 => {
+                return super::drafts::list(st, u, Some(format!("送信できませんでした: {}", e.0.message))).await;
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    Ok(Redirect::to(&format!("/mailbox/sent/{}?sent=1", r.message.id)).into_response())
+}
+
+/// 下書き一覧 → 送信.
+pub(crate) async fn draft_send(State(st): State<AppState>, u: MailboxUser, Path(id): Path<String>) -> Result<Response, PageError> {
+    send_draft(&st, &u, &id).await
 }

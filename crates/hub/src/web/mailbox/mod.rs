@@ -10,6 +10,7 @@
 //! change is audited by the service it calls.
 
 pub mod compose;
+pub mod drafts;
 pub mod login;
 pub mod messages;
 pub mod top;
