@@ -8,7 +8,7 @@
 
 #![deny(missing_docs)]
 
-pub mod archive;
+pub use renkei_screens::archive;
 pub mod autostart;
 pub mod daemon;
 

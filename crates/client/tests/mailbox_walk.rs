@@ -178,11 +178,30 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     click(&prov, "#send").await;
     wait_text(&prov, "main", "今月利用なし").await;
 
-    // 居宅 takes both into its care software's folder.
+    // 一括送信 of a ZIP the care software made: checked per destination, then sent.
+    let later =
+        renkei_testkit::Generator::new(23).actual_from_plan(plan, &office(&hub, 1), &office(&hub, 0), MONTH, seq(31, 19), |_, _| {});
+    let zip_path = actual_dir.join("実績.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    zip.start_file(later.name.clone(), zip::write::SimpleFileOptions::default()).unwrap();
+    std::io::Write::write_all(&mut zip, &later.bytes).unwrap();
+    zip.finish().unwrap();
+    click(&prov, "nav a[href='/mailbox/bulk']").await;
+    wait_text(&prov, "h1", "一括送信").await;
+    prov.find(Locator::Css("#files")).await.unwrap().send_keys(&zip_path.display().to_string()).await.unwrap();
+    let t = wait_text(&prov, "#plan", "送信できます").await;
+    assert!(t.contains(&hub.offices[0].name) && t.contains(&later.name), "{t}");
+    shot(&prov, "m08a-一括送信-ZIP").await;
+    click(&prov, "#bulk-send").await;
+    wait_text(&prov, "#results", "1 ファイルを送信しました").await;
+    shot(&prov, "m08b-一括送信-結果").await;
+
+    // 居宅 takes all three into its care software's folder.
     click(&care, "nav a[href$='/inbox']").await;
     wait_reload(&care, "table.list", "今月利用なし").await;
     click(&care, "#fetch-all").await;
-    wait_text(&care, "main", "一括取得: 2 件のメッセージを取得し").await;
+    wait_text(&care, "main", "一括取得: 3 件のメッセージを取得し").await;
+    assert_eq!(std::fs::read(care_import.join(&later.name)).unwrap(), later.bytes);
     assert_eq!(std::fs::read(care_import.join(&actual.name)).unwrap(), actual.bytes);
 
     // 通所's 送信一覧 shows what 居宅 did.

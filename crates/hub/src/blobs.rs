@@ -534,6 +534,14 @@ pub struct Spooled {
     pub sha256: String,
 }
 
+impl Spooled {
+    /// Reads the whole spooled file (for an upload that must be opened, such as a ZIP; the
+    /// caller bounds it by [`Spooled::size`]).
+    pub async fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(&self.path).await
+    }
+}
+
 impl Drop for Spooled {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);

@@ -243,6 +243,45 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
     let (_, _, list) = b.get("/mailbox/drafts").await;
     assert!(list.contains("下書きはありません"), "{list}");
 
+    // 一括送信 from a ZIP: office 0's unit is sent, a partner not on the system is not (said
+    // so), a PDF has no destination; the same ZIP again sends nothing twice.
+    let unit = actual_unit(&hub, 1, 0, 4);
+    let absent = renkei_testkit::Office {
+        number: renkei_spec::ids::OfficeNumber::parse(&renkei_testkit::registry_number(13, 77), false).unwrap(),
+        kind: renkei_spec::ids::ServiceKind::parse("43").unwrap(),
+        name: "未参加".into(),
+    };
+    let mut g = renkei_testkit::Generator::new(5);
+    let month = renkei_spec::calendar::YearMonth::new(2025, 6).unwrap();
+    let clients = g.clients(1, 13, month);
+    let seq = renkei_spec::calendar::FileSeq::parse("20250703090000").unwrap();
+    let other = g.actual_unit(&hub.office(1), &absent, &clients, month, seq);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, bytes) in unit.iter().map(|(n, b)| (n.clone(), b.clone())).chain(other.iter().map(|f| (f.name.clone(), f.bytes.clone()))) {
+        zip.start_file(n, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut zip, &bytes).unwrap();
+    }
+    let zip = zip.finish().unwrap().into_inner();
+    let bulk = |path: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("file", reqwest::multipart::Part::bytes(zip.clone()).file_name("6月分実績.zip"))
+            .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec()).file_name("説明.pdf"));
+        let b = b.clone();
+        async move { b.post_multipart(path, form).await }
+    };
+    let (s, _, plan) = bulk("/mailbox/bulk/check").await;
+    assert_eq!(s, 200);
+    assert!(plan.contains("2 件の送信先に分けました") && plan.contains("送信できます"), "{plan}");
+    assert!(plan.contains("データでは送れません") && plan.contains("見つかりません") && plan.contains("説明.pdf"), "{plan}");
+    let (s, _, done) = bulk("/mailbox/bulk/send").await;
+    assert_eq!(s, 200);
+    assert!(done.contains("1 ファイルを送信しました") && done.contains("送りません。"), "{done}");
+    let (_, _, again) = bulk("/mailbox/bulk/send").await;
+    assert!(again.contains("送信済みです（二重には送りません）"), "{again}");
+    let inbox: MessagePage = a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
+    assert_eq!(inbox.messages.len(), 4, "one message from the ZIP, once");
+
     // 送信一覧 shows what office 0 did with them.
     let (_, _, sent_list) = b.get("/mailbox/sent").await;
     assert!(sent_list.contains("今月利用なし") && sent_list.contains("未取得"), "{sent_list}");

@@ -4,6 +4,7 @@
 //!
 //! No I/O of its own: the doors hand in what they read.
 
+pub mod archive;
 pub mod cookie;
 pub mod form;
 pub mod office;

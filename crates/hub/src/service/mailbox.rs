@@ -442,3 +442,63 @@ pub async fn file_content(st: &AppState, c: &Caller, id: &str, idx: i64) -> Resu
     };
     Ok((file, bytes))
 }
+
+/// The most a 一括送信 from the browser opens of ZIP files, in bytes.
+pub const BULK_ZIP_BYTES: usize = 64 * 1024 * 1024;
+
+/// 一括送信's files by destination: the standard files grouped by the receiving office their
+/// names give (in the order met), and the files that name none (attachments, names that break
+/// the standard) with the reason. ZIP files are opened first (safely,
+/// [`renkei_screens::archive`]), their entries taken as files.
+#[derive(Debug, Default)]
+pub struct BulkPlan {
+    /// (destination, its files).
+    pub groups: Vec<(String, Vec<Upload>)>,
+    /// (file, why it has no destination).
+    pub unassigned: Vec<(String, String)>,
+}
+
+/// Groups `uploads` for 一括送信 ([`BulkPlan`]).
+pub async fn bulk_plan(uploads: Vec<Upload>) -> Result<BulkPlan, ApiError> {
+    let mut files = Vec::new();
+    let mut plan = BulkPlan::default();
+    let mut zip_bytes = 0usize;
+    for u in uploads {
+        if u.name.to_ascii_lowercase().ends_with(".zip") {
+            zip_bytes += u.len();
+            if zip_bytes > BULK_ZIP_BYTES {
+                return Err(ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("ZIPファイルは合わせて{}MBまでです。分けて送ってください", BULK_ZIP_BYTES / 1024 / 1024),
+                    "bulk zip too large",
+                ));
+            }
+            let bytes = match &u.spooled {
+                Some(s) => s.read_all().await.map_err(ApiError::internal)?,
+                None => u.bytes,
+            };
+            match renkei_screens::archive::extract(&bytes, renkei_screens::archive::Limits::default()) {
+                Ok(entries) => files.extend(entries.into_iter().map(|(n, b)| Upload::in_memory(n, b))),
+                Err(e) => plan.unassigned.push((u.name, format!("ZIPファイルを開けません: {e}"))),
+            }
+        } else {
+            files.push(u);
+        }
+    }
+    for f in files {
+        match renkei_spec::name::parse(&f.name, renkei_spec::name::Profile::LENIENT) {
+            Ok(p) => {
+                let to = p.name.receiver.office.to_string();
+                match plan.groups.iter_mut().find(|(t, _)| *t == to) {
+                    Some((_, g)) => g.push(f),
+                    None => plan.groups.push((to, vec![f])),
+                }
+            }
+            Err(_) if checks::looks_standard(&f.name) => {
+                plan.unassigned.push((f.name, "ファイル名が標準仕様に合わないため、送信先が分かりません".into()))
+            }
+            Err(_) => plan.unassigned.push((f.name, "添付ファイルは「新規作成」から送信先を指定して送ってください".into())),
+        }
+    }
+    Ok(plan)
+}

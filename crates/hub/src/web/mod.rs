@@ -201,6 +201,9 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, "/mailbox/compose", Access::Mailbox, post(mailbox::compose::compose_post)),
         r(Method::POST, "/mailbox/compose/check", Access::Mailbox, post(mailbox::compose::compose_check)),
         r(Method::GET, "/mailbox/lookup", Access::Mailbox, get(mailbox::compose::lookup)),
+        r(Method::GET, "/mailbox/bulk", Access::Mailbox, get(mailbox::bulk::bulk_page)),
+        r(Method::POST, "/mailbox/bulk/check", Access::Mailbox, post(mailbox::bulk::bulk_check)),
+        r(Method::POST, "/mailbox/bulk/send", Access::Mailbox, post(mailbox::bulk::bulk_send)),
         r(Method::GET, "/mailbox/drafts", Access::Mailbox, get(mailbox::drafts::drafts_page)),
         r(Method::GET, "/mailbox/drafts/{id}", Access::Mailbox, get(mailbox::drafts::draft_page)),
         r(Method::POST, "/mailbox/drafts/{id}/send", Access::Mailbox, post(mailbox::compose::draft_send)),
@@ -293,7 +296,15 @@ enum Place {
 
 fn admission_of(route: &Route) -> Place {
     let never = [paths::EVENTS, "/healthz", "/readyz"];
-    let after_body = [paths::MESSAGES, paths::DRAFTS, "/v1/drafts/{id}/files", "/mailbox/compose", "/mailbox/compose/check"];
+    let after_body = [
+        paths::MESSAGES,
+        paths::DRAFTS,
+        "/v1/drafts/{id}/files",
+        "/mailbox/compose",
+        "/mailbox/compose/check",
+        "/mailbox/bulk/check",
+        "/mailbox/bulk/send",
+    ];
     if never.contains(&route.path) {
         Place::None
     } else if route.method == Method::POST && after_body.contains(&route.path) {

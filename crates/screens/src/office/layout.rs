@@ -29,11 +29,12 @@ pub const LOCAL_MENU: [MenuItem; 7] = [
 ];
 
 /// The menu of the web mailbox.
-pub const WEB_MENU: [MenuItem; 5] = [
+pub const WEB_MENU: [MenuItem; 6] = [
     item("", "top", "トップ"),
     item("inbox", "inbox", "受信一覧"),
     item("sent", "sent", "送信一覧"),
     item("compose", "compose", "新規作成"),
+    item("bulk", "bulk", "一括送信"),
     item("drafts", "drafts", "下書き一覧"),
 ];
 

@@ -9,6 +9,7 @@
 //! set up and passed in the session, a current password; the office's own mail only. Every
 //! change is audited by the service it calls.
 
+pub mod bulk;
 pub mod compose;
 pub mod drafts;
 pub mod login;
