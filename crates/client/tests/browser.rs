@@ -223,7 +223,7 @@ pub(crate) async fn wait_text(c: &Client, css: &str, text: &str) -> String {
 }
 
 /// Like [`wait_text`], reloading the page between looks (for server-side state).
-async fn wait_reload(c: &Client, css: &str, text: &str) {
+pub(crate) async fn wait_reload(c: &Client, css: &str, text: &str) {
     for _ in 0..30 {
         if let Ok(e) = c.find(Locator::Css(css)).await
             && e.text().await.is_ok_and(|t| t.contains(text))

@@ -5,26 +5,12 @@
 //! contact without files; 居宅 sees 取得済・開封済 and takes both. Every screen of the mailbox
 //! is saved (`target/screenshots/m…`) after the page checks (CSP, console, keyboard, axe, reflow).
 
-use crate::browser::{Cdp, browser, chromedriver, click, fill, log_in, open_form, pc, shot, wait_text};
+use crate::browser::{Cdp, browser, chromedriver, click, fill, log_in, open_form, pc, shot, wait_reload, wait_text};
 use crate::common::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use renkei_testkit::hub::{DEMO_PASSWORD, TestHub};
 use std::io::Read as _;
 use std::time::Duration;
-
-/// Reloads until `css` holds `text`.
-async fn wait_reload(c: &Client, css: &str, text: &str) {
-    for _ in 0..30 {
-        if let Ok(e) = c.find(Locator::Css(css)).await
-            && e.text().await.is_ok_and(|t| t.contains(text))
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        c.refresh().await.unwrap();
-    }
-    wait_text(c, css, text).await;
-}
 
 /// The first ZIP file to appear in `dir` (a finished download), its entries by name.
 async fn downloaded_zip(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {

@@ -414,33 +414,39 @@ pub async fn message(st: &AppState, c: &Caller, id: &str) -> Result<(MessageRow,
     Ok((m, i))
 }
 
-/// The content of file `idx` of a message the caller may see and whose content is not gone,
-/// read whole (the caller bounds what it reads by the file's size, [`FileRow::size`]).
-pub async fn file_content(st: &AppState, c: &Caller, id: &str, idx: i64) -> Result<(FileRow, bytes::Bytes), ApiError> {
-    let crate::store::StoredFile { file, sender, recipient, fetched_at, expired_at, purged_at, content } =
-        st.store.file_for(id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
-    c.may_see(&sender, &recipient)?;
+/// File `idx` of a message the caller may see and whose content is not gone: its row and, for a
+/// small file, its content from the database (`None`: in the blob store).
+pub async fn stored_file(st: &AppState, c: &Caller, id: &str, idx: i64) -> Result<crate::store::StoredFile, ApiError> {
+    let f = st.store.file_for(id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
+    c.may_see(&f.sender, &f.recipient)?;
     let row = MessageRow {
         id: 0,
         public_id: id.to_owned(),
-        sender,
-        recipient,
+        sender: f.sender.clone(),
+        recipient: f.recipient.clone(),
         note: String::new(),
         contact: None,
         sent_at: 0,
-        fetched_at,
+        fetched_at: f.fetched_at,
         opened_at: None,
-        expired_at,
-        purged_at,
+        expired_at: f.expired_at,
+        purged_at: f.purged_at,
         agent: None,
         files: Vec::new(),
     };
     gone_check(&row, c)?;
-    let bytes = match content {
+    Ok(f)
+}
+
+/// The content of file `idx` of a message the caller may see ([`stored_file`]), read whole (the
+/// caller bounds what it reads by the file's size, [`FileRow::size`]).
+pub async fn file_content(st: &AppState, c: &Caller, id: &str, idx: i64) -> Result<(FileRow, bytes::Bytes), ApiError> {
+    let f = stored_file(st, c, id, idx).await?;
+    let bytes = match f.content {
         Some(b) => bytes::Bytes::from(b),
-        None => st.blobs.get(&file.sha256).await.map_err(ApiError::internal)?,
+        None => st.blobs.get(&f.file.sha256).await.map_err(ApiError::internal)?,
     };
-    Ok((file, bytes))
+    Ok((f.file, bytes))
 }
 
 /// The most a 一括送信 from the browser opens of ZIP files, in bytes.

@@ -197,7 +197,7 @@ impl Reach {
 }
 
 /// Whether `number` can be reached digitally today: the one rule behind the public list's
-/// answer and the screens' lookup (participation is a valid licence, [`licence::is_valid`]).
+/// answer and the screens' lookup (participation is a valid licence, [`crate::service::licence::is_valid`]).
 pub async fn reach(st: &crate::state::AppState, number: &str) -> Result<Reach, ApiError> {
     if let Some(o) = st.store.office(number).await? {
         return Ok(if crate::service::licence::is_valid(&o, &crate::jst::today_string()) {

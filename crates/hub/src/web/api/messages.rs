@@ -3,9 +3,9 @@
 use super::{Caller, Mailbox, Receiving, Sending};
 use crate::error::ApiError;
 use crate::service::checks::{self};
-use crate::service::mailbox::{gone_check, info, receipt};
+use crate::service::mailbox::{info, receipt};
 use crate::state::AppState;
-use crate::store::{ListFilter, MessageRow};
+use crate::store::ListFilter;
 use crate::web::api::extract::{ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
@@ -94,25 +94,7 @@ pub(crate) async fn download(
 
 /// One file of a message the caller may see, as a download (the API's and the web mailbox's).
 pub(crate) async fn file_response(st: &AppState, c: &Caller, id: String, idx: i64) -> Result<Response, ApiError> {
-    let crate::store::StoredFile { file: f, sender, recipient, fetched_at, expired_at, purged_at, content } =
-        st.store.file_for(&id, idx, &c.office).await?.ok_or_else(ApiError::not_found)?;
-    c.may_see(&sender, &recipient)?;
-    let m = MessageRow {
-        id: 0,
-        public_id: id.clone(),
-        sender,
-        recipient,
-        note: String::new(),
-        contact: None,
-        sent_at: 0,
-        fetched_at,
-        opened_at: None,
-        expired_at,
-        purged_at,
-        agent: None,
-        files: Vec::new(),
-    };
-    gone_check(&m, c)?;
+    let crate::store::StoredFile { file: f, content, .. } = crate::service::mailbox::stored_file(st, c, &id, idx).await?;
     // Small files (almost all: standard CSV files are a few KiB) go out in one piece, from the
     // database row when they are stored there; larger ones are streamed, never held in memory.
     // The first chunk tells an attachment's type.
