@@ -234,7 +234,9 @@ async fn send_draft(st: &AppState, u: &MailboxUser, id: &str) -> Result<Response
         Some(r) => r,
         None => match drafts::send(st, &u.caller, id, idem).await {
             Ok(r) => r,
-            Err(e) if e.0.code.status() < 500 => {
+            // A draft that is not there (another office's, or sent meanwhile) is not found; any
+            // other refusal is said on 下書き一覧.
+            Err(e) if e.0.code.status() < 500 && e.0.code.status() != 404 => {
                 return super::drafts::list(st, u, Some(format!("送信できませんでした: {}", e.0.message))).await;
             }
             Err(e) => return Err(e.into()),

@@ -41,7 +41,7 @@ pub(crate) async fn draft_page(State(st): State<AppState>, u: MailboxUser, Path(
 pub(crate) async fn draft_delete(State(st): State<AppState>, u: MailboxUser, Path(id): Path<String>) -> Result<Response, PageError> {
     let msg = match drafts::delete(&st, &u.caller, &id).await {
         Ok(()) => "下書きを削除しました".to_owned(),
-        Err(e) if e.0.code.status() < 500 => e.0.message,
+        Err(e) if e.0.code.status() < 500 && e.0.code.status() != 404 => e.0.message,
         Err(e) => return Err(e.into()),
     };
     list(&st, &u, Some(msg)).await
