@@ -194,6 +194,13 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     click(&prov, "nav a[href='/mailbox/sent']").await;
     wait_reload(&prov, "table.list", "取得済").await;
     shot(&prov, "m09-送信一覧").await;
+    // 予実突合: the 予定 received against the 実績 sent.
+    click(&prov, "nav a[href='/mailbox/reconcile']").await;
+    fill(&prov, "input[name=month]", "202506").await;
+    fill(&prov, "input[name=partner]", &hub.offices[0].number).await;
+    click(&prov, "#reconcile-run").await;
+    wait_text(&prov, "#summary", "一致").await;
+    shot(&prov, "m10-予実突合").await;
     hub.stop().await;
 }
 

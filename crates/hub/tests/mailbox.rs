@@ -286,6 +286,16 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
     let (_, _, sent_list) = b.get("/mailbox/sent").await;
     assert!(sent_list.contains("今月利用なし") && sent_list.contains("未取得"), "{sent_list}");
 
+    // 予実突合 from the provider's side: the 予定 it received against the 実績 it sent.
+    let (s, _, rec) = b.get(&format!("/mailbox/reconcile?month=202506&partner={n0}")).await;
+    assert_eq!(s, 200);
+    assert!(rec.contains(r#"id="summary""#) && rec.contains("予定 ") && rec.contains("実績 "), "{rec}");
+    assert!(!rec.contains("予定 0 行"), "the plan's lines for this provider are compared: {rec}");
+    let (_, _, rec) = b.get(&format!("/mailbox/reconcile?month=202507&partner={n0}")).await;
+    assert!(rec.contains("記録がありません"), "{rec}");
+    let (_, _, rec) = b.get("/mailbox/reconcile?month=2025-6&partner=x").await;
+    assert!(rec.contains("対象年月（例: 202506）"), "{rec}");
+
     // Audited as the user's, through the browser.
     for action in ["fetch", "open", "send"] {
         let rows = st.store.audit_search(Some(action), Some(&n1), 20).await.unwrap();

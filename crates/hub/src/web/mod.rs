@@ -201,6 +201,7 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, "/mailbox/compose", Access::Mailbox, post(mailbox::compose::compose_post)),
         r(Method::POST, "/mailbox/compose/check", Access::Mailbox, post(mailbox::compose::compose_check)),
         r(Method::GET, "/mailbox/lookup", Access::Mailbox, get(mailbox::compose::lookup)),
+        r(Method::GET, "/mailbox/reconcile", Access::Mailbox, get(mailbox::reconcile::reconcile)),
         r(Method::GET, "/mailbox/bulk", Access::Mailbox, get(mailbox::bulk::bulk_page)),
         r(Method::POST, "/mailbox/bulk/check", Access::Mailbox, post(mailbox::bulk::bulk_check)),
         r(Method::POST, "/mailbox/bulk/send", Access::Mailbox, post(mailbox::bulk::bulk_send)),

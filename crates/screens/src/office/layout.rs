@@ -29,13 +29,14 @@ pub const LOCAL_MENU: [MenuItem; 7] = [
 ];
 
 /// The menu of the web mailbox.
-pub const WEB_MENU: [MenuItem; 6] = [
+pub const WEB_MENU: [MenuItem; 7] = [
     item("", "top", "トップ"),
     item("inbox", "inbox", "受信一覧"),
     item("sent", "sent", "送信一覧"),
     item("compose", "compose", "新規作成"),
     item("bulk", "bulk", "一括送信"),
     item("drafts", "drafts", "下書き一覧"),
+    item("reconcile", "reconcile", "予実突合"),
 ];
 
 /// What every page shows around its content, and where the door serves its pages.

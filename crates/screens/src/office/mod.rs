@@ -9,6 +9,7 @@ mod drafts;
 mod layout;
 mod lists;
 mod message;
+mod reconcile;
 mod sheets;
 mod top;
 
@@ -17,6 +18,7 @@ pub use drafts::{DraftRowV, DraftsPage, draft_form, draft_row};
 pub use layout::{Layout, MenuItem, NoticePage};
 pub use lists::{FileCell, ListPage, ListQ, Row, file_kind_label, kinds, row, sent_state, state_class};
 pub use message::{MessagePage, contact_rows};
+pub use reconcile::{DiffRow, ReconcilePage, ReconcileQ, UnitRow, line_text, unit_rows};
 pub use sheets::{FormBody, FormPage, RecordV, RowV, SheetV, form_body, form_page, has_form};
 pub use top::{TopPage, licence_line, operating};
 

@@ -14,6 +14,7 @@ pub mod compose;
 pub mod drafts;
 pub mod login;
 pub mod messages;
+pub mod reconcile;
 pub mod top;
 
 use crate::auth;
