@@ -538,7 +538,10 @@ async fn a_hub_with_every_place_taken_refuses_at_once_and_does_nothing() {
     assert_eq!(error(r).await.code, ErrorCode::Busy);
     let portal = hub.anonymous().get(hub.url("/portal/login")).send().await.unwrap();
     assert_eq!(portal.status(), 503);
-    assert_eq!(portal.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    // Retry-After is refusals per admission in the current second, at least 1: this third
+    // refusal against the two admissions may share their second (2) or not (1).
+    let pause: u32 = portal.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!((1..=2).contains(&pause), "a short pause for few refusals: {pause}");
     assert!(portal.text().await.unwrap().contains("混み合って"));
     // Probes and streams take no place.
     assert_eq!(hub.anonymous().get(hub.url("/healthz")).send().await.unwrap().status(), 200);
