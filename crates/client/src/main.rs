@@ -247,10 +247,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = LangArg::Ja, env = "RENKEI_LANG")]
         lang: LangArg,
     },
-    /// 帳票として表示します（第6表: 日ごとの利用回数の表）/ show a file as its paper form
+    /// 帳票として表示します（第6表は日ごとの利用回数の表、第7表は合計つき、計画書は各表の形）/ show a file as its paper form
     Show {
         /// 表示するファイル / the file
         file: PathBuf,
+        /// 帳票ではなく、全項目を「項目名: 値」で表示します / every item by name instead of the form
+        #[arg(long)]
+        items: bool,
     },
     /// ファイル種別の項目一覧（No.・項目名・桁数・必須・書式）/ column layout of a file kind
     Layout {
@@ -795,7 +798,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output::rules(&mut std::io::stdout().lock(), lang.into())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Show { file } => {
+        Command::Show { file, items } => {
             let bytes = std::fs::read(&file).with_context(|| format!("{} を読めません", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let report = renkei_spec::validate::check_file(&name, &bytes);
@@ -812,7 +815,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         writeln!(out, "{}", s.to_text())?;
                     }
                 }
-                // Every other kind: each record as its named items.
+                // Every other kind: its paper form, or with --items each record as its named items.
+                (_, Some(kind)) if !items && !renkei_spec::form::papers(kind, &bytes).is_empty() => {
+                    for p in renkei_spec::form::papers(kind, &bytes) {
+                        writeln!(out, "{}", p.to_text())?;
+                    }
+                }
                 (_, Some(kind)) if renkei_spec::form::layout_of(kind).is_some() => {
                     let records = renkei_spec::form::item_records(kind, &bytes);
                     writeln!(out, "{}（{}） {} 件（空欄の項目は省略）", kind.name_ja(), kind.prefix(), records.len())?;

@@ -63,7 +63,22 @@ async fn every_sample_kind_is_shown_as_its_form() {
         if kind == "UPPLAN" || kind == "UPJSK" {
             assert!(main.contains("第6表") && main.contains("合計"), "{name}: {main}");
         } else {
-            assert!(main.contains("1件目（ファイルの1行目）") && main.contains("被保険者番号"), "{name}: {main}");
+            // Each kind as its own paper form, the file's items folded beneath it.
+            let title = match kind.as_str() {
+                "UP1KYO" => "居宅サービス計画書（1）",
+                "UP2KYO" => "生活全般の解決すべき課題（ニーズ）",
+                "UP3KYO" => "週間サービス計画表",
+                "UPSIKYU" => "明細の計（renkei が計算）",
+                "UPHOSOKU" => "利用者補足情報",
+                "UPKIHON" => "緊急連絡先",
+                "UPKIHON_SUB1" => "本人の生活状況",
+                "UPKIHON_SUB2" => "現病歴・既往歴",
+                "UPYOBO" => "アセスメント領域と現在の状況",
+                "UPYOBO_SUB" => "目標についての支援のポイント",
+                _ => "削除の依頼",
+            };
+            assert!(main.contains(title) && main.contains("被保険者番号"), "{name}: {main}");
+            assert!(main.contains("ファイルの全項目を見る"), "{name}");
         }
         assert!(!main.contains("表示できる行がありません"), "{name}");
         assert!(!main.contains("検査で見つかった点"), "{name}: a valid sample has no findings");

@@ -183,8 +183,16 @@ fn show_prints_a_service_slip_as_its_monthly_grid() {
     assert!(s.lines().any(|l| l.starts_with("提供時間帯") && l.ends_with(" 計")), "{s}");
     let o = renkei(&["show", &sample("UPJSK_")]);
     assert!(stdout(&o).starts_with("第6表 サービス提供票（実績）"));
-    // Every other kind: its records as named items.
+    // Every other kind: its paper form (第1表 with its boxes, 第7表 with its totals) …
     let o = renkei(&["show", &sample("UP1KYO_")]);
+    assert_eq!(o.status.code(), Some(0));
+    let s = stdout(&o);
+    assert!(s.starts_with("■ 居宅サービス計画書（1）") && s.contains("【総合的な援助の方針】"), "{s}");
+    let o = renkei(&["show", &sample("UPSIKYU_")]);
+    let s = stdout(&o);
+    assert!(s.starts_with("■ 第7表 サービス利用票別表") && s.contains("｜合計｜") && s.contains("明細の計"), "{s}");
+    // … or with --items, its records as named items.
+    let o = renkei(&["show", "--items", &sample("UP1KYO_")]);
     assert_eq!(o.status.code(), Some(0));
     let s = stdout(&o);
     assert!(s.starts_with("居宅サービス計画1表（UP1KYO）") && s.contains("── 1件目（ファイルの1行目）"), "{s}");

@@ -55,6 +55,50 @@ pub struct RecordV {
     pub finding: bool,
 }
 
+/// One page of a form other than 第6表 (renkei_spec::form::Paper), as the page shows it.
+#[derive(Debug, Clone)]
+pub struct PaperV {
+    /// 居宅サービス計画書（1）.
+    pub title: String,
+    /// The heading's labelled items.
+    pub head: Vec<(String, String)>,
+    /// Tables and boxes in the printed order.
+    pub sections: Vec<SectionV>,
+    /// The validator found something on one of its file lines.
+    pub finding: bool,
+}
+
+/// A free-text box (`table` empty) or a table of a [`PaperV`].
+#[derive(Debug, Clone)]
+pub struct SectionV {
+    /// The box's label or the table's caption.
+    pub label: String,
+    /// The box's text.
+    pub text: String,
+    /// The table, if it is one.
+    pub table: Option<TableV>,
+}
+
+/// A table of a [`PaperV`].
+#[derive(Debug, Clone)]
+pub struct TableV {
+    /// Column headings.
+    pub columns: Vec<String>,
+    /// Rows.
+    pub rows: Vec<PaperRowV>,
+}
+
+/// A row of a [`TableV`].
+#[derive(Debug, Clone)]
+pub struct PaperRowV {
+    /// Its cells.
+    pub cells: Vec<String>,
+    /// `subtotal`, `total`, `computed` or empty (CSS class).
+    pub class: &'static str,
+    /// The validator found something on its file line.
+    pub finding: bool,
+}
+
 /// 帳票表示.
 #[derive(Debug, Template)]
 #[template(path = "form.html")]
@@ -78,8 +122,43 @@ pub struct FormBody {
     pub findings: Vec<String>,
     /// The sheets (第6表).
     pub sheets: Vec<SheetV>,
-    /// The records as named items (every other kind).
+    /// The paper pages (every kind but 第6表).
+    pub papers: Vec<PaperV>,
+    /// The records as named items (every kind but 第6表; under the form, folded).
     pub records: Vec<RecordV>,
+}
+
+fn paper_view(p: renkei_spec::form::Paper, flagged: &std::collections::HashSet<u32>) -> PaperV {
+    use renkei_spec::form::{RowKind, Section};
+    let sections = p
+        .sections
+        .into_iter()
+        .map(|s| match s {
+            Section::Text { label, text } => SectionV { label, text, table: None },
+            Section::Table(t) => SectionV {
+                label: t.caption,
+                text: String::new(),
+                table: Some(TableV {
+                    columns: t.columns,
+                    rows: t
+                        .rows
+                        .into_iter()
+                        .map(|r| PaperRowV {
+                            finding: r.lines.iter().any(|l| flagged.contains(l)),
+                            class: match r.kind {
+                                RowKind::Detail => "",
+                                RowKind::Subtotal => "subtotal",
+                                RowKind::Total => "total",
+                                RowKind::Computed => "computed",
+                            },
+                            cells: r.cells,
+                        })
+                        .collect(),
+                }),
+            },
+        })
+        .collect();
+    PaperV { finding: p.lines.iter().any(|l| flagged.contains(l)), title: p.title, head: p.head, sections }
 }
 
 /// The files shown as a form (docs/forms.md): every standard CSV kind (not the family image).
@@ -148,10 +227,14 @@ pub fn form_body(name: &str, bytes: &[u8]) -> FormBody {
             .collect(),
         _ => Vec::new(),
     };
+    let papers = match kind {
+        Some(k) => renkei_spec::form::papers(k, bytes).into_iter().map(|p| paper_view(p, &flagged)).collect(),
+        None => Vec::new(),
+    };
     let kind = match kind {
         Some(renkei_spec::name::FileKind::UpPlan | renkei_spec::name::FileKind::UpJsk) => "第6表".to_owned(),
         Some(k) => k.name_ja().to_owned(),
         None => "標準仕様のファイルではありません".to_owned(),
     };
-    FormBody { file: name.to_owned(), kind, findings, sheets, records }
+    FormBody { file: name.to_owned(), kind, findings, sheets, papers, records }
 }

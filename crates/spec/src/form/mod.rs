@@ -365,3 +365,6 @@ mod item_tests {
         assert!(recs[0].items.iter().any(|(n, v)| *n == "（余分な項目）" && v == "6"), "{:?}", recs[0].items);
     }
 }
+
+pub mod paper;
+pub use paper::{Paper, PaperRow, PaperTable, RowKind, Section, papers};
