@@ -282,6 +282,60 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
     let inbox: MessagePage = a.get(hub.url(paths::INBOX)).bearer_auth(&ta).send().await.unwrap().json().await.unwrap();
     assert_eq!(inbox.messages.len(), 4, "one message from the ZIP, once");
 
+    // The partner not on the system: its forms print as one bundle with the invitation letter
+    // (the same ZIP posted to 郵送・FAX用に印刷), and the office records that it sent it.
+    let an = absent.number.to_string();
+    let print = |to: String| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part("file", reqwest::multipart::Part::bytes(zip.clone()).file_name("6月分実績.zip"));
+        let b = b.clone();
+        async move { b.post_multipart(&format!("/mailbox/bulk/partner?to={to}"), form).await }
+    };
+    let (s, _, bundle) = print(an.clone()).await;
+    assert_eq!(s, 200, "{bundle}");
+    assert!(
+        bundle.contains("ケアプランデータ連携への参加のご案内") && bundle.contains(&format!("ご担当者 御中（事業所番号 {an}）")),
+        "{bundle}"
+    );
+    assert!(
+        bundle.contains(&format!("{}/portal/login", hub.url(""))) && bundle.contains(&format!("{}/mailbox/", hub.url(""))),
+        "the letter says where to join"
+    );
+    assert_eq!(
+        bundle.matches("class=\"form-file\"").count(),
+        other.len(),
+        "one form per file for this partner, none of office 0's: {bundle}"
+    );
+    assert!(bundle.contains("サービス提供票（実績）") && !bundle.contains(&unit[0].0), "{bundle}");
+    assert!(bundle.contains("action=\"/mailbox/bulk/invited\"") && !bundle.contains("前回の記録"), "{bundle}");
+    let (s, _, digital) = print(n0.clone()).await;
+    assert!(s == 409 && digital.contains("データのまま送れます"), "a partner on the system gets no paper: {s} {digital}");
+    let (s, _, none) = print("1312345678".into()).await;
+    assert!(s == 404 && none.contains("この送信先のファイルがありません"), "{s} {none}");
+    let (s, to, _) = b.post_form("/mailbox/bulk/invited", &[("csrf", &csrf), ("to", &an)]).await;
+    assert_eq!((s, to.as_str()), (303, format!("/mailbox/bulk?invited={an}").as_str()));
+    let (_, _, page) = b.get(&format!("/mailbox/bulk?invited={an}")).await;
+    assert!(page.contains(&format!("事業所（{an}）に参加のご案内を送ったことを記録しました")), "{page}");
+    let (_, _, plan) = bulk("/mailbox/bulk/check").await;
+    assert!(plan.contains(&format!("id=\"invited-at-{an}\"")) && plan.contains("参加のご案内を送りました"), "{plan}");
+    let (_, _, bundle) = print(an.clone()).await;
+    assert!(bundle.contains("前回の記録"), "{bundle}");
+    for (to, status, says) in
+        [(n0.as_str(), 409, "データで送れます"), (n1.as_str(), 400, "自分の事業所"), ("13000000", 400, "事業所番号（10桁）")]
+    {
+        let (s, _, page) = b.post_form("/mailbox/bulk/invited", &[("csrf", &csrf), ("to", to)]).await;
+        assert!(s == status && page.contains(says), "{to}: {s} {page}");
+    }
+    let (s, _, _) = b.post_form("/mailbox/bulk/invited", &[("csrf", "wrong"), ("to", &an)]).await;
+    assert_eq!(s, 403, "CSRF as everywhere in the mailbox");
+    let rows = st.store.audit_search(Some("mailbox.invite"), Some(&n1), 20).await.unwrap();
+    assert!(
+        rows.len() == 1 && rows[0].detail.contains(&format!("partner={an}")) && rows[0].terminal_id.as_deref() == Some("web"),
+        "{rows:?}"
+    );
+    assert_eq!(st.store.invitation(&n0, &an).await.unwrap(), None, "another office's invitations are its own");
+
     // 送信一覧 shows what office 0 did with them.
     let (_, _, sent_list) = b.get("/mailbox/sent").await;
     assert!(sent_list.contains("今月利用なし") && sent_list.contains("未取得"), "{sent_list}");

@@ -31,22 +31,6 @@ async fn offline(o: &OfficeRt, to: &str) -> Option<String> {
     }
 }
 
-/// The bundle for a partner not on the system: the invitation letter, then the form of every
-/// standard file for it, one printed page set (A4 landscape; a PDF through the browser's print).
-#[derive(Template)]
-#[template(path = "partner.html")]
-pub(super) struct PartnerT {
-    pub(super) l: Layout,
-    pub(super) folder: String,
-    pub(super) to: String,
-    pub(super) to_name: String,
-    pub(super) date: String,
-    pub(super) portal: String,
-    pub(super) mailbox: String,
-    pub(super) forms: Vec<renkei_screens::office::FormBody>,
-    pub(super) attachments: Vec<String>,
-}
-
 #[derive(Deserialize, Default)]
 pub(super) struct PartnerQ {
     #[serde(default)]
@@ -70,30 +54,22 @@ pub(super) async fn partner_print(State(ui): State<S>, Path(p): Path<String>, Qu
     let o = logged_in(&ui, &p).await?;
     let plan = folder_plan(&o, &q.folder).await;
     let g = plan.groups.iter().find(|g| g.to == q.to.trim()).ok_or(Fail::NotFound)?;
-    let (mut forms, mut attachments) = (Vec::new(), Vec::new());
-    for &i in g.files.iter().chain(&g.held) {
-        let f = &plan.files[i];
-        if plan.verdicts[i].kind.as_deref().is_some_and(|k| renkei_screens::office::has_form(Some(k))) {
-            forms.push(renkei_screens::office::form_body(&f.name, &f.bytes));
-        } else {
-            attachments.push(f.name.clone());
-        }
-    }
-    let prof = o.profile.read().await.clone();
-    let hub = prof.settings.hub.trim_end_matches('/').to_owned();
-    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+    let files = g
+        .files
+        .iter()
+        .chain(&g.held)
+        .map(|&i| (plan.files[i].name.as_str(), plan.files[i].bytes.as_slice(), plan.verdicts[i].kind.as_deref()));
+    let hub = o.profile.read().await.settings.hub.clone();
     let name = partner_name(&ui, &o, &g.to).await;
-    Ok(page(PartnerT {
-        l: layout(&ui, &o, "郵送・FAX用の帳票", "bulk").await,
-        folder: q.folder.clone(),
-        to: g.to.clone(),
-        to_name: if name.is_empty() || name.starts_with('（') { "ご担当者".into() } else { name },
-        date: format!("{}年{}月{}日", today.year(), u8::from(today.month()), today.day()),
-        portal: format!("{hub}/portal/login"),
-        mailbox: format!("{hub}/mailbox/"),
-        forms,
-        attachments,
-    }))
+    let mut page_ = renkei_screens::office::PartnerPage::new(layout(&ui, &o, "郵送・FAX用の帳票", "bulk").await, &hub, &g.to, &name, files);
+    page_.back = format!("/o/{p}/bulk?folder={}", query_value(&q.folder));
+    page_.invited = o.state.invitation(&g.to).await.ok().flatten().map(jst_unix);
+    Ok(page(page_))
+}
+
+/// `s` as a URL query value.
+fn query_value(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// 案内を送ったことを記録: remembers the invitation, back to 一括送信.
@@ -106,9 +82,7 @@ pub(super) async fn partner_invited(State(ui): State<S>, Path(p): Path<String>, 
     if let Err(e) = o.state.invited(to).await {
         return Err(Fail::Msg(Box::new(layout(&ui, &o, "一括送信", "bulk").await), format!("記録できません: {e}")));
     }
-    let folder: String =
-        q.folder.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
-    Ok(Redirect::to(&format!("/o/{p}/bulk?folder={folder}")).into_response())
+    Ok(Redirect::to(&format!("/o/{p}/bulk?folder={}", query_value(&q.folder))).into_response())
 }
 
 #[derive(Template)]

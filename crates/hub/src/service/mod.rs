@@ -10,6 +10,7 @@ pub mod checks;
 pub mod clients;
 pub mod delegations;
 pub mod drafts;
+pub mod invitations;
 pub mod licence;
 pub mod logins;
 pub mod mailbox;

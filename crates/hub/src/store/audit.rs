@@ -101,11 +101,13 @@ pub enum AuditAction {
     DelegationRevoke,
     /// An office was registered as an agent (代行業者).
     AgentRegister,
+    /// An office recorded that it sent a partner not on the system the invitation (参加のご案内).
+    PartnerInvite,
 }
 
 impl AuditAction {
     /// Every action, for the console's search list.
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 47] = [
         AuditAction::Login,
         AuditAction::PortalLogin,
         AuditAction::PortalLogout,
@@ -152,6 +154,7 @@ impl AuditAction {
         AuditAction::DelegationGrant,
         AuditAction::DelegationRevoke,
         AuditAction::AgentRegister,
+        AuditAction::PartnerInvite,
     ];
 
     /// The stored name.
@@ -203,6 +206,7 @@ impl AuditAction {
             AuditAction::DelegationGrant => "delegation.grant",
             AuditAction::DelegationRevoke => "delegation.revoke",
             AuditAction::AgentRegister => "agent.register",
+            AuditAction::PartnerInvite => "mailbox.invite",
         }
     }
 }

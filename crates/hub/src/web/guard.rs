@@ -52,13 +52,32 @@ pub fn change_allowed(parts: &Parts, csrf: &str) -> bool {
 /// When the browser says where a request comes from (`Origin`), it must be this site (HTTP/2
 /// carries the host in the URI's authority, HTTP/1.1 in the Host header).
 pub fn same_origin(parts: &Parts) -> bool {
+    let site = site_of(parts);
+    parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == site)
+}
+
+/// This site as the browser reached it (`https://host[:port]`): HTTP/2 carries the host in the
+/// URI's authority, HTTP/1.1 in the Host header.
+fn site_of(parts: &Parts) -> String {
     let host = parts
         .uri
         .authority()
         .map(|a| a.as_str().to_owned())
         .or_else(|| parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
         .unwrap_or_default();
-    parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).is_none_or(|o| o == format!("https://{host}"))
+    format!("https://{host}")
+}
+
+/// This site's address as the browser reached it, for what a page prints (a letter's URLs).
+#[derive(Debug, Clone)]
+pub struct Site(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Site {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Site(site_of(parts)))
+    }
 }
 
 /// A login form posted from this site only (login CSRF: another site must not log a browser

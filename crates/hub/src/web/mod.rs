@@ -205,6 +205,8 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::GET, "/mailbox/bulk", Access::Mailbox, get(mailbox::bulk::bulk_page)),
         r(Method::POST, "/mailbox/bulk/check", Access::Mailbox, post(mailbox::bulk::bulk_check)),
         r(Method::POST, "/mailbox/bulk/send", Access::Mailbox, post(mailbox::bulk::bulk_send)),
+        r(Method::POST, "/mailbox/bulk/partner", Access::Mailbox, post(mailbox::bulk::bulk_partner)),
+        r(Method::POST, "/mailbox/bulk/invited", Access::Mailbox, post(mailbox::bulk::bulk_invited.layer(small_body()))),
         r(Method::GET, "/mailbox/drafts", Access::Mailbox, get(mailbox::drafts::drafts_page)),
         r(Method::GET, "/mailbox/drafts/{id}", Access::Mailbox, get(mailbox::drafts::draft_page)),
         r(Method::POST, "/mailbox/drafts/{id}/send", Access::Mailbox, post(mailbox::compose::draft_send)),
@@ -305,6 +307,7 @@ fn admission_of(route: &Route) -> Place {
         "/mailbox/compose/check",
         "/mailbox/bulk/check",
         "/mailbox/bulk/send",
+        "/mailbox/bulk/partner",
     ];
     if never.contains(&route.path) {
         Place::None
