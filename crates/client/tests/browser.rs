@@ -65,6 +65,16 @@ window.addEventListener('error', function (e) { window.__problems.push('error ' 
 window.addEventListener('unhandledrejection', function (e) { window.__problems.push('unhandled ' + e.reason); });
 var __ce = console.error; console.error = function () { window.__problems.push('console.error ' + Array.prototype.join.call(arguments, ' ')); return __ce.apply(console, arguments); };";
 
+/// After switching to a tab the page opened (a form's `target=_blank`): the watcher for every
+/// later document of this tab, and for the one already loaded from now on (what it logged while
+/// loading is not seen: the tab's page is a POST's answer, which cannot be loaded again).
+pub(crate) async fn watch_this_tab(c: &Client) {
+    c.issue_cmd(Cdp(serde_json::json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": WATCH}})))
+        .await
+        .expect("the page watcher is installed");
+    c.execute(WATCH, vec![]).await.expect("the page watcher runs");
+}
+
 /// Fails when the page logged a CSP violation, a script or resource error or a console error.
 pub(crate) async fn no_problems(c: &Client, name: &str) {
     let v =

@@ -182,6 +182,56 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     wait_text(&prov, "#results", "1 ファイルを送信しました").await;
     shot(&prov, "m08b-一括送信-結果").await;
 
+    // A 居宅 not on the system (in the office registry only): 一括送信 from a folder says so,
+    // prints its forms with the invitation letter in a tab of their own, and remembers it.
+    let absent = renkei_testkit::Office {
+        number: renkei_spec::ids::OfficeNumber::parse(&renkei_testkit::registry_number(13, 43), false).unwrap(),
+        kind: renkei_spec::ids::ServiceKind::parse("43").unwrap(),
+        name: "きた居宅介護支援センター".into(),
+    };
+    let n = absent.number.to_string();
+    let row = format!("事業所番号,事業所名,サービス種類コード,都道府県コード,所在地\n{n},{},43,13,東京都北区\n", absent.name);
+    assert_eq!(hub.import_registry(row.as_bytes()).await, 1);
+    let mut g = renkei_testkit::Generator::new(24);
+    let clients = g.clients(2, 13, MONTH);
+    let theirs = g.actual_unit(&office(&hub, 1), &absent, &clients, MONTH, seq(31, 20));
+    let folder = tempdir("mb-partner-folder");
+    std::fs::create_dir_all(folder.join("6月分")).unwrap();
+    write_files(&folder.join("6月分"), &theirs);
+    click(&prov, "nav a[href='/mailbox/bulk']").await;
+    wait_text(&prov, "h1", "一括送信").await;
+    prov.find(Locator::Css("#folder")).await.unwrap().send_keys(&folder.display().to_string()).await.unwrap();
+    let t = wait_text(&prov, "#plan", "まだケアプランデータ連携に参加していません").await;
+    assert!(t.contains(&absent.name) && t.contains("データでは送れません") && t.contains(&theirs[0].name), "{t}");
+    assert!(t.contains("郵送・FAXで") && !t.contains("送信できます"), "its files are not said to be sendable: {t}");
+    shot(&prov, "m08c-一括送信-フォルダ-未参加の取引先").await;
+    let mailbox_tab = prov.window().await.unwrap();
+    click(&prov, &format!("#print-{n}")).await;
+    let mut bundle_tab = None;
+    for _ in 0..100 {
+        bundle_tab = prov.windows().await.unwrap().into_iter().find(|w| *w != mailbox_tab);
+        if bundle_tab.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    prov.switch_to_window(bundle_tab.expect("the bundle opens in a tab of its own")).await.unwrap();
+    crate::browser::watch_this_tab(&prov).await;
+    let t = wait_text(&prov, "#invitation", "参加のご案内").await;
+    assert!(
+        t.contains(&format!("{} 御中（事業所番号 {n}）", absent.name)) && t.contains("/mailbox/") && t.contains("/portal/login"),
+        "{t}"
+    );
+    let forms = theirs.iter().filter(|f| f.name.ends_with(".CSV")).count();
+    assert_eq!(prov.find_all(Locator::Css("p.form-file")).await.unwrap().len(), forms, "one form per file");
+    wait_text(&prov, "main", "サービス提供票（実績）").await;
+    shot(&prov, "m08d-郵送・FAX用の帳票").await;
+    click(&prov, &format!("#invited-{n}")).await;
+    wait_text(&prov, "#recorded", "参加のご案内を送ったことを記録しました").await;
+    shot(&prov, "m08e-案内を記録").await;
+    prov.close_window().await.unwrap();
+    prov.switch_to_window(mailbox_tab).await.unwrap();
+
     // 居宅 takes all three into its care software's folder.
     click(&care, "nav a[href$='/inbox']").await;
     wait_reload(&care, "table.list", "今月利用なし").await;

@@ -122,14 +122,16 @@ pub(super) async fn bulk_page(State(ui): State<S>, Path(p): Path<String>, Query(
         t.error = Some(format!("フォルダー「{folder}」が見つかりません"));
         return Ok(page(t));
     }
-    let (cands, unreadable) = outgoing::collect(std::slice::from_ref(&dir));
-    let failing = outgoing::failing_numbers(&prof.settings.office, None, &cands);
-    let registry = outgoing::registered(Some(&o.client().await), &prof.settings.office, failing).await;
-    let plan = outgoing::plan(&prof.settings.office, None, cands, unreadable, &registry);
+    let plan = folder_plan(&o, &folder).await;
     for g in &plan.groups {
-        let mut files: Vec<VerdictView> = g.files.iter().map(|&i| verdict_view(&plan.verdicts[i])).collect();
-        files.extend(g.held.iter().map(|&i| verdict_view(&plan.verdicts[i])));
         let offline = offline(&o, &g.to).await;
+        let files: Vec<VerdictView> = g
+            .files
+            .iter()
+            .chain(&g.held)
+            .map(|&i| verdict_view(&plan.verdicts[i]))
+            .map(|v| if offline.is_some() { v.on_paper() } else { v })
+            .collect();
         if offline.is_none() {
             t.sendable += g.files.len();
         }

@@ -103,6 +103,8 @@ pub struct VerdictView {
     pub what: String,
     /// An attachment without a destination (一括送信): sendable only from 新規作成.
     pub needs_to: bool,
+    /// Its destination is not on the system (一括送信): printed and posted or faxed, not sent.
+    pub paper: bool,
     /// Errors (the file is not sent).
     pub errors: Vec<Finding>,
     /// Warnings (the file is sent).
@@ -113,6 +115,11 @@ impl VerdictView {
     /// [`NAME_HEADLINE`], for the template.
     pub fn name_headline(&self) -> &'static str {
         NAME_HEADLINE
+    }
+
+    /// The same verdict for a file whose destination is not on the system: 郵送・FAX.
+    pub fn on_paper(self) -> VerdictView {
+        VerdictView { paper: true, ..self }
     }
 
     /// The verdict of file `name` (standard kind `kind`, destination `to` from its name): the
@@ -126,6 +133,7 @@ impl VerdictView {
             name_error: errors.iter().any(|f| f.rule.starts_with("name.")),
             what: what_it_is(name, kind),
             needs_to: to.is_none() && errors.is_empty(),
+            paper: false,
             errors,
             // A PDF or a photo is an ordinary attachment, not something to warn about.
             warnings: warnings.iter().map(|w| Finding::of(w)).filter(|f| f.rule != "file.not-standard").collect(),

@@ -162,7 +162,7 @@ async fn check_group(st: &AppState, u: &MailboxUser, to: &str, uploads: Vec<Uplo
     let r = reach(st, to).await?;
     let names: Vec<String> = uploads.iter().map(|f| f.name.clone()).collect();
     if !r.digital() {
-        let files = names.iter().map(|n| VerdictView::new(n, kind_of(n).as_deref(), Some(to), &[], &[])).collect();
+        let files = names.iter().map(|n| VerdictView::new(n, kind_of(n).as_deref(), Some(to), &[], &[]).on_paper()).collect();
         let invited = invitations::invited_at(st, &u.caller, to).await?.map(jst_unix);
         let to_name = match partner_name(&r) {
             n if n.is_empty() => to_name,
