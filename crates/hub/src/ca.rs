@@ -147,6 +147,34 @@ impl Ca {
         })
     }
 
+    /// Issues a browser certificate (ブラウザー用): a key made here, a terminal certificate for it
+    /// ([`Ca::issue_terminal`]), both with this CA's certificate in a PKCS#12 file encrypted with
+    /// `password` (PBES2, PBKDF2-HMAC-SHA-256, AES-256-CBC; HMAC-SHA-256 MAC), which browsers and
+    /// the operating systems' certificate stores import. The key is kept nowhere else.
+    pub fn issue_browser(&self, terminal_id: &str, office: &str, office_name: &str, password: &str) -> anyhow::Result<(Issued, Vec<u8>)> {
+        let (key_pem, csr_pem) = terminal_key_and_csr(terminal_id)?;
+        let issued = self.issue_terminal(&csr_pem, terminal_id, office, office_name)?;
+        let der = |pem: &str| -> anyhow::Result<Vec<u8>> {
+            let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| anyhow::anyhow!("PEM: {e}"))?;
+            Ok(p.contents)
+        };
+        let key = p12_keystore::PrivateKey::from_der(&KeyPair::from_pem(&key_pem)?.serialize_der())?;
+        let chain =
+            [p12_keystore::Certificate::from_der(&der(&issued.cert_pem)?)?, p12_keystore::Certificate::from_der(&der(&self.cert_pem)?)?];
+        let mut store = p12_keystore::KeyStore::new();
+        let id = sha256_hex(chain[0].as_der());
+        store.add_entry(
+            terminal_id,
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(p12_keystore::PrivateKeyChain::new(id.as_bytes(), key, chain)),
+        );
+        let p12 = store
+            .writer(password)
+            .encryption_algorithm(p12_keystore::EncryptionAlgorithm::PbeWithHmacSha256AndAes256)
+            .mac_algorithm(p12_keystore::MacAlgorithm::HmacSha256)
+            .write()?;
+        Ok((issued, p12))
+    }
+
     /// Signs a CRL listing revoked serials `(hex, unix seconds)`; writes it to `crl.pem` and
     /// returns the PEM.
     pub fn crl(&self, revoked: &[(String, i64)]) -> anyhow::Result<String> {

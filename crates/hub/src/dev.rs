@@ -100,6 +100,7 @@ pub async fn setup_n(cfg: &Config, n: usize) -> anyhow::Result<Vec<DemoOffice>> 
             store
                 .add_terminal(
                     &Terminal { id, office: number.clone(), label: "デモ端末".into(), serial: issued.serial, revoked_at: None },
+                    false,
                     &issued.fingerprint,
                     issued.not_after,
                     now,

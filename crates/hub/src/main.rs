@@ -448,6 +448,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                                 serial: issued.serial,
                                 revoked_at: None,
                             },
+                            false,
                             &issued.fingerprint,
                             issued.not_after,
                             now,

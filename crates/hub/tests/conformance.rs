@@ -93,8 +93,8 @@ async fn conformance(store: &Store) {
     // Terminals and sessions.
     let ta = Terminal { id: "TA".into(), office: a.number.clone(), label: "受付".into(), serial: "0a".into(), revoked_at: None };
     let tb = Terminal { id: "TB".into(), office: b.number.clone(), label: "事務所".into(), serial: "0b".into(), revoked_at: None };
-    store.add_terminal(&ta, "fpA", 9999, 1, None, Default::default()).await.unwrap();
-    store.add_terminal(&tb, "fpB", 9999, 1, None, Default::default()).await.unwrap();
+    store.add_terminal(&ta, false, "fpA", 9999, 1, None, Default::default()).await.unwrap();
+    store.add_terminal(&tb, false, "fpB", 9999, 1, None, Default::default()).await.unwrap();
     assert_eq!(store.terminal_by_fingerprint("fpA").await.unwrap(), Some(ta.clone()));
     assert_eq!(store.terminal_by_fingerprint("nope").await.unwrap(), None);
     store.add_session("s1", u, "TA", 1, 100, Default::default()).await.unwrap();

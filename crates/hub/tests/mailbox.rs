@@ -400,3 +400,99 @@ async fn the_mailbox_shows_only_the_offices_own_mail_and_closes_with_its_second_
     assert_eq!(b.get("/mailbox/inbox").await.1, "/portal/security");
     hub.stop().await;
 }
+
+/// DER as PEM (what a browser's certificate store holds after importing the file).
+fn pem(label: &str, der: &[u8]) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { B64[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    let lines: Vec<&str> = out.as_bytes().chunks(64).map(|l| std::str::from_utf8(l).unwrap()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+/// ブラウザー用の電子証明書: the office's administrator issues one in the portal (second factor
+/// passed) as a password-protected PKCS#12 file; from then on the office's web mailbox opens
+/// only over a connection that presents one of the office's certificates — at login and on
+/// every request of a session already open — until every browser certificate is revoked.
+#[tokio::test]
+async fn an_office_with_a_browser_certificate_opens_its_mailbox_only_with_it() {
+    let hub = Hub::start().await;
+    let st = &hub.running.state;
+    let (b, csrf, codes) = mailbox_login(&hub, 1).await;
+    let (n1, login) = (hub.offices[1].number.clone(), hub.offices[1].admin.clone());
+    let pass = "受付のPCに入れる";
+    let issue = |label: &'static str, p1: &'static str, p2: &'static str| {
+        let (b, csrf) = (b.clone(), csrf.clone());
+        async move {
+            b.post_download("/portal/terminals/browser", &[("csrf", &csrf), ("label", label), ("password", p1), ("password2", p2)]).await
+        }
+    };
+    let (s, _, page) = issue("受付のPC", "12345678", "12345679").await;
+    assert!(s == 200 && String::from_utf8_lossy(&page).contains("確認用と一致しません"));
+    let (s, _, page) = issue("受付のPC", "short", "short").await;
+    assert!(s == 200 && String::from_utf8_lossy(&page).contains("8文字以上"));
+    let (s, _, page) = issue("", "12345678", "12345678").await;
+    assert!(s == 200 && String::from_utf8_lossy(&page).contains("パソコンの名前"));
+    assert!(st.store.terminal_details(&n1).await.unwrap().iter().all(|t| !t.browser), "nothing issued on a refusal");
+    let (s, ctype, p12) = issue("受付のPC", pass, pass).await;
+    assert_eq!((s, ctype.as_str()), (200, "application/x-pkcs12"));
+    assert!(p12_keystore::KeyStore::from_pkcs12(&p12, "wrong password", p12_keystore::Pkcs12ImportPolicy::Strict).is_err());
+    let store = p12_keystore::KeyStore::from_pkcs12(&p12, pass, p12_keystore::Pkcs12ImportPolicy::Strict).unwrap();
+    let (_, chain) = store.private_key_chain().expect("the key and its chain");
+    assert_eq!(chain.certs().len(), 2, "the certificate and the hub's CA");
+    assert!(chain.certs()[0].subject().contains(&n1), "{}", chain.certs()[0].subject());
+    let key = rcgen::KeyPair::try_from(chain.key().as_der()).unwrap().serialize_pem();
+    let identity = reqwest::Identity::from_pem(format!("{}{key}", pem("CERTIFICATE", chain.certs()[0].as_der())).as_bytes()).unwrap();
+    let issued = st.store.terminal_details(&n1).await.unwrap().into_iter().find(|t| t.browser).expect("stored as the office's");
+    assert_eq!(issued.label, "ブラウザー: 受付のPC");
+    let audit = st.store.audit_search(Some("enrol"), Some(&n1), 5).await.unwrap();
+    assert!(audit.iter().any(|r| r.detail.contains("browser") && r.terminal_id.as_deref() == Some(issued.id.as_str())), "{audit:?}");
+
+    // The session opened without a certificate is shut at its next request.
+    let (s, _, page) = b.get("/mailbox/inbox").await;
+    assert!(s == 403 && page.contains("電子証明書を入れたブラウザー"), "{s} {page}");
+    // A login without the certificate is refused with the reason, after the password and code.
+    let mut bare = Browser::new(&hub);
+    let (s, _, page) =
+        bare.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", &codes[0])]).await;
+    assert!(s == 200 && page.contains("電子証明書を入れたブラウザー"), "{page}");
+    // Another office's certificate is not this office's.
+    let other = {
+        let d = &hub.offices[0].terminal_dir;
+        let mut pem = std::fs::read(d.join("terminal.pem")).unwrap();
+        pem.extend(std::fs::read(d.join("terminal.key")).unwrap());
+        reqwest::Identity::from_pem(&pem).unwrap()
+    };
+    let mut wrong = Browser::with_certificate(&hub, Some(other));
+    let (s, _, page) =
+        wrong.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", &codes[1])]).await;
+    assert!(s == 200 && page.contains("電子証明書を入れたブラウザー"), "{page}");
+    // With the certificate in the browser: the mailbox opens.
+    let mut with = Browser::with_certificate(&hub, Some(identity));
+    let (s, to, _) =
+        with.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", &codes[2])]).await;
+    assert_eq!((s, to.as_str()), (303, "/mailbox/"));
+    let (s, _, top) = with.get("/mailbox/").await;
+    assert!(s == 200 && top.contains("未取得の受信"), "{top}");
+    // Office 0 has no browser certificate: its mailbox needs none.
+    let (b0, _, _) = mailbox_login(&hub, 0).await;
+    assert_eq!(b0.get("/mailbox/inbox").await.0, 200);
+    // The portal lists it; revoking the office's only browser certificate lifts the rule.
+    let (_, _, terminals) = with.get("/portal/terminals").await;
+    assert!(terminals.contains("ブラウザー: 受付のPC") && terminals.contains("id=\"mailbox-certificate-on\""), "{terminals}");
+    let csrf2 = csrf_of(&top);
+    let mut admin = with.clone();
+    let (s, _, page) = admin.post(&format!("/portal/terminals/{}/revoke", issued.id), &[("csrf", &csrf2)]).await;
+    assert!(s == 200 && page.contains("失効させました"), "{page}");
+    assert!(!st.store.has_browser_certificate(&n1).await.unwrap());
+    let mut bare = Browser::new(&hub);
+    let (s, to, _) =
+        bare.post("/mailbox/login", &[("login", &login), ("password", renkei_hub::dev::DEMO_PASSWORD), ("code", &codes[3])]).await;
+    assert_eq!((s, to.as_str()), (303, "/mailbox/"), "no browser certificate left: none needed");
+    hub.stop().await;
+}

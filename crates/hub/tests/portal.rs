@@ -107,13 +107,18 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) fn new(hub: &Hub) -> Browser {
-        let http = reqwest::Client::builder()
+        Browser::with_certificate(hub, None)
+    }
+    /// A browser that presents a client certificate (a browser certificate imported into it).
+    pub(crate) fn with_certificate(hub: &Hub, identity: Option<reqwest::Identity>) -> Browser {
+        let mut http = reqwest::Client::builder()
             .tls_certs_only([reqwest::Certificate::from_pem(hub.running.state.ca.cert_pem.as_bytes()).unwrap()])
             .resolve("localhost", hub.running.addr)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Browser { http, base: hub.url(""), cookie: None }
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(id) = identity {
+            http = http.identity(id);
+        }
+        Browser { http: http.build().unwrap(), base: hub.url(""), cookie: None }
     }
     pub(crate) async fn get(&self, path: &str) -> (u16, String, String) {
         let mut r = self.http.get(format!("{}{path}", self.base));
@@ -127,6 +132,16 @@ impl Browser {
         let body = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
         assert!(!body.contains("csrf="), "{path}: a CSRF token in a URL of the page");
         (status, loc, body)
+    }
+    /// A form posted, its answer as bytes with its content type (a download).
+    pub(crate) async fn post_download(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+        let mut r = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let r = r.send().await.unwrap();
+        let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (r.status().as_u16(), ctype, r.bytes().await.unwrap().to_vec())
     }
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
         let mut r = self.http.post(format!("{}{path}", self.base)).form(form);

@@ -238,6 +238,9 @@ pub enum MailboxRefusal {
     SecondFactor,
     /// The password is temporary or expired: change it first.
     ChangePassword,
+    /// The office has a browser certificate and this connection presented none of its
+    /// certificates ([`certificate_allows`]).
+    Certificate,
     /// A change without the session's CSRF token, or from another site.
     Csrf,
     /// The service failed.
@@ -270,6 +273,7 @@ pub async fn authenticate_mailbox(
     st: &AppState,
     token_hash: &str,
     ip: &str,
+    fingerprint: Option<&str>,
     change_allowed: impl FnOnce(&str) -> bool,
 ) -> Result<MailboxSession, MailboxRefusal> {
     let t = now();
@@ -287,8 +291,26 @@ pub async fn authenticate_mailbox(
     if accounts::password_state(&user, &st.config.auth, t).must_change() {
         return Err(MailboxRefusal::ChangePassword);
     }
+    if !certificate_allows(st, &user.office, fingerprint).await? {
+        return Err(MailboxRefusal::Certificate);
+    }
     Ok(MailboxSession { caller: browser_caller(user, token_hash, ip), csrf: session.csrf })
 }
+
+/// The one rule of browser certificates (ブラウザー用の電子証明書): while `office` has one that
+/// is not revoked, its web mailbox is reached only over a connection that presents a
+/// certificate of that office (a browser's or a PC's) that is not revoked; an office without
+/// one needs none. `fingerprint`: the SHA-256 of the connection's client certificate.
+pub async fn certificate_allows(st: &AppState, office: &str, fingerprint: Option<&str>) -> Result<bool, crate::store::StoreError> {
+    if !st.store.has_browser_certificate(office).await? {
+        return Ok(true);
+    }
+    let Some(fp) = fingerprint else { return Ok(false) };
+    Ok(st.store.terminal_by_fingerprint(fp).await?.is_some_and(|t| t.office == office && t.revoked_at.is_none()))
+}
+
+/// What the browser is told when its office's certificate is missing.
+pub const CERTIFICATE_NEEDED_JA: &str = "この事業所のWebメールボックスは、事業所の電子証明書を入れたブラウザーでだけ開けます。証明書を入れたパソコンのブラウザーで開くか、事業所の管理者にポータルの「証明書・端末」で発行してもらってください（証明書を選ぶ画面が出たら、事業所の証明書を選んでください）";
 
 fn browser_caller(user: User, token_hash: &str, ip: &str) -> Caller {
     let terminal = Terminal {
@@ -316,7 +338,14 @@ pub enum MailboxLogin {
 /// Logs a user into the web mailbox: the password (the portal's lockout counter and address
 /// limits), then the one-time code of the second factor (the same counter), then a portal
 /// session marked as past the second factor, audited as a login through the mailbox.
-pub async fn open_mailbox(st: &AppState, login: &str, password: &str, code: &str, ip: &str) -> Result<MailboxLogin, ApiError> {
+pub async fn open_mailbox(
+    st: &AppState,
+    login: &str,
+    password: &str,
+    code: &str,
+    ip: &str,
+    fingerprint: Option<&str>,
+) -> Result<MailboxLogin, ApiError> {
     let t = now();
     let user = accounts::login_user(&st.store, &st.config.auth, login, password, accounts::Door::Web, t)
         .await
@@ -334,6 +363,13 @@ pub async fn open_mailbox(st: &AppState, login: &str, password: &str, code: &str
         ));
     }
     crate::service::second_factor::verify(&st.store, &st.config.auth, actor, account, code.trim(), t).await?;
+    if !certificate_allows(st, &user.office, fingerprint).await? {
+        return Err(ApiError::new(
+            ErrorCode::CertificateRequired,
+            CERTIFICATE_NEEDED_JA,
+            "this office's web mailbox needs one of its certificates",
+        ));
+    }
     let w = open_web(st, &user, ip, "door=mailbox").await?;
     st.store.mark_second_factor(account, &auth::token_hash(&w.token), t).await?;
     Ok(if accounts::password_state(&user, &st.config.auth, t).must_change() {

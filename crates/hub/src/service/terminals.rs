@@ -95,7 +95,7 @@ pub async fn enrol(st: &AppState, req: &EnrolRequest, ip: &str) -> Result<EnrolR
         ip: Some(ip),
         detail: format!("label={}", term.label),
     };
-    st.store.add_terminal(&term, &issued.fingerprint, issued.not_after, t, Some(&notice), audit).await?;
+    st.store.add_terminal(&term, false, &issued.fingerprint, issued.not_after, t, Some(&notice), audit).await?;
     st.events.send(Some(&office.number), renkei_protocol::Event::Notice { id: notice.public_id.clone(), title: notice.title.clone() });
     Ok(EnrolResponse { terminal_id, office: office.number, certificate_pem: issued.cert_pem, ca_pem: st.ca.cert_pem.clone() })
 }
@@ -124,4 +124,79 @@ pub async fn revoke(st: &AppState, actor: Actor<'_>, office: Option<&str>, termi
         st.reload_tls().await.map_err(ApiError::internal)?;
     }
     Ok(done)
+}
+
+/// A browser certificate just issued: its terminal id and the PKCS#12 file (key and
+/// certificates, encrypted with the administrator's password), handed over once.
+#[derive(Debug, Clone)]
+pub struct BrowserCertificate {
+    /// The terminal id (the certificate's CN).
+    pub terminal_id: String,
+    /// The PKCS#12 file.
+    pub p12: Vec<u8>,
+}
+
+/// The shortest password a browser certificate's file may be encrypted with.
+pub const BROWSER_P12_PASSWORD_MIN: usize = 8;
+
+/// Issues a browser certificate (ブラウザー用の電子証明書) for `user`'s office: an administrator
+/// who has passed the second factor in this session, a name for it, a password of at least
+/// [`BROWSER_P12_PASSWORD_MIN`] characters for its file. Stored as a terminal of the office
+/// (listed, revocable, on the CRL when revoked), announced to the office and audited in one
+/// transaction. From then on the office's web mailbox opens only with one of its certificates
+/// ([`crate::service::sessions::authenticate_mailbox`]).
+pub async fn issue_browser_certificate(
+    st: &AppState,
+    actor: Actor<'_>,
+    user: &User,
+    second_factor_passed: bool,
+    label: &str,
+    password: &str,
+) -> Result<BrowserCertificate, ApiError> {
+    if user.role != crate::store::Role::Admin {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "ブラウザー用の電子証明書を発行できるのは事業所の管理者だけです",
+            "only an office administrator may issue browser certificates",
+        ));
+    }
+    if !second_factor_passed {
+        return Err(crate::service::second_factor_required());
+    }
+    let label: String = label.trim().chars().filter(|c| !c.is_control()).take(60).collect();
+    if label.is_empty() {
+        return Err(ApiError::new(ErrorCode::BadRequest, "証明書を入れるパソコンの名前（例: 受付のPC）を入れてください", "label required"));
+    }
+    if password.chars().count() < BROWSER_P12_PASSWORD_MIN || password.len() > 128 {
+        return Err(ApiError::new(
+            ErrorCode::PasswordPolicy,
+            format!("証明書ファイルのパスワードは{BROWSER_P12_PASSWORD_MIN}文字以上にしてください（取り込むときに使います）"),
+            "certificate file password too short",
+        ));
+    }
+    let office = st.store.office(&user.office).await?.ok_or_else(|| ApiError::internal("user without office"))?;
+    let terminal_id = format!("T{}", &auth::token()[..16]);
+    let (issued, p12) = st.ca.issue_browser(&terminal_id, &office.number, &office.name, password).map_err(ApiError::internal)?;
+    let label = format!("ブラウザー: {label}");
+    let term = Terminal { id: terminal_id.clone(), office: office.number.clone(), label, serial: issued.serial.clone(), revoked_at: None };
+    let t = now();
+    let notice = crate::store::NewNotice {
+        public_id: auth::token()[..32].to_owned(),
+        office: Some(office.number.clone()),
+        kind: "terminal_enrolled".into(),
+        title: "ブラウザー用の電子証明書が発行されました".into(),
+        body: format!(
+            "{}（日本時間）、{}さん（{}）が「{}」の電子証明書を発行しました。これからWebメールボックスは、事業所の電子証明書を入れたブラウザーでだけ開けます。心当たりがなければ、すぐにポータルの「証明書・端末」で失効し、パスワードを変更してください。",
+            jst_minutes(t),
+            user.name,
+            user.login,
+            term.label
+        ),
+        ..Default::default()
+    };
+    let mut audit = actor.audit(AuditAction::Enrol, Some(&office.number), format!("browser label={}", term.label));
+    audit.terminal_id = Some(&terminal_id);
+    st.store.add_terminal(&term, true, &issued.fingerprint, issued.not_after, t, Some(&notice), audit).await?;
+    st.events.send(Some(&office.number), renkei_protocol::Event::Notice { id: notice.public_id.clone(), title: notice.title.clone() });
+    Ok(BrowserCertificate { terminal_id, p12 })
 }

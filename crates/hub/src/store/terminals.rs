@@ -35,6 +35,8 @@ pub struct TerminalDetail {
     pub revoked_at: Option<i64>,
     /// Last login on it.
     pub last_seen: Option<i64>,
+    /// A browser certificate (ブラウザー用), not a PC's.
+    pub browser: bool,
 }
 
 impl Store {
@@ -73,9 +75,12 @@ impl Store {
 
     /// Stores an enrolled terminal, with its audit row and, when given, the notice announcing
     /// it to the office, in one transaction.
+    /// `browser`: a browser certificate the portal issued (ブラウザー用), not a PC's.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_terminal(
         &self,
         t: &Terminal,
+        browser: bool,
         fingerprint: &str,
         not_after: i64,
         now: i64,
@@ -85,7 +90,7 @@ impl Store {
         on_writer!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             sqlx::query(sql(
-                "INSERT INTO terminals (id, office, label, serial, fingerprint, not_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO terminals (id, office, label, serial, fingerprint, not_after, created_at, browser) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ))
             .bind(&t.id)
             .bind(&t.office)
@@ -94,6 +99,7 @@ impl Store {
             .bind(fingerprint)
             .bind(not_after)
             .bind(now)
+            .bind(i64::from(browser))
             .execute(&mut *tx)
             .await?;
             if let Some(n) = announce {
@@ -161,7 +167,7 @@ impl Store {
     /// An office's terminals as the portal lists them, with the last login on each.
     pub async fn terminal_details(&self, office: &str) -> Result<Vec<TerminalDetail>> {
         on_pool!(self, |pool, sql| {
-            let rows = sqlx::query(sql("SELECT t.id, t.label, t.fingerprint, t.not_after, t.created_at, t.revoked_at, (SELECT MAX(s.created_at) FROM sessions s WHERE s.terminal_id = t.id) AS last_seen FROM terminals t WHERE t.office = ? ORDER BY t.created_at, t.id"))
+            let rows = sqlx::query(sql("SELECT t.id, t.label, t.fingerprint, t.not_after, t.created_at, t.revoked_at, (SELECT MAX(s.created_at) FROM sessions s WHERE s.terminal_id = t.id) AS last_seen, t.browser FROM terminals t WHERE t.office = ? ORDER BY t.created_at, t.id"))
                 .bind(office)
                 .fetch_all(pool)
                 .await?;
@@ -175,8 +181,21 @@ impl Store {
                     created_at: r.get(4),
                     revoked_at: r.get(5),
                     last_seen: r.get(6),
+                    browser: r.get::<i64, _>(7) != 0,
                 })
                 .collect())
+        })
+    }
+
+    /// `true` while `office` has a browser certificate that is not revoked: its web mailbox then
+    /// opens only with one of its certificates.
+    pub async fn has_browser_certificate(&self, office: &str) -> Result<bool> {
+        on_pool!(self, |pool, sql| {
+            let n: i64 = sqlx::query_scalar(sql("SELECT COUNT(*) FROM terminals WHERE office = ? AND browser = 1 AND revoked_at IS NULL"))
+                .bind(office)
+                .fetch_one(pool)
+                .await?;
+            Ok(n > 0)
         })
     }
 }

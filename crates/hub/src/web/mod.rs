@@ -170,6 +170,12 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, "/portal/delegations/{id}/revoke", Access::PortalAdmin, post(portal::delegations::revoke)),
         r(Method::GET, "/portal/records.csv", Access::Portal, get(portal::records::records_csv)),
         r(Method::POST, "/portal/terminals/code", Access::PortalAdminSecondFactor, post(portal::terminals::new_code)),
+        r(
+            Method::POST,
+            "/portal/terminals/browser",
+            Access::PortalAdminSecondFactor,
+            post(portal::terminals::browser_certificate.layer(small_body())),
+        ),
         r(Method::GET, "/portal/security", Access::PortalAnyPassword, get(portal::security::security)),
         r(Method::POST, "/portal/security/start", Access::PortalAnyPassword, post(portal::security::start)),
         r(Method::POST, "/portal/security/confirm", Access::PortalAnyPassword, post(portal::security::confirm.layer(small_body()))),

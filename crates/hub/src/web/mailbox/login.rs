@@ -45,10 +45,12 @@ pub(crate) async fn login_post(
     State(st): State<AppState>,
     _: SameOrigin,
     ConnectInfo(ip): ConnectInfo<SocketAddr>,
+    peer: Option<axum::Extension<crate::tls::PeerCert>>,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let login = f.login.trim().to_owned();
-    let (w, to) = match sessions::open_mailbox(&st, &login, &f.password, &f.code, &ip.ip().to_string()).await {
+    let fingerprint = peer.and_then(|p| p.0.fingerprint);
+    let (w, to) = match sessions::open_mailbox(&st, &login, &f.password, &f.code, &ip.ip().to_string(), fingerprint.as_deref()).await {
         Ok(MailboxLogin::Open(w)) => (w, "/mailbox/"),
         Ok(MailboxLogin::SetUpSecondFactor(w)) => (w, "/portal/security"),
         Ok(MailboxLogin::ChangePassword(w)) => (w, "/portal/password"),

@@ -52,6 +52,7 @@ impl IntoResponse for Reject {
             MailboxRefusal::NoSecondFactor => Redirect::to("/portal/security").into_response(),
             MailboxRefusal::ChangePassword => Redirect::to("/portal/password").into_response(),
             MailboxRefusal::Csrf => crate::web::guard::csrf_refused(),
+            MailboxRefusal::Certificate => (StatusCode::FORBIDDEN, crate::service::sessions::CERTIFICATE_NEEDED_JA).into_response(),
             MailboxRefusal::Failed(e) => PageError(e).into_response(),
         }
     }
@@ -63,7 +64,10 @@ impl FromRequestParts<AppState> for MailboxUser {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let token = cookie(parts, crate::web::portal::COOKIE).ok_or(Reject(MailboxRefusal::Login))?;
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(String::new, |c| c.0.ip().to_string());
-        let s = authenticate_mailbox(st, &auth::token_hash(&token), &ip, |csrf| change_allowed(parts, csrf)).await.map_err(Reject)?;
+        let fingerprint = parts.extensions.get::<crate::tls::PeerCert>().and_then(|p| p.fingerprint.clone());
+        let s = authenticate_mailbox(st, &auth::token_hash(&token), &ip, fingerprint.as_deref(), |csrf| change_allowed(parts, csrf))
+            .await
+            .map_err(Reject)?;
         Ok(MailboxUser { caller: s.caller, csrf: s.csrf })
     }
 }

@@ -19,6 +19,7 @@ pub(crate) struct TerminalRow {
     expires: String,
     state: &'static str,
     active: bool,
+    browser: bool,
 }
 
 #[derive(Template)]
@@ -36,6 +37,8 @@ pub(crate) struct TerminalsT {
     rows: Vec<TerminalRow>,
     flash: Option<String>,
     needs_second_factor: bool,
+    /// The office's web mailbox needs one of its certificates (it has a browser certificate).
+    mailbox_certificate: bool,
 }
 
 pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(String, String)>, flash: Option<String>) -> Response {
@@ -44,7 +47,7 @@ pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(
         Err(e) => return PageError::from(e).into_response(),
     };
     let t = now();
-    let rows = list
+    let rows: Vec<TerminalRow> = list
         .into_iter()
         .map(|d| {
             let (state, active) = match d.revoked_at {
@@ -61,9 +64,11 @@ pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(
                 label: d.label,
                 state,
                 active,
+                browser: d.browser,
             }
         })
         .collect();
+    let mailbox_certificate = rows.iter().any(|r: &TerminalRow| r.browser && r.active);
     let hub = st
         .config
         .server_names
@@ -82,6 +87,7 @@ pub(crate) async fn terminals_view(st: &AppState, u: &PortalUser, code: Option<(
         rows,
         flash,
         needs_second_factor: u.user.role == crate::store::Role::Admin && !u.second_factor_passed,
+        mailbox_certificate,
     })
 }
 
@@ -112,6 +118,40 @@ pub(crate) async fn revoke(State(st): State<AppState>, u: PortalUser, axum::extr
             terminals_view(&st, &u, None, Some(format!("「{label}」を失効させました。このPCからは接続できません。"))).await
         }
         Ok(false) => (StatusCode::NOT_FOUND, "その端末はこの事業所の有効な端末ではありません").into_response(),
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct BrowserForm {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+/// ブラウザー用の電子証明書を発行: the PKCS#12 file, downloaded once (the key is kept nowhere).
+pub(crate) async fn browser_certificate(State(st): State<AppState>, u: PortalUser, axum::Form(f): axum::Form<BrowserForm>) -> Response {
+    if f.password != f.password2 {
+        return terminals_view(&st, &u, None, Some("証明書ファイルのパスワードが確認用と一致しません".into())).await;
+    }
+    match crate::service::terminals::issue_browser_certificate(&st, u.actor(), &u.user, u.second_factor_passed, &f.label, &f.password).await
+    {
+        Ok(c) => {
+            let name = renkei_screens::office::attachment_name(&format!("renkei_{}_{}.p12", u.user.office, c.terminal_id));
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, "application/x-pkcs12".to_owned()),
+                    (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{name}")),
+                    (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                c.p12,
+            )
+                .into_response()
+        }
+        Err(e) if e.0.code.status() < 500 => terminals_view(&st, &u, None, Some(e.0.message)).await,
         Err(e) => PageError(e).into_response(),
     }
 }
