@@ -17,7 +17,8 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let (number, login, temp) = hub.new_office("131090001", "みどり居宅介護支援センター", "43").await;
     let base = hub.url();
     let driver = chromedriver();
-    let c = browser(&driver, &tempdir("portal-dl")).await;
+    let downloads = tempdir("portal-dl");
+    let c = browser(&driver, &downloads).await;
 
     // From the public トップ, as a new office finds it: 事業所ログイン.
     c.goto(&format!("{base}/")).await.unwrap();
@@ -88,6 +89,31 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let code = wait_text(&c, "#code", "-").await;
     let fingerprint = c.find(Locator::Css("#ca-fingerprint")).await.unwrap().text().await.unwrap();
     shot(&c, "p08-端末登録コード").await;
+    // ブラウザー用の電子証明書: a password-protected .p12 file, downloaded once; listed at once,
+    // and the office's web mailbox now needs it.
+    c.issue_cmd(crate::browser::Cdp(
+        serde_json::json!({"cmd": "Browser.setDownloadBehavior", "params": {"behavior": "allow", "downloadPath": downloads.display().to_string()}}),
+    ))
+    .await
+    .expect("downloads allowed");
+    fill(&c, "#browser-label", "受付のPC").await;
+    fill(&c, "#browser-password", "受付のPCに入れる").await;
+    fill(&c, "#browser-password2", "受付のPCに入れる").await;
+    shot(&c, "p08a-ブラウザー用の電子証明書").await;
+    click(&c, "#issue-browser").await;
+    let mut p12 = None;
+    for _ in 0..100 {
+        p12 = std::fs::read_dir(&downloads).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "p12"));
+        if p12.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let p12 = std::fs::read(p12.expect("the certificate file is downloaded")).unwrap();
+    assert!(p12.len() > 1000 && p12[0] == 0x30, "a PKCS#12 (DER) file");
+    click(&c, "nav a[href='/portal/terminals']").await;
+    wait_text(&c, "#terminals", "ブラウザー: 受付のPC").await;
+    wait_text(&c, "#mailbox-certificate-on", "電子証明書を入れたブラウザーでだけ").await;
 
     // The new PC: `renkei setup` with that code; the fingerprint it shows is the portal's.
     let fetched = fetch_ca(&base).await.unwrap();
@@ -134,7 +160,10 @@ async fn a_new_office_joins_through_the_portal_and_sends() {
     let list = wait_text(&c, "#terminals", "相談室のPC").await;
     assert!(list.contains("有効"), "{list}");
     shot(&c, "p09-証明書・端末").await;
-    let revoke = c.find(Locator::Css("#terminals button.danger")).await.unwrap();
+    let revoke = c
+        .find(Locator::XPath("//table[@id='terminals']//tr[contains(., '相談室のPC')]//button[contains(@class, 'danger')]"))
+        .await
+        .unwrap();
     revoke.click().await.unwrap();
     wait_text(&c, "main", "失効させました").await;
     shot(&c, "p10-端末失効").await;
