@@ -215,7 +215,7 @@ pub fn form_body(name: &str, bytes: &[u8]) -> FormBody {
                 .collect(),
             insurer: s.insurer,
             insured: s.insured,
-            created_on: s.created_on,
+            created_on: renkei_spec::form::date_ja(&s.created_on),
             plan_office: s.plan_office.unwrap_or_default(),
             planner: s.planner.unwrap_or_default(),
         })

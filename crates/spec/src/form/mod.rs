@@ -153,7 +153,7 @@ impl SlipSheet {
         let mut out = String::new();
         let title = if self.actual { "サービス提供票（実績）" } else { "サービス利用票（予定）" };
         let _ = writeln!(out, "第6表 {title}  {}年{}月分", self.month.year, self.month.month);
-        let _ = writeln!(out, "保険者番号 {}  被保険者番号 {}  作成年月日 {}", self.insurer, self.insured, self.created_on);
+        let _ = writeln!(out, "保険者番号 {}  被保険者番号 {}  作成年月日 {}", self.insurer, self.insured, date_ja(&self.created_on));
         if let Some(o) = &self.plan_office {
             let _ = writeln!(out, "居宅介護支援事業者 {o}  担当者 {}", self.planner.as_deref().unwrap_or(""));
         }
@@ -181,6 +181,16 @@ impl SlipSheet {
 
 #[cfg(test)]
 mod tests {
+    use super::date_ja;
+
+    #[test]
+    fn dates_read_as_people_write_them() {
+        assert_eq!(date_ja("20250601"), "2025年6月1日");
+        assert_eq!(date_ja("20251231"), "2025年12月31日");
+        assert_eq!(date_ja("2025061"), "2025061", "not a date: as it is");
+        assert_eq!(date_ja("20250230"), "20250230", "no such day: as it is");
+    }
+
     use super::*;
     use crate::validate::{Records, check_file};
 
@@ -367,4 +377,12 @@ mod item_tests {
 }
 
 pub mod paper;
+
+/// A date of the standard (YYYYMMDD) as people write it: 2025年6月1日; anything else as it is.
+pub fn date_ja(raw: &str) -> String {
+    match crate::calendar::Date::parse(raw).filter(|_| raw.len() == 8) {
+        Some(d) => format!("{}年{}月{}日", d.year, d.month, d.day),
+        None => raw.to_owned(),
+    }
+}
 pub use paper::{Paper, PaperRow, PaperTable, RowKind, Section, papers};

@@ -106,10 +106,7 @@ fn display(c: &Column, raw: &str) -> String {
         return String::new();
     }
     match c.format {
-        Format::Date | Format::DateOrZero if raw.len() == 8 && raw != "00000000" => match crate::calendar::Date::parse(raw) {
-            Some(d) => format!("{}年{}月{}日", d.year, d.month, d.day),
-            None => raw.to_owned(),
-        },
+        Format::Date | Format::DateOrZero if raw != "00000000" => super::date_ja(raw),
         Format::YearMonth | Format::YearMonthOrZero if raw != "000000" => match crate::calendar::YearMonth::parse(raw) {
             Some(m) => format!("{}年{}月", m.year, m.month),
             None => raw.to_owned(),
