@@ -71,22 +71,17 @@ pub async fn enrol(st: &AppState, req: &EnrolRequest, ip: &str) -> Result<EnrolR
         .map_err(|e| ApiError::new(ErrorCode::CsrInvalid, "証明書の申請データ（CSR）を読めません", format!("CSR: {e:#}")))?;
     let label: String = req.label.chars().take(60).collect();
     let term = Terminal { id: terminal_id.clone(), office: office.number.clone(), label, serial: issued.serial.clone(), revoked_at: None };
-    // Every new terminal is announced to the office at once: a certificate obtained with stolen
-    // credentials does not go unnoticed.
-    let notice = crate::store::NewNotice {
-        public_id: auth::token()[..32].to_owned(),
-        office: Some(office.number.clone()),
-        kind: "terminal_enrolled".into(),
-        title: "新しい端末が登録されました".into(),
-        body: format!(
+    let notice = announcement(
+        &office.number,
+        "新しい端末が登録されました",
+        format!(
             "{}（日本時間）、{}さん（{}）のログインIDで端末「{}」が登録されました。心当たりがなければ、すぐにポータルの「証明書・端末」でこの端末を失効し、パスワードを変更してください。",
             jst_minutes(t),
             user.name,
             user.login,
             term.label
         ),
-        ..Default::default()
-    };
+    );
     let audit = crate::store::Audit {
         action: AuditAction::Enrol,
         office: Some(&office.number),
@@ -98,6 +93,19 @@ pub async fn enrol(st: &AppState, req: &EnrolRequest, ip: &str) -> Result<EnrolR
     st.store.add_terminal(&term, false, &issued.fingerprint, issued.not_after, t, Some(&notice), audit).await?;
     st.events.send(Some(&office.number), renkei_protocol::Event::Notice { id: notice.public_id.clone(), title: notice.title.clone() });
     Ok(EnrolResponse { terminal_id, office: office.number, certificate_pem: issued.cert_pem, ca_pem: st.ca.cert_pem.clone() })
+}
+
+/// The notice every new certificate of an office is announced with, at once: a certificate
+/// obtained with stolen credentials does not go unnoticed.
+fn announcement(office: &str, title: &str, body: String) -> crate::store::NewNotice {
+    crate::store::NewNotice {
+        public_id: auth::token()[..32].to_owned(),
+        office: Some(office.to_owned()),
+        kind: "terminal_enrolled".into(),
+        title: title.to_owned(),
+        body,
+        ..Default::default()
+    }
 }
 
 /// Revokes a terminal in the store (its sessions end), audited. `office`: when given, only a
@@ -180,20 +188,17 @@ pub async fn issue_browser_certificate(
     let label = format!("ブラウザー: {label}");
     let term = Terminal { id: terminal_id.clone(), office: office.number.clone(), label, serial: issued.serial.clone(), revoked_at: None };
     let t = now();
-    let notice = crate::store::NewNotice {
-        public_id: auth::token()[..32].to_owned(),
-        office: Some(office.number.clone()),
-        kind: "terminal_enrolled".into(),
-        title: "ブラウザー用の電子証明書が発行されました".into(),
-        body: format!(
+    let notice = announcement(
+        &office.number,
+        "ブラウザー用の電子証明書が発行されました",
+        format!(
             "{}（日本時間）、{}さん（{}）が「{}」の電子証明書を発行しました。これからWebメールボックスは、事業所の電子証明書を入れたブラウザーでだけ開けます。心当たりがなければ、すぐにポータルの「証明書・端末」で失効し、パスワードを変更してください。",
             jst_minutes(t),
             user.name,
             user.login,
             term.label
         ),
-        ..Default::default()
-    };
+    );
     let mut audit = actor.audit(AuditAction::Enrol, Some(&office.number), format!("browser label={}", term.label));
     audit.terminal_id = Some(&terminal_id);
     st.store.add_terminal(&term, true, &issued.fingerprint, issued.not_after, t, Some(&notice), audit).await?;

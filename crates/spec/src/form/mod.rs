@@ -338,6 +338,12 @@ pub fn item_records(kind: crate::name::FileKind, bytes: &[u8]) -> Vec<ItemRecord
         .collect()
 }
 
+/// The kind a sample file's name gives: the longest prefix wins (UPKIHON_SUB1 before UPKIHON).
+#[cfg(test)]
+fn sample_kind(name: &str) -> Option<crate::name::FileKind> {
+    crate::name::FileKind::ALL.iter().copied().filter(|k| name.starts_with(&format!("{}_", k.prefix()))).max_by_key(|k| k.prefix().len())
+}
+
 #[cfg(test)]
 mod item_tests {
     use super::*;
@@ -349,12 +355,7 @@ mod item_tests {
         let mut seen = 0;
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            // The longest prefix wins (UPKIHON_SUB1 before UPKIHON).
-            let Some(kind) =
-                FileKind::ALL.iter().copied().filter(|k| name.starts_with(&format!("{}_", k.prefix()))).max_by_key(|k| k.prefix().len())
-            else {
-                continue;
-            };
+            let Some(kind) = sample_kind(&name) else { continue };
             if kind == FileKind::UpKihonImage {
                 assert!(layout_of(kind).is_none());
                 continue;

@@ -779,11 +779,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/valid");
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some(kind) =
-                FileKind::ALL.iter().copied().filter(|k| name.starts_with(&format!("{}_", k.prefix()))).max_by_key(|k| k.prefix().len())
-            else {
-                continue;
-            };
+            let Some(kind) = super::super::sample_kind(&name) else { continue };
             let pages = papers(kind, &std::fs::read(e.path()).unwrap());
             match kind {
                 FileKind::UpPlan | FileKind::UpJsk | FileKind::UpKihonImage => assert!(pages.is_empty()),
