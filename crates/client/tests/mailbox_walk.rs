@@ -97,8 +97,13 @@ async fn an_office_in_the_web_mailbox_and_one_on_the_client_do_the_month() {
     click(&care, "#send").await;
     wait_text(&care, "main", "送信しました").await;
 
-    // 通所: トップ counts it, 受信一覧 shows it new.
+    // 通所's open page hears of it (every 30 s, and as soon as the clerk comes back to the tab),
+    // then トップ counts it and 受信一覧 shows it new.
+    prov.execute("window.dispatchEvent(new Event('focus'))", vec![]).await.unwrap();
+    wait_text(&prov, "#news-line", "新しいメッセージが届きました（未取得 1 件）").await;
+    shot(&prov, "m02a-新着のお知らせ").await;
     prov.refresh().await.unwrap();
+    wait_text(&prov, "#unread-badge", "1").await;
     wait_reload(&prov, "#unread", "1").await;
     click(&prov, "nav a[href='/mailbox/inbox']").await;
     let t = wait_text(&prov, "table.list", "未取得").await;

@@ -64,6 +64,9 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
     assert!(top.contains("Webメールボックス") && top.contains(&n1) && top.contains(r#"id="unread"><b>0</b>"#), "{top}");
     assert!(top.contains("/mailbox/static/app.css") && top.contains("ライセンス"), "the shared screens, served by the hub");
     assert!(!top.contains("監視フォルダー"), "no folders on the web");
+    assert!(!top.contains("unread-badge") && top.contains("/mailbox/news?seen=0"), "no badge while nothing waits; the live line polls");
+    let (s, _, news) = b.get("/mailbox/news?seen=0").await;
+    assert!(s == 200 && news.is_empty(), "{news}");
 
     // Office 0 sends the month's slips (and a PDF): the browser's inbox shows them.
     let mut files = slip_unit(&hub, 0, 1, 1);
@@ -72,8 +75,12 @@ async fn an_office_with_only_a_browser_does_the_month_with_an_office_on_the_api(
     assert_eq!(r.status(), 201);
     let sent: SendResponse = r.json().await.unwrap();
     let id = sent.message.id.clone();
+    // The page already open hears of it (its live line polls); every page's 受信一覧 has the count.
+    let (_, _, news) = b.get("/mailbox/news?seen=0").await;
+    assert!(news.contains("新しいメッセージが届きました（未取得 1 件）") && news.contains("/mailbox/inbox"), "{news}");
+    assert!(b.get("/mailbox/news?seen=1").await.2.is_empty(), "nothing new since the page showed 1");
     let (_, _, top) = b.get("/mailbox/").await;
-    assert!(top.contains(r#"id="unread"><b>1</b>"#), "{top}");
+    assert!(top.contains(r#"id="unread"><b>1</b>"#) && top.contains(r#"id="unread-badge">1<"#), "{top}");
     let (s, _, list) = b.get("/mailbox/inbox").await;
     assert_eq!(s, 200);
     assert!(list.contains(&format!("/mailbox/inbox/{id}")) && list.contains("未取得") && list.contains("新着"), "{list}");

@@ -823,6 +823,20 @@ impl Store {
         })
     }
 
+    /// How many messages wait unfetched (and not expired) in `office`'s inbox, counted up to
+    /// `cap`: the screens say 「cap 件以上」 beyond it, and no count reads more rows than that.
+    pub async fn unfetched_count(&self, office: &str, cap: i64) -> Result<i64> {
+        on_pool!(self, |pool, sql| {
+            Ok(sqlx::query_scalar(sql(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM messages m WHERE m.recipient = ? AND m.fetched_at IS NULL AND m.expired_at IS NULL LIMIT ?) u",
+            ))
+            .bind(office)
+            .bind(cap)
+            .fetch_one(pool)
+            .await?)
+        })
+    }
+
     /// Number of stored messages.
     pub async fn message_count(&self) -> Result<i64> {
         on_pool!(self, |pool, sql| { Ok(sqlx::query(sql("SELECT COUNT(*) FROM messages")).fetch_one(pool).await?.get(0)) })

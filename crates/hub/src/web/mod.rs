@@ -194,6 +194,7 @@ fn table() -> Vec<(Route, MethodRouter<AppState>)> {
         r(Method::POST, "/mailbox/login", Access::Login, post(mailbox::login::login_post.layer(small_body()))),
         r(Method::POST, "/mailbox/logout", Access::PortalPending, post(mailbox::login::logout)),
         r(Method::GET, "/mailbox/", Access::Mailbox, get(mailbox::top::top)),
+        r(Method::GET, "/mailbox/news", Access::Mailbox, get(mailbox::top::news)),
         r(Method::GET, "/mailbox/inbox", Access::Mailbox, get(mailbox::messages::inbox)),
         r(Method::GET, "/mailbox/inbox/{id}", Access::Mailbox, get(mailbox::messages::inbox_detail)),
         r(Method::POST, "/mailbox/inbox/{id}/fetch", Access::Mailbox, post(mailbox::messages::fetch_one)),

@@ -17,19 +17,8 @@ const fn item(path: &'static str, nav: &'static str, label: &'static str) -> Men
     MenuItem { path, nav, label }
 }
 
-/// The menu of the local client: every screen.
-pub const LOCAL_MENU: [MenuItem; 7] = [
-    item("", "top", "トップ"),
-    item("inbox", "inbox", "受信一覧"),
-    item("sent", "sent", "送信一覧"),
-    item("compose", "compose", "新規作成"),
-    item("bulk", "bulk", "一括送信"),
-    item("drafts", "drafts", "下書き一覧"),
-    item("reconcile", "reconcile", "予実突合"),
-];
-
-/// The menu of the web mailbox.
-pub const WEB_MENU: [MenuItem; 7] = [
+/// The menu: every screen, the same in the local client and the web mailbox.
+pub const MENU: [MenuItem; 7] = [
     item("", "top", "トップ"),
     item("inbox", "inbox", "受信一覧"),
     item("sent", "sent", "送信一覧"),
@@ -68,6 +57,9 @@ pub struct Layout {
     pub menu: Vec<MenuItem>,
     /// The local client (folders, notifications banner) rather than the web mailbox.
     pub local: bool,
+    /// Messages waiting unfetched, when the door counts them: a badge on 受信一覧, and on the
+    /// web a live line when more arrive (the local client has its own notifications).
+    pub unread: Option<i64>,
 }
 
 impl Layout {
@@ -80,7 +72,7 @@ impl Layout {
             assets: "/static",
             profile: profile.to_owned(),
             nav,
-            menu: LOCAL_MENU.to_vec(),
+            menu: MENU.to_vec(),
             local: true,
             ..Layout::default()
         }
@@ -94,7 +86,7 @@ impl Layout {
             base: "/mailbox".into(),
             assets: "/mailbox/static",
             nav,
-            menu: WEB_MENU.to_vec(),
+            menu: MENU.to_vec(),
             local: false,
             ..Layout::default()
         }

@@ -72,7 +72,10 @@ impl FromRequestParts<AppState> for MailboxUser {
     }
 }
 
-/// What every mailbox page shows around its content.
+/// How many unfetched messages the screens count before saying 「1000 件以上」.
+pub(crate) const UNREAD_COUNTED: i64 = 1000;
+
+/// What every mailbox page shows around its content, with the unfetched count (受信一覧's badge).
 pub(crate) async fn layout(st: &AppState, u: &MailboxUser, title: &str, nav: &'static str) -> Result<Layout, PageError> {
     let office = st.store.office(&u.caller.office).await?;
     Ok(Layout {
@@ -80,6 +83,7 @@ pub(crate) async fn layout(st: &AppState, u: &MailboxUser, title: &str, nav: &'s
         office_name: office.map(|o| o.name).unwrap_or_default(),
         user: u.caller.user.name.clone(),
         csrf: u.csrf.clone(),
+        unread: Some(st.store.unfetched_count(&u.caller.office, UNREAD_COUNTED).await?),
         ..Layout::web(title, nav)
     })
 }

@@ -2,21 +2,17 @@
 
 use super::{MailboxUser, layout};
 use crate::state::AppState;
-use crate::store::ListFilter;
 use crate::web::page::{PageError, page};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use renkei_screens::office::{TopPage, jst_unix, licence_line, operating};
-
-/// How many unfetched messages トップ counts before saying 「1000 件以上」.
-const UNREAD_COUNTED: i64 = 1000;
 
 pub(crate) async fn top(State(st): State<AppState>, u: MailboxUser) -> Result<Response, PageError> {
     let c = &u.caller;
     let office = st.store.office(&c.office).await?.ok_or_else(|| crate::error::ApiError::internal("user office missing"))?;
     let status = crate::service::licence::status(&st, &office).await?;
-    let unread =
-        st.store.list(&c.office, true, &ListFilter { fetched: Some(false), limit: UNREAD_COUNTED, ..ListFilter::default() }).await?.len();
+    let l = layout(&st, &u, "トップ", "top").await?;
+    let unread = l.unread.unwrap_or_default() as usize;
     let mut warnings = Vec::new();
     if !status.license_valid {
         warnings.push(
@@ -31,7 +27,7 @@ pub(crate) async fn top(State(st): State<AppState>, u: MailboxUser) -> Result<Re
         .map(|n| (jst_unix(n.published_at), n.title, n.body))
         .collect();
     Ok(page(&TopPage {
-        l: layout(&st, &u, "トップ", "top").await?,
+        l,
         live: false,
         unread,
         watch: String::new(),
@@ -44,4 +40,28 @@ pub(crate) async fn top(State(st): State<AppState>, u: MailboxUser) -> Result<Re
         notices,
         notes: Vec::new(),
     }))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct NewsQ {
+    #[serde(default)]
+    seen: i64,
+}
+
+/// The live line of every mailbox page (polled): when more messages wait unfetched than the page
+/// showed (`seen`), 「新しいメッセージが届きました」 with the way to 受信一覧; otherwise nothing.
+pub(crate) async fn news(
+    State(st): State<AppState>,
+    u: MailboxUser,
+    axum::extract::Query(q): axum::extract::Query<NewsQ>,
+) -> Result<Response, PageError> {
+    let now = st.store.unfetched_count(&u.caller.office, super::UNREAD_COUNTED).await?;
+    let body = if now > q.seen {
+        format!(
+            "<p class=\"ok\" id=\"news-line\">新しいメッセージが届きました（未取得 {now} 件）。<a href=\"/mailbox/inbox\">受信一覧を開く</a></p>"
+        )
+    } else {
+        String::new()
+    };
+    Ok(axum::response::Html(body).into_response())
 }
