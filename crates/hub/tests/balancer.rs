@@ -131,8 +131,11 @@ async fn a_balancer_hands_clients_to_the_healthy_node_and_their_addresses_to_bot
             while !stop_load.load(std::sync::atomic::Ordering::Relaxed) {
                 i += 1;
                 let files = vec![(format!("経由{w}-{i}.txt"), format!("{w}-{i}").into_bytes())];
-                // As renkei's client does: resend with the same key until answered.
+                // As renkei's client does: resend with the same key until answered — within a
+                // minute, so that a balancer that went away fails the test instead of hanging it.
+                let since = Instant::now();
                 loop {
+                    assert!(since.elapsed() < Duration::from_secs(60), "send lb-{w}-{i} unanswered for a minute through the balancer");
                     let r = c
                         .post(&url)
                         .bearer_auth(&token)
@@ -160,7 +163,9 @@ async fn a_balancer_hands_clients_to_the_healthy_node_and_their_addresses_to_bot
     tokio::time::sleep(Duration::from_secs(4)).await;
     stop_load.store(true, std::sync::atomic::Ordering::Relaxed);
     for t in tasks {
-        t.await.unwrap();
+        if let Err(e) = t.await {
+            panic!("{e}; haproxy running: {:?}; its log:\n{}", lb.child.try_wait().map(|s| s.is_none()), lb.log());
+        }
     }
     let acks = std::mem::take(&mut *acknowledged.lock().unwrap());
     let before = acks.iter().filter(|(_, at)| *at < lost_at).count();
