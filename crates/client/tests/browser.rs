@@ -19,7 +19,10 @@ pub(crate) struct Driver {
 }
 
 impl Drop for Driver {
+    /// chromedriver and every Chromium it started (its process group): a test that ends, or
+    /// fails, leaves no browser behind.
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-KILL").arg("--").arg(format!("-{}", self.child.id())).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -32,8 +35,13 @@ pub(crate) fn chromedriver() -> Driver {
         "{exe} is missing: install Debian's chromium, chromium-driver and fonts-ipafont-gothic (.ci/run does)"
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child =
-        Command::new(exe).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+    // A process group of its own, so that dropping the driver ends its browsers too.
+    let child = std::os::unix::process::CommandExt::process_group(
+        Command::new(exe).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()),
+        0,
+    )
+    .spawn()
+    .expect("start chromedriver");
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
