@@ -646,6 +646,8 @@ async fn conformance_postgres() {
     let db = PgDb::create(&admin).await;
     let store = Store::open(&db.url).await.unwrap();
     assert_eq!(store.backend_name(), "postgres");
+    // A session left inside a transaction is ended by the server, its locks with it.
+    assert_eq!(store.session_setting("idle_in_transaction_session_timeout").await.unwrap().as_deref(), Some("10s"));
     conformance(&store).await;
     registry_conformance(&store).await;
     delegation_conformance(&store).await;

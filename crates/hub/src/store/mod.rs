@@ -259,6 +259,10 @@ macro_rules! insert_audit {
     }};
 }
 
+/// How long PostgreSQL keeps a session that sits idle inside a transaction (none of the
+/// store's transactions waits on anything but the database).
+const IDLE_IN_TRANSACTION: &str = "10s";
+
 /// How the store connects.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -328,11 +332,16 @@ impl Store {
                 .await?;
             Backend::Sqlite(readers, writer)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // A session that sits in an open transaction (a request cancelled between BEGIN and
+            // its answer, a node stopped mid-way) is ended by the server within seconds, so that
+            // the row locks it holds never stall the other connections and nodes.
+            let opts =
+                url.parse::<sqlx::postgres::PgConnectOptions>()?.options([("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION)]);
             let pool = PgPoolOptions::new()
                 .max_connections(o.max_connections)
                 .acquire_timeout(o.acquire_timeout)
                 .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
-                .connect(url)
+                .connect_with(opts)
                 .await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
             Backend::Postgres(pool)
@@ -352,6 +361,15 @@ impl Store {
                 w.close().await;
             }
             Backend::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// A PostgreSQL setting of this store's sessions (`None` on SQLite), for tests.
+    #[doc(hidden)]
+    pub async fn session_setting(&self, name: &str) -> Result<Option<String>> {
+        match &self.backend {
+            Backend::Sqlite(..) => Ok(None),
+            Backend::Postgres(pool) => Ok(Some(sqlx::query_scalar("SELECT current_setting($1)").bind(name).fetch_one(pool).await?)),
         }
     }
 
